@@ -1,0 +1,114 @@
+"""Encoder/decoder architectures, chosen by name in a cell, and the decoder likelihoods.
+
+``conv`` is disentanglement_lib's conv encoder / deconv decoder; ``mlp`` is Higgins et al.'s
+2D Shapes network.  Both map images ``(B, C, 64, 64)`` to ``(μ, log σ²)`` and latents back to
+decoder logits of the image's shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from benchbench.registry import BenchbenchError
+
+
+class VAENet(nn.Module):
+    """An encoder producing ``2·latent_dim`` outputs (μ, log σ²) and a decoder producing logits."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, latent_dim: int):
+        super().__init__()
+        self.encoder, self.decoder, self.latent_dim = encoder, decoder, latent_dim
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(x)
+        return h[:, : self.latent_dim], h[:, self.latent_dim :]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor):
+        """``(μ, log σ², z, logits)`` with the reparametrised sample ``z = μ + σ·eps``."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return mu, logvar, z, self.decode(z)
+
+
+def conv_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
+    """Encoder 32-4×4/2, 32-4×4/2, 64-2×2/2, 64-2×2/2, FC 256 → (μ, log σ²); decoder FC 256,
+    FC 1024 → 64×4×4, deconv 64, 32, 32, C (all 4×4/2).  Padding reproduces TF's "same"."""
+    c, h, w = image_shape
+    if (h, w) != (64, 64):
+        raise BenchbenchError(f"arch 'conv' needs 64×64 images, got {h}×{w}")
+    encoder = nn.Sequential(
+        nn.Conv2d(c, 32, 4, 2, 1), nn.ReLU(),
+        nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
+        nn.Conv2d(32, 64, 2, 2), nn.ReLU(),
+        nn.Conv2d(64, 64, 2, 2), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(1024, 256), nn.ReLU(),
+        nn.Linear(256, 2 * latent_dim),
+    )  # fmt: skip
+    decoder = nn.Sequential(
+        nn.Linear(latent_dim, 256), nn.ReLU(),
+        nn.Linear(256, 1024), nn.ReLU(),
+        nn.Unflatten(1, (64, 4, 4)),
+        nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(32, c, 4, 2, 1),
+    )  # fmt: skip
+    return VAENet(encoder, decoder, latent_dim)
+
+
+def mlp_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
+    """Encoder FC 1200-1200 (ReLU) → (μ, log σ²); decoder FC 1200×3 (tanh) → pixels."""
+    n = math.prod(image_shape)
+    encoder = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(n, 1200), nn.ReLU(),
+        nn.Linear(1200, 1200), nn.ReLU(),
+        nn.Linear(1200, 2 * latent_dim),
+    )  # fmt: skip
+    decoder = nn.Sequential(
+        nn.Linear(latent_dim, 1200), nn.Tanh(),
+        nn.Linear(1200, 1200), nn.Tanh(),
+        nn.Linear(1200, 1200), nn.Tanh(),
+        nn.Linear(1200, n),
+        nn.Unflatten(1, image_shape),
+    )  # fmt: skip
+    return VAENet(encoder, decoder, latent_dim)
+
+
+ARCHITECTURES = {"conv": conv_net, "mlp": mlp_net}
+
+
+def build_net(arch: str, image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
+    try:
+        factory = ARCHITECTURES[arch]
+    except KeyError:
+        raise BenchbenchError(f"unknown arch {arch!r} (known: {', '.join(ARCHITECTURES)})") from None
+    return factory(tuple(image_shape), latent_dim)
+
+
+def reconstruction_nll(likelihood: str, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-example negative log-likelihood, summed over pixels (disentanglement_lib's losses).
+
+    Bernoulli: sigmoid cross-entropy on the logits.  Gaussian: squared error of the mean
+    ``sigmoid(logits)`` (a fixed-variance Gaussian up to constants, disentanglement_lib's l2 loss).
+    """
+    if likelihood == "bernoulli":
+        per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    elif likelihood == "gaussian":
+        per_pixel = (torch.sigmoid(logits) - x) ** 2
+    else:
+        raise BenchbenchError(f"unknown likelihood {likelihood!r} (known: bernoulli, gaussian)")
+    return per_pixel.flatten(1).sum(1)
+
+
+def decoder_mean(logits: torch.Tensor) -> torch.Tensor:
+    """The decoder's mean image: ``sigmoid(logits)`` for both likelihoods."""
+    return torch.sigmoid(logits)

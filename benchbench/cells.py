@@ -1,0 +1,67 @@
+"""Cells (one trained model's full config, keyed by a hash) and packs (cells trained together)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchbench.registry import methods
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass
+class Cell:
+    """Everything that determines a trained model and its evaluation; ``id`` hashes all of it."""
+
+    dataset: str
+    method: str
+    hyperparameters: dict[str, Any]
+    seed: int
+    arch: str
+    latent_dim: int
+    steps: int
+    batch_size: int
+    lr: float
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def config(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(canonical_json(self.config()).encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name: dataset/method(hp=…)/seed."""
+        numeric = methods.get(self.method)().numeric_part(self.hyperparameters)
+        hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
+        return f"{self.dataset}/{self.method}({hp})/s{self.seed}"
+
+    def pack_key(self) -> str:
+        """Cells with equal keys can train as one pack: same data, network, method structure and
+        optimisation schedule; they may differ in numeric hyperparameters and seed."""
+        static = methods.get(self.method)().static_part(self.hyperparameters)
+        return canonical_json(
+            [self.dataset, self.arch, self.latent_dim, self.method, static,
+             self.batch_size, self.steps, self.lr]
+        )  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Cell":
+        return cls(**config)
+
+
+def make_packs(cells: list[Cell], max_size: int, start_steps: dict[str, int]) -> list[list[Cell]]:
+    """Group cells by pack key and resume step, then split groups into packs of ≤ ``max_size``."""
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.pack_key(), start_steps.get(cell.id, 0)), []).append(cell)
+    return [
+        group[i : i + max_size] for group in groups.values() for i in range(0, len(group), max_size)
+    ]

@@ -1,0 +1,148 @@
+"""The ``benchbench`` command line: run, status, list."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from benchbench import registry
+from benchbench.grids import BUILTIN_GRIDS, get_grid
+from benchbench.registry import BenchbenchError, load_plugins
+from benchbench.store import RunStore, results_table
+from benchbench.trainer import TrainSettings
+
+
+def _plugin_option(fn):
+    return click.option(
+        "--plugin", "plugins", multiple=True, metavar="FILE.py|MODULE",
+        help="Import a plugin (a .py file or a module) before anything else; repeatable.",
+    )(fn)  # fmt: skip
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
+@click.group()
+@click.version_option(package_name="benchbench")
+def cli() -> None:
+    """Train and compare disentangled-representation learners, reproducibly."""
+
+
+@cli.command()
+@click.option("--grid", "grid_name", default="quick", show_default=True,
+              help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.")
+@click.option("--datasets", multiple=True, help="Only these datasets (comma-separated or repeated).")
+@click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
+@click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
+@click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder that holds runs.")
+@click.option("--name", help="Run name (folder under --results); defaults to the grid's name.")
+@click.option("--retry-failed", is_flag=True, help="Retrain cells that failed or diverged.")
+@click.option("--pack-size", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Most cells trained together as one pack.")
+@click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_plugin_option
+def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, retry_failed, pack_size,
+        checkpoint_every, log_every, progress, plugins) -> None:  # fmt: skip
+    """Train and evaluate every cell of a grid; rerun to resume."""
+    from benchbench.runner import run_grid
+
+    load_plugins(plugins)
+    grid = get_grid(grid_name)
+    cells = grid.cells(datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps)
+    if not cells:
+        raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
+    run_dir = Path(results_dir) / (name or grid.name)
+    settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
+    click.echo(f"{len(cells)} cells of grid {grid.name!r} → {run_dir}", err=True)
+    store = run_grid(grid, cells, run_dir, device=device, retry_failed=retry_failed, plugins=list(plugins),
+                     settings=settings, pack_size=pack_size, command=sys.argv)  # fmt: skip
+    _print_status(store)
+    table = results_table(store)
+    wanted = {c.id for c in cells}
+    click.echo(table[table["cell"].isin(wanted)].drop(columns="cell").to_string(index=False))
+
+
+def _resolve_run(run_ref: str, results_dir: str) -> RunStore:
+    for path in (Path(run_ref), Path(results_dir) / run_ref):
+        if (path / "manifest.json").is_file():
+            return RunStore(path)
+    raise BenchbenchError(f"no run at {run_ref!r} (nor {Path(results_dir) / run_ref}): no manifest.json there")
+
+
+def _print_status(store: RunStore) -> None:
+    counts, failures = store.status_counts()
+    click.echo(
+        f"{store.path}: {counts['done']} done, {counts['running']} running, "
+        f"{counts['failed'] + counts['diverged']} failed ({counts['diverged']} diverged), "
+        f"{counts['pending'] + counts['trained']} pending"
+    )
+    for label, status in failures:
+        click.echo(f"  {status['status']}: {label}: {status.get('error', '')}")
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--results", "results_dir", default="results", show_default=True)
+def status(run_ref, results_dir) -> None:
+    """Counts of done / running / failed / pending cells of RUN, and the failures."""
+    _print_status(_resolve_run(run_ref, results_dir))
+
+
+@cli.command(name="list")
+@click.argument("kind", required=False, type=click.Choice(["methods", "metrics", "datasets", "grids"]))
+@_plugin_option
+def list_(kind, plugins) -> None:
+    """Registered plugins with a one-line description and their hyperparameters/options."""
+    load_plugins(plugins)
+    kinds = [kind] if kind else ["methods", "metrics", "datasets", "grids"]
+    for k in kinds:
+        click.echo(f"{k}:")
+        if k == "grids":
+            for name, fn in BUILTIN_GRIDS.items():
+                click.echo(f"  {name:<22} {fn()['description']}")
+            continue
+        for name, obj in getattr(registry, k):
+            click.echo(f"  {name:<22} {_describe(obj)}")
+            params = _parameters(k, obj)
+            if params:
+                click.echo(f"  {'':<22} {params}")
+
+
+def _describe(obj) -> str:
+    text = getattr(obj, "description", "") or (obj.__doc__ or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _parameters(kind: str, obj) -> str:
+    import inspect
+
+    if kind == "methods":
+        items = obj.hyperparameters.items()
+        return ", ".join(f"{k}={'derived' if v is None else v}" for k, v in items)
+    if kind == "metrics":
+        params = inspect.signature(obj).parameters.values()
+        return ", ".join(f"{p.name}={p.default}" for p in params if p.kind is p.KEYWORD_ONLY)
+    return "factors: " + ", ".join(f"{n}({s})" for n, s in zip(obj.factor_names, obj.factor_sizes))
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except BenchbenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

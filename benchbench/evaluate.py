@@ -1,0 +1,80 @@
+"""The evaluation driver and the metric plugin API.
+
+A metric is a function registered with ``@metrics.register("name")``::
+
+    def my_metric(dataset, model, rng, *, option=default, ...) -> dict[str, float | np.ndarray]
+
+``dataset`` follows the ground-truth protocol (:class:`benchbench.data.GroundTruthDataset`),
+``model`` is a :class:`ModelView` (anything with ``encode(images) → μ`` and, for
+reconstruction metrics, ``reconstruct(images) → decoder mean``), ``rng`` a
+``numpy.random.Generator``.  Options are keyword-only, so grids can be checked against them.
+Float values go to ``metrics.json``; array values are saved as artifacts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchbench.arch import VAENet, decoder_mean
+from benchbench.cells import Cell
+from benchbench.data import GroundTruthDataset
+from benchbench.registry import metrics
+from benchbench.trainer import derived_seed
+
+
+class ModelView:
+    """What a metric sees of a trained model: images in (numpy or tensor ``(n, C, H, W)`` in
+    [0, 1]), numpy out, computed in batches on the model's device."""
+
+    def __init__(self, net: VAENet, device: torch.device, batch_size: int = 1024):
+        self.net = net.to(device).eval()
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def _map(self, images, fn) -> np.ndarray:
+        images = torch.as_tensor(images)
+        out = [
+            fn(images[i : i + self.batch_size].to(self.device, torch.float32)).cpu()
+            for i in range(0, images.shape[0], self.batch_size)
+        ]
+        return torch.cat(out).numpy() if out else np.empty((0,))
+
+    def encode(self, images) -> np.ndarray:
+        """Posterior means ``μ(x)``, shape ``(n, latent_dim)``."""
+        return self._map(images, lambda x: self.net.encode(x)[0])
+
+    def reconstruct(self, images) -> np.ndarray:
+        """Decoder mean at ``z = μ(x)``: ``sigmoid(logits)``, the images' shape."""
+        return self._map(images, lambda x: decoder_mean(self.net.decode(self.net.encode(x)[0])))
+
+
+def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Separate a metric's floats from its array artifacts."""
+    scalars, arrays = {}, {}
+    for key, value in result.items():
+        if isinstance(value, np.ndarray) and value.ndim > 0:
+            arrays[key] = value
+        else:
+            scalars[key] = float(value)
+    return scalars, arrays
+
+
+def evaluate_model(
+    cell: Cell, net: VAENet, dataset: GroundTruthDataset, device: torch.device
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Run every metric the cell asks for; returns ``({metric: scalars}, {artifact: array})``."""
+    view = ModelView(net, device)
+    results, artifacts = {}, {}
+    for name, options in cell.metrics.items():
+        rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{name}"))
+        t0 = time.perf_counter()
+        scalars, arrays = split_result(metrics.get(name)(dataset, view, rng, **options))
+        scalars["seconds"] = round(time.perf_counter() - t0, 3)
+        results[name] = scalars
+        artifacts.update({f"{name}.{key}": value for key, value in arrays.items()})
+    return results, artifacts

@@ -1,0 +1,308 @@
+"""Grids: sweeps of dataset × method × hyperparameters × seeds, expanded into cells.
+
+A grid is a small document (a TOML file, or a dict for the built-ins) with this shape::
+
+    name = "my-grid"
+    description = "What this grid is for"
+    seeds = 2                       # a count (seeds 0…n−1) or a list of seeds
+
+    [train]                         # defaults for every sweep
+    arch = "conv"                   # conv | mlp
+    latent_dim = 10
+    steps = 2000
+    batch_size = 64
+    lr = 1e-4
+
+    [metrics.reconstruction_error]  # metrics to compute, with their options
+    num_images = 2000
+
+    [[sweep]]
+    datasets = ["shapes2d"]
+    method = "beta_vae"
+    hyperparameters = { beta = [1, 4, 16] }   # a list sweeps, a scalar fixes
+    train = { latent_dim = 10 }               # optional per-sweep override of [train]
+
+Everything is validated before anything is written: an unknown key, a wrong type, an unknown
+method/dataset/metric or a hyperparameter the method lacks is a one-line error naming the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchbench.cells import Cell
+from benchbench.registry import BenchbenchError, datasets, methods, metrics
+
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "arch": "conv", "latent_dim": 10, "steps": 300_000, "batch_size": 64, "lr": 1e-4,
+}  # fmt: skip
+TRAIN_TYPES: dict[str, type] = {"arch": str, "latent_dim": int, "steps": int, "batch_size": int, "lr": float}
+TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "sweep"}
+SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
+
+
+class GridError(BenchbenchError):
+    pass
+
+
+@dataclass
+class Grid:
+    name: str
+    description: str
+    spec: dict[str, Any]
+    source: str
+
+    def cells(
+        self,
+        datasets: list[str] | None = None,
+        methods: list[str] | None = None,
+        seeds: int | None = None,
+        steps: int | None = None,
+    ) -> list[Cell]:
+        """Expand the grid (with CLI overrides applied) into unique cells, in a stable order."""
+        grid_datasets = {d for s in self.spec["sweep"] for d in s["datasets"]}
+        grid_methods = {s["method"] for s in self.spec["sweep"]}
+        for kind, wanted, have in (("dataset", datasets, grid_datasets), ("method", methods, grid_methods)):
+            missing = sorted(set(wanted or ()) - have)
+            if missing:
+                raise GridError(
+                    f"grid {self.name!r} has no {kind} {', '.join(missing)} (it has {', '.join(sorted(have))})"
+                )
+        seed_list = list(range(seeds)) if seeds is not None else _seed_list(self.spec.get("seeds", 1))
+        out: dict[str, Cell] = {}
+        for sweep in self.spec["sweep"]:
+            if methods and sweep["method"] not in methods:
+                continue
+            train = {**TRAIN_DEFAULTS, **self.spec.get("train", {}), **sweep.get("train", {})}
+            if steps is not None:
+                train["steps"] = steps
+            method = _method(sweep["method"])
+            for combo in _product(sweep.get("hyperparameters", {})):
+                hp = method.resolve(combo)
+                for dataset in sweep["datasets"]:
+                    if datasets and dataset not in datasets:
+                        continue
+                    for seed in seed_list:
+                        cell = Cell(
+                            dataset=dataset, method=sweep["method"], hyperparameters=hp, seed=seed,
+                            arch=train["arch"], latent_dim=train["latent_dim"], steps=train["steps"],
+                            batch_size=train["batch_size"], lr=float(train["lr"]),
+                            metrics=self.spec.get("metrics", {}),
+                        )  # fmt: skip
+                        out.setdefault(cell.id, cell)
+        return list(out.values())
+
+
+def _seed_list(seeds: int | list[int]) -> list[int]:
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
+def _method(name: str):
+    return methods.get(name)()
+
+
+def _product(hyperparameters: dict[str, Any]) -> list[dict[str, Any]]:
+    keys = list(hyperparameters)
+    values = [v if isinstance(v, list) else [v] for v in hyperparameters.values()]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+def _type_name(t: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string"}[t]
+
+
+def _check_type(where: str, value: Any, t: type) -> None:
+    ok = isinstance(value, t) and not isinstance(value, bool)
+    if t is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        raise GridError(f"{where}: must be {_type_name(t)}, got {value!r}")
+    if t in (int, float) and value <= 0:
+        raise GridError(f"{where}: must be positive, got {value!r}")
+
+
+def _check_table(where: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise GridError(f"{where}: must be a table, got {value!r}")
+    return value
+
+
+def _check_keys(where: str, table: dict, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise GridError(f"{where}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_train(where: str, train: Any) -> None:
+    _check_keys(where, _check_table(where.rstrip("."), train), set(TRAIN_TYPES))
+    for key, value in train.items():
+        _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
+
+
+def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> None:
+    """Raise :class:`GridError` (``SOURCE: KEY: problem``) on the first problem in ``spec``."""
+    try:
+        _validate(spec, check_datasets)
+    except BenchbenchError as exc:
+        raise GridError(f"{source}: {exc}") from None
+
+
+def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
+    _check_keys("", spec, TOP_KEYS)
+    for key in ("name", "description"):
+        if key in spec and not isinstance(spec[key], str):
+            raise GridError(f"{key}: must be a string, got {spec[key]!r}")
+    seeds = spec.get("seeds", 1)
+    if isinstance(seeds, list):
+        if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+            raise GridError(f"seeds: must be a positive integer or a list of non-negative integers, got {seeds!r}")
+    else:
+        _check_type("seeds", seeds, int)
+    if "train" in spec:
+        _check_train("train.", spec["train"])
+    for name, options in _check_table("metrics", spec.get("metrics", {})).items():
+        where = f"metrics.{name}"
+        if name not in metrics:
+            metrics.get(name)  # raises the unknown-name error with close matches
+        _check_table(where, options)
+        params = inspect.signature(metrics.get(name)).parameters
+        accepted = {p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
+        _check_keys(f"{where}.", options, accepted)
+    sweeps = spec.get("sweep")
+    if not isinstance(sweeps, list) or not sweeps:
+        raise GridError("sweep: a grid needs at least one [[sweep]] table")
+    for i, sweep in enumerate(sweeps):
+        where = f"sweep[{i}]"
+        _check_keys(f"{where}.", _check_table(where, sweep), SWEEP_KEYS)
+        for key in ("datasets", "method"):
+            if key not in sweep:
+                raise GridError(f"{where}.{key}: missing")
+        names = sweep["datasets"]
+        if not isinstance(names, list) or not names or not all(isinstance(d, str) for d in names):
+            raise GridError(f"{where}.datasets: must be a non-empty list of dataset names, got {names!r}")
+        if check_datasets:
+            for j, name in enumerate(names):
+                try:
+                    datasets.get(name)
+                except BenchbenchError as exc:
+                    raise GridError(f"{where}.datasets[{j}]: {exc}") from None
+        if not isinstance(sweep["method"], str):
+            raise GridError(f"{where}.method: must be a string, got {sweep['method']!r}")
+        try:
+            method = _method(sweep["method"])
+        except BenchbenchError as exc:
+            raise GridError(f"{where}.method: {exc}") from None
+        hps = _check_table(f"{where}.hyperparameters", sweep.get("hyperparameters", {}))
+        for key, value in hps.items():
+            if isinstance(value, list) and not value:
+                raise GridError(f"{where}.hyperparameters.{key}: an empty list sweeps nothing")
+        for combo in _product(hps):
+            try:
+                method.resolve(combo)
+            except BenchbenchError as exc:
+                raise GridError(f"{where}.hyperparameters: {exc}") from None
+        if "train" in sweep:
+            _check_train(f"{where}.train.", sweep["train"])
+
+
+def load_toml(path: str | Path) -> Grid:
+    path = Path(path)
+    if not path.is_file():
+        raise GridError(f"{path}: grid file not found")
+    try:
+        spec = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GridError(f"{path}: invalid TOML: {exc}") from None
+    validate(spec, str(path))
+    return Grid(spec.get("name", path.stem), spec.get("description", ""), spec, str(path))
+
+
+# ---------------------------------------------------------------------------- built-in grids
+
+PAPER_BETAS = [1, 2, 4, 8, 16, 25, 32, 64, 100, 128, 200, 256]
+PAPER_LAMBDA_OD = [1, 2, 5, 10, 20, 50]
+
+
+def paper_grid() -> dict[str, Any]:
+    """The seed's sweep (Kumar et al., §3 "Hyperparameters"), on 2D Shapes, CelebA and 3D Chairs.
+
+    β ∈ {1, 2, 4, 8, 16, 25, 32, 64, 100, 128, 200, 256} (β = 1 is the VAE) plus β = 60 for 2D
+    Shapes (Table 1); DIP-VAE-I with λ_od ∈ {1, 2, 5, 10, 20, 50}, λ_d = 10·λ_od and the seed's
+    running covariance estimate.  Latent size 10 for 2D Shapes, 32 for CelebA and Chairs
+    (Higgins et al.'s), disentanglement_lib's conv architecture.  The seed gives no training
+    length, so this uses disentanglement_lib's protocol: 300,000 steps, batch 64, Adam lr 1e-4.
+    Three seeds per setting, so tables can show mean ± std.
+    """
+    sweeps = []
+    for dataset, latent in (("shapes2d", 10), ("celeba", 32), ("chairs", 32)):
+        betas = sorted(set(PAPER_BETAS) - {1} | ({60} if dataset == "shapes2d" else set()))
+        common = {"datasets": [dataset], "train": {"latent_dim": latent}}
+        sweeps += [
+            {**common, "method": "vae"},
+            {**common, "method": "beta_vae", "hyperparameters": {"beta": betas}},
+            {**common, "method": "dip_vae", "hyperparameters": {
+                "variant": "i", "lambda_od": PAPER_LAMBDA_OD, "cov_estimate": "running"}},
+        ]  # fmt: skip
+    return {
+        "name": "paper",
+        "description": "Kumar et al.'s full sweep: 2D Shapes, CelebA, 3D Chairs; 300k steps",
+        "seeds": 3,
+        "train": {"arch": "conv", "steps": 300_000, "batch_size": 64, "lr": 1e-4},
+        "metrics": {"reconstruction_error": {}},
+        "sweep": sweeps,
+    }
+
+
+def quick_grid() -> dict[str, Any]:
+    """VAE, β-VAE (β = 4) and DIP-VAE-I (λ_od = 10) on shapes2d: a first look that trains and
+    evaluates on a 2-core CPU in under ten minutes (short training, a 10,000-image test sample)."""
+    return {
+        "name": "quick",
+        "description": "VAE, beta-VAE, DIP-VAE on shapes2d; minutes on a CPU",
+        "seeds": 1,
+        "train": {"arch": "conv", "latent_dim": 10, "steps": 2000, "batch_size": 64, "lr": 5e-4},
+        "metrics": {"reconstruction_error": {"num_images": 10_000}},
+        "sweep": [
+            {"datasets": ["shapes2d"], "method": "vae"},
+            {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 4}},
+            {"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": 10}},
+        ],
+    }
+
+
+def smoke_grid() -> dict[str, Any]:
+    """Seconds: a handful of steps of each built-in method, for tests and installation checks."""
+    return {
+        "name": "smoke",
+        "description": "a few steps of each method on shapes2d, for tests",
+        "seeds": 1,
+        "train": {"arch": "conv", "latent_dim": 4, "steps": 6, "batch_size": 8, "lr": 1e-3},
+        "metrics": {"reconstruction_error": {"num_images": 64}},
+        "sweep": [
+            {"datasets": ["shapes2d"], "method": "vae"},
+            {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [2, 8]}},
+            {"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": 5}},
+        ],
+    }
+
+
+BUILTIN_GRIDS = {"paper": paper_grid, "quick": quick_grid, "smoke": smoke_grid}
+
+
+def get_grid(name_or_path: str) -> Grid:
+    """A built-in grid by name, or a user grid from a ``.toml`` path."""
+    if name_or_path in BUILTIN_GRIDS:
+        spec = BUILTIN_GRIDS[name_or_path]()
+        validate(spec, f"grid {name_or_path!r}", check_datasets=False)
+        return Grid(spec["name"], spec["description"], spec, f"builtin:{name_or_path}")
+    if name_or_path.endswith(".toml") or Path(name_or_path).exists():
+        return load_toml(name_or_path)
+    raise GridError(
+        f"unknown grid {name_or_path!r}: use one of {', '.join(BUILTIN_GRIDS)} or a .toml file"
+    )

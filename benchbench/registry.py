@@ -1,0 +1,117 @@
+"""Name → plugin registries for methods, metrics and datasets.
+
+One small generic type, three instances.  Built-in plugins register themselves when
+their package is imported; third-party ones arrive through the entry-point groups
+``benchbench.methods`` / ``benchbench.metrics`` / ``benchbench.datasets`` or through
+:func:`load_plugin` (``--plugin FILE.py`` / ``--plugin package.module`` on the CLI).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class BenchbenchError(Exception):
+    """A user-facing error: the CLI prints it as one line and exits with code 2."""
+
+
+class Registry(Generic[T]):
+    """Plugins of one kind, looked up by name."""
+
+    def __init__(self, kind: str, builtin_package: str):
+        self.kind = kind
+        self._builtin_package = builtin_package
+        self._items: dict[str, T] = {}
+        self._loaded = False
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator: ``@methods.register("dip_vae")`` (the name defaults to ``obj.name``)."""
+
+        def decorator(obj: T) -> T:
+            key = name or getattr(obj, "name", None) or obj.__name__
+            if key in self._items and self._items[key] is not obj:
+                raise BenchbenchError(f"{self.kind} {key!r} is registered twice")
+            self._items[key] = obj
+            if inspect.isclass(obj) and getattr(obj, "name", None) != key:
+                obj.name = key
+            return obj
+
+        return decorator
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        importlib.import_module(self._builtin_package)
+        for ep in entry_points(group=f"benchbench.{self.kind}s"):
+            ep.load()
+
+    def get(self, name: str) -> T:
+        self._ensure_loaded()
+        try:
+            return self._items[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._items, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise BenchbenchError(
+                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._items))})"
+            ) from None
+
+    def __contains__(self, name: str) -> bool:
+        self._ensure_loaded()
+        return name in self._items
+
+    def names(self) -> list[str]:
+        self._ensure_loaded()
+        return sorted(self._items)
+
+    def __iter__(self) -> Iterator[tuple[str, T]]:
+        return iter((n, self._items[n]) for n in self.names())
+
+
+methods: Registry[Any] = Registry("method", "benchbench.methods")
+metrics: Registry[Any] = Registry("metric", "benchbench.metrics")
+datasets: Registry[Any] = Registry("dataset", "benchbench.datasets")
+
+
+def load_plugin(spec: str) -> None:
+    """Import a plugin from a ``.py`` file path or a dotted module name.
+
+    Importing it runs its ``@register`` decorators.  The same file is imported once
+    per process, so packs re-load their plugins safely in worker processes.
+    """
+    path = Path(spec)
+    if spec.endswith(".py"):
+        if not path.is_file():
+            raise BenchbenchError(f"plugin file not found: {spec}")
+        resolved = path.resolve()
+        module_name = f"benchbench_plugin_{abs(hash(str(resolved))):x}"
+        if module_name in sys.modules:
+            return
+        module_spec = importlib.util.spec_from_file_location(module_name, resolved)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[module_name]
+            raise
+    else:
+        try:
+            importlib.import_module(spec)
+        except ModuleNotFoundError as exc:
+            raise BenchbenchError(f"plugin module not found: {spec} ({exc})") from None
+
+
+def load_plugins(specs: list[str] | tuple[str, ...]) -> None:
+    for spec in specs:
+        load_plugin(spec)

@@ -1,0 +1,232 @@
+"""The pack trainer: several compatible cells trained at once as one vectorised model.
+
+Cells of a pack share dataset, architecture, method structure and optimisation schedule, so
+their parameters can be stacked along a leading "model" axis and the loss of all of them
+computed in one ``torch.func.vmap``-ed call.  Each model keeps its own Adam moments (Adam is
+element-wise, so stacking does not mix models), its own data stream and noise (a generator
+seeded from the cell's seed) and its own method state.  Training a pack of one is training a
+single cell; a pack of many gives the same per-model result, only faster.
+
+The training images stay on the device in their compact uint8 form; each step gathers the
+minibatch indices for every model on the device.  A model whose loss turns NaN/inf is marked
+``diverged`` and dropped; the rest go on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from benchbench.arch import VAENet, build_net, reconstruction_nll
+from benchbench.cells import Cell
+from benchbench.data import GroundTruthDataset
+from benchbench.registry import methods
+from benchbench.store import CellStore
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
+@dataclass
+class TrainSettings:
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    progress: bool = True
+
+
+def derived_seed(seed: int, purpose: str) -> int:
+    """Independent, reproducible 63-bit seeds for one cell's separate random streams."""
+    words = np.random.SeedSequence([seed, *purpose.encode()]).generate_state(2, dtype=np.uint32)
+    return int(words[0]) << 31 ^ int(words[1])
+
+
+def init_net(cell: Cell, image_shape: tuple[int, int, int]) -> VAENet:
+    """The cell's initial network, built on the CPU from its seed (same on every device)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(cell.seed, "init"))
+        return build_net(cell.arch, image_shape, cell.latent_dim)
+
+
+def _kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1).mean()
+
+
+class PackTrainer:
+    """Trains the cells of one pack together, checkpointing and logging each of them."""
+
+    def __init__(
+        self,
+        cells: list[Cell],
+        stores: list[CellStore],
+        dataset: GroundTruthDataset,
+        device: torch.device,
+        settings: TrainSettings,
+    ):
+        first = cells[0]
+        self.cells, self.stores, self.settings = list(cells), list(stores), settings
+        self.device = torch.device(device)
+        self.dataset = dataset
+        self.method = methods.get(first.method)()
+        self.static = self.method.static_part(first.hyperparameters)
+        self.steps, self.batch_size, self.lr = first.steps, first.batch_size, first.lr
+        self.template = build_net(first.arch, dataset.image_shape, first.latent_dim).to(self.device)
+        self.images = dataset.image_store(self.device)
+        self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
+        self._init_models()
+        self._loss = vmap(self._one_model_loss)
+
+    # ---------------------------------------------------------------- state
+    def _init_models(self) -> None:
+        nets, adam_m, adam_v, states, gens, logs = [], [], [], [], [], []
+        step = 0
+        for cell, store in zip(self.cells, self.stores):
+            net = init_net(cell, self.dataset.image_shape)
+            gen = torch.Generator(device=self.device)
+            gen.manual_seed(derived_seed(cell.seed, "data"))
+            ckpt = store.load_checkpoint()
+            if ckpt is None:
+                params = dict(net.named_parameters())
+                m = {k: torch.zeros_like(p) for k, p in params.items()}
+                v = {k: torch.zeros_like(p) for k, p in params.items()}
+                state = self.method.init_state(self.static, cell.latent_dim)
+                log = []
+            else:
+                net.load_state_dict(ckpt["params"])
+                m, v, state = ckpt["adam_m"], ckpt["adam_v"], ckpt["state"]
+                gen.set_state(ckpt["rng"])
+                step = int(ckpt["step"])
+                log = store.read_log()
+            nets.append(net)
+            adam_m.append(m)
+            adam_v.append(v)
+            states.append(state)
+            gens.append(gen)
+            logs.append(log)
+        params, _ = stack_module_state(nets)
+        self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
+        self.adam_m = self._stack(adam_m)
+        self.adam_v = self._stack(adam_v)
+        self.state = self._stack(states)
+        numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
+        self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
+        self.gens, self.logs, self.step = gens, logs, step
+
+    def _stack(self, dicts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        return {k: torch.stack([d[k] for d in dicts]).to(self.device) for k in dicts[0]}
+
+    def _keep(self, keep: list[int]) -> None:
+        """Drop every model not in ``keep`` from the pack."""
+        index = torch.tensor(keep, device=self.device)
+        self.params = {k: p.detach()[index].requires_grad_() for k, p in self.params.items()}
+        for name in ("adam_m", "adam_v", "state", "hp"):
+            setattr(self, name, {k: t[index] for k, t in getattr(self, name).items()})
+        for name in ("cells", "stores", "gens", "logs"):
+            setattr(self, name, [getattr(self, name)[i] for i in keep])
+
+    # ---------------------------------------------------------------- maths
+    def _one_model_loss(self, params, hp, state, x, eps):
+        mu, logvar, z, logits = functional_call(self.template, params, (x, eps))
+        recon = reconstruction_nll(self.dataset.likelihood, logits, x).mean()
+        kl = _kl_to_standard_normal(mu, logvar)
+        terms, new_state = self.method.regularizer(self.static, hp, kl, mu, logvar, z, state)
+        loss = recon + terms["regularizer"]
+        return loss, {"loss": loss, "reconstruction": recon, "kl": kl, **terms}, new_state
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each model's minibatch and reparametrisation noise, drawn from its own generator."""
+        n, b, d = self.train_idx.numel(), self.batch_size, self.cells[0].latent_dim
+        draws = [
+            (torch.randint(n, (b,), generator=g, device=self.device),
+             torch.randn(b, d, generator=g, device=self.device))
+            for g in self.gens
+        ]  # fmt: skip
+        idx = torch.stack([i for i, _ in draws])
+        x = self.images.batch(self.train_idx[idx.flatten()])
+        return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws])
+
+    @torch.no_grad()
+    def _adam(self) -> None:
+        b1, b2 = ADAM_BETAS
+        t = self.step
+        step_size = self.lr / (1 - b1**t)
+        bias2_sqrt = math.sqrt(1 - b2**t)
+        for k, p in self.params.items():
+            g = p.grad
+            self.adam_m[k].lerp_(g, 1 - b1)
+            self.adam_v[k].mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (self.adam_v[k].sqrt() / bias2_sqrt).add_(ADAM_EPS)
+            p.addcdiv_(self.adam_m[k], denom, value=-step_size)
+
+    # ---------------------------------------------------------------- loop
+    def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
+        """Train to the end; return ``(cell, store, state_dict)`` for each model that finished."""
+        settings = self.settings
+        sums: dict[str, torch.Tensor] = {}
+        since_log = 0
+        start, t0 = self.step, time.perf_counter()
+        bar = tqdm(total=self.steps, initial=self.step, disable=not settings.progress, leave=False,
+                   desc=f"pack of {len(self.cells)} {self.cells[0].method}", unit="step")  # fmt: skip
+        while self.step < self.steps and self.cells:
+            x, eps = self._batch()
+            loss, terms, new_state = self._loss(self.params, self.hp, self.state, x, eps)
+            for p in self.params.values():
+                p.grad = None
+            loss.sum().backward()
+            self.step += 1
+            self._adam()
+            self.state = {k: v.detach() for k, v in new_state.items()}
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0) + v.detach()
+            since_log += 1
+            bar.update(1)
+            if self.step % settings.log_every == 0 or self.step == self.steps:
+                self._log(sums, since_log)
+                sums, since_log = {}, 0
+            if self.step % settings.checkpoint_every == 0 and self.step < self.steps:
+                self._checkpoint()
+        bar.close()
+        elapsed = time.perf_counter() - t0
+        finished = []
+        for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
+            net = build_net(cell.arch, self.dataset.image_shape, cell.latent_dim)
+            net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
+            store.write_log(self.logs[i])
+            store.save_model(net.state_dict())
+            store.set_status("trained", train_seconds=round(elapsed, 3),
+                             steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3))  # fmt: skip
+            finished.append((cell, store, net.state_dict()))
+        return finished
+
+    def _log(self, sums: dict[str, torch.Tensor], count: int) -> None:
+        """Append interval means to each model's curve; drop models whose loss is not finite."""
+        means = {k: (v / count).cpu().tolist() for k, v in sums.items()}
+        keep = []
+        for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
+            row = {"step": self.step, **{k: v[i] for k, v in means.items()}}
+            self.logs[i].append(row)
+            if math.isfinite(row["loss"]):
+                keep.append(i)
+            else:
+                store.write_log(self.logs[i])
+                store.checkpoint_path.unlink(missing_ok=True)
+                store.set_status("diverged", step=self.step, error=f"loss became {row['loss']} by step {self.step}")
+        if len(keep) < len(self.cells):
+            self._keep(keep)
+
+    def _checkpoint(self) -> None:
+        for i, store in enumerate(self.stores):
+            store.save_checkpoint({
+                "step": self.step,
+                "params": {k: p[i].detach().cpu() for k, p in self.params.items()},
+                "adam_m": {k: t[i].cpu() for k, t in self.adam_m.items()},
+                "adam_v": {k: t[i].cpu() for k, t in self.adam_v.items()},
+                "state": {k: t[i].cpu() for k, t in self.state.items()},
+                "rng": self.gens[i].get_state(),
+            })  # fmt: skip
+            store.write_log(self.logs[i])

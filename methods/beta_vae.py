@@ -1,0 +1,15 @@
+"""``beta_vae``: Higgins et al.'s β-VAE, the KL term weighted by β (seed Eq. 7)."""
+
+from benchbench.method import Method
+from benchbench.registry import methods
+
+
+@methods.register("beta_vae")
+class BetaVAE(Method):
+    """β-VAE: reconstruction + β·KL(q(z|x) ‖ N(0, I))."""
+
+    description = "beta-VAE: reconstruction + beta * KL (seed Eq. 7)"
+    hyperparameters = {"beta": 4.0}
+
+    def regularizer(self, static, hp, kl, mu, logvar, z, state):
+        return {"regularizer": hp["beta"] * kl}, state

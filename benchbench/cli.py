@@ -26,7 +26,21 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return names or None
 
 
-@click.group()
+class UserError(click.ClickException):
+    """A bad input: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BenchbenchError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=Group)
 @click.version_option(package_name="benchbench")
 def cli() -> None:
     """Train and compare disentangled-representation learners, reproducibly."""
@@ -62,7 +76,6 @@ def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, r
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (name or grid.name)
     settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
-    click.echo(f"{len(cells)} cells of grid {grid.name!r} → {run_dir}", err=True)
     store = run_grid(grid, cells, run_dir, device=device, retry_failed=retry_failed, plugins=list(plugins),
                      settings=settings, pack_size=pack_size, command=sys.argv)  # fmt: skip
     _print_status(store)
@@ -132,17 +145,3 @@ def _parameters(kind: str, obj) -> str:
         params = inspect.signature(obj).parameters.values()
         return ", ".join(f"{p.name}={p.default}" for p in params if p.kind is p.KEYWORD_ONLY)
     return "factors: " + ", ".join(f"{n}({s})" for n, s in zip(obj.factor_names, obj.factor_sizes))
-
-
-def main() -> None:
-    try:
-        cli(standalone_mode=False)
-    except BenchbenchError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)

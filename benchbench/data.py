@@ -65,7 +65,7 @@ class Uint8Images(ImageStore):
     """Images stored as uint8 (0–255) ``(N, C, H, W)``."""
 
     def __init__(self, array: np.ndarray, device: torch.device):
-        self.data = torch.as_tensor(np.ascontiguousarray(array)).to(device)
+        self.data = torch.as_tensor(np.require(array, requirements="CW")).to(device)
 
     def __len__(self) -> int:
         return self.data.shape[0]
@@ -81,7 +81,7 @@ class PackedBinaryImages(ImageStore):
     """
 
     def __init__(self, packed: np.ndarray, device: torch.device):
-        self.data = torch.as_tensor(np.ascontiguousarray(packed)).to(device)
+        self.data = torch.as_tensor(np.require(packed, requirements="CW")).to(device)
         self._shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=device)
 
     def __len__(self) -> int:

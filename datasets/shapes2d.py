@@ -25,7 +25,7 @@ SIZE = 64
 PATCH = 32  # sprite patch side; the largest sprite (a rotated scale-1 square) is < 27 px across
 SUPERSAMPLE = 4
 SQUARE_SIDE = 19.0  # pixels at scale 1
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _inside(shape: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -34,8 +34,9 @@ def _inside(shape: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (np.abs(x) <= 1) & (np.abs(y) <= 1)
     if shape == 1:  # ellipse, 2:1
         return x**2 + (y / 0.5) ** 2 <= 1
-    # heart: (x² + y² − 1)³ ≤ x² y³, which spans about ±1.14 across; scaled to the square's width
-    x, y = x * 1.14, y * 1.14 - 0.1
+    # heart: (x² + y² − 1)³ ≤ x² y³, which spans ±1.14 across and has its centroid at y = 0.29;
+    # scaled to the square's width and centred on its centroid, so rotation keeps its position
+    x, y = x * 1.14, y * 1.14 + 0.29
     return (x**2 + y**2 - 1) ** 3 - x**2 * y**3 <= 0
 
 
@@ -99,4 +100,4 @@ class Shapes2D(GroundTruthDataset):
         return np.unpackbits(packed, axis=-1)[:, None].astype(np.float32)
 
     def image_store(self, device: torch.device) -> PackedBinaryImages:
-        return PackedBinaryImages(np.array(self.packed), device)
+        return PackedBinaryImages(self.packed, device)

@@ -1,0 +1,43 @@
+"""Shared fixtures: a private dataset cache, tiny cells, and a CLI runner."""
+
+import os
+import tempfile
+
+# Keep the test suite's dataset cache out of the user's cache; set before any dataset loads.
+os.environ.setdefault("BENCHBENCH_DATA", tempfile.mkdtemp(prefix="benchbench-test-data-"))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from benchbench.cells import Cell  # noqa: E402
+from benchbench.registry import datasets, methods  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shapes():
+    return datasets.get("shapes2d")()
+
+
+def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv",
+              metrics=None):  # fmt: skip
+    return Cell(
+        dataset="shapes2d", method=method, hyperparameters=methods.get(method)().resolve(hp or {}), seed=seed,
+        arch=arch, latent_dim=latent_dim, steps=steps, batch_size=batch_size, lr=lr, metrics=metrics or {},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def cli_runner():
+    return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def cell():
+    """Factory for small shapes2d cells: ``cell(method, hp, seed=…, steps=…)``."""
+    return make_cell

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from benchbench.arch import build_net
+from benchbench.evaluate import ModelView
+from benchbench.registry import metrics
+
+
+class Constant:
+    """A 'model' that reconstructs every pixel as p."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def reconstruct(self, images):
+        return np.full(np.shape(images), self.p, dtype=np.float32)
+
+
+class Identity:
+    def reconstruct(self, images):
+        return np.asarray(images)
+
+
+def test_reconstruction_error_known_answers(shapes):
+    fn = metrics.get("reconstruction_error")
+    rng = np.random.default_rng(0)
+    half = fn(shapes, Constant(0.5), rng, num_images=300)
+    assert half["mse"] == pytest.approx(0.25) and half["bce"] == pytest.approx(np.log(2))
+    assert half["num_images"] == 300
+    zero = fn(shapes, Constant(0.0), np.random.default_rng(1), num_images=500)
+    idx = np.sort(np.random.default_rng(1).choice(shapes.test_indices, 500, replace=False))
+    assert zero["mse"] == pytest.approx(shapes.images_at(idx).mean())  # x² = x for binary x
+    perfect = fn(shapes, Identity(), rng, num_images=100)
+    assert perfect["mse"] == 0.0 and perfect["bce"] < 1e-6
+
+
+def test_model_view_batches_match_whole(shapes):
+    net = build_net("conv", (1, 64, 64), 5)
+    images = shapes.images_at(np.arange(0, 737_280, 24_000))
+    whole = ModelView(net, torch.device("cpu"), batch_size=1000)
+    small = ModelView(net, torch.device("cpu"), batch_size=7)
+    np.testing.assert_allclose(whole.encode(images), small.encode(images), atol=1e-5)
+    assert whole.encode(images).shape == (len(images), 5)
+    rec = whole.reconstruct(images)
+    assert rec.shape == images.shape and 0 <= rec.min() and rec.max() <= 1

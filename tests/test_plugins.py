@@ -1,0 +1,105 @@
+import textwrap
+
+import pytest
+
+from benchbench import registry
+from benchbench.cli import cli
+from benchbench.registry import BenchbenchError, Registry
+from benchbench.store import RunStore
+
+PLUGIN = '''
+"""An L1-on-mu VAE, defined outside benchbench."""
+from benchbench.method import Method
+from benchbench.registry import methods
+
+
+@methods.register("l1_vae")
+class L1VAE(Method):
+    """VAE plus gamma * mean |mu| (a third-party plugin)."""
+
+    description = "VAE + gamma * mean |mu|"
+    hyperparameters = {"gamma": 0.5}
+
+    def regularizer(self, static, hp, kl, mu, logvar, z, state):
+        l1 = mu.abs().sum(1).mean()
+        return {"regularizer": kl + hp["gamma"] * l1, "l1": l1}, state
+'''
+
+GRID = '''
+name = "plug"
+[train]
+steps = 4
+batch_size = 8
+latent_dim = 3
+[metrics.reconstruction_error]
+num_images = 16
+[[sweep]]
+datasets = ["shapes2d"]
+method = "l1_vae"
+hyperparameters = { gamma = [0.1, 2.0] }
+'''
+
+
+def test_registry_lookup_and_close_matches():
+    reg = Registry("widget", "benchbench.methods")
+
+    @reg.register("spinner")
+    def spinner():
+        return 1
+
+    assert reg.get("spinner") is spinner and "spinner" in reg and reg.names() == ["spinner"]
+    with pytest.raises(BenchbenchError, match=r"unknown widget 'spiner'; did you mean spinner\?"):
+        reg.get("spiner")
+    with pytest.raises(BenchbenchError, match="registered twice"):
+        reg.register("spinner")(lambda: 2)
+
+
+def test_builtin_registries():
+    assert {"vae", "beta_vae", "dip_vae"} <= set(registry.methods.names())
+    assert "reconstruction_error" in registry.metrics.names()
+    assert "shapes2d" in registry.datasets.names()
+
+
+def test_entry_point_plugins_are_loaded(monkeypatch):
+    loaded = []
+
+    class FakeEntryPoint:
+        def load(self):
+            loaded.append(True)
+
+    reg = Registry("gadget", "benchbench.metrics")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [FakeEntryPoint()] if group == "benchbench.gadgets" else [])
+    reg.names()
+    assert loaded == [True]
+
+
+def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
+    plugin = tmp_path / "my_method.py"
+    plugin.write_text(textwrap.dedent(PLUGIN))
+    grid = tmp_path / "plug.toml"
+    grid.write_text(GRID)
+    listing = cli_runner.invoke(cli, ["list", "methods", "--plugin", str(plugin)])
+    assert listing.exit_code == 0 and "l1_vae" in listing.output and "gamma=0.5" in listing.output
+    out = cli_runner.invoke(cli, ["run", "--plugin", str(plugin), "--grid", str(grid), "--device", "cpu",
+                                  "--no-progress", "--results", str(tmp_path / "results")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    stores = RunStore(tmp_path / "results" / "plug").cell_stores()
+    assert [s.status()["status"] for s in stores] == ["done", "done"]
+    assert "l1" in stores[0].read_log()[0]
+    gammas = sorted(s.cell().hyperparameters["gamma"] for s in stores)
+    assert gammas == [0.1, 2.0]
+
+
+def test_missing_plugin_is_exit_2(cli_runner, tmp_path):
+    out = cli_runner.invoke(cli, ["list", "--plugin", str(tmp_path / "nope.py")])
+    assert out.exit_code == 2 and "plugin file not found" in out.output
+    out = cli_runner.invoke(cli, ["list", "--plugin", "no_such_module_xyz"])
+    assert out.exit_code == 2 and "plugin module not found" in out.output
+
+
+def test_list_prints_names_descriptions_and_defaults(cli_runner):
+    out = cli_runner.invoke(cli, ["list"])
+    assert out.exit_code == 0
+    for text in ("dip_vae", "variant=i, lambda_od=10.0, lambda_d=derived, cov_estimate=running, momentum=0.9",
+                 "beta=4.0", "reconstruction_error", "num_images=None", "shapes2d", "posY(32)", "quick"):
+        assert text in out.output

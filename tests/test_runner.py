@@ -1,0 +1,111 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from benchbench.cli import cli
+from benchbench.store import RunStore
+from benchbench.trainer import PackTrainer
+
+
+def run_cli(cli_runner, *args):
+    out = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    return out
+
+
+def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
+    out = run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))
+    run = RunStore(tmp_path / "smoke")
+    manifest = run.manifest()
+    assert manifest["grid"]["name"] == "smoke" and manifest["ended"] and manifest["started"]
+    assert manifest["versions"]["torch"] == torch.__version__ and manifest["devices"][0].startswith("cpu")
+    assert len(manifest["cells"]) == 4
+    stores = run.cell_stores()
+    assert [s.status()["status"] for s in stores] == ["done"] * 4
+    for store in stores:
+        metrics = json.loads(store.metrics_path.read_text())["reconstruction_error"]
+        assert 0 < metrics["mse"] < 1 and metrics["num_images"] == 64
+        assert torch.load(store.model_path, weights_only=True)["encoder.0.weight"].shape == (32, 1, 4, 4)
+        assert store.read_log()[-1]["step"] == 6
+    assert "4 done, 0 running, 0 failed" in out.output and "reconstruction_error.mse" in out.output
+    mtimes = [s.model_path.stat().st_mtime_ns for s in stores]
+    run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))  # finished cells are skipped
+    assert [s.model_path.stat().st_mtime_ns for s in stores] == mtimes
+    status = cli_runner.invoke(cli, ["status", str(tmp_path / "smoke")])
+    assert status.exit_code == 0 and "4 done, 0 running, 0 failed (0 diverged), 0 pending" in status.output
+
+
+def test_same_config_same_metrics(tmp_path, cli_runner):
+    for name in ("a", "b"):
+        run_cli(cli_runner, "--grid", "smoke", "--methods", "dip_vae", "--results", str(tmp_path), "--name", name)
+    a = RunStore(tmp_path / "a").cell_stores()[0].metrics()
+    b = RunStore(tmp_path / "b").cell_stores()[0].metrics()
+    assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
+
+
+def test_crash_resume_and_retry_failed(tmp_path, cli_runner, monkeypatch):
+    args = ["--grid", "smoke", "--methods", "beta_vae", "--steps", "10", "--checkpoint-every", "4",
+            "--log-every", "2", "--results", str(tmp_path)]  # fmt: skip
+    original = PackTrainer._adam
+
+    def crash(self):
+        if self.step == 7:
+            raise KeyboardInterrupt
+        original(self)
+
+    monkeypatch.setattr(PackTrainer, "_adam", crash)
+    interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args])
+    assert interrupted.exit_code == 1 and "Aborted" in interrupted.output  # Ctrl-C mid-training
+    run = RunStore(tmp_path / "smoke")
+    assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
+    assert all(torch.load(s.checkpoint_path, weights_only=True)["step"] == 4 for s in run.cell_stores())
+    monkeypatch.setattr(PackTrainer, "_adam", original)
+    run_cli(cli_runner, *args)
+    assert [s.status()["status"] for s in run.cell_stores()] == ["done", "done"]
+    assert [r["step"] for r in run.cell_stores()[0].read_log()] == [2, 4, 6, 8, 10]
+
+    # a failure is recorded with its error, kept on rerun, and retrained with --retry-failed
+    store = run.cell_stores()[0]
+    store.set_status("failed", error="RuntimeError: out of memory")
+    out = run_cli(cli_runner, *args)
+    assert "failed: shapes2d/beta_vae(beta=" in out.output and "out of memory" in out.output
+    assert store.status()["status"] == "failed"
+    run_cli(cli_runner, *args, "--retry-failed")
+    assert store.status()["status"] == "done"
+
+
+def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkeypatch):
+    def boom(self):
+        raise RuntimeError("CUDA error: device-side assert\ntriggered")
+
+    monkeypatch.setattr(PackTrainer, "_adam", boom)
+    out = run_cli(cli_runner, "--grid", "smoke", "--methods", "vae", "--results", str(tmp_path))
+    store = RunStore(tmp_path / "smoke").cell_stores()[0]
+    assert store.status() == {"status": "failed", "error": "RuntimeError: CUDA error: device-side assert"}
+    assert "Traceback" in (store.path / "error.txt").read_text()
+    assert "1 failed" in out.output
+
+
+def test_training_curve_csv_is_readable(tmp_path, cli_runner):
+    run_cli(cli_runner, "--grid", "smoke", "--methods", "dip_vae", "--log-every", "3", "--results", str(tmp_path))
+    store = RunStore(tmp_path / "smoke").cell_stores()[0]
+    curve = pd.read_csv(store.log_path)
+    assert list(curve.columns) == ["step", "loss", "reconstruction", "kl", "regularizer", "dip_offdiag", "dip_diag"]
+    assert curve["step"].tolist() == [3, 6]
+    np.testing.assert_allclose(curve["loss"], curve["reconstruction"] + curve["regularizer"], rtol=1e-5)
+
+
+def test_status_of_missing_run_is_exit_2(tmp_path, cli_runner):
+    out = cli_runner.invoke(cli, ["status", str(tmp_path / "nope")])
+    assert out.exit_code == 2 and "no run at" in out.output
+
+
+def test_cuda_request_without_cuda_is_exit_2(tmp_path, cli_runner):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--device", "cuda", "--results", str(tmp_path)])
+    assert out.exit_code == 2 and "CUDA is not available" in out.output
+    assert not any(tmp_path.iterdir())

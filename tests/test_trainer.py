@@ -1,0 +1,95 @@
+import math
+
+import pytest
+import torch
+
+from benchbench.method import Method
+from benchbench.registry import methods
+from benchbench.store import CellStore
+from benchbench.trainer import PackTrainer, TrainSettings
+
+SETTINGS = TrainSettings(checkpoint_every=4, log_every=2, progress=False)
+
+
+def train(cells, shapes, root, settings=SETTINGS):
+    stores = [CellStore(root / c.id) for c in cells]
+    return {c.id: sd for c, _, sd in PackTrainer(cells, stores, shapes, torch.device("cpu"), settings).train()}
+
+
+def max_diff(a, b):
+    return max((a[k] - b[k]).abs().max().item() for k in a)
+
+
+@pytest.mark.parametrize("method,hps", [
+    ("dip_vae", [{"lambda_od": 1}, {"lambda_od": 20}, {"lambda_od": 5, "momentum": 0.5}]),
+    ("beta_vae", [{"beta": 1}, {"beta": 4}, {"beta": 16}]),
+])  # fmt: skip
+def test_pack_equals_cells_trained_alone(cell, shapes, tmp_path, method, hps):
+    cells = [cell(method, hp, seed=s, steps=10, lr=1e-4) for s, hp in enumerate(hps)]
+    packed = train(cells, shapes, tmp_path / "pack")
+    for c in cells:
+        alone = train([c], shapes, tmp_path / "alone")
+        # measured: ≤ 1.1e-7 after 10–20 steps; differences come from grouped vs. plain convolution
+        assert max_diff(packed[c.id], alone[c.id]) < 1e-5
+    assert max_diff(packed[cells[0].id], packed[cells[1].id]) > 1e-3  # the models really differ
+
+
+def test_same_seed_same_result_different_seed_differs(cell, shapes, tmp_path):
+    a = train([cell("vae", seed=1)], shapes, tmp_path / "a")
+    b = train([cell("vae", seed=1)], shapes, tmp_path / "b")
+    c = train([cell("vae", seed=2)], shapes, tmp_path / "c")
+    (ka,), (kc,) = a, c
+    assert max_diff(a[ka], b[ka]) == 0.0
+    assert max_diff(a[ka], c[kc]) > 1e-3
+
+
+def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, monkeypatch):
+    c = cell("dip_vae", {"lambda_od": 5}, steps=10)
+    straight = train([c], shapes, tmp_path / "straight")[c.id]
+    store = CellStore(tmp_path / "crash" / c.id)
+
+    original = PackTrainer._adam
+
+    def crash_at_7(self):
+        if self.step == 7:
+            raise KeyboardInterrupt
+        original(self)
+
+    monkeypatch.setattr(PackTrainer, "_adam", crash_at_7)
+    with pytest.raises(KeyboardInterrupt):
+        train([c], shapes, tmp_path / "crash")
+    monkeypatch.setattr(PackTrainer, "_adam", original)
+    ckpt = torch.load(store.checkpoint_path, weights_only=True)
+    assert ckpt["step"] == 4 and set(ckpt) == {"step", "params", "adam_m", "adam_v", "state", "rng"}
+    resumed = train([c], shapes, tmp_path / "crash")[c.id]
+    assert max_diff(straight, resumed) == 0.0
+    assert not store.checkpoint_path.exists() and store.model_path.exists()
+    log = store.read_log()
+    assert [r["step"] for r in log] == [2, 4, 6, 8, 10]
+    assert set(log[0]) == {"step", "loss", "reconstruction", "kl", "regularizer", "dip_offdiag", "dip_diag"}
+    assert all(math.isclose(r["loss"], r["reconstruction"] + r["regularizer"], rel_tol=1e-5) for r in log)
+
+
+class Explode(Method):
+    """KL + log(scale): scale = 0 makes the loss −inf from the first step."""
+
+    hyperparameters = {"scale": 1.0}
+
+    def regularizer(self, static, hp, kl, mu, logvar, z, state):
+        return {"regularizer": kl + torch.log(hp["scale"])}, state
+
+
+if "test_explode" not in methods:
+    methods.register("test_explode")(Explode)
+
+
+def test_diverged_model_is_dropped_and_others_go_on(cell, shapes, tmp_path):
+    cells = [cell("test_explode", {"scale": 1}, seed=0, steps=6, lr=1e-4),
+             cell("test_explode", {"scale": 0}, seed=1, steps=6, lr=1e-4),
+             cell("test_explode", {"scale": 2}, seed=2, steps=6, lr=1e-4)]  # fmt: skip
+    alone = train([cells[2]], shapes, tmp_path / "alone")[cells[2].id]
+    out = train(cells, shapes, tmp_path / "pack")
+    assert set(out) == {cells[0].id, cells[2].id}
+    status = CellStore(tmp_path / "pack" / cells[1].id).status()
+    assert status["status"] == "diverged" and status["step"] == 2
+    assert max_diff(out[cells[2].id], alone) < 1e-5

@@ -104,3 +104,10 @@ def test_paper_grid_stops_before_training_on_missing_datasets(tmp_path, cli_runn
     assert "celeba" in out.output and "chairs" in out.output and "--datasets shapes2d" in out.output
     assert len(out.output.strip().splitlines()) == 1
     assert not results.exists()
+
+
+def test_example_grid_is_valid():
+    from pathlib import Path
+
+    grid = get_grid(str(Path(__file__).resolve().parents[1] / "examples" / "my_grid.toml"))
+    assert grid.name == "dip-variants" and len(grid.cells()) == (3 + 4) * 2

@@ -1,4 +1,4 @@
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -7,23 +7,7 @@ from benchbench.cli import cli
 from benchbench.registry import BenchbenchError, Registry
 from benchbench.store import RunStore
 
-PLUGIN = '''
-"""An L1-on-mu VAE, defined outside benchbench."""
-from benchbench.method import Method
-from benchbench.registry import methods
-
-
-@methods.register("l1_vae")
-class L1VAE(Method):
-    """VAE plus gamma * mean |mu| (a third-party plugin)."""
-
-    description = "VAE + gamma * mean |mu|"
-    hyperparameters = {"gamma": 0.5}
-
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        l1 = mu.abs().sum(1).mean()
-        return {"regularizer": kl + hp["gamma"] * l1, "l1": l1}, state
-'''
+PLUGIN = (Path(__file__).resolve().parents[1] / "examples" / "l1_vae.py").read_text()
 
 GRID = '''
 name = "plug"
@@ -75,11 +59,11 @@ def test_entry_point_plugins_are_loaded(monkeypatch):
 
 def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     plugin = tmp_path / "my_method.py"
-    plugin.write_text(textwrap.dedent(PLUGIN))
+    plugin.write_text(PLUGIN)  # a temporary file, outside the package
     grid = tmp_path / "plug.toml"
     grid.write_text(GRID)
     listing = cli_runner.invoke(cli, ["list", "methods", "--plugin", str(plugin)])
-    assert listing.exit_code == 0 and "l1_vae" in listing.output and "gamma=0.5" in listing.output
+    assert listing.exit_code == 0 and "l1_vae" in listing.output and "gamma=1.0" in listing.output
     out = cli_runner.invoke(cli, ["run", "--plugin", str(plugin), "--grid", str(grid), "--device", "cpu",
                                   "--no-progress", "--results", str(tmp_path / "results")])  # fmt: skip
     assert out.exit_code == 0, out.output

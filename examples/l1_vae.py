@@ -1,0 +1,20 @@
+"""A third-party method in one file: VAE plus an L1 penalty on the posterior means.
+
+    benchbench list methods --plugin examples/l1_vae.py
+    benchbench run --plugin examples/l1_vae.py --grid my.toml   # with method = "l1_vae"
+"""
+
+from benchbench.method import Method
+from benchbench.registry import methods
+
+
+@methods.register("l1_vae")
+class L1VAE(Method):
+    """VAE + gamma · E|μ|₁: sparse posterior means."""
+
+    description = "VAE + gamma * mean L1 norm of mu"
+    hyperparameters = {"gamma": 1.0}
+
+    def regularizer(self, static, hp, kl, mu, logvar, z, state):
+        l1 = mu.abs().sum(dim=1).mean()
+        return {"regularizer": kl + hp["gamma"] * l1, "l1": l1}, state

@@ -1,4 +1,4 @@
-"""The ``benchbench`` command line: run, status, list."""
+"""The ``benchbench`` command line: run, status, list, bench."""
 
 from __future__ import annotations
 
@@ -108,6 +108,33 @@ def _print_status(store: RunStore) -> None:
 def status(run_ref, results_dir) -> None:
     """Counts of done / running / failed / pending cells of RUN, and the failures."""
     _print_status(_resolve_run(run_ref, results_dir))
+
+
+@cli.command(name="bench")
+@click.option("--pack-sizes", default="1,4,16", show_default=True, help="Comma-separated pack sizes.")
+@click.option("--steps", default=20, show_default=True, type=click.IntRange(min=1), help="Timed steps per size.")
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0))
+@click.option("--device", default="auto", show_default=True)
+@click.option("--dataset", default="shapes2d", show_default=True)
+@click.option("--method", default="dip_vae", show_default=True)
+@click.option("--arch", default="conv", show_default=True)
+@click.option("--latent-dim", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@_plugin_option
+def bench_(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, plugins) -> None:
+    """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
+    import pandas as pd
+
+    from benchbench.bench import bench
+
+    load_plugins(plugins)
+    try:
+        sizes = [int(s) for s in pack_sizes.split(",")]
+    except ValueError:
+        raise BenchbenchError(f"--pack-sizes must be comma-separated integers, got {pack_sizes!r}") from None
+    rows = bench(sizes, steps=steps, warmup=warmup, device=device, dataset=dataset, method=method, arch=arch,
+                 latent_dim=latent_dim, batch_size=batch_size)  # fmt: skip
+    click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 @cli.command(name="list")

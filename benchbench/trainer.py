@@ -116,6 +116,8 @@ class PackTrainer:
         numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
         self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
         self.gens, self.logs, self.step = gens, logs, step
+        self._sums: dict[str, torch.Tensor] = {}  # loss terms summed since the last log row
+        self._since_log = 0
 
     def _stack(self, dicts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         return {k: torch.stack([d[k] for d in dicts]).to(self.device) for k in dicts[0]}
@@ -166,31 +168,10 @@ class PackTrainer:
     # ---------------------------------------------------------------- loop
     def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
         """Train to the end; return ``(cell, store, state_dict)`` for each model that finished."""
-        settings = self.settings
-        sums: dict[str, torch.Tensor] = {}
-        since_log = 0
         start, t0 = self.step, time.perf_counter()
-        bar = tqdm(total=self.steps, initial=self.step, disable=not settings.progress, leave=False,
-                   desc=f"pack of {len(self.cells)} {self.cells[0].method}", unit="step")  # fmt: skip
-        while self.step < self.steps and self.cells:
-            x, eps = self._batch()
-            loss, terms, new_state = self._loss(self.params, self.hp, self.state, x, eps)
-            for p in self.params.values():
-                p.grad = None
-            loss.sum().backward()
-            self.step += 1
-            self._adam()
-            self.state = {k: v.detach() for k, v in new_state.items()}
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0) + v.detach()
-            since_log += 1
-            bar.update(1)
-            if self.step % settings.log_every == 0 or self.step == self.steps:
-                self._log(sums, since_log)
-                sums, since_log = {}, 0
-            if self.step % settings.checkpoint_every == 0 and self.step < self.steps:
-                self._checkpoint()
-        bar.close()
+        with tqdm(total=self.steps, initial=self.step, disable=not self.settings.progress, leave=False,
+                  desc=f"pack of {len(self.cells)} {self.cells[0].method}", unit="step") as bar:  # fmt: skip
+            self.advance(self.steps, bar.update)
         elapsed = time.perf_counter() - t0
         finished = []
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
@@ -203,9 +184,31 @@ class PackTrainer:
             finished.append((cell, store, net.state_dict()))
         return finished
 
-    def _log(self, sums: dict[str, torch.Tensor], count: int) -> None:
+    def advance(self, until: int, on_step=lambda n: None) -> None:
+        """Train every model of the pack up to step ``until``, logging and checkpointing on the way."""
+        settings = self.settings
+        while self.step < until and self.cells:
+            x, eps = self._batch()
+            loss, terms, new_state = self._loss(self.params, self.hp, self.state, x, eps)
+            for p in self.params.values():
+                p.grad = None
+            loss.sum().backward()
+            self.step += 1
+            self._adam()
+            self.state = {k: v.detach() for k, v in new_state.items()}
+            for k, v in terms.items():
+                self._sums[k] = self._sums.get(k, 0) + v.detach()
+            self._since_log += 1
+            on_step(1)
+            if self.step % settings.log_every == 0 or self.step == self.steps:
+                self._log()
+            if self.step % settings.checkpoint_every == 0 and self.step < self.steps:
+                self._checkpoint()
+
+    def _log(self) -> None:
         """Append interval means to each model's curve; drop models whose loss is not finite."""
-        means = {k: (v / count).cpu().tolist() for k, v in sums.items()}
+        means = {k: (v / self._since_log).cpu().tolist() for k, v in self._sums.items()}
+        self._sums, self._since_log = {}, 0
         keep = []
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
             row = {"step": self.step, **{k: v[i] for k, v in means.items()}}

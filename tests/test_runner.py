@@ -109,3 +109,14 @@ def test_cuda_request_without_cuda_is_exit_2(tmp_path, cli_runner):
     out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--device", "cuda", "--results", str(tmp_path)])
     assert out.exit_code == 2 and "CUDA is not available" in out.output
     assert not any(tmp_path.iterdir())
+
+
+def test_bench_reports_each_pack_size(cli_runner):
+    out = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,2", "--steps", "2", "--warmup", "1",
+                                  "--batch-size", "4", "--device", "cpu"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert "model_steps_per_s" in lines[0] and len(lines) == 3
+    assert lines[1].split()[0] == "1" and lines[2].split()[0] == "2"
+    bad = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,x"])
+    assert bad.exit_code == 2 and "--pack-sizes" in bad.output

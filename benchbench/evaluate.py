@@ -23,7 +23,7 @@ from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import Cell
 from benchbench.data import GroundTruthDataset
 from benchbench.registry import metrics
-from benchbench.trainer import derived_seed
+from benchbench.trainer import derived_seed, tune_cpu_allocator
 
 
 class ModelView:
@@ -33,6 +33,8 @@ class ModelView:
     def __init__(self, net: VAENet, device: torch.device, batch_size: int = 1024):
         self.net = net.to(device).eval()
         self.device = torch.device(device)
+        if self.device.type == "cpu":
+            tune_cpu_allocator()
         self.batch_size = batch_size
 
     @torch.no_grad()

@@ -266,7 +266,7 @@ def quick_grid() -> dict[str, Any]:
         "name": "quick",
         "description": "VAE, beta-VAE, DIP-VAE on shapes2d; minutes on a CPU",
         "seeds": 1,
-        "train": {"arch": "conv", "latent_dim": 10, "steps": 2000, "batch_size": 64, "lr": 5e-4},
+        "train": {"arch": "conv", "latent_dim": 10, "steps": 3000, "batch_size": 64, "lr": 5e-4},
         "metrics": {"reconstruction_error": {"num_images": 10_000}},
         "sweep": [
             {"datasets": ["shapes2d"], "method": "vae"},

@@ -41,3 +41,22 @@ def _few_threads():
 def cell():
     """Factory for small shapes2d cells: ``cell(method, hp, seed=…, steps=…)``."""
     return make_cell
+
+
+@pytest.fixture
+def interrupt_at(monkeypatch):
+    """``interrupt_at(step)``: training raises KeyboardInterrupt (a Ctrl-C) on reaching ``step``;
+    ``interrupt_at(None)`` restores normal training."""
+    from benchbench.trainer import PackTrainer
+
+    original = PackTrainer._adam
+
+    def arm(step):
+        def crash(self):
+            if self.step == step:
+                raise KeyboardInterrupt
+            original(self)
+
+        monkeypatch.setattr(PackTrainer, "_adam", original if step is None else crash)
+
+    return arm

@@ -46,23 +46,16 @@ def test_same_config_same_metrics(tmp_path, cli_runner):
     assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
 
 
-def test_crash_resume_and_retry_failed(tmp_path, cli_runner, monkeypatch):
+def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     args = ["--grid", "smoke", "--methods", "beta_vae", "--steps", "10", "--checkpoint-every", "4",
             "--log-every", "2", "--results", str(tmp_path)]  # fmt: skip
-    original = PackTrainer._adam
-
-    def crash(self):
-        if self.step == 7:
-            raise KeyboardInterrupt
-        original(self)
-
-    monkeypatch.setattr(PackTrainer, "_adam", crash)
+    interrupt_at(7)
     interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args])
     assert interrupted.exit_code == 1 and "Aborted" in interrupted.output  # Ctrl-C mid-training
     run = RunStore(tmp_path / "smoke")
     assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
     assert all(torch.load(s.checkpoint_path, weights_only=True)["step"] == 4 for s in run.cell_stores())
-    monkeypatch.setattr(PackTrainer, "_adam", original)
+    interrupt_at(None)
     run_cli(cli_runner, *args)
     assert [s.status()["status"] for s in run.cell_stores()] == ["done", "done"]
     assert [r["step"] for r in run.cell_stores()[0].read_log()] == [2, 4, 6, 8, 10]

@@ -43,22 +43,14 @@ def test_same_seed_same_result_different_seed_differs(cell, shapes, tmp_path):
     assert max_diff(a[ka], c[kc]) > 1e-3
 
 
-def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, monkeypatch):
+def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, interrupt_at):
     c = cell("dip_vae", {"lambda_od": 5}, steps=10)
     straight = train([c], shapes, tmp_path / "straight")[c.id]
     store = CellStore(tmp_path / "crash" / c.id)
-
-    original = PackTrainer._adam
-
-    def crash_at_7(self):
-        if self.step == 7:
-            raise KeyboardInterrupt
-        original(self)
-
-    monkeypatch.setattr(PackTrainer, "_adam", crash_at_7)
+    interrupt_at(7)
     with pytest.raises(KeyboardInterrupt):
         train([c], shapes, tmp_path / "crash")
-    monkeypatch.setattr(PackTrainer, "_adam", original)
+    interrupt_at(None)
     ckpt = torch.load(store.checkpoint_path, weights_only=True)
     assert ckpt["step"] == 4 and set(ckpt) == {"step", "params", "adam_m", "adam_v", "state", "rng"}
     resumed = train([c], shapes, tmp_path / "crash")[c.id]

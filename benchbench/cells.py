@@ -38,8 +38,8 @@ class Cell:
 
     @property
     def label(self) -> str:
-        """Short human-readable name: dataset/method(hp=…)/seed."""
-        numeric = methods.get(self.method)().numeric_part(self.hyperparameters)
+        """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded)."""
+        numeric = {k: v for k, v in self.hyperparameters.items() if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
         return f"{self.dataset}/{self.method}({hp})/s{self.seed}"
 

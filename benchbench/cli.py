@@ -80,8 +80,9 @@ def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, r
                      settings=settings, pack_size=pack_size, command=sys.argv)  # fmt: skip
     _print_status(store)
     table = results_table(store)
-    wanted = {c.id for c in cells}
-    click.echo(table[table["cell"].isin(wanted)].drop(columns="cell").to_string(index=False))
+    table = table[table["cell"].isin({c.id for c in cells})].drop(columns="cell")
+    headline = [c for c in table.columns if c.count(".") <= 1]  # per-factor columns stay in the files
+    click.echo(table[headline].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def _resolve_run(run_ref: str, results_dir: str) -> RunStore:

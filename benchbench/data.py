@@ -93,19 +93,15 @@ class PackedBinaryImages(ImageStore):
         return bits.reshape(rows.shape[0], 1, rows.shape[1], -1).float()
 
 
-class GroundTruthDataset(abc.ABC):
-    """Base class for datasets with known factors of variation.
+class Dataset(abc.ABC):
+    """What every dataset offers: images by index, a device store, and a fixed train/test split.
 
-    Subclasses set ``factor_names``, ``factor_sizes``, ``image_shape`` and ``likelihood``
-    (``"bernoulli"`` for binary images, ``"gaussian"`` for colour) and implement
-    :meth:`images_at` and :meth:`image_store`.  Images are indexed in factor order
-    (the last factor varies fastest), so index ↔ factors is a mixed-radix conversion.
+    Subclasses set ``image_shape`` and ``likelihood`` (``"bernoulli"`` for binary images,
+    ``"gaussian"`` for colour) and implement ``__len__``, :meth:`images_at` and :meth:`image_store`.
     """
 
     name: str = ""
     description: str = ""
-    factor_names: tuple[str, ...] = ()
-    factor_sizes: tuple[int, ...] = ()
     image_shape: tuple[int, int, int] = (1, 64, 64)
     likelihood: str = "bernoulli"
     test_fraction: float = 0.1
@@ -114,6 +110,44 @@ class GroundTruthDataset(abc.ABC):
     @classmethod
     def check_available(cls) -> None:
         """Raise :class:`~benchbench.registry.BenchbenchError` if the files are missing."""
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        """Float32 images ``(n, C, H, W)`` in [0, 1] for dataset indices."""
+
+    @abc.abstractmethod
+    def image_store(self, device: torch.device) -> ImageStore:
+        """All images on ``device`` in compact form, indexed like :meth:`images_at`."""
+
+    @functools.cached_property
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(train, test)`` index arrays, each sorted; the same for every run."""
+        n = len(self)
+        perm = np.random.default_rng(self.split_seed).permutation(n)
+        n_test = int(round(n * self.test_fraction))
+        return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+    @property
+    def train_indices(self) -> np.ndarray:
+        return self.split[0]
+
+    @property
+    def test_indices(self) -> np.ndarray:
+        return self.split[1]
+
+
+class GroundTruthDataset(Dataset):
+    """A dataset with known factors of variation (disentanglement_lib's ``GroundTruthData``).
+
+    Subclasses set ``factor_names`` and ``factor_sizes``.  Images are indexed in factor order
+    (the last factor varies fastest), so index ↔ factors is a mixed-radix conversion.
+    """
+
+    factor_names: tuple[str, ...] = ()
+    factor_sizes: tuple[int, ...] = ()
 
     @property
     def factor_bases(self) -> np.ndarray:
@@ -139,26 +173,15 @@ class GroundTruthDataset(abc.ABC):
         """Float32 images ``(n, C, H, W)`` in [0, 1] for factor combinations ``(n, K)``."""
         return self.images_at(self.factors_to_index(factors))
 
-    @abc.abstractmethod
-    def images_at(self, indices: np.ndarray) -> np.ndarray:
-        """Float32 images ``(n, C, H, W)`` in [0, 1] for dataset indices."""
 
-    @abc.abstractmethod
-    def image_store(self, device: torch.device) -> ImageStore:
-        """All images on ``device`` in compact form, indexed like :meth:`images_at`."""
+class LabelledDataset(Dataset):
+    """A dataset with per-image discrete labels instead of generative factors (e.g. CelebA's 40
+    binary attributes).  Subclasses set ``label_names`` and ``labels``, an int array
+    ``(N, num_labels)`` (binary attributes as 0/1)."""
 
-    @functools.cached_property
-    def split(self) -> tuple[np.ndarray, np.ndarray]:
-        """A fixed (seeded) train/test split of all indices: ``(train, test)``, each sorted."""
-        n = len(self)
-        perm = np.random.default_rng(self.split_seed).permutation(n)
-        n_test = int(round(n * self.test_fraction))
-        return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    label_names: tuple[str, ...] = ()
+    labels: np.ndarray
+    likelihood: str = "gaussian"
 
-    @property
-    def train_indices(self) -> np.ndarray:
-        return self.split[0]
-
-    @property
-    def test_indices(self) -> np.ndarray:
-        return self.split[1]
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])

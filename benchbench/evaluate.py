@@ -21,14 +21,35 @@ import torch
 
 from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import Cell
-from benchbench.data import GroundTruthDataset
-from benchbench.registry import metrics
+from benchbench.data import Dataset, GroundTruthDataset
+from benchbench.registry import BenchbenchError, metrics
 from benchbench.trainer import derived_seed, tune_cpu_allocator
+
+
+class MetricNotApplicable(BenchbenchError):
+    """Raised by a metric that does not apply to a dataset (e.g. attribute accuracy without
+    binary labels); the evaluator skips it."""
+
+
+def profiles(**named: dict[str, Any]):
+    """Attach named option presets to a metric: ``@profiles(fast={"num_train": 500})``.
+
+    A grid's ``metric_profile = "fast"`` starts every metric from its preset of that name."""
+
+    def attach(fn):
+        fn.profiles = named
+        return fn
+
+    return attach
 
 
 class ModelView:
     """What a metric sees of a trained model: images in (numpy or tensor ``(n, C, H, W)`` in
-    [0, 1]), numpy out, computed in batches on the model's device."""
+    [0, 1]), numpy out, computed in batches on the model's device.
+
+    :meth:`encode_indices` caches ``μ`` per dataset image, so however many metrics ask for an
+    image, it is encoded once (``images_encoded`` counts the encoder's work).
+    """
 
     def __init__(self, net: VAENet, device: torch.device, batch_size: int = 1024):
         self.net = net.to(device).eval()
@@ -36,6 +57,8 @@ class ModelView:
         if self.device.type == "cpu":
             tune_cpu_allocator()
         self.batch_size = batch_size
+        self.images_encoded = 0
+        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray]] = {}
 
     @torch.no_grad()
     def _map(self, images, fn) -> np.ndarray:
@@ -49,6 +72,24 @@ class ModelView:
     def encode(self, images) -> np.ndarray:
         """Posterior means ``μ(x)``, shape ``(n, latent_dim)``."""
         return self._map(images, lambda x: self.net.encode(x)[0])
+
+    @torch.no_grad()
+    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        """``μ`` of the dataset images at ``indices``, encoding only those not seen before."""
+        key = id(dataset)
+        if key not in self._cache:
+            n, d = len(dataset), self.net.latent_dim
+            self._cache[key] = (dataset.image_store(self.device), np.zeros((n, d), np.float32), np.zeros(n, bool))
+        store, codes, done = self._cache[key]
+        indices = np.asarray(indices, dtype=np.int64)
+        todo = np.unique(indices[~done[indices]])
+        for i in range(0, todo.size, self.batch_size):
+            chunk = todo[i : i + self.batch_size]
+            images = store.batch(torch.as_tensor(chunk, device=self.device))
+            codes[chunk] = self.net.encode(images)[0].float().cpu().numpy()
+        done[todo] = True
+        self.images_encoded += todo.size
+        return codes[indices]
 
     def reconstruct(self, images) -> np.ndarray:
         """Decoder mean at ``z = μ(x)``: ``sigmoid(logits)``, the images' shape."""
@@ -75,7 +116,10 @@ def evaluate_model(
     for name, options in cell.metrics.items():
         rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{name}"))
         t0 = time.perf_counter()
-        scalars, arrays = split_result(metrics.get(name)(dataset, view, rng, **options))
+        try:
+            scalars, arrays = split_result(metrics.get(name)(dataset, view, rng, **options))
+        except MetricNotApplicable:
+            continue
         scalars["seconds"] = round(time.perf_counter() - t0, 3)
         results[name] = scalars
         artifacts.update({f"{name}.{key}": value for key, value in arrays.items()})

@@ -13,6 +13,8 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     batch_size = 64
     lr = 1e-4
 
+    metric_profile = "fast"         # optional: start every metric from its named preset
+
     [metrics.reconstruction_error]  # metrics to compute, with their options
     num_images = 2000
 
@@ -43,7 +45,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "arch": "conv", "latent_dim": 10, "steps": 300_000, "batch_size": 64, "lr": 1e-4,
 }  # fmt: skip
 TRAIN_TYPES: dict[str, type] = {"arch": str, "latent_dim": int, "steps": int, "batch_size": int, "lr": float}
-TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "sweep"}
+TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
 
@@ -93,10 +95,20 @@ class Grid:
                             dataset=dataset, method=sweep["method"], hyperparameters=hp, seed=seed,
                             arch=train["arch"], latent_dim=train["latent_dim"], steps=train["steps"],
                             batch_size=train["batch_size"], lr=float(train["lr"]),
-                            metrics=self.spec.get("metrics", {}),
+                            metrics=metric_options(self.spec),
                         )  # fmt: skip
                         out.setdefault(cell.id, cell)
         return list(out.values())
+
+
+def metric_options(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each metric's options: its preset for the grid's ``metric_profile`` (if it has one), then
+    the grid's explicit options on top."""
+    profile = spec.get("metric_profile")
+    return {
+        name: {**getattr(metrics.get(name), "profiles", {}).get(profile, {}), **options}
+        for name, options in spec.get("metrics", {}).items()
+    }
 
 
 def _seed_list(seeds: int | list[int]) -> list[int]:
@@ -155,7 +167,7 @@ def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> 
 
 def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     _check_keys("", spec, TOP_KEYS)
-    for key in ("name", "description"):
+    for key in ("name", "description", "metric_profile"):
         if key in spec and not isinstance(spec[key], str):
             raise GridError(f"{key}: must be a string, got {spec[key]!r}")
     seeds = spec.get("seeds", 1)
@@ -226,6 +238,8 @@ def load_toml(path: str | Path) -> Grid:
 # ---------------------------------------------------------------------------- built-in grids
 
 PAPER_BETAS = [1, 2, 4, 8, 16, 25, 32, 64, 100, 128, 200, 256]
+PAPER_METRICS = ["beta_vae_score", "reconstruction_error", "attribute_accuracy", "latent_correlation"]
+STANDARD_METRICS = ["factor_vae_score", "mig", "dci", "sap", "modularity_explicitness"]
 PAPER_LAMBDA_OD = [1, 2, 5, 10, 20, 50]
 
 
@@ -254,20 +268,22 @@ def paper_grid() -> dict[str, Any]:
         "description": "Kumar et al.'s full sweep: 2D Shapes, CelebA, 3D Chairs; 300k steps",
         "seeds": 3,
         "train": {"arch": "conv", "steps": 300_000, "batch_size": 64, "lr": 1e-4},
-        "metrics": {"reconstruction_error": {}},
+        "metrics": {name: {} for name in PAPER_METRICS + STANDARD_METRICS},
         "sweep": sweeps,
     }
 
 
 def quick_grid() -> dict[str, Any]:
     """VAE, β-VAE (β = 4) and DIP-VAE-I (λ_od = 10) on shapes2d: a first look that trains and
-    evaluates on a 2-core CPU in under ten minutes (short training, a 10,000-image test sample)."""
+    evaluates on a 2-core CPU in under ten minutes (short training; every ground-truth metric with
+    its ``fast`` sample sizes)."""
     return {
         "name": "quick",
         "description": "VAE, beta-VAE, DIP-VAE on shapes2d; minutes on a CPU",
         "seeds": 1,
         "train": {"arch": "conv", "latent_dim": 10, "steps": 3000, "batch_size": 64, "lr": 5e-4},
-        "metrics": {"reconstruction_error": {"num_images": 10_000}},
+        "metric_profile": "fast",
+        "metrics": {name: {} for name in PAPER_METRICS + STANDARD_METRICS if name != "attribute_accuracy"},
         "sweep": [
             {"datasets": ["shapes2d"], "method": "vae"},
             {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 4}},
@@ -277,13 +293,21 @@ def quick_grid() -> dict[str, Any]:
 
 
 def smoke_grid() -> dict[str, Any]:
-    """Seconds: a handful of steps of each built-in method, for tests and installation checks."""
+    """Seconds: a handful of steps of each built-in method, for tests and installation checks.
+    Evaluates the cheap metrics only: DCI and SAP fit a classifier per class, seconds even here."""
     return {
         "name": "smoke",
         "description": "a few steps of each method on shapes2d, for tests",
         "seeds": 1,
         "train": {"arch": "conv", "latent_dim": 4, "steps": 6, "batch_size": 8, "lr": 1e-3},
-        "metrics": {"reconstruction_error": {"num_images": 64}},
+        "metrics": {
+            "reconstruction_error": {"num_images": 64},
+            "beta_vae_score": {"batch_size": 4, "num_train": 40, "num_eval": 20},
+            "factor_vae_score": {"batch_size": 8, "num_train": 40, "num_eval": 20, "num_variance_estimate": 100},
+            "mig": {"num_train": 200},
+            "modularity_explicitness": {"num_train": 200, "num_test": 100},
+            "latent_correlation": {"num_images": 200},
+        },
         "sweep": [
             {"datasets": ["shapes2d"], "method": "vae"},
             {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [2, 8]}},

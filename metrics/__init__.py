@@ -1,3 +1,13 @@
 """Built-in metric plugins; importing this package registers them."""
 
-from benchbench.metrics import reconstruction_error  # noqa: F401
+from benchbench.metrics import (  # noqa: F401
+    attribute_accuracy,
+    beta_vae_score,
+    dci,
+    factor_vae_score,
+    latent_correlation,
+    mig,
+    modularity_explicitness,
+    reconstruction_error,
+    sap,
+)

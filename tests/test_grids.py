@@ -111,3 +111,24 @@ def test_example_grid_is_valid():
 
     grid = get_grid(str(Path(__file__).resolve().parents[1] / "examples" / "my_grid.toml"))
     assert grid.name == "dip-variants" and len(grid.cells()) == (3 + 4) * 2
+
+
+def test_grids_wire_in_the_metrics():
+    from benchbench.grids import PAPER_METRICS, STANDARD_METRICS
+
+    paper = get_grid("paper").cells(seeds=1, datasets=["shapes2d"])
+    assert set(paper[0].metrics) == set(PAPER_METRICS + STANDARD_METRICS) and len(paper[0].metrics) == 9
+    assert paper[0].metrics["beta_vae_score"] == {}  # disentanglement_lib's default sizes
+    quick = get_grid("quick").cells()
+    assert set(quick[0].metrics) == set(PAPER_METRICS + STANDARD_METRICS) - {"attribute_accuracy"}
+    assert quick[0].metrics["mig"] == {"num_train": 3000}  # the fast profile, resolved into the cell
+
+
+def test_metric_profile_then_explicit_options(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD.replace('seeds = 2', 'seeds = 2\nmetric_profile = "fast"').replace(
+        "[metrics.reconstruction_error]", "[metrics.mig]\n[metrics.dci]\nnum_test = 7\n[metrics.reconstruction_error]"))
+    metrics = get_grid(str(path)).cells()[0].metrics
+    assert metrics["mig"] == {"num_train": 3000}
+    assert metrics["dci"] == {"num_train": 1000, "num_test": 7}
+    assert metrics["reconstruction_error"] == {"num_images": 32}

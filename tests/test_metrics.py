@@ -44,3 +44,11 @@ def test_model_view_batches_match_whole(shapes):
     assert whole.encode(images).shape == (len(images), 5)
     rec = whole.reconstruct(images)
     assert rec.shape == images.shape and 0 <= rec.min() and rec.max() <= 1
+
+
+def test_evaluator_skips_metrics_that_do_not_apply(cell, shapes):
+    from benchbench.evaluate import evaluate_model
+
+    c = cell("vae", metrics={"attribute_accuracy": {}, "reconstruction_error": {"num_images": 32}})
+    results, artifacts = evaluate_model(c, build_net("conv", (1, 64, 64), 4), shapes, torch.device("cpu"))
+    assert set(results) == {"reconstruction_error"} and results["reconstruction_error"]["num_images"] == 32

@@ -1,0 +1,120 @@
+"""The standard metrics on representations with known answers."""
+
+import numpy as np
+import pytest
+import scipy.stats
+import sklearn.metrics
+import torch
+
+from benchbench.evaluate import ModelView
+from benchbench.registry import metrics
+from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
+from toy import Adapter, ToyFactors, ToyLabels, TorchEncoder, factors_plus_noise, pure_noise, rotated
+
+SMALL = {
+    "beta_vae_score": {"batch_size": 16, "num_train": 600, "num_eval": 300},
+    "factor_vae_score": {"batch_size": 32, "num_train": 600, "num_eval": 300, "num_variance_estimate": 2000},
+    "mig": {"num_train": 3000},
+    "dci": {"num_train": 600, "num_test": 300, "n_jobs": 1},
+    "sap": {"num_train": 2000, "num_test": 1000, "n_jobs": 1},
+    "modularity_explicitness": {"num_train": 2000, "num_test": 1000},
+}
+
+
+def score(name, model, dataset=None, seed=0, **extra):
+    return metrics.get(name)(dataset or ToyFactors(), model, np.random.default_rng(seed), **{**SMALL[name], **extra})
+
+
+def test_factors_themselves_score_high_rotation_lower_noise_at_chance():
+    good, rot, noise = factors_plus_noise(), rotated(), pure_noise()
+    assert score("beta_vae_score", good)["eval_accuracy"] > 99
+    assert score("beta_vae_score", rot)["eval_accuracy"] < 90
+    assert abs(score("beta_vae_score", noise)["eval_accuracy"] - 25) < 8  # 4 factors
+    assert score("factor_vae_score", good)["eval_accuracy"] > 0.99
+    assert score("factor_vae_score", rot)["eval_accuracy"] < 0.9
+    assert abs(score("factor_vae_score", noise)["eval_accuracy"] - 0.25) < 0.1
+    mig_good, mig_rot, mig_noise = (score("mig", m)["mig"] for m in (good, rot, noise))
+    assert mig_good > 0.9 and mig_rot < mig_good - 0.3 and mig_noise < 0.05
+    dci_good, dci_rot = score("dci", good), score("dci", rot)
+    assert dci_good["disentanglement"] > 0.9 and dci_good["completeness"] > 0.9
+    assert dci_rot["disentanglement"] < dci_good["disentanglement"] - 0.2
+    assert dci_good["informativeness_test"] > 0.95
+    assert score("dci", noise)["informativeness_test"] < 0.4
+    sap_good, sap_rot, sap_noise = (score("sap", m)["sap"] for m in (good, rot, noise))
+    # one latent with a linear SVM can only cut a 1-D line once per class: ~0.33 is the ceiling here
+    assert sap_good > 0.25 and sap_rot < 0.1 and sap_noise < 0.02
+    mod_good, mod_noise = score("modularity_explicitness", good), score("modularity_explicitness", noise)
+    assert mod_good["modularity"] > 0.99 and mod_good["explicitness_test"] > 0.95
+    assert score("modularity_explicitness", rot)["modularity"] < 0.9
+    assert abs(mod_noise["explicitness_test"] - 0.5) < 0.05 and mod_noise["modularity"] < 0.8
+
+
+def test_seeded_metrics_are_deterministic():
+    for name in SMALL:
+        a = score(name, factors_plus_noise(seed=1), seed=7)
+        b = score(name, factors_plus_noise(seed=1), seed=7)
+        assert {k: np.asarray(v).tolist() for k, v in a.items()} == {k: np.asarray(v).tolist() for k, v in b.items()}
+
+
+def test_beta_vae_score_on_a_labelled_dataset():
+    data = ToyLabels(n=6000, k=5)
+    assert score("beta_vae_score", factors_plus_noise(), dataset=data)["eval_accuracy"] > 95
+    assert abs(score("beta_vae_score", pure_noise(), dataset=data)["eval_accuracy"] - 20) < 8
+    two = {"dataset": ToyFactors(), "factors": ["a", "c"]}  # a two-class problem
+    # C = 0.01 regularises hard: features must be on the scale of a VAE's μ, not [0, 1]
+    scaled = factors_plus_noise().fn
+    assert score("beta_vae_score", Adapter(lambda x: 5 * scaled(x)), **two)["eval_accuracy"] > 95
+    assert abs(score("beta_vae_score", pure_noise(), **two)["eval_accuracy"] - 50) < 8
+    logreg = score("beta_vae_score", factors_plus_noise(), classifier="logreg", mode="compat")
+    assert logreg["eval_accuracy"] > 95
+
+
+def test_factor_vae_compat_reproduces_num_active_dims_quirk():
+    collapsed = factors_plus_noise().fn
+    model = type(factors_plus_noise())(lambda x: np.hstack([collapsed(x), np.zeros((x.shape[0], 2))]))
+    default = score("factor_vae_score", model, seed=3)
+    compat = score("factor_vae_score", model, seed=3, mode="compat")
+    assert default["num_active_dims"] == 4 and compat["num_active_dims"] == 6
+    assert default["eval_accuracy"] == compat["eval_accuracy"]
+
+
+def test_explicitness_default_survives_a_constant_latent_compat_does_not():
+    base = factors_plus_noise().fn
+    model = type(factors_plus_noise())(lambda x: np.hstack([base(x), np.ones((x.shape[0], 1))]))
+    assert score("modularity_explicitness", model)["explicitness_test"] > 0.95
+    with pytest.raises(ValueError):
+        score("modularity_explicitness", model, mode="compat")
+
+
+def test_stats_match_reference_implementations():
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 7, (500, 3)), rng.integers(0, 4, (500, 2))
+    mi = mutual_info_matrix(a, b)
+    for i in range(3):
+        for j in range(2):
+            assert mi[i, j] == pytest.approx(sklearn.metrics.mutual_info_score(b[:, j], a[:, i]), abs=1e-12)
+    ent = entropy(b)
+    for j in range(2):
+        assert ent[j] == pytest.approx(scipy.stats.entropy(np.bincount(b[:, j])), rel=1e-12)
+    x = rng.normal(size=(300, 2))
+    d = histogram_discretize(x, 20)
+    assert d.min() == 1 and d.max() == 20
+    assert (np.diff(d[np.argsort(x[:, 0]), 0]) >= 0).all()  # monotone in the value
+    y = np.c_[x[:, 0] * 2 + rng.normal(size=300), rng.normal(size=300), np.zeros(300)]
+    r = pearson_matrix(x, y)
+    expected = np.corrcoef(x.T, y[:, :2].T)[:2, 2:]
+    np.testing.assert_allclose(r[:, :2], expected, rtol=1e-12)
+    assert (r[:, 2] == 0).all()
+
+
+def test_model_view_encodes_each_image_once():
+    data = ToyFactors()
+    view = ModelView(TorchEncoder(), torch.device("cpu"), batch_size=50)
+    for name in SMALL:
+        score(name, view, dataset=data)
+    touched = view.images_encoded
+    assert 0 < touched <= len(data)
+    score("mig", view, dataset=data, seed=9)
+    assert view.images_encoded == touched  # everything already cached: nothing encoded again
+    idx = np.array([5, 3, 5, 300])
+    np.testing.assert_allclose(view.encode_indices(data, idx), data.images_at(idx).reshape(4, -1), atol=1 / 255)

@@ -132,3 +132,14 @@ def test_metric_profile_then_explicit_options(tmp_path):
     assert metrics["mig"] == {"num_train": 3000}
     assert metrics["dci"] == {"num_train": 1000, "num_test": 7}
     assert metrics["reconstruction_error"] == {"num_images": 32}
+
+
+def test_readme_grid_example_is_valid(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    path = tmp_path / "readme.toml"
+    path.write_text(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
+    cells = get_grid(str(path)).cells()
+    assert len(cells) == 2 * 2 * 2 and cells[0].metrics["mig"] == {"num_train": 3000}

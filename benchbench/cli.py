@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def cli() -> None:
 @click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder that holds runs.")
 @click.option("--name", help="Run name (folder under --results); defaults to the grid's name.")
+@click.option("--data-root", type=click.Path(file_okay=False),
+              help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).")
 @click.option("--retry-failed", is_flag=True, help="Retrain cells that failed or diverged.")
 @click.option("--pack-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Most cells trained together as one pack.")
@@ -64,11 +67,13 @@ def cli() -> None:
 @click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_plugin_option
-def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, retry_failed, pack_size,
-        checkpoint_every, log_every, progress, plugins) -> None:  # fmt: skip
+def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, data_root, retry_failed,
+        pack_size, checkpoint_every, log_every, progress, plugins) -> None:  # fmt: skip
     """Train and evaluate every cell of a grid; rerun to resume."""
     from benchbench.runner import run_grid
 
+    if data_root:
+        os.environ["BENCHBENCH_DATA"] = str(Path(data_root).resolve())  # workers inherit it
     load_plugins(plugins)
     grid = get_grid(grid_name)
     cells = grid.cells(datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps)
@@ -172,4 +177,8 @@ def _parameters(kind: str, obj) -> str:
     if kind == "metrics":
         params = inspect.signature(obj).parameters.values()
         return ", ".join(f"{p.name}={p.default}" for p in params if p.kind is p.KEYWORD_ONLY)
-    return "factors: " + ", ".join(f"{n}({s})" for n, s in zip(obj.factor_names, obj.factor_sizes))
+    names = getattr(obj, "factor_names", ())
+    if not names:
+        return "labels: read from its files"
+    sizes = getattr(obj, "factor_sizes", ())  # datasets that read sizes from their files set them per instance
+    return "factors: " + ", ".join(f"{n}({s})" for n, s in zip(names, sizes)) if sizes else "factors: " + ", ".join(names)

@@ -16,38 +16,67 @@ import functools
 import hashlib
 import os
 import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 import torch
+from tqdm.auto import tqdm
+
+from benchbench.registry import BenchbenchError
 
 
 def data_dir() -> Path:
-    """Where datasets are cached: ``$BENCHBENCH_DATA`` or the user cache directory."""
+    """The data root: ``--data-root`` (which sets ``$BENCHBENCH_DATA``), else ``$BENCHBENCH_DATA``,
+    else the user cache directory.  Datasets read their files and keep their caches under it."""
     root = os.environ.get("BENCHBENCH_DATA") or platformdirs.user_cache_dir("benchbench")
     return Path(root).expanduser()
 
 
-def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` via a temp file + rename, so a crash never leaves half a cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class DatasetError(BenchbenchError):
+    """A dataset's files are missing or malformed (one line: what, where, where to get them)."""
 
 
-def sha256_file(path: Path, chunk: int = 1 << 24) -> str:
+def require_files(dataset: str, paths: list[Path], source: str) -> None:
+    """Raise :class:`DatasetError` naming every missing path and where the files come from."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise DatasetError(
+            f"dataset {dataset}: missing {', '.join(missing)}; get the files from {source} "
+            f"(see docs/datasets.md), or point --data-root at them"
+        )
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A short hash of the source files' names, sizes and modification times: a cache key that
+    changes when the files do."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    for p in sorted(paths):
+        stat = p.stat()
+        digest.update(f"{p.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:12]
+
+
+def cached_array(dataset: str, key: str, shape: tuple[int, ...], fill, dtype=np.uint8) -> np.ndarray:
+    """A memory-mapped cache array ``<root>/<dataset>/cache/<key>.npy``, built once by
+    ``fill(out)`` into a temporary file that is renamed into place when complete."""
+    path = data_dir() / dataset / "cache" / f"{key}.npy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        os.close(fd)
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+            fill(out)
+            out.flush()
+            del out
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return np.load(path, mmap_mode="r")
 
 
 class ImageStore(abc.ABC):
@@ -93,6 +122,24 @@ class PackedBinaryImages(ImageStore):
         return bits.reshape(rows.shape[0], 1, rows.shape[1], -1).float()
 
 
+class CachedImages:
+    """``images_at`` / ``image_store`` for datasets whose images sit in one cached uint8 array:
+    ``(N, C, H, W)`` values 0–255, or binary images bit-packed along the width ``(N, H, W/8)``
+    when ``packed_bits`` is set."""
+
+    pixels: np.ndarray
+    packed_bits: bool = False
+
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        raw = self.pixels[np.asarray(indices, dtype=np.int64)]
+        if self.packed_bits:
+            return np.unpackbits(raw, axis=-1)[:, None].astype(np.float32)
+        return raw.astype(np.float32) / 255.0
+
+    def image_store(self, device: torch.device) -> ImageStore:
+        return (PackedBinaryImages if self.packed_bits else Uint8Images)(self.pixels, device)
+
+
 class Dataset(abc.ABC):
     """What every dataset offers: images by index, a device store, and a fixed train/test split.
 
@@ -106,10 +153,6 @@ class Dataset(abc.ABC):
     likelihood: str = "bernoulli"
     test_fraction: float = 0.1
     split_seed: int = 0
-
-    @classmethod
-    def check_available(cls) -> None:
-        """Raise :class:`~benchbench.registry.BenchbenchError` if the files are missing."""
 
     @abc.abstractmethod
     def __len__(self) -> int: ...
@@ -185,3 +228,64 @@ class LabelledDataset(Dataset):
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+
+def npz_chunks(path: Path, key: str, rows: int = 8192):
+    """Yield ``(start, block)`` row blocks of array ``key`` in an ``.npz`` file, decompressing
+    as it goes, so multi-gigabyte members are converted without being held in memory."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            member = archive.open(f"{key}.npy")
+        except KeyError:
+            raise DatasetError(f"{path}: no array {key!r} (has {', '.join(archive.namelist())})") from None
+        with member:
+            shape, fortran, dtype = _npy_header(member)
+            if fortran:
+                raise DatasetError(f"{path}: array {key!r} is Fortran-ordered; expected C order")
+            row_items = int(np.prod(shape[1:]))
+            for start in range(0, shape[0], rows):
+                n = min(rows, shape[0] - start)
+                data = member.read(n * row_items * dtype.itemsize)
+                if len(data) < n * row_items * dtype.itemsize:
+                    raise DatasetError(f"{path}: array {key!r} is truncated")
+                yield start, np.frombuffer(data, dtype=dtype).reshape((n, *shape[1:]))
+
+
+def npz_shape(path: Path, key: str) -> tuple[int, ...]:
+    """The shape of array ``key`` in an ``.npz`` file, read from its header alone."""
+    with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
+        return tuple(_npy_header(member)[0])
+
+
+def _npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
+
+
+def classes_from_values(values: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Per-column class indices of real-valued factor labels (rank among the column's distinct
+    values), and the number of distinct values per column."""
+    columns = [np.unique(values[:, j], return_inverse=True) for j in range(values.shape[1])]
+    classes = np.stack([inverse.reshape(-1) for _, inverse in columns], axis=1)
+    return classes, tuple(len(unique) for unique, _ in columns)
+
+
+def nhwc_to_nchw(block: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(block, -1, 1))
+
+
+def decode_into(out: np.ndarray, paths: list[Path], decode, desc: str, threads: int | None = None) -> None:
+    """``out[i] = decode(paths[i])`` for every file, on a thread pool (image decoding releases
+    the GIL), with a progress bar.  A missing or unreadable file is a :class:`DatasetError`."""
+
+    def one(i: int) -> None:
+        try:
+            out[i] = decode(paths[i])
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{desc}: cannot read {paths[i]} ({exc})") from None
+
+    with ThreadPoolExecutor(threads or min(16, (os.cpu_count() or 1) * 2)) as pool:
+        for _ in tqdm(pool.map(one, range(len(paths))), total=len(paths), desc=desc, unit="img"):
+            pass

@@ -63,20 +63,21 @@ def resolve_devices(spec: str) -> list[torch.device]:
 
 
 def check_datasets(cells: list[Cell]) -> None:
-    """Fail before any training if a dataset is not implemented or not on disk."""
+    """Fail before any training if a dataset is not implemented or its files are missing or
+    malformed.  Opening each dataset here also builds its cache once, up front."""
     problems, available = [], []
     for name in sorted({c.dataset for c in cells}):
         if name not in datasets:
             problems.append(f"{name} (not implemented)")
             continue
         try:
-            datasets.get(name).check_available()
+            datasets.get(name)()
             available.append(name)
         except BenchbenchError as exc:
-            problems.append(f"{name} ({exc})")
+            problems.append(str(exc))
     if problems:
         hint = f"; run with --datasets {','.join(available)}" if available else ""
-        raise BenchbenchError(f"datasets not available: {', '.join(problems)}{hint}")
+        raise BenchbenchError(f"datasets not available: {'; '.join(problems)}{hint}")
 
 
 def _git_commit() -> str | None:

@@ -9,16 +9,15 @@ the sprite right along image columns and posY moves it down along image rows.
 The 720 (shape, scale, orientation) sprites are rendered once with 4×4 supersampling (a
 pixel is on when at least half its area is covered) and then placed at integer pixel
 positions, so the set builds in seconds.  It is cached bit-packed (377 MB) under
-``$BENCHBENCH_DATA/shapes2d`` and memory-mapped afterwards.
+``<data root>/shapes2d/cache`` and memory-mapped afterwards.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from benchbench.data import GroundTruthDataset, PackedBinaryImages, atomic_save_npy, data_dir
+from benchbench.data import CachedImages, GroundTruthDataset, cached_array
 from benchbench.registry import datasets
 
 SIZE = 64
@@ -60,8 +59,8 @@ def render_sprites() -> np.ndarray:
     return out
 
 
-def render_packed() -> np.ndarray:
-    """All 737,280 images, bit-packed along the width: uint8 ``(737280, 64, 8)``."""
+def render_packed(packed: np.ndarray) -> None:
+    """Write all 737,280 images, bit-packed along the width, into uint8 ``(737280, 64, 8)``."""
     sprites = render_sprites().reshape(720, PATCH, PATCH)
     centres = np.rint(16 + 32 * np.linspace(0.0, 1.0, 32)).astype(np.int64)  # 16 … 48
     offsets = centres - PATCH // 2  # top-left corner of the patch, 0 … 32
@@ -69,35 +68,24 @@ def render_packed() -> np.ndarray:
     # shows it with its top-left corner at pixel off.
     canvas = np.zeros((SIZE + PATCH, SIZE + PATCH), dtype=bool)
     window_start = PATCH - offsets
-    packed = np.empty((720 * 1024, SIZE, SIZE // 8), dtype=np.uint8)
     for i, sprite in enumerate(sprites):
         canvas[PATCH:, PATCH:][:PATCH, :PATCH] = sprite
         windows = sliding_window_view(canvas, (SIZE, SIZE))
         # rows follow posY, columns posX; result (posX, posY, 64, 64) with posY fastest
         block = windows[window_start[None, :], window_start[:, None]]
         packed[i * 1024 : (i + 1) * 1024] = np.packbits(block.reshape(1024, SIZE, SIZE), axis=-1)
-    return packed
 
 
 @datasets.register("shapes2d")
-class Shapes2D(GroundTruthDataset):
+class Shapes2D(CachedImages, GroundTruthDataset):
     """2D Shapes (dSprites geometry), rendered procedurally; 737,280 binary 64×64 images."""
 
     factor_names = ("shape", "scale", "orientation", "posX", "posY")
     factor_sizes = (3, 6, 40, 32, 32)
     image_shape = (1, SIZE, SIZE)
     likelihood = "bernoulli"
+    packed_bits = True
 
     def __init__(self):
-        path = data_dir() / "shapes2d" / f"images_packed_v{CACHE_VERSION}.npy"
-        if not path.exists():
-            atomic_save_npy(path, render_packed())
-        self.path = path
-        self.packed = np.load(path, mmap_mode="r")
-
-    def images_at(self, indices: np.ndarray) -> np.ndarray:
-        packed = self.packed[np.asarray(indices, dtype=np.int64)]
-        return np.unpackbits(packed, axis=-1)[:, None].astype(np.float32)
-
-    def image_store(self, device: torch.device) -> PackedBinaryImages:
-        return PackedBinaryImages(self.packed, device)
+        shape = (len(self), SIZE, SIZE // 8)
+        self.pixels = cached_array("shapes2d", f"images_packed_v{CACHE_VERSION}", shape, render_packed)

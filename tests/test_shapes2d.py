@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +22,7 @@ def test_factor_layout_matches_dsprites(shapes):
 
 
 def test_images_are_deterministic_bytes(shapes):
-    assert hashlib.sha256(np.asarray(shapes.packed).tobytes()).hexdigest() == EXPECTED_SHA256
+    assert hashlib.sha256(np.asarray(shapes.pixels).tobytes()).hexdigest() == EXPECTED_SHA256
 
 
 def test_geometry(shapes):
@@ -56,13 +57,14 @@ def test_sample_factors_and_split(shapes):
 
 
 def test_cache_is_reused(shapes):
-    mtime = shapes.path.stat().st_mtime_ns
+    path = Path(shapes.pixels.filename)
+    mtime = path.stat().st_mtime_ns
     again = type(shapes)()
-    assert again.path == shapes.path and again.path.stat().st_mtime_ns == mtime
-    assert isinstance(again.packed, np.memmap)
+    assert again.pixels.filename == shapes.pixels.filename and path.stat().st_mtime_ns == mtime
+    assert isinstance(again.pixels, np.memmap)
 
 
 def test_image_store_matches_images_at(shapes):
     idx = np.array([5, 70_000, 500_000])
-    store = PackedBinaryImages(np.asarray(shapes.packed[:600_000]), torch.device("cpu"))
+    store = PackedBinaryImages(np.asarray(shapes.pixels[:600_000]), torch.device("cpu"))
     assert np.array_equal(store.batch(torch.as_tensor(idx)).numpy(), shapes.images_at(idx))

@@ -1,0 +1,79 @@
+"""``smallnorb``: small NORB (LeCun et al.) from its original binary matrix files.
+
+Reads ``<data root>/smallnorb/smallnorb-5x46789x9x18x6x2x96x96-training-{dat,cat,info}.mat`` and
+the ``5x01235x9x18x6x2x96x96-testing`` triple.  Each file is a small-NORB binary matrix: int32
+magic (0x1E3D4C55 bytes, 0x1E3D4C54 int32), int32 rank, max(3, rank) int32 dimensions, data.
+The left image of each stereo pair is resized from 96×96 to 64×64 (PIL Lanczos, as
+disentanglement_lib).  Factors: category (5), instance (10), elevation (9), azimuth (18, the
+file's 0, 2, …, 34), lighting (6) — every combination once across the two files, placed in
+index order.  disentanglement_lib treats the instance as a nuisance it samples; here it is a
+factor, so the dataset is a complete grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from benchbench.data import (
+    CachedImages, DatasetError, GroundTruthDataset, cached_array, classes_from_values, data_dir, fingerprint,
+    require_files,
+)  # fmt: skip
+from benchbench.registry import datasets
+
+SOURCE = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
+CHUNKS = ("5x46789x9x18x6x2x96x96-training", "5x01235x9x18x6x2x96x96-testing")
+DTYPES = {0x1E3D4C55: np.uint8, 0x1E3D4C54: np.int32, 0x1E3D4C51: np.float32, 0x1E3D4C53: np.float64}
+
+
+def read_matrix(path) -> np.ndarray:
+    """A small-NORB binary matrix file as a numpy array."""
+    raw = path.read_bytes()
+    if len(raw) < 20:
+        raise DatasetError(f"dataset smallnorb: {path} is too short for a small-NORB header")
+    magic, rank = np.frombuffer(raw, "<i4", 2)
+    if magic not in DTYPES or not 0 < rank < 8:
+        raise DatasetError(f"dataset smallnorb: {path} is not a small-NORB matrix (magic {magic:#x})")
+    dims = np.frombuffer(raw, "<i4", max(3, rank), 8)[:rank]
+    data = np.frombuffer(raw, DTYPES[magic], offset=8 + 4 * max(3, rank))
+    if data.size != np.prod(dims):
+        raise DatasetError(f"dataset smallnorb: {path} holds {data.size} values, its header says {tuple(dims)}")
+    return data.reshape(tuple(int(d) for d in dims))
+
+
+@datasets.register("smallnorb")
+class SmallNORB(CachedImages, GroundTruthDataset):
+    """small NORB: 48,600 grey 64×64 images of toys; 5 factors."""
+
+    factor_names = ("category", "instance", "elevation", "azimuth", "lighting")
+    image_shape = (1, 64, 64)
+    likelihood = "gaussian"
+
+    def __init__(self):
+        folder = data_dir() / "smallnorb"
+        paths = {(c, k): folder / f"smallnorb-{c}-{k}.mat" for c in CHUNKS for k in ("dat", "cat", "info")}
+        require_files("smallnorb", list(paths.values()), SOURCE)
+        features = np.concatenate([
+            np.column_stack([read_matrix(paths[c, "cat"]), read_matrix(paths[c, "info"])]) for c in CHUNKS
+        ])  # fmt: skip
+        if features.ndim != 2 or features.shape[1] != 5:
+            raise DatasetError(f"dataset smallnorb: cat/info files give features {features.shape}, expected (N, 5)")
+        classes, self.factor_sizes = classes_from_values(features)
+        order = self.factors_to_index(classes)
+        if len(features) != len(self) or np.unique(order).size != len(self):
+            raise DatasetError("dataset smallnorb: the files do not hold every factor combination exactly once")
+
+        def fill(out):
+            start = 0
+            for c in CHUNKS:
+                dat = read_matrix(paths[c, "dat"])
+                if dat.ndim != 4 or dat.shape[1] != 2:
+                    raise DatasetError(f"dataset smallnorb: {paths[c, 'dat']} has shape {dat.shape}, "
+                                       "expected (N, 2, H, W)")  # fmt: skip
+                for i, pair in enumerate(dat):
+                    left = Image.fromarray(pair[0]).resize((64, 64), Image.LANCZOS)
+                    out[order[start + i], 0] = np.asarray(left)
+                start += len(dat)
+
+        key = f"images_{fingerprint(list(paths.values()))}"
+        self.pixels = cached_array("smallnorb", key, (len(self), 1, 64, 64), fill)

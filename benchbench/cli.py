@@ -1,4 +1,4 @@
-"""The ``benchbench`` command line: run, status, list, bench."""
+"""The ``benchbench`` command line: run, status, report, list, bench."""
 
 from __future__ import annotations
 
@@ -114,6 +114,34 @@ def _print_status(store: RunStore) -> None:
 def status(run_ref, results_dir) -> None:
     """Counts of done / running / failed / pending cells of RUN, and the failures."""
     _print_status(_resolve_run(run_ref, results_dir))
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
+@click.option("--format", "formats", default="csv,latex,html", show_default=True,
+              help="Comma-separated: csv, latex, html.")
+@click.option("--beta", "betas", multiple=True, metavar="DATASET=B1,B2",
+              help="Table 1's two β-VAE rows for a dataset (default: the seed's, 4,60 for shapes2d, 4,8 for celeba).")
+@click.option("--select-by", default="beta_vae_score.eval_accuracy", show_default=True,
+              help="Metric whose best mean picks Table 1's DIP-VAE configuration.")
+def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
+    """The paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page, from RUN."""
+    from benchbench.report import make_report
+    from benchbench.report.tables import Selection
+
+    selection = Selection(select_by=select_by)
+    for spec in betas:
+        try:
+            dataset, values = spec.split("=")
+            b1, b2 = (float(v) for v in values.split(","))
+        except ValueError:
+            raise BenchbenchError(f"--beta takes DATASET=B1,B2, got {spec!r}") from None
+        selection.betas[dataset] = (b1, b2)
+    run = _resolve_run(run_ref, results_dir)
+    folder = make_report(run.path, Path(out) if out else None, [f.strip() for f in formats.split(",")], selection)
+    click.echo(f"report written to {folder}")
 
 
 @cli.command(name="bench")

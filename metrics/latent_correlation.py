@@ -5,7 +5,8 @@ matrix and the latent × factor (or attribute) matrix, saved as artifacts.  Scal
 absolute off-diagonal latent correlation (DIP-VAE's target), and for each factor the best
 absolute correlation with any latent and its gap to the second best.  Figure 2's data: for each
 factor/attribute, the latent most correlated with it (``top_latent``) and that latent's four
-most correlated other factors/attributes (``top_others``, ``top_others_corr``).  A constant
+most correlated other factors/attributes (``top_others``, ``top_others_corr``), with
+``factor_names`` saved alongside so reports need not open the dataset.  A constant
 latent (collapsed to the prior mean) correlates 0 with everything.
 """
 
@@ -45,5 +46,6 @@ def latent_correlation(dataset, model, rng, *, num_images: int | None = None, to
     out.update(
         latent_latent=zz, latent_factor=zf, top_latent=top_latent, top_others=top_others,
         top_others_corr=np.take_along_axis(zf[top_latent], top_others, axis=1),
+        factor_names=np.array(label_names(dataset)),
     )  # fmt: skip
     return out

@@ -1,0 +1,152 @@
+"""``benchbench report``: a run → the paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page.
+
+Every table comes from one tidy table of the run's cells; a dataset or configuration the run
+lacks becomes a note under the table it would have filled, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from benchbench.registry import BenchbenchError, datasets
+from benchbench.report import figures
+from benchbench.report.html import write_html
+from benchbench.report.latex import bold_best, styled, to_tex
+from benchbench.report.tables import (
+    PAPER_ATTRIBUTES, Selection, aggregate, representative_cells, table1, table2, tidy,
+)  # fmt: skip
+from benchbench.store import RunStore
+
+FORMATS = ("csv", "latex", "html")
+CORRELATION_DATASETS = ("shapes2d", "dsprites", "celeba", "celeba_official")
+
+
+@dataclass
+class Section:
+    """One table or figure of the report: what it is, how it was made, and what is missing."""
+
+    title: str
+    caption: str
+    html: str = ""
+    images: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _write(out: Path, name: str, text: str, files: list[str]) -> None:
+    (out / name).write_text(text)
+    files.append(name)
+
+
+def _table1_section(agg, selection, out, formats) -> Section:
+    t1, notes = table1(agg, selection)
+    rule = "; ".join(selection.describe(d) for d in sorted(set(t1["dataset"]))) if not t1.empty else ""
+    section = Section("Table 1", "Disentanglement metric score (%) and reconstruction error per pixel on the test "
+                      f"sets, mean ± std over seeds, beside the seed's values. Selection: {rule or 'n/a'}.", notes=notes)  # fmt: skip
+    if t1.empty:
+        return section
+    if "csv" in formats:
+        t1.to_csv(out / "table1.csv", index=False)
+        section.files.append("table1.csv")
+    index = pd.MultiIndex.from_frame(t1[["dataset", "method"]])
+    means = pd.DataFrame({"Metric": t1["metric.mean"].values, "Reconst. error": t1["recon.mean"].values,
+                          "Paper metric": t1["paper.metric"].values, "Paper reconst.": t1["paper.recon"].values},
+                         index=index)  # fmt: skip
+    stds = pd.DataFrame({"Metric": t1["metric.std"].values, "Reconst. error": t1["recon.std"].values}, index=index)
+    css = bold_best(means, {"Metric": True, "Reconst. error": False, "Paper metric": True, "Paper reconst.": False},
+                    groups=pd.Series(t1["dataset"].values, index=index))  # fmt: skip
+    digits = {"Metric": 1, "Paper metric": 2, "Reconst. error": 4, "Paper reconst.": 4}
+    styler = styled(means, stds, digits, css)
+    if "latex" in formats:
+        _write(out, "table1.tex", to_tex(styler), section.files)
+    section.html = styler.to_html()
+    return section
+
+
+def _table2_section(agg, selection, out, formats) -> Section:
+    t2, notes = table2(agg, selection)
+    section = Section("Table 2", "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the "
+                      "mean μ with and without attribute k on the training set, a bias fitted by the hinge loss; "
+                      "rows ours (mean over seeds), then the seed's. LaTeX shows the seed's 12 attributes; the CSV "
+                      "has all 40.", notes=notes)  # fmt: skip
+    if t2.empty:
+        return section
+    if "csv" in formats:
+        t2.to_csv(out / "table2.csv", index=False)
+        section.files.append("table2.csv")
+    shown = [a for a in PAPER_ATTRIBUTES if a in t2.columns]
+    ours = t2.set_index("method")[shown]
+    paper = t2.set_index("method")[[f"paper.{a}" for a in shown]].set_axis(shown, axis=1)
+    means = pd.concat({"ours": ours, "paper": paper})
+    css = bold_best(means, dict.fromkeys(shown, True), groups=pd.Series(means.index.get_level_values(0), index=means.index))
+    styler = styled(means, None, dict.fromkeys(shown, 1), css)
+    if "latex" in formats:
+        _write(out, "table2.tex", to_tex(styler), section.files)
+    section.html = styler.to_html()
+    return section
+
+
+def make_report(run_path: Path, out: Path | None = None, formats=FORMATS, selection: Selection | None = None) -> Path:
+    """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``)."""
+    run = RunStore(run_path)
+    if not run.manifest_path.exists():
+        raise BenchbenchError(f"no run at {run_path}: no manifest.json there")
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise BenchbenchError(f"unknown format {sorted(unknown)[0]!r} (known: {', '.join(FORMATS)})")
+    out = Path(out or run.path / "report")
+    out.mkdir(parents=True, exist_ok=True)
+    selection = selection or Selection()
+    table = tidy(run)
+    if table.empty:
+        raise BenchbenchError(f"run {run_path} has no cells yet")
+    agg = aggregate(table)
+    if "csv" in formats:
+        table.to_csv(out / "cells.csv", index=False)
+        agg.to_csv(out / "aggregate.csv", index=False)
+    sections = [_table1_section(agg, selection, out, formats), _table2_section(agg, selection, out, formats)]
+    present = sorted(set(agg["dataset"])) if "dataset" in agg else []
+    for dataset in present:
+        sections += _dataset_sections(run, table, agg, selection, dataset, out)
+    if "html" in formats:
+        write_html(out / "index.html", run, sections, table)
+    return out
+
+
+def _dataset_sections(run, table, agg, selection, dataset, out) -> list[Section]:
+    cells = representative_cells(table, agg, selection, dataset)
+    chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
+    sections = []
+    fig1 = figures.figure1(agg, dataset, out)
+    if fig1:
+        sections.append(Section(f"Figure 1 — {dataset}", "Disentanglement metric score against reconstruction error "
+                                "(test), varying β for β-VAE (β = 1 is the VAE) and λ_od for DIP-VAE; bars are ± std "
+                                "over seeds; each point is labelled with its β or λ_od.", images=[fig1]))  # fmt: skip
+    if dataset in CORRELATION_DATASETS:
+        image, csvs = figures.correlations(run.path, cells, dataset, out)
+        number = "4" if dataset.startswith("celeba") else "3"
+        sections.append(Section(f"Table {number} — {dataset}", "Pearson correlations of μ over the test set: latent × "
+                                "latent (top) and factor/attribute × latent (bottom), lowest-seed cell of each method "
+                                f"({chosen}).", images=[image] if image else [], files=csvs,
+                                notes=[] if image else [f"{dataset}: no latent_correlation artifacts"]))  # fmt: skip
+        fig2 = figures.figure2(run.path, cells, dataset, out)
+        if fig2:
+            sections.append(Section(f"Figure 2 — {dataset}", "For each attribute, the latent most correlated with it "
+                                    "and that latent's four most correlated other attributes.", images=[fig2]))  # fmt: skip
+    try:
+        data = datasets.get(dataset)()
+        trav = figures.traversals(run.path, cells, data, dataset, out)
+        trav_notes = [] if trav else [f"{dataset}: no trained models to traverse"]
+    except BenchbenchError as exc:
+        trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
+    sections.append(Section(f"Latent traversals — {dataset}", "The first test image encoded, then each latent (rows) "
+                            "set to −3 … 3 in turn (columns), decoder means; per method (Tables 5–6 of the seed).",
+                            images=[trav] if trav else [], notes=trav_notes))  # fmt: skip
+    curves = figures.training_curves(run.path, cells, dataset, out)
+    if curves:
+        sections.append(Section(f"Training curves — {dataset}", "Reconstruction, KL and total loss (means over each "
+                                "logging interval) of the cells shown above.", images=[curves]))  # fmt: skip
+    return sections

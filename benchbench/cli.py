@@ -60,6 +60,8 @@ def cli() -> None:
 @click.option("--name", help="Run name (folder under --results); defaults to the grid's name.")
 @click.option("--data-root", type=click.Path(file_okay=False),
               help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).")
+@click.option("--download", is_flag=True,
+              help="Fetch missing dataset files that have a stable public URL (dsprites, shapes3d), checksum-verified.")
 @click.option("--retry-failed", is_flag=True, help="Retrain cells that failed or diverged.")
 @click.option("--pack-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Most cells trained together as one pack.")
@@ -67,7 +69,7 @@ def cli() -> None:
 @click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_plugin_option
-def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, data_root, retry_failed,
+def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, data_root, download, retry_failed,
         pack_size, checkpoint_every, log_every, progress, plugins) -> None:  # fmt: skip
     """Train and evaluate every cell of a grid; rerun to resume."""
     from benchbench.runner import run_grid
@@ -82,7 +84,7 @@ def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, d
     run_dir = Path(results_dir) / (name or grid.name)
     settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
     store = run_grid(grid, cells, run_dir, device=device, retry_failed=retry_failed, plugins=list(plugins),
-                     settings=settings, pack_size=pack_size, command=sys.argv)  # fmt: skip
+                     settings=settings, pack_size=pack_size, command=sys.argv, download=download)  # fmt: skip
     _print_status(store)
     table = results_table(store)
     table = table[table["cell"].isin({c.id for c in cells})].drop(columns="cell")

@@ -16,8 +16,10 @@ import functools
 import hashlib
 import os
 import tempfile
+import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +151,8 @@ class Dataset(abc.ABC):
 
     name: str = ""
     description: str = ""
+    #: files with a stable public URL that ``--download`` may fetch
+    downloads: tuple["Download", ...] = ()
     image_shape: tuple[int, int, int] = (1, 64, 64)
     likelihood: str = "bernoulli"
     test_fraction: float = 0.1
@@ -289,3 +293,42 @@ def decode_into(out: np.ndarray, paths: list[Path], decode, desc: str, threads: 
     with ThreadPoolExecutor(threads or min(16, (os.cpu_count() or 1) * 2)) as pool:
         for _ in tqdm(pool.map(one, range(len(paths))), total=len(paths), desc=desc, unit="img"):
             pass
+
+
+@dataclass(frozen=True)
+class Download:
+    """A dataset file with a stable public URL, its size and SHA-256 (as published in
+    TensorFlow Datasets' checksum lists), fetched only when the user asks (``--download``)."""
+
+    url: str
+    path: str  # relative to the data root
+    size: int
+    sha256: str
+
+    def fetch(self, dataset: str) -> Path:
+        """Download to ``<data root>/<path>`` unless present; verify size and checksum before the
+        file is renamed into place, so a failed or tampered download leaves nothing behind."""
+        target = data_dir() / self.path
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".download")
+        digest, received = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as fh, urllib.request.urlopen(self.url, timeout=60) as response:
+                with tqdm(total=self.size, unit="B", unit_scale=True, desc=f"download {target.name}") as bar:
+                    while block := response.read(1 << 20):
+                        fh.write(block)
+                        digest.update(block)
+                        received += len(block)
+                        bar.update(len(block))
+            if received != self.size or digest.hexdigest() != self.sha256:
+                raise DatasetError(f"dataset {dataset}: download of {self.url} failed verification "
+                                   f"({received} bytes, sha256 {digest.hexdigest()[:12]}…; expected {self.size} "
+                                   f"bytes, {self.sha256[:12]}…)")  # fmt: skip
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise DatasetError(f"dataset {dataset}: cannot download {self.url} ({exc})") from None
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return target

@@ -62,15 +62,19 @@ def resolve_devices(spec: str) -> list[torch.device]:
     return [torch.device(spec)]
 
 
-def check_datasets(cells: list[Cell]) -> None:
+def check_datasets(cells: list[Cell], download: bool = False) -> None:
     """Fail before any training if a dataset is not implemented or its files are missing or
-    malformed.  Opening each dataset here also builds its cache once, up front."""
+    malformed.  Opening each dataset here also builds its cache once, up front.  With
+    ``download``, files with a stable public URL are fetched (and verified) first."""
     problems, available = [], []
     for name in sorted({c.dataset for c in cells}):
         if name not in datasets:
             problems.append(f"{name} (not implemented)")
             continue
         try:
+            if download:
+                for item in datasets.get(name).downloads:
+                    item.fetch(name)
             datasets.get(name)()
             available.append(name)
         except BenchbenchError as exc:
@@ -184,11 +188,12 @@ def run_grid(
     settings: TrainSettings | None = None,
     pack_size: int = 16,
     command: list[str] | None = None,
+    download: bool = False,
 ) -> RunStore:
     """Train and evaluate every unfinished cell of ``cells`` into ``run_dir``."""
     settings = settings or TrainSettings()
     devices = resolve_devices(device)
-    check_datasets(cells)
+    check_datasets(cells, download)
     run = RunStore(run_dir)
     manifest = run.manifest()
     manifest.update(

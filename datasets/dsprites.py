@@ -4,7 +4,8 @@ Reads ``<data root>/dsprites/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (o
 ``.hdf5`` release).  Factor sizes come from ``latents_classes`` (colour, always one value, is
 dropped), which must list every combination in index order, posY fastest — checked on load,
 so the factors of image i are exactly its ``latents_classes`` row.  Images are cached
-bit-packed and memory-mapped.
+bit-packed and memory-mapped.  ``--download`` fetches the ``.hdf5`` release (28 MB, checked
+against its published SHA-256).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, data_dir, fingerprint, npz_chunks, require_files,
+    CachedImages, DatasetError, Download, GroundTruthDataset, cached_array, data_dir, fingerprint, npz_chunks,
+    require_files,
 )  # fmt: skip
 from benchbench.registry import datasets
 
@@ -47,6 +49,9 @@ class DSprites(CachedImages, GroundTruthDataset):
     image_shape = (1, 64, 64)
     likelihood = "bernoulli"
     packed_bits = True
+    downloads = (Download(f"https://github.com/deepmind/dsprites-dataset/blob/master/{STEM}.hdf5?raw=true",
+                          f"dsprites/{STEM}.hdf5", 28_024_106,
+                          "729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb"),)  # fmt: skip
 
     def __init__(self):
         folder = data_dir() / "dsprites"

@@ -4,6 +4,7 @@ Keys ``images`` (480,000 × 64 × 64 × 3 uint8) and ``labels`` (480,000 × 6 fl
 floor hue (10), wall hue (10), object hue (10), scale (8), shape (4), orientation (15); a
 factor's class is the rank of its label value, and the file must list every combination in
 index order (orientation fastest) — checked on load.  Images are cached as uint8 CHW.
+``--download`` fetches the file (268 MB, checked against its published SHA-256).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, classes_from_values, data_dir, fingerprint,
+    CachedImages, DatasetError, Download, GroundTruthDataset, cached_array, classes_from_values, data_dir, fingerprint,
     nhwc_to_nchw, require_files,
 )  # fmt: skip
 from benchbench.registry import datasets
@@ -29,6 +30,8 @@ class Shapes3D(CachedImages, GroundTruthDataset):
     factor_names = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
+    downloads = (Download("https://storage.googleapis.com/3d-shapes/3dshapes.h5", "3dshapes/3dshapes.h5",
+                          267_573_662, "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785"),)  # fmt: skip
 
     def __init__(self):
         path = data_dir() / "3dshapes" / "3dshapes.h5"

@@ -197,3 +197,31 @@ def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runne
     out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu",
                                   "--data-root", str(other), "--steps", "2", "--no-progress"])  # fmt: skip
     assert out.exit_code == 0, out.output
+
+
+def test_download_is_verified_and_only_on_request(root, tmp_path, cli_runner, monkeypatch):
+    import hashlib
+
+    from benchbench.data import Download
+    from benchbench.datasets.shapes3d import Shapes3D
+
+    source = tmp_path / "mirror"
+    source.mkdir()
+    write_shapes3d(source)
+    payload = source / "3dshapes" / "3dshapes.h5"
+    good = Download(payload.as_uri(), "3dshapes/3dshapes.h5", payload.stat().st_size,
+                    hashlib.sha256(payload.read_bytes()).hexdigest())  # fmt: skip
+    grid = tmp_path / "g.toml"
+    grid.write_text('[[sweep]]\ndatasets = ["shapes3d"]\nmethod = "vae"\n')
+    args = ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu", "--steps", "2",
+            "--no-progress"]  # fmt: skip
+    monkeypatch.setattr(Shapes3D, "downloads", (Download(good.url, good.path, good.size, "0" * 64),))
+    bad = cli_runner.invoke(cli, [*args, "--download"])
+    assert bad.exit_code == 2 and "failed verification" in bad.output
+    assert not (root / "3dshapes" / "3dshapes.h5").exists() and not list((root / "3dshapes").iterdir())
+    monkeypatch.setattr(Shapes3D, "downloads", (good,))
+    assert cli_runner.invoke(cli, args).exit_code == 2  # without --download nothing is fetched
+    assert not (root / "3dshapes" / "3dshapes.h5").exists()
+    out = cli_runner.invoke(cli, [*args, "--download"])
+    assert out.exit_code == 0, out.output
+    assert (root / "3dshapes" / "3dshapes.h5").read_bytes() == payload.read_bytes()

@@ -1,0 +1,51 @@
+"""Time every applicable metric at its default (disentanglement_lib) sizes on one trained model.
+
+    python scripts/time_metrics.py results/quick [--device cuda] [--cell ID]
+
+Prints seconds per metric, the images the encoder saw, and the total.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from benchbench.arch import build_net
+from benchbench.evaluate import MetricNotApplicable, ModelView
+from benchbench.registry import datasets, metrics
+from benchbench.runner import resolve_devices
+from benchbench.store import RunStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--cell", help="cell id (default: the first finished cell)")
+    args = parser.parse_args()
+    stores = [s for s in RunStore(args.run).cell_stores() if s.model_path.exists()]
+    store = next(s for s in stores if args.cell in (None, s.path.name))
+    cell = store.cell()
+    device = resolve_devices(args.device)[0]
+    dataset = datasets.get(cell.dataset)()
+    net = build_net(cell.arch, dataset.image_shape, cell.latent_dim)
+    net.load_state_dict(store.load_model())
+    view = ModelView(net, device)
+    print(f"cell {store.path.name}: {cell.label} on {device}")
+    start = time.perf_counter()
+    for name in metrics.names():
+        t0 = time.perf_counter()
+        try:
+            result = metrics.get(name)(dataset, view, np.random.default_rng(0))
+        except MetricNotApplicable:
+            continue
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        headline = {k: round(float(v), 4) for k, v in result.items() if np.ndim(v) == 0 and k.count(".") == 0}
+        print(f"{name:<26} {time.perf_counter() - t0:7.1f} s  encoded {view.images_encoded:>8}  {headline}")
+    print(f"{'total':<26} {time.perf_counter() - start:7.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -143,6 +143,16 @@ def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
         selection.betas[dataset] = (b1, b2)
     run = _resolve_run(run_ref, results_dir)
     folder = make_report(run.path, Path(out) if out else None, [f.strip() for f in formats.split(",")], selection)
+    table1 = folder / "table1.csv"
+    if table1.exists():
+        import pandas as pd
+
+        shown = pd.read_csv(table1)
+        for dataset in dict.fromkeys(shown["dataset"]):
+            click.echo(f"Table 1 — {selection.describe(dataset)}")
+        columns = ["dataset", "method", "metric.mean", "metric.std", "recon.mean", "recon.std", "n",
+                   "paper.metric", "paper.recon"]  # fmt: skip
+        click.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"report written to {folder}")
 
 

@@ -44,23 +44,33 @@ def conv_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
     if (h, w) != (64, 64):
         raise BenchbenchError(f"arch 'conv' needs 64×64 images, got {h}×{w}")
     encoder = nn.Sequential(
-        nn.Conv2d(c, 32, 4, 2, 1), nn.ReLU(),
-        nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
-        nn.Conv2d(32, 64, 2, 2), nn.ReLU(),
-        nn.Conv2d(64, 64, 2, 2), nn.ReLU(),
+        nn.Conv2d(c, 32, 4, 2, 1),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 4, 2, 1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 2, 2),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, 2, 2),
+        nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(1024, 256), nn.ReLU(),
+        nn.Linear(1024, 256),
+        nn.ReLU(),
         nn.Linear(256, 2 * latent_dim),
-    )  # fmt: skip
+    )
     decoder = nn.Sequential(
-        nn.Linear(latent_dim, 256), nn.ReLU(),
-        nn.Linear(256, 1024), nn.ReLU(),
+        nn.Linear(latent_dim, 256),
+        nn.ReLU(),
+        nn.Linear(256, 1024),
+        nn.ReLU(),
         nn.Unflatten(1, (64, 4, 4)),
-        nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),
-        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
-        nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
+        nn.ConvTranspose2d(64, 64, 4, 2, 1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, 32, 4, 2, 1),
+        nn.ReLU(),
         nn.ConvTranspose2d(32, c, 4, 2, 1),
-    )  # fmt: skip
+    )
     return VAENet(encoder, decoder, latent_dim)
 
 
@@ -69,17 +79,22 @@ def mlp_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
     n = math.prod(image_shape)
     encoder = nn.Sequential(
         nn.Flatten(),
-        nn.Linear(n, 1200), nn.ReLU(),
-        nn.Linear(1200, 1200), nn.ReLU(),
+        nn.Linear(n, 1200),
+        nn.ReLU(),
+        nn.Linear(1200, 1200),
+        nn.ReLU(),
         nn.Linear(1200, 2 * latent_dim),
-    )  # fmt: skip
+    )
     decoder = nn.Sequential(
-        nn.Linear(latent_dim, 1200), nn.Tanh(),
-        nn.Linear(1200, 1200), nn.Tanh(),
-        nn.Linear(1200, 1200), nn.Tanh(),
+        nn.Linear(latent_dim, 1200),
+        nn.Tanh(),
+        nn.Linear(1200, 1200),
+        nn.Tanh(),
+        nn.Linear(1200, 1200),
+        nn.Tanh(),
         nn.Linear(1200, n),
         nn.Unflatten(1, image_shape),
-    )  # fmt: skip
+    )
     return VAENet(encoder, decoder, latent_dim)
 
 

@@ -48,12 +48,11 @@ class Cell:
         optimisation schedule; they may differ in numeric hyperparameters and seed."""
         static = methods.get(self.method)().static_part(self.hyperparameters)
         return canonical_json(
-            [self.dataset, self.arch, self.latent_dim, self.method, static,
-             self.batch_size, self.steps, self.lr]
-        )  # fmt: skip
+            [self.dataset, self.arch, self.latent_dim, self.method, static, self.batch_size, self.steps, self.lr]
+        )
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Cell":
+    def from_config(cls, config: dict[str, Any]) -> Cell:
         return cls(**config)
 
 
@@ -62,6 +61,4 @@ def make_packs(cells: list[Cell], max_size: int, start_steps: dict[str, int]) ->
     groups: dict[tuple[str, int], list[Cell]] = {}
     for cell in cells:
         groups.setdefault((cell.pack_key(), start_steps.get(cell.id, 0)), []).append(cell)
-    return [
-        group[i : i + max_size] for group in groups.values() for i in range(0, len(group), max_size)
-    ]
+    return [group[i : i + max_size] for group in groups.values() for i in range(0, len(group), max_size)]

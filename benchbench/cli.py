@@ -17,9 +17,12 @@ from benchbench.trainer import TrainSettings
 
 def _plugin_option(fn):
     return click.option(
-        "--plugin", "plugins", multiple=True, metavar="FILE.py|MODULE",
+        "--plugin",
+        "plugins",
+        multiple=True,
+        metavar="FILE.py|MODULE",
         help="Import a plugin (a .py file or a module) before anything else; repeatable.",
-    )(fn)  # fmt: skip
+    )(fn)
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -48,29 +51,67 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--grid", "grid_name", default="quick", show_default=True,
-              help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.")
+@click.option(
+    "--grid",
+    "grid_name",
+    default="quick",
+    show_default=True,
+    help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.",
+)
 @click.option("--datasets", multiple=True, help="Only these datasets (comma-separated or repeated).")
 @click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
 @click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--results", "results_dir", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Folder that holds runs.")
+@click.option(
+    "--results",
+    "results_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder that holds runs.",
+)
 @click.option("--name", help="Run name (folder under --results); defaults to the grid's name.")
-@click.option("--data-root", type=click.Path(file_okay=False),
-              help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).")
-@click.option("--download", is_flag=True,
-              help="Fetch missing dataset files that have a stable public URL (dsprites, shapes3d), checksum-verified.")
+@click.option(
+    "--data-root",
+    type=click.Path(file_okay=False),
+    help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).",
+)
+@click.option(
+    "--download",
+    is_flag=True,
+    help="Fetch missing dataset files that have a stable public URL (dsprites, shapes3d), checksum-verified.",
+)
 @click.option("--retry-failed", is_flag=True, help="Retrain cells that failed or diverged.")
-@click.option("--pack-size", default=16, show_default=True, type=click.IntRange(min=1),
-              help="Most cells trained together as one pack.")
+@click.option(
+    "--pack-size",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Most cells trained together as one pack.",
+)
 @click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1))
 @click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_plugin_option
-def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, data_root, download, retry_failed,
-        pack_size, checkpoint_every, log_every, progress, plugins) -> None:  # fmt: skip
+def run(
+    grid_name,
+    datasets,
+    methods,
+    seeds,
+    steps,
+    device,
+    results_dir,
+    name,
+    data_root,
+    download,
+    retry_failed,
+    pack_size,
+    checkpoint_every,
+    log_every,
+    progress,
+    plugins,
+) -> None:
     """Train and evaluate every cell of a grid; rerun to resume."""
     from benchbench.runner import run_grid
 
@@ -83,8 +124,18 @@ def run(grid_name, datasets, methods, seeds, steps, device, results_dir, name, d
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (name or grid.name)
     settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
-    store = run_grid(grid, cells, run_dir, device=device, retry_failed=retry_failed, plugins=list(plugins),
-                     settings=settings, pack_size=pack_size, command=sys.argv, download=download)  # fmt: skip
+    store = run_grid(
+        grid,
+        cells,
+        run_dir,
+        device=device,
+        retry_failed=retry_failed,
+        plugins=list(plugins),
+        settings=settings,
+        pack_size=pack_size,
+        command=sys.argv,
+        download=download,
+    )
     _print_status(store)
     table = results_table(store)
     table = table[table["cell"].isin({c.id for c in cells})].drop(columns="cell")
@@ -122,12 +173,22 @@ def status(run_ref, results_dir) -> None:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--results", "results_dir", default="results", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
-@click.option("--format", "formats", default="csv,latex,html", show_default=True,
-              help="Comma-separated: csv, latex, html.")
-@click.option("--beta", "betas", multiple=True, metavar="DATASET=B1,B2",
-              help="Table 1's two β-VAE rows for a dataset (default: the seed's, 4,60 for shapes2d, 4,8 for celeba).")
-@click.option("--select-by", default="beta_vae_score.eval_accuracy", show_default=True,
-              help="Metric whose best mean picks Table 1's DIP-VAE configuration.")
+@click.option(
+    "--format", "formats", default="csv,latex,html", show_default=True, help="Comma-separated: csv, latex, html."
+)
+@click.option(
+    "--beta",
+    "betas",
+    multiple=True,
+    metavar="DATASET=B1,B2",
+    help="Table 1's two β-VAE rows for a dataset (default: the seed's, 4,60 for shapes2d, 4,8 for celeba).",
+)
+@click.option(
+    "--select-by",
+    default="beta_vae_score.eval_accuracy",
+    show_default=True,
+    help="Metric whose best mean picks Table 1's DIP-VAE configuration.",
+)
 def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
     """The paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page, from RUN."""
     from benchbench.report import make_report
@@ -150,8 +211,17 @@ def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
         shown = pd.read_csv(table1)
         for dataset in dict.fromkeys(shown["dataset"]):
             click.echo(f"Table 1 — {selection.describe(dataset)}")
-        columns = ["dataset", "method", "metric.mean", "metric.std", "recon.mean", "recon.std", "n",
-                   "paper.metric", "paper.recon"]  # fmt: skip
+        columns = [
+            "dataset",
+            "method",
+            "metric.mean",
+            "metric.std",
+            "recon.mean",
+            "recon.std",
+            "n",
+            "paper.metric",
+            "paper.recon",
+        ]
         click.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"report written to {folder}")
 
@@ -178,8 +248,17 @@ def bench_(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim,
         sizes = [int(s) for s in pack_sizes.split(",")]
     except ValueError:
         raise BenchbenchError(f"--pack-sizes must be comma-separated integers, got {pack_sizes!r}") from None
-    rows = bench(sizes, steps=steps, warmup=warmup, device=device, dataset=dataset, method=method, arch=arch,
-                 latent_dim=latent_dim, batch_size=batch_size)  # fmt: skip
+    rows = bench(
+        sizes,
+        steps=steps,
+        warmup=warmup,
+        device=device,
+        dataset=dataset,
+        method=method,
+        arch=arch,
+        latent_dim=latent_dim,
+        batch_size=batch_size,
+    )
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
@@ -221,4 +300,6 @@ def _parameters(kind: str, obj) -> str:
     if not names:
         return "labels: read from its files"
     sizes = getattr(obj, "factor_sizes", ())  # datasets that read sizes from their files set them per instance
-    return "factors: " + ", ".join(f"{n}({s})" for n, s in zip(names, sizes)) if sizes else "factors: " + ", ".join(names)
+    return (
+        "factors: " + ", ".join(f"{n}({s})" for n, s in zip(names, sizes)) if sizes else "factors: " + ", ".join(names)
+    )

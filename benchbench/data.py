@@ -152,7 +152,7 @@ class Dataset(abc.ABC):
     name: str = ""
     description: str = ""
     #: files with a stable public URL that ``--download`` may fetch
-    downloads: tuple["Download", ...] = ()
+    downloads: tuple[Download, ...] = ()
     image_shape: tuple[int, int, int] = (1, 64, 64)
     likelihood: str = "bernoulli"
     test_fraction: float = 0.1
@@ -323,9 +323,11 @@ class Download:
                         received += len(block)
                         bar.update(len(block))
             if received != self.size or digest.hexdigest() != self.sha256:
-                raise DatasetError(f"dataset {dataset}: download of {self.url} failed verification "
-                                   f"({received} bytes, sha256 {digest.hexdigest()[:12]}…; expected {self.size} "
-                                   f"bytes, {self.sha256[:12]}…)")  # fmt: skip
+                raise DatasetError(
+                    f"dataset {dataset}: download of {self.url} failed verification "
+                    f"({received} bytes, sha256 {digest.hexdigest()[:12]}…; expected {self.size} "
+                    f"bytes, {self.sha256[:12]}…)"
+                )
             os.replace(tmp, target)
         except OSError as exc:
             raise DatasetError(f"dataset {dataset}: cannot download {self.url} ({exc})") from None

@@ -42,8 +42,12 @@ from benchbench.cells import Cell
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "arch": "conv", "latent_dim": 10, "steps": 300_000, "batch_size": 64, "lr": 1e-4,
-}  # fmt: skip
+    "arch": "conv",
+    "latent_dim": 10,
+    "steps": 300_000,
+    "batch_size": 64,
+    "lr": 1e-4,
+}
 TRAIN_TYPES: dict[str, type] = {"arch": str, "latent_dim": int, "steps": int, "batch_size": int, "lr": float}
 TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
@@ -92,11 +96,17 @@ class Grid:
                         continue
                     for seed in seed_list:
                         cell = Cell(
-                            dataset=dataset, method=sweep["method"], hyperparameters=hp, seed=seed,
-                            arch=train["arch"], latent_dim=train["latent_dim"], steps=train["steps"],
-                            batch_size=train["batch_size"], lr=float(train["lr"]),
+                            dataset=dataset,
+                            method=sweep["method"],
+                            hyperparameters=hp,
+                            seed=seed,
+                            arch=train["arch"],
+                            latent_dim=train["latent_dim"],
+                            steps=train["steps"],
+                            batch_size=train["batch_size"],
+                            lr=float(train["lr"]),
                             metrics=metric_options(self.spec),
-                        )  # fmt: skip
+                        )
                         out.setdefault(cell.id, cell)
         return list(out.values())
 
@@ -260,9 +270,12 @@ def paper_grid() -> dict[str, Any]:
         sweeps += [
             {**common, "method": "vae"},
             {**common, "method": "beta_vae", "hyperparameters": {"beta": betas}},
-            {**common, "method": "dip_vae", "hyperparameters": {
-                "variant": "i", "lambda_od": PAPER_LAMBDA_OD, "cov_estimate": "running"}},
-        ]  # fmt: skip
+            {
+                **common,
+                "method": "dip_vae",
+                "hyperparameters": {"variant": "i", "lambda_od": PAPER_LAMBDA_OD, "cov_estimate": "running"},
+            },
+        ]
     return {
         "name": "paper",
         "description": "Kumar et al.'s full sweep: 2D Shapes, CelebA, 3D Chairs; 300k steps",
@@ -327,6 +340,4 @@ def get_grid(name_or_path: str) -> Grid:
         return Grid(spec["name"], spec["description"], spec, f"builtin:{name_or_path}")
     if name_or_path.endswith(".toml") or Path(name_or_path).exists():
         return load_toml(name_or_path)
-    raise GridError(
-        f"unknown grid {name_or_path!r}: use one of {', '.join(BUILTIN_GRIDS)} or a .toml file"
-    )
+    raise GridError(f"unknown grid {name_or_path!r}: use one of {', '.join(BUILTIN_GRIDS)} or a .toml file")

@@ -43,22 +43,16 @@ class Method:
         unknown = sorted(set(given) - set(self.hyperparameters))
         if unknown:
             known = ", ".join(self.hyperparameters) or "none"
-            raise BenchbenchError(
-                f"method {self.name!r} has no hyperparameter {unknown[0]!r} (known: {known})"
-            )
+            raise BenchbenchError(f"method {self.name!r} has no hyperparameter {unknown[0]!r} (known: {known})")
         hp = {**self.hyperparameters, **given}
         for key, value in hp.items():
             if key in self.static:
                 if value not in self.static[key]:
                     allowed = ", ".join(map(repr, self.static[key]))
-                    raise BenchbenchError(
-                        f"method {self.name!r}: {key} must be one of {allowed}, got {value!r}"
-                    )
+                    raise BenchbenchError(f"method {self.name!r}: {key} must be one of {allowed}, got {value!r}")
             elif value is not None:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise BenchbenchError(
-                        f"method {self.name!r}: {key} must be a number, got {value!r}"
-                    )
+                    raise BenchbenchError(f"method {self.name!r}: {key} must be a number, got {value!r}")
                 hp[key] = float(value)
         hp = self.derive(hp)
         missing = [k for k, v in hp.items() if v is None]

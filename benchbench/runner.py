@@ -87,9 +87,12 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-            capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -107,13 +110,15 @@ def _versions() -> dict[str, str]:
 
 def _device_names(devices: list[torch.device]) -> list[str]:
     return [
-        f"{d} ({torch.cuda.get_device_name(d)})" if d.type == "cuda" else f"cpu ({platform.processor() or platform.machine()})"
+        f"{d} ({torch.cuda.get_device_name(d)})"
+        if d.type == "cuda"
+        else f"cpu ({platform.processor() or platform.machine()})"
         for d in devices
     ]
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -211,7 +216,9 @@ def run_grid(
     todo, start = plan(run, cells, retry_failed)
     packs = make_packs(todo, pack_size, start)
     jobs = [
-        PackJob(str(run.path), [c.config() for c in pack], str(devices[i % len(devices)]), list(plugins or []), settings)
+        PackJob(
+            str(run.path), [c.config() for c in pack], str(devices[i % len(devices)]), list(plugins or []), settings
+        )
         for i, pack in enumerate(packs)
     ]
     if len(devices) > 1:

@@ -164,10 +164,12 @@ class PackTrainer:
         """Each model's minibatch and reparametrisation noise, drawn from its own generator."""
         n, b, d = self.train_idx.numel(), self.batch_size, self.cells[0].latent_dim
         draws = [
-            (torch.randint(n, (b,), generator=g, device=self.device),
-             torch.randn(b, d, generator=g, device=self.device))
+            (
+                torch.randint(n, (b,), generator=g, device=self.device),
+                torch.randn(b, d, generator=g, device=self.device),
+            )
             for g in self.gens
-        ]  # fmt: skip
+        ]
         idx = torch.stack([i for i, _ in draws])
         x = self.images.batch(self.train_idx[idx.flatten()])
         return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws])
@@ -189,8 +191,14 @@ class PackTrainer:
     def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
         """Train to the end; return ``(cell, store, state_dict)`` for each model that finished."""
         start, t0 = self.step, time.perf_counter()
-        with tqdm(total=self.steps, initial=self.step, disable=not self.settings.progress, leave=False,
-                  desc=f"pack of {len(self.cells)} {self.cells[0].method}", unit="step") as bar:  # fmt: skip
+        with tqdm(
+            total=self.steps,
+            initial=self.step,
+            disable=not self.settings.progress,
+            leave=False,
+            desc=f"pack of {len(self.cells)} {self.cells[0].method}",
+            unit="step",
+        ) as bar:
             self.advance(self.steps, bar.update)
         elapsed = time.perf_counter() - t0
         finished = []
@@ -199,8 +207,11 @@ class PackTrainer:
             net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
             store.write_log(self.logs[i])
             store.save_model(net.state_dict())
-            store.set_status("trained", train_seconds=round(elapsed, 3),
-                             steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3))  # fmt: skip
+            store.set_status(
+                "trained",
+                train_seconds=round(elapsed, 3),
+                steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
+            )
             finished.append((cell, store, net.state_dict()))
         return finished
 
@@ -230,7 +241,7 @@ class PackTrainer:
         means = {k: (v / self._since_log).cpu().tolist() for k, v in self._sums.items()}
         self._sums, self._since_log = {}, 0
         keep = []
-        for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
+        for i, store in enumerate(self.stores):
             row = {"step": self.step, **{k: v[i] for k, v in means.items()}}
             self.logs[i].append(row)
             if math.isfinite(row["loss"]):
@@ -244,12 +255,14 @@ class PackTrainer:
 
     def _checkpoint(self) -> None:
         for i, store in enumerate(self.stores):
-            store.save_checkpoint({
-                "step": self.step,
-                "params": {k: p[i].detach().cpu() for k, p in self.params.items()},
-                "adam_m": {k: t[i].cpu() for k, t in self.adam_m.items()},
-                "adam_v": {k: t[i].cpu() for k, t in self.adam_v.items()},
-                "state": {k: t[i].cpu() for k, t in self.state.items()},
-                "rng": self.gens[i].get_state(),
-            })  # fmt: skip
+            store.save_checkpoint(
+                {
+                    "step": self.step,
+                    "params": {k: p[i].detach().cpu() for k, p in self.params.items()},
+                    "adam_m": {k: t[i].cpu() for k, t in self.adam_m.items()},
+                    "adam_v": {k: t[i].cpu() for k, t in self.adam_v.items()},
+                    "state": {k: t[i].cpu() for k, t in self.state.items()},
+                    "rng": self.gens[i].get_state(),
+                }
+            )
             store.write_log(self.logs[i])

@@ -14,8 +14,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, data_dir, fingerprint, require_files,
-)  # fmt: skip
+    CachedImages,
+    DatasetError,
+    GroundTruthDataset,
+    cached_array,
+    data_dir,
+    fingerprint,
+    require_files,
+)
 from benchbench.registry import datasets
 
 SOURCE = "http://www.scottreed.info/ (the cars data of Deep Visual Analogy-Making, nips2015-analogy-data.tar.gz)"

@@ -15,8 +15,15 @@ import numpy as np
 from PIL import Image
 
 from benchbench.data import (
-    CachedImages, DatasetError, LabelledDataset, cached_array, data_dir, decode_into, fingerprint, require_files,
-)  # fmt: skip
+    CachedImages,
+    DatasetError,
+    LabelledDataset,
+    cached_array,
+    data_dir,
+    decode_into,
+    fingerprint,
+    require_files,
+)
 from benchbench.registry import datasets
 
 SOURCE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Align&Cropped images, attribute and partition lists)"
@@ -36,8 +43,10 @@ def read_attributes(path) -> tuple[list[str], list[str], np.ndarray]:
         raise DatasetError(f"dataset celeba: {path} is truncated: header says {count} images, found {len(rows)}")
     bad = next((i for i, r in enumerate(rows) if len(r) != len(names) + 1), None)
     if not names or bad is not None:
-        raise DatasetError(f"dataset celeba: {path}: line {bad + 3 if bad is not None else 2} does not have "
-                           f"a file name and {len(names)} values")  # fmt: skip
+        raise DatasetError(
+            f"dataset celeba: {path}: line {bad + 3 if bad is not None else 2} does not have "
+            f"a file name and {len(names)} values"
+        )
     values = np.array([r[1:] for r in rows], dtype=np.int64)
     if not np.isin(values, (-1, 1)).all():
         raise DatasetError(f"dataset celeba: {path}: attribute values must be -1 or 1")
@@ -62,8 +71,11 @@ class CelebA(CachedImages, LabelledDataset):
 
     def __init__(self):
         folder = data_dir() / "celeba"
-        attr, partition, images = (folder / "list_attr_celeba.txt", folder / "list_eval_partition.txt",
-                                   folder / "img_align_celeba")  # fmt: skip
+        attr, partition, images = (
+            folder / "list_attr_celeba.txt",
+            folder / "list_eval_partition.txt",
+            folder / "img_align_celeba",
+        )
         require_files(self.name, [images, attr, partition], SOURCE)
         files, names, self.labels = read_attributes(attr)
         self.label_names = tuple(names)

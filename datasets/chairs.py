@@ -19,8 +19,15 @@ import numpy as np
 from PIL import Image
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, data_dir, decode_into, fingerprint, require_files,
-)  # fmt: skip
+    CachedImages,
+    DatasetError,
+    GroundTruthDataset,
+    cached_array,
+    data_dir,
+    decode_into,
+    fingerprint,
+    require_files,
+)
 from benchbench.registry import datasets
 
 SOURCE = "https://www.di.ens.fr/willow/research/seeing3Dchairs/ (rendered_chairs.tar)"
@@ -62,8 +69,10 @@ class Chairs(CachedImages, GroundTruthDataset):
         grid = {(e, a) for e in elevations for a in azimuths}
         for model, found in renders.items():
             if set(found) != grid:
-                raise DatasetError(f"dataset {self.name}: {root / model / 'renders'} has {len(found)} renders, "
-                                   f"expected {len(elevations)} elevations × {len(azimuths)} azimuths")  # fmt: skip
+                raise DatasetError(
+                    f"dataset {self.name}: {root / model / 'renders'} has {len(found)} renders, "
+                    f"expected {len(elevations)} elevations × {len(azimuths)} azimuths"
+                )
         self.factor_sizes = (len(models), len(elevations), len(azimuths))
         self.models = models
         paths = [renders[m][(e, a)] for m in models for e in elevations for a in azimuths]

@@ -15,9 +15,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, Download, GroundTruthDataset, cached_array, data_dir, fingerprint, npz_chunks,
+    CachedImages,
+    DatasetError,
+    Download,
+    GroundTruthDataset,
+    cached_array,
+    data_dir,
+    fingerprint,
+    npz_chunks,
     require_files,
-)  # fmt: skip
+)
 from benchbench.registry import datasets
 
 STEM = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
@@ -49,9 +56,14 @@ class DSprites(CachedImages, GroundTruthDataset):
     image_shape = (1, 64, 64)
     likelihood = "bernoulli"
     packed_bits = True
-    downloads = (Download(f"https://github.com/deepmind/dsprites-dataset/blob/master/{STEM}.hdf5?raw=true",
-                          f"dsprites/{STEM}.hdf5", 28_024_106,
-                          "729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb"),)  # fmt: skip
+    downloads = (
+        Download(
+            f"https://github.com/deepmind/dsprites-dataset/blob/master/{STEM}.hdf5?raw=true",
+            f"dsprites/{STEM}.hdf5",
+            28_024_106,
+            "729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb",
+        ),
+    )
 
     def __init__(self):
         folder = data_dir() / "dsprites"
@@ -67,8 +79,10 @@ class DSprites(CachedImages, GroundTruthDataset):
             raise DatasetError(f"dataset dsprites: {path}: latents_classes has shape {classes.shape}, expected (N, 6)")
         self.factor_sizes = tuple(int(m) + 1 for m in classes[:, 1:].max(axis=0))
         if not np.array_equal(classes[:, 1:], self.index_to_factors(np.arange(classes.shape[0]))):
-            raise DatasetError(f"dataset dsprites: {path}: latents_classes are not every factor combination "
-                               "in index order (posY fastest)")  # fmt: skip
+            raise DatasetError(
+                f"dataset dsprites: {path}: latents_classes are not every factor combination "
+                "in index order (posY fastest)"
+            )
         self.path = path
 
         def fill(out):

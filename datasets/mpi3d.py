@@ -12,9 +12,17 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, data_dir, fingerprint, nhwc_to_nchw, npz_chunks,
-    npz_shape, require_files,
-)  # fmt: skip
+    CachedImages,
+    DatasetError,
+    GroundTruthDataset,
+    cached_array,
+    data_dir,
+    fingerprint,
+    nhwc_to_nchw,
+    npz_chunks,
+    npz_shape,
+    require_files,
+)
 from benchbench.registry import datasets
 
 SOURCE = "https://github.com/rr-learning/disentanglement_dataset"
@@ -24,8 +32,15 @@ LAYOUTS = {1_036_800: (6, 6, 2, 3, 3, 40, 40), 460_800: (4, 4, 2, 3, 3, 40, 40)}
 class MPI3D(CachedImages, GroundTruthDataset):
     """MPI3D: colour 64×64 images of a robot-arm scene, 7 factors."""
 
-    factor_names = ("object_color", "object_shape", "object_size", "camera_height", "background_color",
-                    "horizontal_axis", "vertical_axis")  # fmt: skip
+    factor_names = (
+        "object_color",
+        "object_shape",
+        "object_size",
+        "camera_height",
+        "background_color",
+        "horizontal_axis",
+        "vertical_axis",
+    )
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
     variant = ""

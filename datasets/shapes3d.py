@@ -14,9 +14,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchbench.data import (
-    CachedImages, DatasetError, Download, GroundTruthDataset, cached_array, classes_from_values, data_dir, fingerprint,
-    nhwc_to_nchw, require_files,
-)  # fmt: skip
+    CachedImages,
+    DatasetError,
+    Download,
+    GroundTruthDataset,
+    cached_array,
+    classes_from_values,
+    data_dir,
+    fingerprint,
+    nhwc_to_nchw,
+    require_files,
+)
 from benchbench.registry import datasets
 
 SOURCE = "https://github.com/google-deepmind/3d-shapes (the 3dshapes.h5 file)"
@@ -30,8 +38,14 @@ class Shapes3D(CachedImages, GroundTruthDataset):
     factor_names = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
-    downloads = (Download("https://storage.googleapis.com/3d-shapes/3dshapes.h5", "3dshapes/3dshapes.h5",
-                          267_573_662, "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785"),)  # fmt: skip
+    downloads = (
+        Download(
+            "https://storage.googleapis.com/3d-shapes/3dshapes.h5",
+            "3dshapes/3dshapes.h5",
+            267_573_662,
+            "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785",
+        ),
+    )
 
     def __init__(self):
         path = data_dir() / "3dshapes" / "3dshapes.h5"
@@ -42,8 +56,9 @@ class Shapes3D(CachedImages, GroundTruthDataset):
         except (KeyError, OSError) as exc:
             raise DatasetError(f"dataset shapes3d: {path} is not a 3dshapes.h5 file ({exc})") from None
         if labels.ndim != 2 or labels.shape[1] != 6 or shape[1:] != (64, 64, 3) or shape[0] != labels.shape[0]:
-            raise DatasetError(f"dataset shapes3d: {path}: images {shape} / labels {labels.shape}, "
-                               "expected (N, 64, 64, 3) / (N, 6)")  # fmt: skip
+            raise DatasetError(
+                f"dataset shapes3d: {path}: images {shape} / labels {labels.shape}, expected (N, 64, 64, 3) / (N, 6)"
+            )
         classes, self.factor_sizes = classes_from_values(labels)
         if not np.array_equal(classes, self.index_to_factors(np.arange(len(labels)))):
             raise DatasetError(f"dataset shapes3d: {path}: labels are not every factor combination in index order")

@@ -16,9 +16,15 @@ import numpy as np
 from PIL import Image
 
 from benchbench.data import (
-    CachedImages, DatasetError, GroundTruthDataset, cached_array, classes_from_values, data_dir, fingerprint,
+    CachedImages,
+    DatasetError,
+    GroundTruthDataset,
+    cached_array,
+    classes_from_values,
+    data_dir,
+    fingerprint,
     require_files,
-)  # fmt: skip
+)
 from benchbench.registry import datasets
 
 SOURCE = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
@@ -53,9 +59,9 @@ class SmallNORB(CachedImages, GroundTruthDataset):
         folder = data_dir() / "smallnorb"
         paths = {(c, k): folder / f"smallnorb-{c}-{k}.mat" for c in CHUNKS for k in ("dat", "cat", "info")}
         require_files("smallnorb", list(paths.values()), SOURCE)
-        features = np.concatenate([
-            np.column_stack([read_matrix(paths[c, "cat"]), read_matrix(paths[c, "info"])]) for c in CHUNKS
-        ])  # fmt: skip
+        features = np.concatenate(
+            [np.column_stack([read_matrix(paths[c, "cat"]), read_matrix(paths[c, "info"])]) for c in CHUNKS]
+        )
         if features.ndim != 2 or features.shape[1] != 5:
             raise DatasetError(f"dataset smallnorb: cat/info files give features {features.shape}, expected (N, 5)")
         classes, self.factor_sizes = classes_from_values(features)
@@ -68,8 +74,9 @@ class SmallNORB(CachedImages, GroundTruthDataset):
             for c in CHUNKS:
                 dat = read_matrix(paths[c, "dat"])
                 if dat.ndim != 4 or dat.shape[1] != 2:
-                    raise DatasetError(f"dataset smallnorb: {paths[c, 'dat']} has shape {dat.shape}, "
-                                       "expected (N, 2, H, W)")  # fmt: skip
+                    raise DatasetError(
+                        f"dataset smallnorb: {paths[c, 'dat']} has shape {dat.shape}, expected (N, 2, H, W)"
+                    )
                 for i, pair in enumerate(dat):
                     left = Image.fromarray(pair[0]).resize((64, 64), Image.LANCZOS)
                     out[order[start + i], 0] = np.asarray(left)

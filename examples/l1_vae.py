@@ -1,7 +1,7 @@
 """A third-party method in one file: VAE plus an L1 penalty on the posterior means.
 
-    benchbench list methods --plugin examples/l1_vae.py
-    benchbench run --plugin examples/l1_vae.py --grid my.toml   # with method = "l1_vae"
+benchbench list methods --plugin examples/l1_vae.py
+benchbench run --plugin examples/l1_vae.py --grid my.toml   # with method = "l1_vae"
 """
 
 from benchbench.method import Method

@@ -48,9 +48,17 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
 @metrics.register("beta_vae_score")
 @profiles(fast={"batch_size": 16, "num_train": 1000, "num_eval": 500})
 def beta_vae_score(
-    dataset, model, rng, *, batch_size: int = 64, num_train: int = 10_000, num_eval: int = 5_000,
-    classifier: str = "svm", factors: list[str] | None = None, mode: str = "default",
-) -> dict[str, float]:  # fmt: skip
+    dataset,
+    model,
+    rng,
+    *,
+    batch_size: int = 64,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    classifier: str = "svm",
+    factors: list[str] | None = None,
+    mode: str = "default",
+) -> dict[str, float]:
     """Higgins et al.'s score: accuracy (%) of a linear classifier predicting the fixed factor."""
     use = factor_subset(dataset, factors)
     if use.size < 2:

@@ -26,8 +26,11 @@ from benchbench.representation import sample_codes
 
 def _fit(x_train, y_train, x_test, y_test, seed):
     model = GradientBoostingClassifier(random_state=seed).fit(x_train, y_train)
-    return (np.abs(model.feature_importances_), np.mean(model.predict(x_train) == y_train),
-            np.mean(model.predict(x_test) == y_test))  # fmt: skip
+    return (
+        np.abs(model.feature_importances_),
+        np.mean(model.predict(x_train) == y_train),
+        np.mean(model.predict(x_test) == y_test),
+    )
 
 
 def disentanglement(importance: np.ndarray) -> float:

@@ -36,9 +36,17 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
 @metrics.register("factor_vae_score")
 @profiles(fast={"batch_size": 32, "num_train": 1000, "num_eval": 500, "num_variance_estimate": 2000})
 def factor_vae_score(
-    dataset, model, rng, *, batch_size: int = 64, num_train: int = 10_000, num_eval: int = 5_000,
-    num_variance_estimate: int = 10_000, prune_threshold: float = 0.05, mode: str = "default",
-) -> dict[str, float]:  # fmt: skip
+    dataset,
+    model,
+    rng,
+    *,
+    batch_size: int = 64,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    num_variance_estimate: int = 10_000,
+    prune_threshold: float = 0.05,
+    mode: str = "default",
+) -> dict[str, float]:
     """Majority-vote accuracy of predicting the fixed factor from the least-varying latent."""
     codes = encode(dataset, model, sample_indices(dataset, num_variance_estimate, rng)).astype(np.float64)
     global_var = np.var(codes, axis=0, ddof=1)

@@ -44,8 +44,11 @@ def latent_correlation(dataset, model, rng, *, num_images: int | None = None, to
     n_top = min(top, zf.shape[1] - 1)
     top_others = np.argsort(-others, axis=1, kind="stable")[:, :n_top]
     out.update(
-        latent_latent=zz, latent_factor=zf, top_latent=top_latent, top_others=top_others,
+        latent_latent=zz,
+        latent_factor=zf,
+        top_latent=top_latent,
+        top_others=top_others,
         top_others_corr=np.take_along_axis(zf[top_latent], top_others, axis=1),
         factor_names=np.array(label_names(dataset)),
-    )  # fmt: skip
+    )
     return out

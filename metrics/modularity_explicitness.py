@@ -52,8 +52,9 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 
 @metrics.register("modularity_explicitness")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
-def modularity_explicitness(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000,
-                            num_bins: int = 20, mode: str = "default"):  # fmt: skip
+def modularity_explicitness(
+    dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, num_bins: int = 20, mode: str = "default"
+):
     """Modularity (mutual-information based) and explicitness (logistic-regression ROC-AUC)."""
     compat = mode == "compat"
     mus, ys = sample_codes(dataset, model, num_train, rng)

@@ -45,8 +45,16 @@ def _squared_correlation(mus: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
 @metrics.register("sap")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
-def sap(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000,
-        continuous_factors: bool = False, n_jobs: int = -1):  # fmt: skip
+def sap(
+    dataset,
+    model,
+    rng,
+    *,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    continuous_factors: bool = False,
+    n_jobs: int = -1,
+):
     """Mean over factors of the gap between the two latents that predict it best."""
     mus, ys = sample_codes(dataset, model, num_train, rng)
     if continuous_factors:

@@ -19,12 +19,19 @@ def shapes():
     return datasets.get("shapes2d")()
 
 
-def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv",
-              metrics=None):  # fmt: skip
+def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv", metrics=None):
     return Cell(
-        dataset="shapes2d", method=method, hyperparameters=methods.get(method)().resolve(hp or {}), seed=seed,
-        arch=arch, latent_dim=latent_dim, steps=steps, batch_size=batch_size, lr=lr, metrics=metrics or {},
-    )  # fmt: skip
+        dataset="shapes2d",
+        method=method,
+        hyperparameters=methods.get(method)().resolve(hp or {}),
+        seed=seed,
+        arch=arch,
+        latent_dim=latent_dim,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        metrics=metrics or {},
+    )
 
 
 @pytest.fixture

@@ -11,12 +11,20 @@ def test_conv_matches_disentanglement_lib_shapes():
     net = build_net("conv", (3, 64, 64), 7)
     convs = _layers(net.encoder, torch.nn.Conv2d)
     assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [
-        (32, (4, 4), (2, 2)), (32, (4, 4), (2, 2)), (64, (2, 2), (2, 2)), (64, (2, 2), (2, 2))]
+        (32, (4, 4), (2, 2)),
+        (32, (4, 4), (2, 2)),
+        (64, (2, 2), (2, 2)),
+        (64, (2, 2), (2, 2)),
+    ]
     assert [l.out_features for l in _layers(net.encoder, torch.nn.Linear)] == [256, 14]
     assert [l.out_features for l in _layers(net.decoder, torch.nn.Linear)] == [256, 1024]
     deconvs = _layers(net.decoder, torch.nn.ConvTranspose2d)
     assert [(c.out_channels, c.kernel_size, c.stride) for c in deconvs] == [
-        (64, (4, 4), (2, 2)), (32, (4, 4), (2, 2)), (32, (4, 4), (2, 2)), (3, (4, 4), (2, 2))]
+        (64, (4, 4), (2, 2)),
+        (32, (4, 4), (2, 2)),
+        (32, (4, 4), (2, 2)),
+        (3, (4, 4), (2, 2)),
+    ]
     x = torch.rand(2, 3, 64, 64)
     sizes = []
     h = x

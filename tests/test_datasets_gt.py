@@ -31,8 +31,9 @@ def write_dsprites(root, shapes, fmt="npz"):
     folder.mkdir()
     stem = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
     if fmt == "npz":
-        np.savez_compressed(folder / f"{stem}.npz", imgs=imgs, latents_classes=latents,
-                            latents_values=latents.astype(float))  # fmt: skip
+        np.savez_compressed(
+            folder / f"{stem}.npz", imgs=imgs, latents_classes=latents, latents_values=latents.astype(float)
+        )
     else:
         with h5py.File(folder / f"{stem}.hdf5", "w") as f:
             f["imgs"] = imgs
@@ -54,8 +55,11 @@ def test_dsprites_and_shapes2d_agree_on_factor_order(root, shapes, fmt):
 
 
 def test_dsprites_errors_are_one_line(root, shapes, cli_runner):
-    with pytest.raises(DatasetError, match=r"dataset dsprites: missing .*dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz; "
-                                           r"get the files from https://github.com/google-deepmind/dsprites-dataset"):
+    with pytest.raises(
+        DatasetError,
+        match=r"dataset dsprites: missing .*dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz; "
+        r"get the files from https://github.com/google-deepmind/dsprites-dataset",
+    ):
         datasets.get("dsprites")()
     write_dsprites(root, shapes)
     path = root / "dsprites" / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
@@ -194,27 +198,57 @@ def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runne
     assert "3dshapes/3dshapes.h5" in out.output and not (tmp_path / "r").exists()
     other = tmp_path / "elsewhere"
     write_shapes3d(other.mkdir() or other)
-    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu",
-                                  "--data-root", str(other), "--steps", "2", "--no-progress"])  # fmt: skip
+    out = cli_runner.invoke(
+        cli,
+        [
+            "run",
+            "--grid",
+            str(grid),
+            "--results",
+            str(tmp_path / "r"),
+            "--device",
+            "cpu",
+            "--data-root",
+            str(other),
+            "--steps",
+            "2",
+            "--no-progress",
+        ],
+    )
     assert out.exit_code == 0, out.output
 
 
 def test_download_is_verified_and_only_on_request(root, tmp_path, cli_runner, monkeypatch):
     import hashlib
 
-    from benchbench.data import Download
     from benchbench.datasets.shapes3d import Shapes3D
+
+    from benchbench.data import Download
 
     source = tmp_path / "mirror"
     source.mkdir()
     write_shapes3d(source)
     payload = source / "3dshapes" / "3dshapes.h5"
-    good = Download(payload.as_uri(), "3dshapes/3dshapes.h5", payload.stat().st_size,
-                    hashlib.sha256(payload.read_bytes()).hexdigest())  # fmt: skip
+    good = Download(
+        payload.as_uri(),
+        "3dshapes/3dshapes.h5",
+        payload.stat().st_size,
+        hashlib.sha256(payload.read_bytes()).hexdigest(),
+    )
     grid = tmp_path / "g.toml"
     grid.write_text('[[sweep]]\ndatasets = ["shapes3d"]\nmethod = "vae"\n')
-    args = ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu", "--steps", "2",
-            "--no-progress"]  # fmt: skip
+    args = [
+        "run",
+        "--grid",
+        str(grid),
+        "--results",
+        str(tmp_path / "r"),
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+        "--no-progress",
+    ]
     monkeypatch.setattr(Shapes3D, "downloads", (Download(good.url, good.path, good.size, "0" * 64),))
     bad = cli_runner.invoke(cli, [*args, "--download"])
     assert bad.exit_code == 2 and "failed verification" in bad.output

@@ -99,16 +99,36 @@ def test_chairs_errors(root, cli_runner):
     next((root / "rendered_chairs" / "a_model" / "renders").glob("*_t011_*.png")).unlink()
     with pytest.raises(DatasetError, match=r"a_model/renders has 5 renders, expected 2 elevations × 3 azimuths"):
         datasets.get("chairs")()
-    out = cli_runner.invoke(cli, ["run", "--grid", "paper", "--datasets", "chairs", "--device", "cpu",
-                                  "--results", str(root / "results")])  # fmt: skip
+    out = cli_runner.invoke(
+        cli, ["run", "--grid", "paper", "--datasets", "chairs", "--device", "cpu", "--results", str(root / "results")]
+    )
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
     assert "a_model/renders has 5 renders" in out.output and not (root / "results").exists()
 
 
 def test_paper_grid_runs_celeba_when_present(root, cli_runner):
     write_celeba(root)
-    out = cli_runner.invoke(cli, ["run", "--grid", "paper", "--datasets", "celeba", "--methods", "vae", "--seeds", "1",
-                                  "--steps", "2", "--device", "cpu", "--no-progress", "--results", str(root / "r")])
+    out = cli_runner.invoke(
+        cli,
+        [
+            "run",
+            "--grid",
+            "paper",
+            "--datasets",
+            "celeba",
+            "--methods",
+            "vae",
+            "--seeds",
+            "1",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--results",
+            str(root / "r"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     from benchbench.store import RunStore
 

@@ -30,7 +30,19 @@ def test_paper_grid_is_the_seeds_sweep():
     cells = grid.cells(seeds=1)
     by = lambda ds, m: [c for c in cells if c.dataset == ds and c.method == m]  # noqa: E731
     assert sorted(c.hyperparameters["beta"] for c in by("shapes2d", "beta_vae")) == [
-        2, 4, 8, 16, 25, 32, 60, 64, 100, 128, 200, 256]
+        2,
+        4,
+        8,
+        16,
+        25,
+        32,
+        60,
+        64,
+        100,
+        128,
+        200,
+        256,
+    ]
     assert 60 not in [c.hyperparameters["beta"] for c in by("celeba", "beta_vae")]
     dips = by("chairs", "dip_vae")
     assert sorted(c.hyperparameters["lambda_od"] for c in dips) == [1, 2, 5, 10, 20, 50]
@@ -73,19 +85,27 @@ def test_packs_group_compatible_cells(cell):
     assert len(make_packs(cells[:4], max_size=16, start_steps={cells[0].id: 500})) == 2
 
 
-@pytest.mark.parametrize("edit,message", [
-    (("[train]", "[train]\nsteps_ = 3"), "train.steps_: unknown key"),
-    (("steps = 5", 'steps = "five"'), "train.steps: must be an integer"),
-    (('method = "beta_vae"', 'method = "beta_vea"'), "sweep[0].method: unknown method 'beta_vea'; did you mean beta_vae"),
-    (('datasets = ["shapes2d"]\nmethod = "beta_vae"', 'datasets = ["shapes3"]\nmethod = "beta_vae"'),
-     "sweep[0].datasets[0]: unknown dataset 'shapes3'"),
-    (("[metrics.reconstruction_error]", "[metrics.mig_score]"), "unknown metric 'mig_score'"),
-    (("num_images = 32", "n_images = 32"), "metrics.reconstruction_error.n_images: unknown key"),
-    (("beta = [1, 4]", "bta = [1, 4]"), "sweep[0].hyperparameters: method 'beta_vae' has no hyperparameter 'bta'"),
-    (('variant = ["i", "ii"]', 'variant = ["i", "iv"]'), "variant must be one of"),
-    (("seeds = 2", "seeds = 2\ncolour = 1"), "colour: unknown key"),
-    (("seeds = 2", "seeds = 2 2"), "invalid TOML"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (("[train]", "[train]\nsteps_ = 3"), "train.steps_: unknown key"),
+        (("steps = 5", 'steps = "five"'), "train.steps: must be an integer"),
+        (
+            ('method = "beta_vae"', 'method = "beta_vea"'),
+            "sweep[0].method: unknown method 'beta_vea'; did you mean beta_vae",
+        ),
+        (
+            ('datasets = ["shapes2d"]\nmethod = "beta_vae"', 'datasets = ["shapes3"]\nmethod = "beta_vae"'),
+            "sweep[0].datasets[0]: unknown dataset 'shapes3'",
+        ),
+        (("[metrics.reconstruction_error]", "[metrics.mig_score]"), "unknown metric 'mig_score'"),
+        (("num_images = 32", "n_images = 32"), "metrics.reconstruction_error.n_images: unknown key"),
+        (("beta = [1, 4]", "bta = [1, 4]"), "sweep[0].hyperparameters: method 'beta_vae' has no hyperparameter 'bta'"),
+        (('variant = ["i", "ii"]', 'variant = ["i", "iv"]'), "variant must be one of"),
+        (("seeds = 2", "seeds = 2\ncolour = 1"), "colour: unknown key"),
+        (("seeds = 2", "seeds = 2 2"), "invalid TOML"),
+    ],
+)
 def test_malformed_grid_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, edit, message):
     path = tmp_path / "bad.toml"
     path.write_text(GOOD.replace(*edit, 1))
@@ -126,8 +146,12 @@ def test_grids_wire_in_the_metrics():
 
 def test_metric_profile_then_explicit_options(tmp_path):
     path = tmp_path / "p.toml"
-    path.write_text(GOOD.replace('seeds = 2', 'seeds = 2\nmetric_profile = "fast"').replace(
-        "[metrics.reconstruction_error]", "[metrics.mig]\n[metrics.dci]\nnum_test = 7\n[metrics.reconstruction_error]"))
+    path.write_text(
+        GOOD.replace("seeds = 2", 'seeds = 2\nmetric_profile = "fast"').replace(
+            "[metrics.reconstruction_error]",
+            "[metrics.mig]\n[metrics.dci]\nnum_test = 7\n[metrics.reconstruction_error]",
+        )
+    )
     metrics = get_grid(str(path)).cells()[0].metrics
     assert metrics["mig"] == {"num_train": 3000}
     assert metrics["dci"] == {"num_train": 1000, "num_test": 7}

@@ -45,8 +45,13 @@ def batch():
 @pytest.mark.parametrize("variant", ["i", "ii"])
 def test_dip_batch_estimator_matches_formula(batch, variant):
     mu, logvar = batch
-    terms, _ = regulariser("dip_vae", {"variant": variant, "lambda_od": 3.0, "lambda_d": 7.0, "cov_estimate": "batch"},
-                           torch.tensor(mu), torch.tensor(logvar), kl=1.25)  # fmt: skip
+    terms, _ = regulariser(
+        "dip_vae",
+        {"variant": variant, "lambda_od": 3.0, "lambda_d": 7.0, "cov_estimate": "batch"},
+        torch.tensor(mu),
+        torch.tensor(logvar),
+        kl=1.25,
+    )
     c = reference_cov(mu)
     if variant == "ii":  # E[diag σ²] enters the diagonal only, as σ² (not σ⁴)
         for i in range(c.shape[0]):

@@ -5,11 +5,11 @@ import pytest
 import scipy.stats
 import sklearn.metrics
 import torch
+from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
 from benchbench.evaluate import ModelView
 from benchbench.registry import metrics
 from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
-from toy import Adapter, ToyFactors, ToyLabels, TorchEncoder, factors_plus_noise, pure_noise, rotated
 
 SMALL = {
     "beta_vae_score": {"batch_size": 16, "num_train": 600, "num_eval": 300},

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-
-from benchbench.evaluate import MetricNotApplicable
-from benchbench.registry import metrics
+from benchbench.metrics.attribute_accuracy import hinge_bias
 from metrics_helpers import hinge_loss
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise
 
-from benchbench.metrics.attribute_accuracy import hinge_bias
+from benchbench.evaluate import MetricNotApplicable
+from benchbench.registry import metrics
 
 
 def test_hinge_bias_hand_worked_case():
@@ -36,8 +35,9 @@ def test_attribute_accuracy_closed_form():
     result = metrics.get("attribute_accuracy")(data, Adapter(lambda x: 3 * noisy(x)), np.random.default_rng(0))
     assert [result[f"attr{k}"] for k in range(4)] == [100.0] * 4 and result["mean"] == 100.0
     # a representation blind to the labels predicts the majority class (70 %) at best
-    blind = metrics.get("attribute_accuracy")(data, Adapter(lambda x: np.random.default_rng(0).normal(size=x.shape)),
-                                              np.random.default_rng(0))  # fmt: skip
+    blind = metrics.get("attribute_accuracy")(
+        data, Adapter(lambda x: np.random.default_rng(0).normal(size=x.shape)), np.random.default_rng(0)
+    )
     majority = 100 * np.mean(data.labels[data.test_indices] == 0, axis=0)
     assert all(blind[f"attr{k}"] <= majority[k] + 5 for k in range(4))
     with pytest.raises(MetricNotApplicable):

@@ -9,7 +9,7 @@ from benchbench.store import RunStore
 
 PLUGIN = (Path(__file__).resolve().parents[1] / "examples" / "l1_vae.py").read_text()
 
-GRID = '''
+GRID = """
 name = "plug"
 [train]
 steps = 4
@@ -21,7 +21,7 @@ num_images = 16
 datasets = ["shapes2d"]
 method = "l1_vae"
 hyperparameters = { gamma = [0.1, 2.0] }
-'''
+"""
 
 
 def test_registry_lookup_and_close_matches():
@@ -52,7 +52,9 @@ def test_entry_point_plugins_are_loaded(monkeypatch):
             loaded.append(True)
 
     reg = Registry("gadget", "benchbench.metrics")
-    monkeypatch.setattr(registry, "entry_points", lambda group: [FakeEntryPoint()] if group == "benchbench.gadgets" else [])
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: [FakeEntryPoint()] if group == "benchbench.gadgets" else []
+    )
     reg.names()
     assert loaded == [True]
 
@@ -64,8 +66,21 @@ def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     grid.write_text(GRID)
     listing = cli_runner.invoke(cli, ["list", "methods", "--plugin", str(plugin)])
     assert listing.exit_code == 0 and "l1_vae" in listing.output and "gamma=1.0" in listing.output
-    out = cli_runner.invoke(cli, ["run", "--plugin", str(plugin), "--grid", str(grid), "--device", "cpu",
-                                  "--no-progress", "--results", str(tmp_path / "results")])  # fmt: skip
+    out = cli_runner.invoke(
+        cli,
+        [
+            "run",
+            "--plugin",
+            str(plugin),
+            "--grid",
+            str(grid),
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--results",
+            str(tmp_path / "results"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     stores = RunStore(tmp_path / "results" / "plug").cell_stores()
     assert [s.status()["status"] for s in stores] == ["done", "done"]
@@ -84,6 +99,14 @@ def test_missing_plugin_is_exit_2(cli_runner, tmp_path):
 def test_list_prints_names_descriptions_and_defaults(cli_runner):
     out = cli_runner.invoke(cli, ["list"])
     assert out.exit_code == 0
-    for text in ("dip_vae", "variant=i, lambda_od=10.0, lambda_d=derived, cov_estimate=running, momentum=0.9",
-                 "beta=4.0", "reconstruction_error", "num_images=None", "shapes2d", "posY(32)", "quick"):
+    for text in (
+        "dip_vae",
+        "variant=i, lambda_od=10.0, lambda_d=derived, cov_estimate=running, momentum=0.9",
+        "beta=4.0",
+        "reconstruction_error",
+        "num_images=None",
+        "shapes2d",
+        "posY(32)",
+        "quick",
+    ):
         assert text in out.output

@@ -11,26 +11,43 @@ from benchbench.cli import cli
 from benchbench.report.tables import PAPER_TABLE2
 from benchbench.store import RunStore
 
-ATTRS = ["Arched_Eyebrows", "Attractive", "Bangs", "Black_Hair", "Blond_Hair", "Heavy_Makeup", "Male",
-         "Mouth_Slightly_Open", "No_Beard", "Rosy_Cheeks", "Wavy_Hair", "Wearing_Hat", "Wearing_Lipstick"]  # fmt: skip
+ATTRS = [
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bangs",
+    "Black_Hair",
+    "Blond_Hair",
+    "Heavy_Makeup",
+    "Male",
+    "Mouth_Slightly_Open",
+    "No_Beard",
+    "Rosy_Cheeks",
+    "Wavy_Hair",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+]
 
 
 def add(run, cell, higgins, mse, attributes=None, model=False):
     store = run.add_cell(cell)
     rng = np.random.default_rng(cell.seed)
     names = ATTRS if cell.dataset == "celeba" else ["shape", "scale", "orientation", "posX", "posY"]
-    metrics = {"beta_vae_score": {"eval_accuracy": higgins, "train_accuracy": higgins},
-               "reconstruction_error": {"mse": mse},
-               "latent_correlation": {"mean_abs_offdiag": 0.1}}  # fmt: skip
+    metrics = {
+        "beta_vae_score": {"eval_accuracy": higgins, "train_accuracy": higgins},
+        "reconstruction_error": {"mse": mse},
+        "latent_correlation": {"mean_abs_offdiag": 0.1},
+    }
     if attributes is not None:
         metrics["attribute_accuracy"] = {**attributes, "mean": float(np.mean(list(attributes.values())))}
     zf = rng.uniform(-1, 1, (cell.latent_dim, len(names)))
-    artifacts = {"latent_correlation.latent_latent": np.corrcoef(rng.normal(size=(cell.latent_dim, 50))),
-                 "latent_correlation.latent_factor": zf,
-                 "latent_correlation.top_latent": np.argmax(np.abs(zf), axis=0),
-                 "latent_correlation.top_others": np.tile(np.arange(1, 5), (len(names), 1)),
-                 "latent_correlation.top_others_corr": rng.uniform(-1, 1, (len(names), 4)),
-                 "latent_correlation.factor_names": np.array(names)}  # fmt: skip
+    artifacts = {
+        "latent_correlation.latent_latent": np.corrcoef(rng.normal(size=(cell.latent_dim, 50))),
+        "latent_correlation.latent_factor": zf,
+        "latent_correlation.top_latent": np.argmax(np.abs(zf), axis=0),
+        "latent_correlation.top_others": np.tile(np.arange(1, 5), (len(names), 1)),
+        "latent_correlation.top_others_corr": rng.uniform(-1, 1, (len(names), 4)),
+        "latent_correlation.factor_names": np.array(names),
+    }
     store.write_metrics(metrics, artifacts)
     store.write_log([{"step": s, "loss": 100.0 / s, "reconstruction": 90.0 / s, "kl": 10.0 / s} for s in (1, 2, 3)])
     if model:
@@ -43,7 +60,8 @@ def run(tmp_path, cell):
     run = RunStore(tmp_path / "paperish")
     run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
     c = lambda dataset, method, hp=None, seed=0: cell(method, hp, seed=seed).__class__(  # noqa: E731
-        **{**cell(method, hp, seed=seed).config(), "dataset": dataset})
+        **{**cell(method, hp, seed=seed).config(), "dataset": dataset}
+    )
     for seed, (h, m) in enumerate([(80.0, 0.0020), (82.0, 0.0022)]):
         add(run, c("shapes2d", "vae", seed=seed), h, m, model=True)
         add(run, c("shapes2d", "beta_vae", {"beta": 4}, seed), h - 1, m * 2, model=True)
@@ -110,8 +128,15 @@ def test_report_latex_structure_and_bold(run, cli_runner):
 def test_report_figures_and_html(run, cli_runner):
     assert cli_runner.invoke(cli, ["report", str(run.path), "--out", str(run.path / "r")]).exit_code == 0
     folder = run.path / "r"
-    for name in ("figure1_shapes2d", "figure1_celeba", "correlations_shapes2d", "correlations_celeba",
-                 "figure2_celeba", "traversals_shapes2d", "curves_shapes2d"):  # fmt: skip
+    for name in (
+        "figure1_shapes2d",
+        "figure1_celeba",
+        "correlations_shapes2d",
+        "correlations_celeba",
+        "figure2_celeba",
+        "traversals_shapes2d",
+        "curves_shapes2d",
+    ):
         assert (folder / "figures" / f"{name}.png").stat().st_size > 5000, name
         assert (folder / "figures" / f"{name}.pdf").stat().st_size > 1000, name
     matrix = pd.read_csv(folder / "correlations" / "shapes2d_DIP_VAE_latent_latent.csv", index_col=0)

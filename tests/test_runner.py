@@ -47,8 +47,20 @@ def test_same_config_same_metrics(tmp_path, cli_runner):
 
 
 def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
-    args = ["--grid", "smoke", "--methods", "beta_vae", "--steps", "10", "--checkpoint-every", "4",
-            "--log-every", "2", "--results", str(tmp_path)]  # fmt: skip
+    args = [
+        "--grid",
+        "smoke",
+        "--methods",
+        "beta_vae",
+        "--steps",
+        "10",
+        "--checkpoint-every",
+        "4",
+        "--log-every",
+        "2",
+        "--results",
+        str(tmp_path),
+    ]
     interrupt_at(7)
     interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args])
     assert interrupted.exit_code == 1 and "Aborted" in interrupted.output  # Ctrl-C mid-training
@@ -105,8 +117,9 @@ def test_cuda_request_without_cuda_is_exit_2(tmp_path, cli_runner):
 
 
 def test_bench_reports_each_pack_size(cli_runner):
-    out = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,2", "--steps", "2", "--warmup", "1",
-                                  "--batch-size", "4", "--device", "cpu"])  # fmt: skip
+    out = cli_runner.invoke(
+        cli, ["bench", "--pack-sizes", "1,2", "--steps", "2", "--warmup", "1", "--batch-size", "4", "--device", "cpu"]
+    )
     assert out.exit_code == 0, out.output
     lines = out.output.strip().splitlines()
     assert "model_steps_per_s" in lines[0] and len(lines) == 3

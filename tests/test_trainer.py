@@ -20,10 +20,13 @@ def max_diff(a, b):
     return max((a[k] - b[k]).abs().max().item() for k in a)
 
 
-@pytest.mark.parametrize("method,hps", [
-    ("dip_vae", [{"lambda_od": 1}, {"lambda_od": 20}, {"lambda_od": 5, "momentum": 0.5}]),
-    ("beta_vae", [{"beta": 1}, {"beta": 4}, {"beta": 16}]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "method,hps",
+    [
+        ("dip_vae", [{"lambda_od": 1}, {"lambda_od": 20}, {"lambda_od": 5, "momentum": 0.5}]),
+        ("beta_vae", [{"beta": 1}, {"beta": 4}, {"beta": 16}]),
+    ],
+)
 def test_pack_equals_cells_trained_alone(cell, shapes, tmp_path, method, hps):
     cells = [cell(method, hp, seed=s, steps=10, lr=1e-4) for s, hp in enumerate(hps)]
     packed = train(cells, shapes, tmp_path / "pack")
@@ -76,9 +79,11 @@ if "test_explode" not in methods:
 
 
 def test_diverged_model_is_dropped_and_others_go_on(cell, shapes, tmp_path):
-    cells = [cell("test_explode", {"scale": 1}, seed=0, steps=6, lr=1e-4),
-             cell("test_explode", {"scale": 0}, seed=1, steps=6, lr=1e-4),
-             cell("test_explode", {"scale": 2}, seed=2, steps=6, lr=1e-4)]  # fmt: skip
+    cells = [
+        cell("test_explode", {"scale": 1}, seed=0, steps=6, lr=1e-4),
+        cell("test_explode", {"scale": 0}, seed=1, steps=6, lr=1e-4),
+        cell("test_explode", {"scale": 2}, seed=2, steps=6, lr=1e-4),
+    ]
     alone = train([cells[2]], shapes, tmp_path / "alone")[cells[2].id]
     out = train(cells, shapes, tmp_path / "pack")
     assert set(out) == {cells[0].id, cells[2].id}

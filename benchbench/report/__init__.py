@@ -16,8 +16,14 @@ from benchbench.report import figures
 from benchbench.report.html import write_html
 from benchbench.report.latex import bold_best, styled, to_tex
 from benchbench.report.tables import (
-    PAPER_ATTRIBUTES, Selection, aggregate, representative_cells, table1, table2, tidy,
-)  # fmt: skip
+    PAPER_ATTRIBUTES,
+    Selection,
+    aggregate,
+    representative_cells,
+    table1,
+    table2,
+    tidy,
+)
 from benchbench.store import RunStore
 
 FORMATS = ("csv", "latex", "html")
@@ -44,20 +50,33 @@ def _write(out: Path, name: str, text: str, files: list[str]) -> None:
 def _table1_section(agg, selection, out, formats) -> Section:
     t1, notes = table1(agg, selection)
     rule = "; ".join(selection.describe(d) for d in sorted(set(t1["dataset"]))) if not t1.empty else ""
-    section = Section("Table 1", "Disentanglement metric score (%) and reconstruction error per pixel on the test "
-                      f"sets, mean ± std over seeds, beside the seed's values. Selection: {rule or 'n/a'}.", notes=notes)  # fmt: skip
+    section = Section(
+        "Table 1",
+        "Disentanglement metric score (%) and reconstruction error per pixel on the test "
+        f"sets, mean ± std over seeds, beside the seed's values. Selection: {rule or 'n/a'}.",
+        notes=notes,
+    )
     if t1.empty:
         return section
     if "csv" in formats:
         t1.to_csv(out / "table1.csv", index=False)
         section.files.append("table1.csv")
     index = pd.MultiIndex.from_frame(t1[["dataset", "method"]])
-    means = pd.DataFrame({"Metric": t1["metric.mean"].values, "Reconst. error": t1["recon.mean"].values,
-                          "Paper metric": t1["paper.metric"].values, "Paper reconst.": t1["paper.recon"].values},
-                         index=index)  # fmt: skip
+    means = pd.DataFrame(
+        {
+            "Metric": t1["metric.mean"].values,
+            "Reconst. error": t1["recon.mean"].values,
+            "Paper metric": t1["paper.metric"].values,
+            "Paper reconst.": t1["paper.recon"].values,
+        },
+        index=index,
+    )
     stds = pd.DataFrame({"Metric": t1["metric.std"].values, "Reconst. error": t1["recon.std"].values}, index=index)
-    css = bold_best(means, {"Metric": True, "Reconst. error": False, "Paper metric": True, "Paper reconst.": False},
-                    groups=pd.Series(t1["dataset"].values, index=index))  # fmt: skip
+    css = bold_best(
+        means,
+        {"Metric": True, "Reconst. error": False, "Paper metric": True, "Paper reconst.": False},
+        groups=pd.Series(t1["dataset"].values, index=index),
+    )
     digits = {"Metric": 1, "Paper metric": 2, "Reconst. error": 4, "Paper reconst.": 4}
     styler = styled(means, stds, digits, css)
     if "latex" in formats:
@@ -68,10 +87,14 @@ def _table1_section(agg, selection, out, formats) -> Section:
 
 def _table2_section(agg, selection, out, formats) -> Section:
     t2, notes = table2(agg, selection)
-    section = Section("Table 2", "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the "
-                      "mean μ with and without attribute k on the training set, a bias fitted by the hinge loss; "
-                      "rows ours (mean over seeds), then the seed's. LaTeX shows the seed's 12 attributes; the CSV "
-                      "has all 40.", notes=notes)  # fmt: skip
+    section = Section(
+        "Table 2",
+        "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the "
+        "mean μ with and without attribute k on the training set, a bias fitted by the hinge loss; "
+        "rows ours (mean over seeds), then the seed's. LaTeX shows the seed's 12 attributes; the CSV "
+        "has all 40.",
+        notes=notes,
+    )
     if t2.empty:
         return section
     if "csv" in formats:
@@ -81,7 +104,9 @@ def _table2_section(agg, selection, out, formats) -> Section:
     ours = t2.set_index("method")[shown]
     paper = t2.set_index("method")[[f"paper.{a}" for a in shown]].set_axis(shown, axis=1)
     means = pd.concat({"ours": ours, "paper": paper})
-    css = bold_best(means, dict.fromkeys(shown, True), groups=pd.Series(means.index.get_level_values(0), index=means.index))
+    css = bold_best(
+        means, dict.fromkeys(shown, True), groups=pd.Series(means.index.get_level_values(0), index=means.index)
+    )
     styler = styled(means, None, dict.fromkeys(shown, 1), css)
     if "latex" in formats:
         _write(out, "table2.tex", to_tex(styler), section.files)
@@ -122,31 +147,61 @@ def _dataset_sections(run, table, agg, selection, dataset, out) -> list[Section]
     sections = []
     fig1 = figures.figure1(agg, dataset, out)
     if fig1:
-        sections.append(Section(f"Figure 1 — {dataset}", "Disentanglement metric score against reconstruction error "
-                                "(test), varying β for β-VAE (β = 1 is the VAE) and λ_od for DIP-VAE; bars are ± std "
-                                "over seeds; each point is labelled with its β or λ_od.", images=[fig1]))  # fmt: skip
+        sections.append(
+            Section(
+                f"Figure 1 — {dataset}",
+                "Disentanglement metric score against reconstruction error "
+                "(test), varying β for β-VAE (β = 1 is the VAE) and λ_od for DIP-VAE; bars are ± std "
+                "over seeds; each point is labelled with its β or λ_od.",
+                images=[fig1],
+            )
+        )
     if dataset in CORRELATION_DATASETS:
         image, csvs = figures.correlations(run.path, cells, dataset, out)
         number = "4" if dataset.startswith("celeba") else "3"
-        sections.append(Section(f"Table {number} — {dataset}", "Pearson correlations of μ over the test set: latent × "
-                                "latent (top) and factor/attribute × latent (bottom), lowest-seed cell of each method "
-                                f"({chosen}).", images=[image] if image else [], files=csvs,
-                                notes=[] if image else [f"{dataset}: no latent_correlation artifacts"]))  # fmt: skip
+        sections.append(
+            Section(
+                f"Table {number} — {dataset}",
+                "Pearson correlations of μ over the test set: latent × "
+                "latent (top) and factor/attribute × latent (bottom), lowest-seed cell of each method "
+                f"({chosen}).",
+                images=[image] if image else [],
+                files=csvs,
+                notes=[] if image else [f"{dataset}: no latent_correlation artifacts"],
+            )
+        )
         fig2 = figures.figure2(run.path, cells, dataset, out)
         if fig2:
-            sections.append(Section(f"Figure 2 — {dataset}", "For each attribute, the latent most correlated with it "
-                                    "and that latent's four most correlated other attributes.", images=[fig2]))  # fmt: skip
+            sections.append(
+                Section(
+                    f"Figure 2 — {dataset}",
+                    "For each attribute, the latent most correlated with it "
+                    "and that latent's four most correlated other attributes.",
+                    images=[fig2],
+                )
+            )
     try:
         data = datasets.get(dataset)()
         trav = figures.traversals(run.path, cells, data, dataset, out)
         trav_notes = [] if trav else [f"{dataset}: no trained models to traverse"]
     except BenchbenchError as exc:
         trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
-    sections.append(Section(f"Latent traversals — {dataset}", "The first test image encoded, then each latent (rows) "
-                            "set to −3 … 3 in turn (columns), decoder means; per method (Tables 5–6 of the seed).",
-                            images=[trav] if trav else [], notes=trav_notes))  # fmt: skip
+    sections.append(
+        Section(
+            f"Latent traversals — {dataset}",
+            "The first test image encoded, then each latent (rows) "
+            "set to −3 … 3 in turn (columns), decoder means; per method (Tables 5–6 of the seed).",
+            images=[trav] if trav else [],
+            notes=trav_notes,
+        )
+    )
     curves = figures.training_curves(run.path, cells, dataset, out)
     if curves:
-        sections.append(Section(f"Training curves — {dataset}", "Reconstruction, KL and total loss (means over each "
-                                "logging interval) of the cells shown above.", images=[curves]))  # fmt: skip
+        sections.append(
+            Section(
+                f"Training curves — {dataset}",
+                "Reconstruction, KL and total loss (means over each logging interval) of the cells shown above.",
+                images=[curves],
+            )
+        )
     return sections

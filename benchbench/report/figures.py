@@ -32,11 +32,23 @@ def save(fig, out: Path, name: str) -> str:
 
 def _sweep(ax, rows: pd.DataFrame, hp: str, label: str, marker: str) -> None:
     rows = rows.sort_values(hp)
-    ax.errorbar(rows[f"{RECON}.mean"], rows[f"{HIGGINS}.mean"], xerr=rows[f"{RECON}.std"].fillna(0),
-                yerr=rows[f"{HIGGINS}.std"].fillna(0), marker=marker, capsize=3, label=label)  # fmt: skip
+    ax.errorbar(
+        rows[f"{RECON}.mean"],
+        rows[f"{HIGGINS}.mean"],
+        xerr=rows[f"{RECON}.std"].fillna(0),
+        yerr=rows[f"{HIGGINS}.std"].fillna(0),
+        marker=marker,
+        capsize=3,
+        label=label,
+    )
     for _, r in rows.iterrows():
-        ax.annotate(f"{r[hp]:g}", (r[f"{RECON}.mean"], r[f"{HIGGINS}.mean"]), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)  # fmt: skip
+        ax.annotate(
+            f"{r[hp]:g}",
+            (r[f"{RECON}.mean"], r[f"{HIGGINS}.mean"]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
 
 
 def figure1(agg: pd.DataFrame, dataset: str, out: Path) -> str | None:
@@ -85,14 +97,23 @@ def correlations(run_path: Path, cells: dict[str, str], dataset: str, out: Path)
     for col, (label, (zz, zf, names)) in enumerate(found.items()):
         latents = [f"z{i}" for i in range(zz.shape[0])]
         slug = re.sub(r"[^A-Za-z0-9]+", "_", label.replace("β", "beta")).strip("_")
-        for kind, frame in (("latent_latent", pd.DataFrame(zz, latents, latents)),
-                            ("factor_latent", pd.DataFrame(zf.T, names, latents))):  # fmt: skip
+        for kind, frame in (
+            ("latent_latent", pd.DataFrame(zz, latents, latents)),
+            ("factor_latent", pd.DataFrame(zf.T, names, latents)),
+        ):
             path = folder / f"{dataset}_{slug}_{kind}.csv"
             frame.to_csv(path)
             csvs.append(str(path.relative_to(out)))
         sns.heatmap(zz, ax=axes[0, col], vmin=-1, vmax=1, cmap="RdBu_r", square=True, cbar=col == len(found) - 1)
-        sns.heatmap(zf.T, ax=axes[1, col], vmin=-1, vmax=1, cmap="RdBu_r", cbar=col == len(found) - 1,
-                    yticklabels=names if col == 0 and len(names) <= 40 else False)  # fmt: skip
+        sns.heatmap(
+            zf.T,
+            ax=axes[1, col],
+            vmin=-1,
+            vmax=1,
+            cmap="RdBu_r",
+            cbar=col == len(found) - 1,
+            yticklabels=names if col == 0 and len(names) <= 40 else False,
+        )
         axes[0, col].set_title(label)
         axes[1, col].set_xlabel("latent")
     axes[0, 0].set_ylabel("latent")
@@ -100,14 +121,17 @@ def correlations(run_path: Path, cells: dict[str, str], dataset: str, out: Path)
     return save(fig, out, f"correlations_{dataset}"), csvs
 
 
-def figure2(run_path: Path, cells: dict[str, str], dataset: str, out: Path,
-            attributes=("Bangs", "Rosy_Cheeks")) -> str | None:  # fmt: skip
+def figure2(
+    run_path: Path, cells: dict[str, str], dataset: str, out: Path, attributes=("Bangs", "Rosy_Cheeks")
+) -> str | None:
     """For each attribute, the latent most correlated with it and that latent's top other
     attributes (bars of their correlations), per method."""
     data = {}
     for label, cell in cells.items():
-        parts = [load_artifact(run_path, cell, f"latent_correlation.{k}")
-                 for k in ("factor_names", "top_others", "top_others_corr")]  # fmt: skip
+        parts = [
+            load_artifact(run_path, cell, f"latent_correlation.{k}")
+            for k in ("factor_names", "top_others", "top_others_corr")
+        ]
         if all(p is not None for p in parts):
             data[label] = parts
     if not data:
@@ -128,7 +152,9 @@ def figure2(run_path: Path, cells: dict[str, str], dataset: str, out: Path,
 
 
 @torch.no_grad()
-def traversals(run_path: Path, cells: dict[str, str], dataset_obj, dataset: str, out: Path, steps: int = 7) -> str | None:
+def traversals(
+    run_path: Path, cells: dict[str, str], dataset_obj, dataset: str, out: Path, steps: int = 7
+) -> str | None:
     """One test image per method: each latent varied over [-3, 3] in turn (rows), decoder means."""
     grids = {}
     image = torch.as_tensor(dataset_obj.images_at(dataset_obj.test_indices[:1]))
@@ -146,13 +172,17 @@ def traversals(run_path: Path, cells: dict[str, str], dataset_obj, dataset: str,
             z[j * steps : (j + 1) * steps, j] = values
         frames = decoder_mean(net.decode(z)).numpy()  # (d·steps, C, H, W)
         c, h, w = frames.shape[1:]
-        grid = frames.reshape(config.latent_dim, steps, c, h, w).transpose(0, 3, 1, 4, 2).reshape(
-            config.latent_dim * h, steps * w, c)  # fmt: skip
+        grid = (
+            frames.reshape(config.latent_dim, steps, c, h, w)
+            .transpose(0, 3, 1, 4, 2)
+            .reshape(config.latent_dim * h, steps * w, c)
+        )
         grids[label] = grid
     if not grids:
         return None
-    fig, axes = plt.subplots(1, len(grids), figsize=(2.6 * len(grids), 0.4 * max(g.shape[0] for g in grids.values()) / 8),
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1, len(grids), figsize=(2.6 * len(grids), 0.4 * max(g.shape[0] for g in grids.values()) / 8), squeeze=False
+    )
     for ax, (label, grid) in zip(axes[0], grids.items()):
         ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
         ax.set_title(label, fontsize=9)

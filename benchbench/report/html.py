@@ -12,20 +12,25 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom:
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
 th { background: #f6f6f6; } p.caption { color: #444; } ul.notes { color: #a33; }
-.scroll { overflow-x: auto; } img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; } .meta { color: #666; font-size: 0.85em; }
+.scroll { overflow-x: auto; } img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
+.meta { color: #666; font-size: 0.85em; }
 """
 
 
 def write_html(path: Path, run, sections, table) -> None:
     manifest = run.manifest()
     counts = table["status"].value_counts().to_dict()
-    meta = (f"Run <b>{html.escape(run.path.name)}</b> · grid {html.escape(str(manifest.get('grid', {}).get('name')))}"
-            f" · {len(table)} cells ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))})"
-            f" · git {html.escape(str(manifest.get('git_commit'))[:12])}"
-            f" · devices {html.escape(', '.join(manifest.get('devices', [])))}")  # fmt: skip
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchbench report: "
-             f"{html.escape(run.path.name)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>benchbench report</h1><p class='meta'>{meta}</p>"]  # fmt: skip
+    meta = (
+        f"Run <b>{html.escape(run.path.name)}</b> · grid {html.escape(str(manifest.get('grid', {}).get('name')))}"
+        f" · {len(table)} cells ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))})"
+        f" · git {html.escape(str(manifest.get('git_commit'))[:12])}"
+        f" · devices {html.escape(', '.join(manifest.get('devices', [])))}"
+    )
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchbench report: "
+        f"{html.escape(run.path.name)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>benchbench report</h1><p class='meta'>{meta}</p>",
+    ]
     for s in sections:
         parts.append(f"<h2>{html.escape(s.title)}</h2><p class='caption'>{html.escape(s.caption)}</p>")
         if s.html:

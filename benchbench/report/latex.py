@@ -42,7 +42,9 @@ def styled(means: pd.DataFrame, stds: pd.DataFrame | None, digits: dict[str, int
         for row in means.index:
             mean = means.at[row, column]
             std = stds.at[row, column] if stds is not None and column in stds else np.nan
-            text.at[row, column] = "–" if pd.isna(mean) else f"{mean:.{d}f}" + ("" if pd.isna(std) else f" ± {std:.{d}f}")
+            text.at[row, column] = (
+                "–" if pd.isna(mean) else f"{mean:.{d}f}" + ("" if pd.isna(std) else f" ± {std:.{d}f}")
+            )
     return text.style.apply(lambda _: css, axis=None)
 
 

@@ -28,8 +28,20 @@ PAPER_TABLE1["celeba_official"] = PAPER_TABLE1["celeba"]
 DEFAULT_BETAS = {"shapes2d": (4.0, 60.0), "dsprites": (4.0, 60.0), "celeba": (4.0, 8.0), "celeba_official": (4.0, 8.0)}
 
 #: Table 2 of the seed: attribute accuracy (%) of its 12 attributes.
-PAPER_ATTRIBUTES = ["Arched_Eyebrows", "Attractive", "Bangs", "Black_Hair", "Blond_Hair", "Heavy_Makeup", "Male",
-                    "Mouth_Slightly_Open", "No_Beard", "Wavy_Hair", "Wearing_Hat", "Wearing_Lipstick"]  # fmt: skip
+PAPER_ATTRIBUTES = [
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bangs",
+    "Black_Hair",
+    "Blond_Hair",
+    "Heavy_Makeup",
+    "Male",
+    "Mouth_Slightly_Open",
+    "No_Beard",
+    "Wavy_Hair",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+]
 PAPER_TABLE2 = {
     "VAE": [71.8, 73.0, 89.8, 78.0, 88.9, 79.6, 83.9, 76.3, 87.3, 70.2, 95.8, 83.0],
     "β = 2": [71.6, 72.6, 90.6, 79.3, 89.1, 79.3, 83.5, 76.1, 86.9, 67.8, 95.9, 82.4],
@@ -76,8 +88,10 @@ class Selection:
 
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas.get(dataset, (4.0, 8.0))
-        return (f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; DIP-VAE is the configuration (λ_od, λ_d, …) "
-                f"with the highest mean {self.select_by} over seeds")  # fmt: skip
+        return (
+            f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; DIP-VAE is the configuration (λ_od, λ_d, …) "
+            f"with the highest mean {self.select_by} over seeds"
+        )
 
 
 def _pick(agg: pd.DataFrame, dataset: str, method: str, **hp: float) -> pd.DataFrame:
@@ -88,7 +102,9 @@ def _pick(agg: pd.DataFrame, dataset: str, method: str, **hp: float) -> pd.DataF
     return rows
 
 
-def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[list[tuple[str, str, pd.Series]], list[str]]:
+def table1_rows(
+    agg: pd.DataFrame, dataset: str, selection: Selection
+) -> tuple[list[tuple[str, str, pd.Series]], list[str]]:
     """Table 1's rows for one dataset as ``(paper key, label, aggregate row)``, and notes for
     the rows that could not be filled."""
     b1, b2 = selection.betas.get(dataset, (4.0, 8.0))
@@ -98,10 +114,12 @@ def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[
         dip = dip.loc[[dip[column].idxmax()]]
     else:
         dip = dip.iloc[:0]
-    wanted = [("VAE", "VAE", _pick(agg, dataset, "vae")),
-              ("beta1", f"β-VAE (β = {b1:g})", _pick(agg, dataset, "beta_vae", beta=b1)),
-              ("beta2", f"β-VAE (β = {b2:g})", _pick(agg, dataset, "beta_vae", beta=b2)),
-              ("DIP-VAE", "DIP-VAE", dip)]  # fmt: skip
+    wanted = [
+        ("VAE", "VAE", _pick(agg, dataset, "vae")),
+        ("beta1", f"β-VAE (β = {b1:g})", _pick(agg, dataset, "beta_vae", beta=b1)),
+        ("beta2", f"β-VAE (β = {b2:g})", _pick(agg, dataset, "beta_vae", beta=b2)),
+        ("DIP-VAE", "DIP-VAE", dip),
+    ]
     rows = [(key, label, found.iloc[0]) for key, label, found in wanted if not found.empty]
     notes = [f"{dataset}: no finished {label} cells" for _, label, found in wanted if found.empty]
     return rows, notes
@@ -118,13 +136,20 @@ def table1(agg: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, list[
         notes += missing
         for key, label, row in rows:
             metric, recon = PAPER_TABLE1.get(dataset, {}).get(key, (np.nan, np.nan))
-            records.append({
-                "dataset": dataset, "method": label,
-                **{k: row[k] for k in row.index if k.startswith("hp.") and pd.notna(row[k])},
-                "metric.mean": row.get(f"{HIGGINS}.mean", np.nan), "metric.std": row.get(f"{HIGGINS}.std", np.nan),
-                "recon.mean": row.get(f"{RECON}.mean", np.nan), "recon.std": row.get(f"{RECON}.std", np.nan),
-                "n": row.get(f"{RECON}.n", np.nan), "paper.metric": metric, "paper.recon": recon,
-            })  # fmt: skip
+            records.append(
+                {
+                    "dataset": dataset,
+                    "method": label,
+                    **{k: row[k] for k in row.index if k.startswith("hp.") and pd.notna(row[k])},
+                    "metric.mean": row.get(f"{HIGGINS}.mean", np.nan),
+                    "metric.std": row.get(f"{HIGGINS}.std", np.nan),
+                    "recon.mean": row.get(f"{RECON}.mean", np.nan),
+                    "recon.std": row.get(f"{RECON}.std", np.nan),
+                    "n": row.get(f"{RECON}.n", np.nan),
+                    "paper.metric": metric,
+                    "paper.recon": recon,
+                }
+            )
     return pd.DataFrame(records), notes
 
 
@@ -134,8 +159,11 @@ def table2(agg: pd.DataFrame, selection: Selection, dataset: str = "celeba") -> 
     if "dataset" not in agg or dataset not in set(agg["dataset"]):
         return pd.DataFrame(), [f"{dataset}: not in this run"]
     prefix = "attribute_accuracy."
-    attributes = sorted(c[len(prefix) : -len(".mean")] for c in agg.columns
-                        if c.startswith(prefix) and c.endswith(".mean") and c != prefix + "mean.mean")  # fmt: skip
+    attributes = sorted(
+        c[len(prefix) : -len(".mean")]
+        for c in agg.columns
+        if c.startswith(prefix) and c.endswith(".mean") and c != prefix + "mean.mean"
+    )
     dip = [row for key, _, row in table1_rows(agg, dataset, selection)[0] if key == "DIP-VAE"]
     picks = {"VAE": _pick(agg, dataset, "vae")}
     picks.update({f"β = {b}": _pick(agg, dataset, "beta_vae", beta=b) for b in (2, 4, 8)})

@@ -139,7 +139,13 @@ class CachedImages:
         return raw.astype(np.float32) / 255.0
 
     def image_store(self, device: torch.device) -> ImageStore:
-        return (PackedBinaryImages if self.packed_bits else Uint8Images)(self.pixels, device)
+        """One store per device and dataset object, so the trainer and the evaluator of a pack
+        share a single copy of the images."""
+        stores = self.__dict__.setdefault("_stores", {})
+        key = str(torch.device(device))
+        if key not in stores:
+            stores[key] = (PackedBinaryImages if self.packed_bits else Uint8Images)(self.pixels, device)
+        return stores[key]
 
 
 class Dataset(abc.ABC):

@@ -68,3 +68,7 @@ def test_image_store_matches_images_at(shapes):
     idx = np.array([5, 70_000, 500_000])
     store = PackedBinaryImages(np.asarray(shapes.pixels[:600_000]), torch.device("cpu"))
     assert np.array_equal(store.batch(torch.as_tensor(idx)).numpy(), shapes.images_at(idx))
+
+
+def test_image_store_is_shared_per_device(shapes):
+    assert shapes.image_store("cpu") is shapes.image_store(torch.device("cpu"))

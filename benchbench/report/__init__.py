@@ -42,11 +42,6 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
-def _write(out: Path, name: str, text: str, files: list[str]) -> None:
-    (out / name).write_text(text)
-    files.append(name)
-
-
 def _table1_section(agg, selection, out, formats) -> Section:
     t1, notes = table1(agg, selection)
     rule = "; ".join(selection.describe(d) for d in sorted(set(t1["dataset"]))) if not t1.empty else ""
@@ -80,7 +75,8 @@ def _table1_section(agg, selection, out, formats) -> Section:
     digits = {"Metric": 1, "Paper metric": 2, "Reconst. error": 4, "Paper reconst.": 4}
     styler = styled(means, stds, digits, css)
     if "latex" in formats:
-        _write(out, "table1.tex", to_tex(styler), section.files)
+        (out / "table1.tex").write_text(to_tex(styler))
+        section.files.append("table1.tex")
     section.html = styler.to_html()
     return section
 
@@ -109,7 +105,8 @@ def _table2_section(agg, selection, out, formats) -> Section:
     )
     styler = styled(means, None, dict.fromkeys(shown, 1), css)
     if "latex" in formats:
-        _write(out, "table2.tex", to_tex(styler), section.files)
+        (out / "table2.tex").write_text(to_tex(styler))
+        section.files.append("table2.tex")
     section.html = styler.to_html()
     return section
 

@@ -167,7 +167,11 @@ def _run_jobs(jobs: list[PackJob]) -> None:
 
 
 def plan(run: RunStore, cells: list[Cell], retry_failed: bool) -> tuple[list[Cell], dict[str, int]]:
-    """The cells that still need work, and the step each resumes from."""
+    """The cells that still need work, and the step each resumes from.
+
+    A retried cell keeps what it had: a failed evaluation is evaluated again (its model is kept),
+    a failed training resumes from its last checkpoint, a diverged cell (whose checkpoint was
+    dropped when it diverged) starts over."""
     todo, start = [], {}
     for cell in cells:
         store = run.add_cell(cell)
@@ -175,8 +179,8 @@ def plan(run: RunStore, cells: list[Cell], retry_failed: bool) -> tuple[list[Cel
         if status == "done" or (status in ("failed", "diverged") and not retry_failed):
             continue
         if status in ("failed", "diverged"):
-            store.checkpoint_path.unlink(missing_ok=True)
-            store.set_status("pending")
+            status = "trained" if store.model_path.exists() else "pending"
+            store.set_status(status)
         ckpt = store.load_checkpoint() if status in ("running", "pending") else None
         start[cell.id] = int(ckpt["step"]) if ckpt else 0
         todo.append(cell)

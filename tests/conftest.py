@@ -52,16 +52,16 @@ def cell():
 
 @pytest.fixture
 def interrupt_at(monkeypatch):
-    """``interrupt_at(step)``: training raises KeyboardInterrupt (a Ctrl-C) on reaching ``step``;
-    ``interrupt_at(None)`` restores normal training."""
+    """``interrupt_at(step)``: training raises KeyboardInterrupt (a Ctrl-C), or ``error``, on
+    reaching ``step``; ``interrupt_at(None)`` restores normal training."""
     from benchbench.trainer import PackTrainer
 
     original = PackTrainer._adam
 
-    def arm(step):
+    def arm(step, error=KeyboardInterrupt):
         def crash(self):
             if self.step == step:
-                raise KeyboardInterrupt
+                raise error
             original(self)
 
         monkeypatch.setattr(PackTrainer, "_adam", original if step is None else crash)

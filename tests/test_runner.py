@@ -78,8 +78,10 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     out = run_cli(cli_runner, *args)
     assert "failed: shapes2d/beta_vae(beta=" in out.output and "out of memory" in out.output
     assert store.status()["status"] == "failed"
+    model_mtime = store.model_path.stat().st_mtime_ns
     run_cli(cli_runner, *args, "--retry-failed")
     assert store.status()["status"] == "done"
+    assert store.model_path.stat().st_mtime_ns == model_mtime  # it failed after training: only re-evaluated
 
 
 def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkeypatch):
@@ -126,3 +128,19 @@ def test_bench_reports_each_pack_size(cli_runner):
     assert lines[1].split()[0] == "1" and lines[2].split()[0] == "2"
     bad = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,x"])
     assert bad.exit_code == 2 and "--pack-sizes" in bad.output
+
+
+def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runner, interrupt_at, monkeypatch):
+    args = ["--grid", "smoke", "--methods", "vae", "--steps", "10", "--checkpoint-every", "4", "--log-every", "2",
+            "--results", str(tmp_path)]  # fmt: skip
+    interrupt_at(7, RuntimeError("CUDA out of memory"))
+    run_cli(cli_runner, *args)
+    store = RunStore(tmp_path / "smoke").cell_stores()[0]
+    assert store.status()["status"] == "failed" and "out of memory" in store.status()["error"]
+    assert torch.load(store.checkpoint_path, weights_only=True)["step"] == 4
+    interrupt_at(None)
+    starts, advance = [], PackTrainer.advance
+    monkeypatch.setattr(PackTrainer, "advance", lambda self, *a: starts.append(self.step) or advance(self, *a))
+    run_cli(cli_runner, *args, "--retry-failed")
+    assert store.status()["status"] == "done" and starts == [4]  # steps 1–4 were not trained again
+    assert [r["step"] for r in store.read_log()] == [2, 4, 6, 8, 10]

@@ -41,7 +41,7 @@ class Cell:
         """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded)."""
         numeric = {k: v for k, v in self.hyperparameters.items() if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
-        return f"{self.dataset}/{self.method}({hp})/s{self.seed}"
+        return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}"
 
     def pack_key(self) -> str:
         """Cells with equal keys can train as one pack: same data, network, method structure and

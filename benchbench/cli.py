@@ -137,10 +137,22 @@ def run(
         download=download,
     )
     _print_status(store)
-    table = results_table(store)
-    table = table[table["cell"].isin({c.id for c in cells})].drop(columns="cell")
-    headline = [c for c in table.columns if c.count(".") <= 1]  # per-factor columns stay in the files
-    click.echo(table[headline].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_results(results_table(store), cells)
+
+
+def _print_results(table, cells) -> None:
+    """The run's cells and their headline metrics (per-factor values stay in the files): one
+    column per cell when they fit side by side, one row per cell otherwise."""
+    labels = {c.id: c.label for c in cells}
+    table = table[table["cell"].isin(labels)]
+    fmt = lambda v: f"{v:.4g}"  # noqa: E731
+    metrics = [c for c in table.columns if "." in c and not c.startswith("hp.") and c.count(".") == 1]
+    if len(table) <= 6:
+        wide = table.set_index(table["cell"].map(labels))[["status", *metrics]].T
+        click.echo(wide.to_string(float_format=fmt))
+    else:
+        headline = [c for c in table.columns if c != "cell" and c.count(".") <= 1]
+        click.echo(table[headline].to_string(index=False, float_format=fmt))
 
 
 def _resolve_run(run_ref: str, results_dir: str) -> RunStore:

@@ -30,7 +30,10 @@ def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
         assert 0 < metrics["mse"] < 1 and metrics["num_images"] == 64
         assert torch.load(store.model_path, weights_only=True)["encoder.0.weight"].shape == (32, 1, 4, 4)
         assert store.read_log()[-1]["step"] == 6
-    assert "4 done, 0 running, 0 failed" in out.output and "reconstruction_error.mse" in out.output
+    assert "4 done, 0 running, 0 failed" in out.output
+    header, *rows = out.output.splitlines()[1:]
+    assert "shapes2d/vae/s0" in header and "shapes2d/beta_vae(beta=8)/s0" in header  # a column per cell
+    assert any(r.startswith("reconstruction_error.mse") for r in rows)
     mtimes = [s.model_path.stat().st_mtime_ns for s in stores]
     run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))  # finished cells are skipped
     assert [s.model_path.stat().st_mtime_ns for s in stores] == mtimes

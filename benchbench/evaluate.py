@@ -4,7 +4,9 @@ A metric is a function registered with ``@metrics.register("name")``::
 
     def my_metric(dataset, model, rng, *, option=default, ...) -> dict[str, float | np.ndarray]
 
-``dataset`` follows the ground-truth protocol (:class:`benchbench.data.GroundTruthDataset`),
+``dataset`` is a :class:`benchbench.data.GroundTruthDataset` (factors) or a
+:class:`benchbench.data.LabelledDataset` (labels; metrics that need factors raise
+:class:`MetricNotApplicable`),
 ``model`` is a :class:`ModelView` (anything with ``encode(images) → μ`` and, for
 reconstruction metrics, ``reconstruct(images) → decoder mean``), ``rng`` a
 ``numpy.random.Generator``.  Options are keyword-only, so grids can be checked against them.
@@ -18,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import Cell
-from benchbench.data import Dataset, GroundTruthDataset
+from benchbench.data import Dataset
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.trainer import derived_seed, tune_cpu_allocator
 
@@ -108,12 +111,14 @@ def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np
 
 
 def evaluate_model(
-    cell: Cell, net: VAENet, dataset: GroundTruthDataset, device: torch.device
+    cell: Cell, net: VAENet, dataset: Dataset, device: torch.device, progress: bool = False
 ) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
     """Run every metric the cell asks for; returns ``({metric: scalars}, {artifact: array})``."""
     view = ModelView(net, device)
     results, artifacts = {}, {}
-    for name, options in cell.metrics.items():
+    bar = tqdm(cell.metrics.items(), desc=f"metrics {cell.label}", unit="metric", leave=False, disable=not progress)
+    for name, options in bar:
+        bar.set_postfix_str(name)
         rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{name}"))
         t0 = time.perf_counter()
         try:

@@ -154,7 +154,7 @@ def run_pack(job: PackJob) -> None:
         try:
             net = build_net(cell.arch, dataset.image_shape, cell.latent_dim)
             net.load_state_dict(store.load_model())
-            results, artifacts = evaluate_model(cell, net, dataset, device)
+            results, artifacts = evaluate_model(cell, net, dataset, device, job.settings.progress)
             store.write_metrics(results, artifacts)
             store.set_status("done", **{k: v for k, v in store.status().items() if k != "status"})
         except Exception as exc:

@@ -190,31 +190,21 @@ def test_cars3d_reads_mat_files(root):
         datasets.get("cars3d")()
 
 
-def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runner):
+def shapes3d_run(tmp_path, *extra):
+    """``benchbench run`` arguments for a two-step VAE on shapes3d, results under tmp_path/r."""
     grid = tmp_path / "g.toml"
     grid.write_text('[[sweep]]\ndatasets = ["shapes3d"]\nmethod = "vae"\n')
-    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu"])
+    return ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu", "--steps", "2",
+            "--no-progress", *extra]  # fmt: skip
+
+
+def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runner):
+    out = cli_runner.invoke(cli, shapes3d_run(tmp_path))
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1
     assert "3dshapes/3dshapes.h5" in out.output and not (tmp_path / "r").exists()
     other = tmp_path / "elsewhere"
     write_shapes3d(other.mkdir() or other)
-    out = cli_runner.invoke(
-        cli,
-        [
-            "run",
-            "--grid",
-            str(grid),
-            "--results",
-            str(tmp_path / "r"),
-            "--device",
-            "cpu",
-            "--data-root",
-            str(other),
-            "--steps",
-            "2",
-            "--no-progress",
-        ],
-    )
+    out = cli_runner.invoke(cli, shapes3d_run(tmp_path, "--data-root", str(other)))
     assert out.exit_code == 0, out.output
 
 
@@ -229,33 +219,15 @@ def test_download_is_verified_and_only_on_request(root, tmp_path, cli_runner, mo
     source.mkdir()
     write_shapes3d(source)
     payload = source / "3dshapes" / "3dshapes.h5"
-    good = Download(
-        payload.as_uri(),
-        "3dshapes/3dshapes.h5",
-        payload.stat().st_size,
-        hashlib.sha256(payload.read_bytes()).hexdigest(),
-    )
-    grid = tmp_path / "g.toml"
-    grid.write_text('[[sweep]]\ndatasets = ["shapes3d"]\nmethod = "vae"\n')
-    args = [
-        "run",
-        "--grid",
-        str(grid),
-        "--results",
-        str(tmp_path / "r"),
-        "--device",
-        "cpu",
-        "--steps",
-        "2",
-        "--no-progress",
-    ]
+    sha = hashlib.sha256(payload.read_bytes()).hexdigest()
+    good = Download(payload.as_uri(), "3dshapes/3dshapes.h5", payload.stat().st_size, sha)
     monkeypatch.setattr(Shapes3D, "downloads", (Download(good.url, good.path, good.size, "0" * 64),))
-    bad = cli_runner.invoke(cli, [*args, "--download"])
+    bad = cli_runner.invoke(cli, shapes3d_run(tmp_path, "--download"))
     assert bad.exit_code == 2 and "failed verification" in bad.output
     assert not (root / "3dshapes" / "3dshapes.h5").exists() and not list((root / "3dshapes").iterdir())
     monkeypatch.setattr(Shapes3D, "downloads", (good,))
-    assert cli_runner.invoke(cli, args).exit_code == 2  # without --download nothing is fetched
+    assert cli_runner.invoke(cli, shapes3d_run(tmp_path)).exit_code == 2  # without --download nothing is fetched
     assert not (root / "3dshapes" / "3dshapes.h5").exists()
-    out = cli_runner.invoke(cli, [*args, "--download"])
+    out = cli_runner.invoke(cli, shapes3d_run(tmp_path, "--download"))
     assert out.exit_code == 0, out.output
     assert (root / "3dshapes" / "3dshapes.h5").read_bytes() == payload.read_bytes()

@@ -8,24 +8,10 @@ import pytest
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
-from benchbench.report.tables import PAPER_TABLE2
+from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
 from benchbench.store import RunStore
 
-ATTRS = [
-    "Arched_Eyebrows",
-    "Attractive",
-    "Bangs",
-    "Black_Hair",
-    "Blond_Hair",
-    "Heavy_Makeup",
-    "Male",
-    "Mouth_Slightly_Open",
-    "No_Beard",
-    "Rosy_Cheeks",
-    "Wavy_Hair",
-    "Wearing_Hat",
-    "Wearing_Lipstick",
-]
+ATTRS = sorted([*PAPER_ATTRIBUTES, "Rosy_Cheeks"])
 
 
 def add(run, cell, higgins, mse, attributes=None, model=False):

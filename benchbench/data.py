@@ -240,7 +240,10 @@ class LabelledDataset(Dataset):
         return int(self.labels.shape[0])
 
 
-def npz_chunks(path: Path, key: str, rows: int = 8192):
+NPZ_ROWS = 8192  # rows per block read from an .npz member
+
+
+def npz_chunks(path: Path, key: str, rows: int = NPZ_ROWS):
     """Yield ``(start, block)`` row blocks of array ``key`` in an ``.npz`` file, decompressing
     as it goes, so multi-gigabyte members are converted without being held in memory."""
     with zipfile.ZipFile(path) as archive:

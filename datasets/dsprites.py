@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchbench.data import (
+    NPZ_ROWS,
     CachedImages,
     DatasetError,
     Download,
@@ -39,7 +40,7 @@ def _classes(path) -> np.ndarray:
         return f["latents/classes"][()]
 
 
-def _image_blocks(path, rows=8192):
+def _image_blocks(path, rows=NPZ_ROWS):
     if path.suffix == ".npz":
         yield from npz_chunks(path, "imgs", rows)
         return
@@ -86,7 +87,7 @@ class DSprites(CachedImages, GroundTruthDataset):
         self.path = path
 
         def fill(out):
-            for start, block in tqdm(_image_blocks(path), desc="dsprites cache", total=-(-len(self) // 8192)):
+            for start, block in tqdm(_image_blocks(path), desc="dsprites cache", total=-(-len(self) // NPZ_ROWS)):
                 if block.shape[1:] != (64, 64):
                     raise DatasetError(f"dataset dsprites: {path}: images are {block.shape[1:]}, expected 64×64")
                 out[start : start + len(block)] = np.packbits(block.astype(bool), axis=-1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from benchbench.data import (
+    NPZ_ROWS,
     CachedImages,
     DatasetError,
     GroundTruthDataset,
@@ -58,7 +59,9 @@ class MPI3D(CachedImages, GroundTruthDataset):
         self.factor_sizes = LAYOUTS[shape[0]]
 
         def fill(out):
-            for start, block in tqdm(npz_chunks(path, "images"), desc=f"{self.name} cache", total=-(-shape[0] // 8192)):
+            for start, block in tqdm(
+                npz_chunks(path, "images"), desc=f"{self.name} cache", total=-(-shape[0] // NPZ_ROWS)
+            ):
                 out[start : start + len(block)] = nhwc_to_nchw(block)
 
         self.pixels = cached_array(self.name, f"images_{fingerprint([path])}", (shape[0], 3, 64, 64), fill)

@@ -42,6 +42,17 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
+def _save_table(section: Section, out: Path, formats, name: str, frame: pd.DataFrame, styler) -> None:
+    """The table as ``name``.csv (every column) and ``name``.tex (as styled), and its HTML."""
+    if "csv" in formats:
+        frame.to_csv(out / f"{name}.csv", index=False)
+        section.files.append(f"{name}.csv")
+    if "latex" in formats:
+        (out / f"{name}.tex").write_text(to_tex(styler))
+        section.files.append(f"{name}.tex")
+    section.html = styler.to_html()
+
+
 def _table1_section(agg, selection, out, formats) -> Section:
     t1, notes = table1(agg, selection)
     rule = "; ".join(selection.describe(d) for d in sorted(set(t1["dataset"]))) if not t1.empty else ""
@@ -53,9 +64,6 @@ def _table1_section(agg, selection, out, formats) -> Section:
     )
     if t1.empty:
         return section
-    if "csv" in formats:
-        t1.to_csv(out / "table1.csv", index=False)
-        section.files.append("table1.csv")
     index = pd.MultiIndex.from_frame(t1[["dataset", "method"]])
     means = pd.DataFrame(
         {
@@ -74,10 +82,7 @@ def _table1_section(agg, selection, out, formats) -> Section:
     )
     digits = {"Metric": 1, "Paper metric": 2, "Reconst. error": 4, "Paper reconst.": 4}
     styler = styled(means, stds, digits, css)
-    if "latex" in formats:
-        (out / "table1.tex").write_text(to_tex(styler))
-        section.files.append("table1.tex")
-    section.html = styler.to_html()
+    _save_table(section, out, formats, "table1", t1, styler)
     return section
 
 
@@ -93,9 +98,6 @@ def _table2_section(agg, selection, out, formats) -> Section:
     )
     if t2.empty:
         return section
-    if "csv" in formats:
-        t2.to_csv(out / "table2.csv", index=False)
-        section.files.append("table2.csv")
     shown = [a for a in PAPER_ATTRIBUTES if a in t2.columns]
     ours = t2.set_index("method")[shown]
     paper = t2.set_index("method")[[f"paper.{a}" for a in shown]].set_axis(shown, axis=1)
@@ -104,10 +106,7 @@ def _table2_section(agg, selection, out, formats) -> Section:
         means, dict.fromkeys(shown, True), groups=pd.Series(means.index.get_level_values(0), index=means.index)
     )
     styler = styled(means, None, dict.fromkeys(shown, 1), css)
-    if "latex" in formats:
-        (out / "table2.tex").write_text(to_tex(styler))
-        section.files.append("table2.tex")
-    section.html = styler.to_html()
+    _save_table(section, out, formats, "table2", t2, styler)
     return section
 
 

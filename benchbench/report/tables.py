@@ -86,8 +86,12 @@ class Selection:
     betas: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BETAS))
     select_by: str = HIGGINS
 
+    def betas_for(self, dataset: str) -> tuple[float, float]:
+        """β₁, β₂ for a dataset (4 and 8, CelebA's, where none is set)."""
+        return self.betas.get(dataset, (4.0, 8.0))
+
     def describe(self, dataset: str) -> str:
-        b1, b2 = self.betas.get(dataset, (4.0, 8.0))
+        b1, b2 = self.betas_for(dataset)
         return (
             f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; DIP-VAE is the configuration (λ_od, λ_d, …) "
             f"with the highest mean {self.select_by} over seeds"
@@ -107,7 +111,7 @@ def table1_rows(
 ) -> tuple[list[tuple[str, str, pd.Series]], list[str]]:
     """Table 1's rows for one dataset as ``(paper key, label, aggregate row)``, and notes for
     the rows that could not be filled."""
-    b1, b2 = selection.betas.get(dataset, (4.0, 8.0))
+    b1, b2 = selection.betas_for(dataset)
     dip = _pick(agg, dataset, "dip_vae")
     column = f"{selection.select_by}.mean"
     if not dip.empty and column in dip and dip[column].notna().any():

@@ -1,36 +1,26 @@
 """``dci``: Eastwood & Williams' Disentanglement, Completeness, Informativeness, as
 disentanglement_lib computes it.
 
-For each factor, a gradient-boosted tree classifier (scikit-learn's defaults) predicts it from
-all latents on ``num_train`` random images; its feature importances form column j of the
-importance matrix R (latents × factors).  Disentanglement is ``Σ_i ρ_i (1 − H_K(R_i·))`` with
-``ρ_i`` latent i's share of the total importance; completeness is ``Σ_j ρ_j (1 − H_D(R_·j))``
-(entropies in base K factors / D latents, R + 1e-11 as in disentanglement_lib).
-Informativeness is the classifiers' mean accuracy on the training and on ``num_test`` fresh
-images (disentanglement_lib's ``informativeness_train`` / ``_test``; the DCI paper reports the
-error, one minus it).  The trees get seeds from ``rng`` so a seeded run is deterministic, and the
-factors are fitted in parallel (``n_jobs``).
+For each factor, a gradient-boosted tree classifier (scikit-learn's ``GradientBoostingClassifier``
+with its defaults) predicts it from all latents on ``num_train`` random images; its feature
+importances form column j of the importance matrix R (latents × factors).  Disentanglement is
+``Σ_i ρ_i (1 − H_K(R_i·))`` with ``ρ_i`` latent i's share of the total importance; completeness is
+``Σ_j ρ_j (1 − H_D(R_·j))`` (entropies in base K factors / D latents, R + 1e-11 as in
+disentanglement_lib).  Informativeness is the classifiers' mean accuracy on the training and on
+``num_test`` fresh images (disentanglement_lib's ``informativeness_train`` / ``_test``; the DCI
+paper reports the error, one minus it).  The classifiers are :mod:`benchbench.boosting`'s, the same
+trees grown for every factor at once on the model's device.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.stats
-from joblib import Parallel, delayed
-from sklearn.ensemble import GradientBoostingClassifier
 
+from benchbench.boosting import fit_classifiers
 from benchbench.evaluate import profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
-
-
-def _fit(x_train, y_train, x_test, y_test, seed):
-    model = GradientBoostingClassifier(random_state=seed).fit(x_train, y_train)
-    return (
-        np.abs(model.feature_importances_),
-        np.mean(model.predict(x_train) == y_train),
-        np.mean(model.predict(x_test) == y_test),
-    )
 
 
 def disentanglement(importance: np.ndarray) -> float:
@@ -49,19 +39,19 @@ def completeness(importance: np.ndarray) -> float:
 
 @metrics.register("dci")
 @profiles(fast={"num_train": 1000, "num_test": 500})
-def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, n_jobs: int = -1):
-    """Disentanglement, completeness and informativeness from gradient-boosted-tree importances."""
+def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, device: str | None = None):
+    """Disentanglement, completeness and informativeness from gradient-boosted-tree importances.
+
+    ``device``: where the trees grow; by default the model's (a run's GPU), else the CPU.
+    """
     x_train, y_train = sample_codes(dataset, model, num_train, rng)
     x_test, y_test = sample_codes(dataset, model, num_test, rng)
-    seeds = rng.integers(2**31 - 1, size=y_train.shape[1])
-    fits = Parallel(n_jobs=n_jobs, prefer="threads")(  # tree building releases the GIL
-        delayed(_fit)(x_train, y_train[:, j], x_test, y_test[:, j], int(seeds[j])) for j in range(y_train.shape[1])
-    )
-    importance = np.stack([f[0] for f in fits], axis=1)
+    fits = fit_classifiers(x_train, y_train, x_test, device=device or getattr(model, "device", "cpu"))
+    importance = np.abs(np.stack([f.importance for f in fits], axis=1))
     return {
         "disentanglement": disentanglement(importance),
         "completeness": completeness(importance),
-        "informativeness_train": float(np.mean([f[1] for f in fits])),
-        "informativeness_test": float(np.mean([f[2] for f in fits])),
+        "informativeness_train": float(np.mean([np.mean(f.train_prediction == y) for f, y in zip(fits, y_train.T)])),
+        "informativeness_test": float(np.mean([np.mean(f.test_prediction == y) for f, y in zip(fits, y_test.T)])),
         "importance": importance,
     }

@@ -1,6 +1,6 @@
-"""Time every applicable metric at its default (disentanglement_lib) sizes on one trained model.
+"""Time every applicable metric at its default (disentanglement_lib) sizes, or a preset's, on one trained model.
 
-    python scripts/time_metrics.py results/quick [--device cuda] [--cell ID]
+    python scripts/time_metrics.py results/quick [--device cuda] [--cell ID] [--profile fast]
 
 Prints seconds per metric, the images the encoder saw, and the total.
 """
@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("run")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cell", help="cell id (default: the first finished cell)")
+    parser.add_argument("--profile", help="start every metric from this preset (e.g. fast) instead of its defaults")
     args = parser.parse_args()
     stores = [s for s in RunStore(args.run).cell_stores() if s.model_path.exists()]
     store = next(s for s in stores if args.cell in (None, s.path.name))
@@ -37,7 +38,9 @@ def main() -> None:
     for name in metrics.names():
         t0 = time.perf_counter()
         try:
-            result = metrics.get(name)(dataset, view, np.random.default_rng(0))
+            metric = metrics.get(name)
+            options = getattr(metric, "profiles", {}).get(args.profile, {})
+            result = metric(dataset, view, np.random.default_rng(0), **options)
         except MetricNotApplicable:
             continue
         if device.type == "cuda":

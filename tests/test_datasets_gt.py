@@ -211,9 +211,8 @@ def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runne
 def test_download_is_verified_and_only_on_request(root, tmp_path, cli_runner, monkeypatch):
     import hashlib
 
-    from benchbench.datasets.shapes3d import Shapes3D
-
     from benchbench.data import Download
+    from benchbench.datasets.shapes3d import Shapes3D
 
     source = tmp_path / "mirror"
     source.mkdir()

@@ -15,7 +15,7 @@ SMALL = {
     "beta_vae_score": {"batch_size": 16, "num_train": 600, "num_eval": 300},
     "factor_vae_score": {"batch_size": 32, "num_train": 600, "num_eval": 300, "num_variance_estimate": 2000},
     "mig": {"num_train": 3000},
-    "dci": {"num_train": 600, "num_test": 300, "n_jobs": 1},
+    "dci": {"num_train": 600, "num_test": 300},
     "sap": {"num_train": 2000, "num_test": 1000, "n_jobs": 1},
     "modularity_explicitness": {"num_train": 2000, "num_test": 1000},
 }

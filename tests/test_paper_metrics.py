@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from benchbench.metrics.attribute_accuracy import hinge_bias
 from metrics_helpers import hinge_loss
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise
 
 from benchbench.evaluate import MetricNotApplicable
+from benchbench.metrics.attribute_accuracy import hinge_bias
 from benchbench.registry import metrics
 
 

@@ -1,0 +1,85 @@
+"""The batched boosted trees against scikit-learn's own trees and classifiers."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.tree import DecisionTreeRegressor
+
+from benchbench.boosting import _Features, _grow, fit_classifiers
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do two leaf labellings group the points identically (leaf ids may differ)?"""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def awkward_features(rng, n):
+    """Continuous, discrete (exact ties), a chain of values 3e-8 apart (closer than scikit-learn's
+    1e-7 split threshold, spanning more than it), a constant, a nearly collapsed latent, and
+    integers with sub-threshold jitter."""
+    return np.stack(
+        [
+            rng.normal(size=n),
+            rng.integers(0, 5, n),
+            rng.integers(0, 21, n) * 3e-8,
+            np.full(n, 0.5),
+            rng.normal(size=n) * 1e-6,
+            rng.integers(0, 3, n) + rng.integers(0, 2, n) * 5e-8,
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
+@pytest.mark.parametrize("index", [torch.int32, torch.int64])
+def test_trees_are_scikit_learns_regression_trees(index):
+    rng = np.random.default_rng(1)
+    x = awkward_features(rng, 3000)
+    x_test = np.concatenate([x[:300], rng.normal(size=(300, x.shape[1])).astype(np.float32)])
+    y = rng.normal(size=(3000, 6)) + 0.2 * x[:, [1]]
+    feats = dataclasses.replace(_Features.build(x, x_test, torch.device("cpu")), index=index)
+    leaf, leaf_test, importance = _grow(feats, torch.as_tensor(y), max_depth=3)
+    for t in range(y.shape[1]):
+        # scikit-learn breaks exact ties between features at random: ours must be one of its trees
+        candidates = [DecisionTreeRegressor(max_depth=3, random_state=s).fit(x, y[:, t]) for s in range(12)]
+        matches = [
+            tree
+            for tree in candidates
+            if np.allclose(tree.tree_.compute_feature_importances(normalize=False), importance[t], rtol=0, atol=1e-12)
+        ]
+        assert matches, f"tree {t}"
+        assert same_partition(matches[0].apply(x), leaf[t].numpy())
+        assert same_partition(matches[0].apply(x_test), leaf_test[t].numpy())
+        assert np.unique(leaf[t].numpy()).size == matches[0].get_n_leaves()
+
+
+def test_classifiers_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1200, 5)).astype(np.float32)
+    x_test = rng.normal(size=(400, 5)).astype(np.float32)
+    binary = (x[:, 0] + 0.5 * x[:, 4] > 0.3).astype(int) + 7
+    four = np.digitize(x[:, 1] + 0.5 * x[:, 2], [-1, 0, 1])
+    fits = fit_classifiers(x, np.stack([binary, four], axis=1), x_test, n_estimators=20)
+    refs = [GradientBoostingClassifier(n_estimators=20, random_state=0).fit(x, y) for y in (binary, four)]
+    for fit, ref in zip(fits, refs):
+        np.testing.assert_array_equal(fit.classes, ref.classes_)
+    np.testing.assert_allclose(fits[0].importance, refs[0].feature_importances_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(fits[0].train_prediction, refs[0].predict(x))
+    np.testing.assert_array_equal(fits[0].test_prediction, refs[0].predict(x_test))
+    # Multiclass stages start from two-valued gradients, so small nodes hold exactly tied splits
+    # that scikit-learn breaks at random: importances agree to ~1e-4, not to rounding.  (Without
+    # the (K - 1)/K Newton factor they differ by 2e-3 and 28 training predictions change.)
+    np.testing.assert_allclose(fits[1].importance, refs[1].feature_importances_, rtol=0, atol=5e-4)
+    assert np.mean(fits[1].train_prediction == refs[1].predict(x)) > 0.995
+    assert np.mean(fits[1].test_prediction == refs[1].predict(x_test)) > 0.995
+
+
+def test_a_constant_target_has_no_importance_and_predicts_its_value():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype(np.float32)
+    (fit,) = fit_classifiers(x, np.full((200, 1), 4), x[:10], n_estimators=5)
+    assert fit.importance.tolist() == [0.0, 0.0, 0.0]
+    assert fit.test_prediction.tolist() == [4] * 10

@@ -35,3 +35,8 @@ def test_wheel_ships_plugins_under_benchbench(tmp_path):
     assert top_level == {"benchbench"}  # never top-level methods/metrics/datasets packages
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "benchbench = benchbench.cli:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_python_dash_m_runs_the_cli():
+    listing = subprocess.run([sys.executable, "-m", "benchbench", "list"], capture_output=True, text=True, check=True)
+    assert "dip_vae" in listing.stdout and "dci" in listing.stdout

@@ -24,7 +24,6 @@ import torch
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from benchbench.arch import build_net
 from benchbench.cells import Cell, make_packs
 from benchbench.evaluate import evaluate_model
 from benchbench.grids import Grid
@@ -152,8 +151,7 @@ def run_pack(job: PackJob) -> None:
                     _fail(store, exc)
     for cell, store in trained:
         try:
-            net = build_net(cell.arch, dataset.image_shape, cell.latent_dim)
-            net.load_state_dict(store.load_model())
+            net = store.load_net(dataset.image_shape)
             results, artifacts = evaluate_model(cell, net, dataset, device, job.settings.progress)
             store.write_metrics(results, artifacts)
             store.set_status("done", **{k: v for k, v in store.status().items() if k != "status"})

@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchbench.arch import VAENet, build_net
 from benchbench.cells import Cell
+from benchbench.registry import BenchbenchError
 
 STATUSES = ("pending", "running", "trained", "done", "failed", "diverged")
 
@@ -114,6 +116,13 @@ class CellStore:
     def load_model(self) -> dict[str, torch.Tensor]:
         return torch.load(self.model_path, weights_only=True, map_location="cpu")
 
+    def load_net(self, image_shape: tuple[int, int, int]) -> VAENet:
+        """The trained network, on the CPU."""
+        cell = self.cell()
+        net = build_net(cell.arch, image_shape, cell.latent_dim)
+        net.load_state_dict(self.load_model())
+        return net
+
     def write_metrics(self, results: dict[str, dict[str, float]], artifacts: dict[str, np.ndarray]) -> None:
         for name, array in artifacts.items():
             buffer = io.BytesIO()
@@ -147,6 +156,13 @@ class RunStore:
         if not cells_dir.is_dir():
             return []
         return [CellStore(p) for p in sorted(cells_dir.iterdir()) if (p / "config.json").exists()]
+
+    def trained_cell(self, cell_id: str | None = None) -> CellStore:
+        """The cell ``cell_id``, or the first with a trained model."""
+        for store in self.cell_stores():
+            if store.model_path.exists() and cell_id in (None, store.path.name):
+                return store
+        raise BenchbenchError(f"{self.path}: no trained model" + (f" for cell {cell_id}" if cell_id else ""))
 
     def manifest(self) -> dict[str, Any]:
         return read_json(self.manifest_path, {})

@@ -15,7 +15,6 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
-from benchbench.arch import build_net
 from benchbench.boosting import fit_classifiers
 from benchbench.evaluate import ModelView
 from benchbench.metrics.dci import completeness, disentanglement
@@ -44,14 +43,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sklearn-seeds", type=int, default=2)
     args = parser.parse_args()
-    stores = [s for s in RunStore(args.run).cell_stores() if s.model_path.exists()]
-    store = next(s for s in stores if args.cell in (None, s.path.name))
+    store = RunStore(args.run).trained_cell(args.cell)
     cell = store.cell()
     device = resolve_devices(args.device)[0]
     dataset = datasets.get(cell.dataset)()
-    net = build_net(cell.arch, dataset.image_shape, cell.latent_dim)
-    net.load_state_dict(store.load_model())
-    view = ModelView(net, device)
+    view = ModelView(store.load_net(dataset.image_shape), device)
     rng = np.random.default_rng(args.seed)
     x, y = sample_codes(dataset, view, 10_000, rng)
     x_test, y_test = sample_codes(dataset, view, 5_000, rng)

@@ -11,7 +11,6 @@ import time
 import numpy as np
 import torch
 
-from benchbench.arch import build_net
 from benchbench.evaluate import MetricNotApplicable, ModelView
 from benchbench.registry import datasets, metrics
 from benchbench.runner import resolve_devices
@@ -25,14 +24,11 @@ def main() -> None:
     parser.add_argument("--cell", help="cell id (default: the first finished cell)")
     parser.add_argument("--profile", help="start every metric from this preset (e.g. fast) instead of its defaults")
     args = parser.parse_args()
-    stores = [s for s in RunStore(args.run).cell_stores() if s.model_path.exists()]
-    store = next(s for s in stores if args.cell in (None, s.path.name))
+    store = RunStore(args.run).trained_cell(args.cell)
     cell = store.cell()
     device = resolve_devices(args.device)[0]
     dataset = datasets.get(cell.dataset)()
-    net = build_net(cell.arch, dataset.image_shape, cell.latent_dim)
-    net.load_state_dict(store.load_model())
-    view = ModelView(net, device)
+    view = ModelView(store.load_net(dataset.image_shape), device)
     print(f"cell {store.path.name}: {cell.label} on {device}")
     start = time.perf_counter()
     for name in metrics.names():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from benchbench.cli import cli
+from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore
 from benchbench.trainer import PackTrainer
 
@@ -47,6 +48,13 @@ def test_same_config_same_metrics(tmp_path, cli_runner):
     a = RunStore(tmp_path / "a").cell_stores()[0].metrics()
     b = RunStore(tmp_path / "b").cell_stores()[0].metrics()
     assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
+    run = RunStore(tmp_path / "a")
+    store = run.trained_cell()
+    net = store.load_net((1, 64, 64))
+    assert torch.equal(net.state_dict()["encoder.0.weight"], store.load_model()["encoder.0.weight"])
+    assert run.trained_cell(store.path.name).path == store.path
+    with pytest.raises(BenchbenchError, match="no trained model for cell nope"):
+        run.trained_cell("nope")
 
 
 def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from benchbench.arch import build_net, decoder_mean  # noqa: E402
+from benchbench.arch import decoder_mean  # noqa: E402
 from benchbench.report.tables import HIGGINS, RECON  # noqa: E402
 from benchbench.store import CellStore  # noqa: E402
 
@@ -163,8 +163,7 @@ def traversals(
         if not store.model_path.exists():
             continue
         config = store.cell()
-        net = build_net(config.arch, dataset_obj.image_shape, config.latent_dim)
-        net.load_state_dict(store.load_model())
+        net = store.load_net(dataset_obj.image_shape)
         mu = net.encode(image)[0][0]
         z = mu.repeat(config.latent_dim * steps, 1)
         values = torch.linspace(-3, 3, steps)

@@ -16,6 +16,7 @@ Float values go to ``metrics.json``; array values are saved as artifacts.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from tqdm.auto import tqdm
 from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import Cell
 from benchbench.data import Dataset
-from benchbench.registry import BenchbenchError, metrics
+from benchbench.registry import BenchbenchError, datasets, metrics
+from benchbench.store import CellStore, RunStore
 from benchbench.trainer import derived_seed, tune_cpu_allocator
 
 
@@ -129,3 +131,11 @@ def evaluate_model(
         results[name] = scalars
         artifacts.update({f"{name}.{key}": value for key, value in arrays.items()})
     return results, artifacts
+
+
+def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:
+    """A finished run's model (``cell_id``, or the first trained one) ready for metrics outside
+    the run: its store, its dataset, and a :class:`ModelView` on ``device``."""
+    store = RunStore(run).trained_cell(cell_id)
+    dataset = datasets.get(store.cell().dataset)()
+    return store, dataset, ModelView(store.load_net(dataset.image_shape), device)

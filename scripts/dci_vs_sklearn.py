@@ -16,12 +16,10 @@ from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import ModelView
+from benchbench.evaluate import open_trained
 from benchbench.metrics.dci import completeness, disentanglement
-from benchbench.registry import datasets
 from benchbench.representation import sample_codes
 from benchbench.runner import resolve_devices
-from benchbench.store import RunStore
 
 
 def sklearn_importances(x, y, seed):
@@ -43,11 +41,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sklearn-seeds", type=int, default=2)
     args = parser.parse_args()
-    store = RunStore(args.run).trained_cell(args.cell)
-    cell = store.cell()
     device = resolve_devices(args.device)[0]
-    dataset = datasets.get(cell.dataset)()
-    view = ModelView(store.load_net(dataset.image_shape), device)
+    store, dataset, view = open_trained(args.run, args.cell, device)
+    cell = store.cell()
     rng = np.random.default_rng(args.seed)
     x, y = sample_codes(dataset, view, 10_000, rng)
     x_test, y_test = sample_codes(dataset, view, 5_000, rng)

@@ -11,10 +11,9 @@ import time
 import numpy as np
 import torch
 
-from benchbench.evaluate import MetricNotApplicable, ModelView
-from benchbench.registry import datasets, metrics
+from benchbench.evaluate import MetricNotApplicable, open_trained
+from benchbench.registry import metrics
 from benchbench.runner import resolve_devices
-from benchbench.store import RunStore
 
 
 def main() -> None:
@@ -24,11 +23,9 @@ def main() -> None:
     parser.add_argument("--cell", help="cell id (default: the first finished cell)")
     parser.add_argument("--profile", help="start every metric from this preset (e.g. fast) instead of its defaults")
     args = parser.parse_args()
-    store = RunStore(args.run).trained_cell(args.cell)
-    cell = store.cell()
     device = resolve_devices(args.device)[0]
-    dataset = datasets.get(cell.dataset)()
-    view = ModelView(store.load_net(dataset.image_shape), device)
+    store, dataset, view = open_trained(args.run, args.cell, device)
+    cell = store.cell()
     print(f"cell {store.path.name}: {cell.label} on {device}")
     start = time.perf_counter()
     for name in metrics.names():

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from benchbench.cli import cli
-from benchbench.registry import BenchbenchError
+from benchbench.evaluate import open_trained
+from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import RunStore
-from benchbench.trainer import PackTrainer
+from benchbench.trainer import PackTrainer, derived_seed
 
 
 def run_cli(cli_runner, *args):
@@ -48,13 +49,14 @@ def test_same_config_same_metrics(tmp_path, cli_runner):
     a = RunStore(tmp_path / "a").cell_stores()[0].metrics()
     b = RunStore(tmp_path / "b").cell_stores()[0].metrics()
     assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
-    run = RunStore(tmp_path / "a")
-    store = run.trained_cell()
-    net = store.load_net((1, 64, 64))
-    assert torch.equal(net.state_dict()["encoder.0.weight"], store.load_model()["encoder.0.weight"])
-    assert run.trained_cell(store.path.name).path == store.path
+    store, dataset, model = open_trained(tmp_path / "a", None, torch.device("cpu"))
+    assert torch.equal(model.net.state_dict()["encoder.0.weight"], store.load_model()["encoder.0.weight"])
+    rng = np.random.default_rng(derived_seed(store.cell().seed, "metric:reconstruction_error"))
+    again = metrics.get("reconstruction_error")(dataset, model, rng, num_images=64)
+    assert again["mse"] == a["reconstruction_error"]["mse"]  # the run's own number, outside the run
+    assert RunStore(tmp_path / "a").trained_cell(store.path.name).path == store.path
     with pytest.raises(BenchbenchError, match="no trained model for cell nope"):
-        run.trained_cell("nope")
+        open_trained(tmp_path / "a", "nope", torch.device("cpu"))
 
 
 def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):

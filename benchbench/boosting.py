@@ -187,9 +187,9 @@ def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int):
     open_ = torch.ones(trees, 1, dtype=torch.bool, device=device)  # nodes that may still split
     importance = torch.zeros(trees, features, dtype=torch.float64, device=device)
     position = torch.arange(n, device=device).expand(trees, n)
+    count, total, squares = _segment_stats(node, g, 1)
     for depth in range(max_depth):
         slots = 2**depth
-        count, total, squares = _segment_stats(node, g, slots)
         impurity = _impurity(count, total, squares)
         splittable = open_ & (count >= 2) & (impurity > EPSILON)
         end = torch.cumsum(count, dim=1).long()
@@ -224,7 +224,7 @@ def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int):
         split = (feature, threshold, has_split)
         go_right = _goes_right(x, node, *split)
         child = 2 * node + go_right
-        c_count, c_total, c_squares = _segment_stats(child, g, 2 * slots)
+        c_count, c_total, c_squares = _segment_stats(child, g, 2 * slots)  # the next level's nodes
         weighted = (c_count * _impurity(c_count, c_total, c_squares)).view(trees, slots, 2)
         decrease = (count * impurity - weighted[..., 0] - weighted[..., 1]) / n
         importance += _per_node(feature, torch.where(has_split, decrease, 0.0)[..., None], features)[..., 0]
@@ -235,6 +235,7 @@ def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int):
             tied_pos = torch.where(tied_pos < 0, -1, target.gather(2, tied_pos.clamp(min=0)))
         node, node_test = child, 2 * node_test + _goes_right(feats.x_test, node_test, *split)
         open_ = has_split.repeat_interleave(2, dim=1)
+        count, total, squares = c_count, c_total, c_squares
     return node, node_test, importance
 
 

@@ -8,12 +8,29 @@ anything with ``encode(images) → (n, d) array`` — is called on the images di
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 
 from benchbench.data import Dataset, GroundTruthDataset, LabelledDataset
 from benchbench.registry import BenchbenchError
 
 CHUNK = 4096  # images per encode call for models without an index cache
+
+#: A metric's ``mode``: ``"compat"`` reproduces what disentanglement_lib's published numbers were
+#: computed with, quirks included; ``"default"`` fixes its failure cases (see docs/metrics.md).
+Mode = Literal["default", "compat"]
+
+
+def logistic_regression(mode: Mode):
+    """The logistic regression a metric fits.  ``compat``: the one disentanglement_lib ran on,
+    scikit-learn ≤ 0.21's default (liblinear, one binary problem per class); ``default``: today's
+    scikit-learn default (lbfgs, multinomial), given room to converge."""
+    if mode == "compat":
+        return OneVsRestClassifier(LogisticRegression(solver="liblinear"))
+    return LogisticRegression(max_iter=1000)
 
 
 def label_names(dataset: Dataset) -> tuple[str, ...]:

@@ -8,8 +8,8 @@ test it; the score is the test accuracy in percent.
 * ``classifier="svm"`` (default, the seed's): one-vs-rest linear SVM, hinge loss weighted by
   C = 0.01, regulariser weight 1 (liblinear).
 * ``classifier="logreg"``: disentanglement_lib's ``beta_vae_sklearn`` (logistic regression with
-  scikit-learn's defaults); ``mode="compat"`` uses liblinear one-vs-rest, the defaults of the
-  scikit-learn release disentanglement_lib ran on, instead of today's lbfgs multinomial.
+  scikit-learn's defaults): :func:`benchbench.representation.logistic_regression`, so
+  ``mode="compat"`` fits the one disentanglement_lib ran on.
 
 On a labelled dataset (e.g. CelebA) pairs are drawn from the data: the second image is uniform
 among those whose label k equals the first's.  ``factors`` restricts which factors/labels count.
@@ -17,14 +17,14 @@ among those whose label k equals the first's.  ``factors`` restricts which facto
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from benchbench.evaluate import profiles
 from benchbench.registry import BenchbenchError, metrics
-from benchbench.representation import encode, label_names, partners, sample_indices
+from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
 
 
 def factor_subset(dataset, factors: list[str] | None) -> np.ndarray:
@@ -55,9 +55,9 @@ def beta_vae_score(
     batch_size: int = 64,
     num_train: int = 10_000,
     num_eval: int = 5_000,
-    classifier: str = "svm",
+    classifier: Literal["svm", "logreg"] = "svm",
     factors: list[str] | None = None,
-    mode: str = "default",
+    mode: Mode = "default",
 ) -> dict[str, float]:
     """Higgins et al.'s score: accuracy (%) of a linear classifier predicting the fixed factor."""
     use = factor_subset(dataset, factors)
@@ -69,10 +69,7 @@ def beta_vae_score(
     if classifier == "svm":
         clf = LinearSVC(C=0.01, loss="hinge", max_iter=20_000, random_state=seed)
     elif classifier == "logreg":
-        if mode == "compat":  # scikit-learn ≤ 0.21's default: liblinear, one-vs-rest
-            clf = OneVsRestClassifier(LogisticRegression(solver="liblinear"))
-        else:
-            clf = LogisticRegression(max_iter=1000)
+        clf = logistic_regression(mode)
     else:
         raise BenchbenchError(f"beta_vae_score: classifier must be 'svm' or 'logreg', got {classifier!r}")
     clf.fit(x_train, y_train)

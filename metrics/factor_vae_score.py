@@ -18,7 +18,7 @@ import numpy as np
 
 from benchbench.evaluate import profiles
 from benchbench.registry import metrics
-from benchbench.representation import encode, label_names, partners, sample_indices
+from benchbench.representation import Mode, encode, label_names, partners, sample_indices
 
 
 def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
@@ -45,7 +45,7 @@ def factor_vae_score(
     num_eval: int = 5_000,
     num_variance_estimate: int = 10_000,
     prune_threshold: float = 0.05,
-    mode: str = "default",
+    mode: Mode = "default",
 ) -> dict[str, float]:
     """Majority-vote accuracy of predicting the fixed factor from the least-varying latent."""
     codes = encode(dataset, model, sample_indices(dataset, num_variance_estimate, rng)).astype(np.float64)

@@ -13,13 +13,13 @@ import numpy as np
 
 from benchbench.evaluate import profiles
 from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.representation import Mode, sample_codes
 from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix
 
 
 @metrics.register("mig")
 @profiles(fast={"num_train": 3000})
-def mig(dataset, model, rng, *, num_train: int = 10_000, num_bins: int = 20, mode: str = "default"):
+def mig(dataset, model, rng, *, num_train: int = 10_000, num_bins: int = 20, mode: Mode = "default"):
     """Mean over factors of (top − second) latent mutual information / factor entropy."""
     mus, ys = sample_codes(dataset, model, num_train, rng)
     mi = mutual_info_matrix(histogram_discretize(mus, num_bins), ys)  # (latents, factors)

@@ -6,7 +6,8 @@ j on ``num_train`` random images and θ_i = max_j m_ij, each latent scores
 ``1 − Σ_{j≠argmax} m_ij² / (θ_i² (K − 1))`` (0 when θ_i = 0); the mean over latents is reported.
 
 Explicitness: latents are standardised with the training mean and deviation; for each factor a
-logistic regression (scikit-learn defaults) predicts it from all latents; the score is the
+logistic regression (:func:`benchbench.representation.logistic_regression`: in compat mode the
+one disentanglement_lib ran on) predicts it from all latents; the score is the
 macro ROC-AUC of its class probabilities, one-vs-rest, on the training and on ``num_test``
 fresh images, averaged over factors.
 
@@ -20,13 +21,12 @@ data) where disentanglement_lib's ``MultiLabelBinarizer`` raises when a sample l
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
 
 from benchbench.evaluate import profiles
 from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.representation import Mode, logistic_regression, sample_codes
 from benchbench.stats import histogram_discretize, mutual_info_matrix
 
 
@@ -53,7 +53,7 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 @metrics.register("modularity_explicitness")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def modularity_explicitness(
-    dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, num_bins: int = 20, mode: str = "default"
+    dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, num_bins: int = 20, mode: Mode = "default"
 ):
     """Modularity (mutual-information based) and explicitness (logistic-regression ROC-AUC)."""
     compat = mode == "compat"
@@ -67,7 +67,7 @@ def modularity_explicitness(
         x_train, x_test = (mus - mean) / std, (mus_test - mean) / std
     train_auc, test_auc = [], []
     for j in range(ys.shape[1]):
-        clf = (LogisticRegression() if compat else LogisticRegression(max_iter=1000)).fit(x_train, ys[:, j])
+        clf = logistic_regression(mode).fit(x_train, ys[:, j])
         train_auc.append(_auc(ys[:, j], clf.predict_proba(x_train), clf.classes_, compat))
         test_auc.append(_auc(ys_test[:, j], clf.predict_proba(x_test), clf.classes_, compat))
     return {

@@ -118,3 +118,33 @@ def test_model_view_encodes_each_image_once():
     assert view.images_encoded == touched  # everything already cached: nothing encoded again
     idx = np.array([5, 3, 5, 300])
     np.testing.assert_allclose(view.encode_indices(data, idx), data.images_at(idx).reshape(4, -1), atol=1 / 255)
+
+
+def test_compat_means_disentanglement_libs_logistic_regression_in_explicitness():
+    """compat is one definition for every metric: scikit-learn ≤ 0.21's default logistic
+    regression (liblinear, one binary problem per class), which disentanglement_lib ran on."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    from benchbench.representation import sample_codes
+
+    model, rng = rotated(), np.random.default_rng(5)  # the toy adds fresh noise per call: a new one each time
+    mus, ys = sample_codes(ToyFactors(), model, 2000, rng)
+    mus_test, ys_test = sample_codes(ToyFactors(), model, 1000, rng)
+    mean, std = mus.mean(axis=0), mus.std(axis=0)
+
+    def explicitness(make):
+        aucs = []
+        for j in range(ys.shape[1]):
+            clf = make().fit((mus - mean) / std, ys[:, j])
+            onehot = MultiLabelBinarizer().fit_transform(ys_test[:, j, None])
+            aucs.append(sklearn.metrics.roc_auc_score(onehot, clf.predict_proba((mus_test - mean) / std)))
+        return np.mean(aucs)
+
+    liblinear = explicitness(lambda: OneVsRestClassifier(LogisticRegression(solver="liblinear")))
+    lbfgs = explicitness(lambda: LogisticRegression(max_iter=1000))
+    compat = score("modularity_explicitness", rotated(), seed=5, mode="compat")["explicitness_test"]
+    default = score("modularity_explicitness", rotated(), seed=5)["explicitness_test"]
+    assert compat == pytest.approx(liblinear, abs=1e-12) and abs(liblinear - lbfgs) > 1e-4
+    assert default == pytest.approx(lbfgs, abs=1e-3)  # default: today's lbfgs, its own AUC alignment

@@ -1,10 +1,10 @@
-"""Cells (one trained model's full config, keyed by a hash) and packs (cells trained together)."""
+"""Cells (one trained model's training config, keyed by a hash) and packs (cells trained together)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from benchbench.registry import methods
@@ -16,7 +16,10 @@ def canonical_json(obj: Any) -> str:
 
 @dataclass
 class Cell:
-    """Everything that determines a trained model and its evaluation; ``id`` hashes all of it."""
+    """Everything that determines a trained model; ``id`` hashes all of it.
+
+    Metrics are not part of a cell: an evaluation is a record attached to the trained model
+    (see :mod:`benchbench.evaluate`), so changing how a model is evaluated never retrains it."""
 
     dataset: str
     method: str
@@ -27,7 +30,6 @@ class Cell:
     steps: int
     batch_size: int
     lr: float
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def config(self) -> dict[str, Any]:
         return asdict(self)

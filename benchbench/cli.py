@@ -1,10 +1,12 @@
-"""The ``benchbench`` command line: run, status, report, list, bench."""
+"""The ``benchbench`` command line: run, evaluate, status, report, migrate, list, bench."""
 
 from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +25,19 @@ def _plugin_option(fn):
         metavar="FILE.py|MODULE",
         help="Import a plugin (a .py file or a module) before anything else; repeatable.",
     )(fn)
+
+
+def _data_root_option(fn):
+    return click.option(
+        "--data-root",
+        type=click.Path(file_okay=False),
+        help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).",
+    )(fn)
+
+
+def _use_data_root(data_root: str | None) -> None:
+    if data_root:
+        os.environ["BENCHBENCH_DATA"] = str(Path(data_root).resolve())  # workers inherit it
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -72,17 +87,15 @@ def cli() -> None:
     help="Folder that holds runs.",
 )
 @click.option("--name", help="Run name (folder under --results); defaults to the grid's name.")
-@click.option(
-    "--data-root",
-    type=click.Path(file_okay=False),
-    help="Where dataset files and caches live (overrides $BENCHBENCH_DATA).",
-)
+@_data_root_option
 @click.option(
     "--download",
     is_flag=True,
     help="Fetch missing dataset files that have a stable public URL (dsprites, shapes3d), checksum-verified.",
 )
-@click.option("--retry-failed", is_flag=True, help="Retrain cells that failed or diverged.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Retrain cells that failed or diverged; recompute failed evaluations."
+)
 @click.option(
     "--pack-size",
     default=16,
@@ -112,11 +125,13 @@ def run(
     progress,
     plugins,
 ) -> None:
-    """Train and evaluate every cell of a grid; rerun to resume."""
+    """Train and evaluate every cell of a grid; rerun to resume.
+
+    A model is identified by its training config alone: a grid whose training matches a run's
+    cells but whose metrics differ trains nothing and computes only the missing evaluations."""
     from benchbench.runner import run_grid
 
-    if data_root:
-        os.environ["BENCHBENCH_DATA"] = str(Path(data_root).resolve())  # workers inherit it
+    _use_data_root(data_root)
     load_plugins(plugins)
     grid = get_grid(grid_name)
     cells = grid.cells(datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps)
@@ -155,30 +170,152 @@ def _print_results(table, cells) -> None:
         click.echo(table[headline].to_string(index=False, float_format=fmt))
 
 
-def _resolve_run(run_ref: str, results_dir: str) -> RunStore:
+def _find_run(run_ref: str, results_dir: str) -> RunStore:
     for path in (Path(run_ref), Path(results_dir) / run_ref):
         if (path / "manifest.json").is_file():
             return RunStore(path)
     raise BenchbenchError(f"no run at {run_ref!r} (nor {Path(results_dir) / run_ref}): no manifest.json there")
 
 
+def _resolve_run(run_ref: str, results_dir: str) -> RunStore:
+    """The run ``run_ref`` (a path, or a name under ``results_dir``) in the current layout."""
+    run = _find_run(run_ref, results_dir)
+    run.check_layout()
+    return run
+
+
 def _print_status(store: RunStore) -> None:
-    counts, failures = store.status_counts()
+    counts = store.status_counts()
+    models, evals = counts["models"], counts["evaluations"]
     click.echo(
-        f"{store.path}: {counts['done']} done, {counts['running']} running, "
-        f"{counts['failed'] + counts['diverged']} failed ({counts['diverged']} diverged), "
-        f"{counts['pending'] + counts['trained']} pending"
+        f"{store.path}: models {models['trained']} trained, {models['running']} running, "
+        f"{models['failed'] + models['diverged']} failed ({models['diverged']} diverged), {models['pending']} pending; "
+        f"evaluations {evals['done']} done, {evals['failed']} failed, {evals['missing']} missing"
+        + (f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else "")
     )
-    for label, status in failures:
-        click.echo(f"  {status['status']}: {label}: {status.get('error', '')}")
+    for label, what, error in counts["failures"]:
+        click.echo(f"  {what}: {label}: {error}")
 
 
 @cli.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--results", "results_dir", default="results", show_default=True)
 def status(run_ref, results_dir) -> None:
-    """Counts of done / running / failed / pending cells of RUN, and the failures."""
+    """Models trained / running / failed / pending and evaluations done / failed / missing of RUN."""
     _print_status(_resolve_run(run_ref, results_dir))
+
+
+def _parse_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``METRIC.OPTION=VALUE`` (VALUE read as TOML, else as a plain string) → ``{metric: {option: value}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        metric, dot, option = name.strip().partition(".")
+        if not (sep and dot and metric and option and text.strip()):
+            raise BenchbenchError(f"--option takes METRIC.OPTION=VALUE, got {item!r}")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out.setdefault(metric, {})[option] = value
+    return out
+
+
+def evaluation_specs(run: RunStore, names: list[str] | None, profile: str | None, overrides: dict[str, dict]):
+    """What ``evaluate`` computes: each metric (default: the run's grid's) with the grid's options
+    (or, with ``profile``, that preset instead), ``--option`` overrides on top, resolved."""
+    from benchbench.evaluate import EvalSpec, check_profile, profile_options
+
+    grid = run.grid_evaluations()
+    names = names or list(grid)
+    if not names:
+        raise BenchbenchError(f"{run.path}: its grid has no metrics; name them with --metrics")
+    for name in names:
+        registry.metrics.get(name)  # an unknown name is a one-line error with close matches
+    check_profile(profile, names)
+    for metric in overrides:
+        if metric not in names:
+            raise BenchbenchError(f"--option {metric}.…: {metric} is not evaluated here ({', '.join(names)})")
+    specs = []
+    for name in names:
+        base = grid[name]["options"] if profile is None and name in grid else profile_options(name, profile)
+        specs.append(EvalSpec.of(name, {**base, **overrides.get(name, {})}, where=f"--option {name}"))
+    return specs
+
+
+def _cells_matching(run: RunStore, datasets: list[str] | None, methods: list[str] | None) -> set[str] | None:
+    if not datasets and not methods:
+        return None
+    cells = [s.cell() for s in run.cell_stores()]
+    for kind, wanted in (("dataset", datasets), ("method", methods)):
+        have = {getattr(c, kind) for c in cells}
+        unknown = sorted(set(wanted or ()) - have)
+        if unknown:
+            raise BenchbenchError(f"{run.path} has no {kind} {', '.join(unknown)} (it has {', '.join(sorted(have))})")
+    return {c.id for c in cells if c.dataset in (datasets or [c.dataset]) and c.method in (methods or [c.method])}
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option("--metrics", "metric_names", multiple=True, help="Metrics to evaluate (default: the run's grid's).")
+@click.option(
+    "--profile",
+    help="Start every metric from this preset (fast, default) instead of the grid's options.",
+)
+@click.option(
+    "--option",
+    "option_items",
+    multiple=True,
+    metavar="METRIC.OPTION=VALUE",
+    help="Override one metric option, e.g. mig.num_train=10000; repeatable.",
+)
+@click.option("--datasets", multiple=True, help="Only models of these datasets.")
+@click.option("--methods", multiple=True, help="Only models of these methods.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_data_root_option
+@_plugin_option
+def evaluate(
+    run_ref, results_dir, metric_names, profile, option_items, datasets, methods, device, retry_failed, progress,
+    data_root, plugins,
+) -> None:  # fmt: skip
+    """Evaluate every trained model of RUN (trains nothing); rerun to continue."""
+    import time
+
+    from benchbench.evaluate import evaluate_run
+    from benchbench.runner import resolve_devices
+
+    _use_data_root(data_root)
+    load_plugins(plugins)
+    run = _resolve_run(run_ref, results_dir)
+    specs = evaluation_specs(run, _split(metric_names), profile, _parse_options(option_items))
+    cell_ids = _cells_matching(run, _split(datasets), _split(methods))
+    target = resolve_devices(device)[0]
+    t0 = time.perf_counter()
+    done = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
+    click.echo(f"{done} evaluations computed in {time.perf_counter() - t0:.1f} s")
+    for spec in specs:
+        options = ", ".join(f"{k}={v}" for k, v in spec.options.items())
+        click.echo(f"  {spec.metric} = {spec.key}: {options}")
+    _print_status(run)
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@_plugin_option
+def migrate(run_ref, results_dir, plugins) -> None:
+    """Convert RUN from the layout before evaluations were records of their own."""
+    from benchbench.migrate import migrate as convert
+
+    load_plugins(plugins)
+    run = _find_run(run_ref, results_dir)
+    converted = convert(run)
+    click.echo(
+        f"{run.path}: {converted} cells converted" if converted else f"{run.path}: already in the current layout"
+    )
 
 
 @cli.command()
@@ -201,7 +338,14 @@ def status(run_ref, results_dir) -> None:
     show_default=True,
     help="Metric whose best mean picks Table 1's DIP-VAE configuration.",
 )
-def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
+@click.option(
+    "--evaluation",
+    "evaluations",
+    multiple=True,
+    metavar="METRIC=KEY",
+    help="Which evaluation of METRIC the tables show (KEY or a prefix; default: the grid's options).",
+)
+def report(run_ref, results_dir, out, formats, betas, select_by, evaluations) -> None:
     """The paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page, from RUN."""
     from benchbench.report import make_report
     from benchbench.report.tables import Selection
@@ -214,8 +358,17 @@ def report(run_ref, results_dir, out, formats, betas, select_by) -> None:
         except ValueError:
             raise BenchbenchError(f"--beta takes DATASET=B1,B2, got {spec!r}") from None
         selection.betas[dataset] = (b1, b2)
+    chosen = {}
+    for spec in evaluations:
+        metric, sep, key = spec.partition("=")
+        if not (sep and metric.strip() and key.strip()):
+            raise BenchbenchError(f"--evaluation takes METRIC=KEY, got {spec!r}")
+        chosen[metric.strip()] = key.strip()
     run = _resolve_run(run_ref, results_dir)
-    folder = make_report(run.path, Path(out) if out else None, [f.strip() for f in formats.split(",")], selection)
+    formats = [f.strip() for f in formats.split(",")]
+    folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen)
+    for note in notes:
+        click.echo(f"note: {note}")
     table1 = folder / "table1.csv"
     if table1.exists():
         import pandas as pd

@@ -31,7 +31,6 @@ file and the key.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import tomllib
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.cells import Cell
+from benchbench.evaluate import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -105,20 +105,23 @@ class Grid:
                             steps=train["steps"],
                             batch_size=train["batch_size"],
                             lr=float(train["lr"]),
-                            metrics=metric_options(self.spec),
                         )
                         out.setdefault(cell.id, cell)
         return list(out.values())
 
+    def evaluations(self) -> list[EvalSpec]:
+        """The grid's evaluations: each metric with its fully resolved options."""
+        return grid_evaluations(self.spec)
 
-def metric_options(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each metric's options: its preset for the grid's ``metric_profile`` (if it has one), then
-    the grid's explicit options on top."""
+
+def grid_evaluations(spec: dict[str, Any]) -> list[EvalSpec]:
+    """Each metric of ``spec``: its preset for the grid's ``metric_profile`` (if it has one), the
+    grid's explicit options on top, every other option at its default."""
     profile = spec.get("metric_profile")
-    return {
-        name: {**getattr(metrics.get(name), "profiles", {}).get(profile, {}), **options}
+    return [
+        EvalSpec.of(name, {**profile_options(name, profile), **options}, where=f"metrics.{name}")
         for name, options in spec.get("metrics", {}).items()
-    }
+    ]
 
 
 def _seed_list(seeds: int | list[int]) -> list[int]:
@@ -189,13 +192,10 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     if "train" in spec:
         _check_train("train.", spec["train"])
     for name, options in _check_table("metrics", spec.get("metrics", {})).items():
-        where = f"metrics.{name}"
-        if name not in metrics:
-            metrics.get(name)  # raises the unknown-name error with close matches
-        _check_table(where, options)
-        params = inspect.signature(metrics.get(name)).parameters
-        accepted = {p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
-        _check_keys(f"{where}.", options, accepted)
+        metrics.get(name)  # raises the unknown-name error with close matches
+        _check_table(f"metrics.{name}", options)
+    check_profile(spec.get("metric_profile"), spec.get("metrics", {}))
+    grid_evaluations(spec)  # option names and types, against each metric's signature
     sweeps = spec.get("sweep")
     if not isinstance(sweeps, list) or not sweeps:
         raise GridError("sweep: a grid needs at least one [[sweep]] table")

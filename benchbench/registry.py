@@ -25,6 +25,11 @@ class BenchbenchError(Exception):
     """A user-facing error: the CLI prints it as one line and exits with code 2."""
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line a status file or a console shows."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
 class Registry(Generic[T]):
     """Plugins of one kind, looked up by name."""
 

@@ -1,8 +1,10 @@
 """The runner: grid → cells → packs → (trainer → evaluator) on the available devices.
 
 A run is resumable by construction: every cell's state lives in its folder, so running the
-same command again skips ``done`` cells, evaluates ``trained`` ones, resumes unfinished ones
-from their checkpoint and (with ``retry_failed``) retrains ``failed``/``diverged`` ones.
+same command again trains nothing that is trained, computes only the evaluations a trained model
+lacks (a grid with one more metric, or other options, trains nothing), resumes unfinished
+trainings from their checkpoint and (with ``retry_failed``) retrains ``failed``/``diverged``
+cells and recomputes failed evaluations.
 
 Packs are plain, picklable :class:`PackJob` values run by :func:`run_pack`; they are dispatched
 through joblib — one worker per visible GPU, or in-process on the CPU — so another joblib
@@ -11,13 +13,9 @@ backend (Dask, dask-jobqueue on Slurm) can run them without touching the trainer
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
-import subprocess
 import sys
 import traceback
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
@@ -25,25 +23,26 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from benchbench.cells import Cell, make_packs
-from benchbench.evaluate import evaluate_model
+from benchbench.evaluate import EvalSpec, evaluate_cell, missing
 from benchbench.grids import Grid
-from benchbench.registry import BenchbenchError, datasets, load_plugins
-from benchbench.store import CellStore, RunStore
+from benchbench.provenance import device_name, git_commit, now, versions
+from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
+from benchbench.store import LAYOUT, CellStore, RunStore
 from benchbench.trainer import PackTrainer, TrainSettings
-
-PACKAGES = ("benchbench", "torch", "numpy", "pandas", "scikit-learn", "scipy", "joblib", "click")
 
 
 @dataclass
 class PackJob:
     """Everything one pack needs, so it can run in any process: its cells, results folder,
-    device, the plugins to import and the training settings."""
+    device, the plugins to import, the training settings and the evaluations to compute."""
 
     run_dir: str
     cells: list[dict]
     device: str
     plugins: list[str] = field(default_factory=list)
     settings: TrainSettings = field(default_factory=TrainSettings)
+    evaluations: list[dict] = field(default_factory=list)
+    retry_failed: bool = False
 
 
 def resolve_devices(spec: str) -> list[torch.device]:
@@ -83,54 +82,14 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
         raise BenchbenchError(f"datasets not available: {'; '.join(problems)}{hint}")
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return found
-
-
-def _device_names(devices: list[torch.device]) -> list[str]:
-    return [
-        f"{d} ({torch.cuda.get_device_name(d)})"
-        if d.type == "cuda"
-        else f"cpu ({platform.processor() or platform.machine()})"
-        for d in devices
-    ]
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
 def _fail(store: CellStore, exc: BaseException) -> None:
     (store.path / "error.txt").write_text(traceback.format_exc())
-    store.set_status("failed", error=_one_line(exc))
+    store.set_status("failed", error=one_line(exc))
 
 
 def run_pack(job: PackJob) -> None:
-    """Train the pack's unfinished cells together, then evaluate each trained one."""
+    """Train the pack's unfinished cells together, then compute each trained model's missing
+    evaluations."""
     load_plugins(job.plugins)
     run = RunStore(Path(job.run_dir))
     cells = [Cell.from_config(c) for c in job.cells]
@@ -138,25 +97,24 @@ def run_pack(job: PackJob) -> None:
     device = torch.device(job.device)
     dataset = datasets.get(cells[0].dataset)()
     pending = [(c, s) for c, s in zip(cells, stores) if s.status()["status"] != "trained"]
-    trained = [(c, s) for c, s in zip(cells, stores) if s.status()["status"] == "trained"]
     if pending:
         for _, store in pending:
-            store.set_status("running", started=_now(), device=str(device))
+            store.set_status("running", started=now(), device=str(device))
         try:
-            trainer = PackTrainer([c for c, _ in pending], [s for _, s in pending], dataset, device, job.settings)
-            trained += [(c, s) for c, s, _ in trainer.train()]
+            PackTrainer([c for c, _ in pending], [s for _, s in pending], dataset, device, job.settings).train()
         except Exception as exc:
             for _, store in pending:
                 if store.status()["status"] == "running":
                     _fail(store, exc)
-    for cell, store in trained:
-        try:
-            net = store.load_net(dataset.image_shape)
-            results, artifacts = evaluate_model(cell, net, dataset, device, job.settings.progress)
-            store.write_metrics(results, artifacts)
-            store.set_status("done", **{k: v for k, v in store.status().items() if k != "status"})
-        except Exception as exc:
-            _fail(store, exc)
+    specs = [EvalSpec.from_json(e) for e in job.evaluations]
+    for store in stores:
+        if store.status()["status"] != "trained":
+            continue
+        todo = missing(store, specs, job.retry_failed)
+        with tqdm(
+            total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
+        ) as bar:
+            evaluate_cell(store, dataset, device, todo, job.retry_failed, bar)
 
 
 def _run_jobs(jobs: list[PackJob]) -> None:
@@ -164,23 +122,30 @@ def _run_jobs(jobs: list[PackJob]) -> None:
         run_pack(job)
 
 
-def plan(run: RunStore, cells: list[Cell], retry_failed: bool) -> tuple[list[Cell], dict[str, int]]:
-    """The cells that still need work, and the step each resumes from.
+def plan(
+    run: RunStore, cells: list[Cell], specs: list[EvalSpec], retry_failed: bool
+) -> tuple[list[Cell], dict[str, int]]:
+    """The cells that still need work (training, or only evaluations), and the step each
+    resumes from (a trained cell's is its last step, so it packs only with other trained ones).
 
-    A retried cell keeps what it had: a failed evaluation is evaluated again (its model is kept),
-    a failed training resumes from its last checkpoint, a diverged cell (whose checkpoint was
-    dropped when it diverged) starts over."""
+    A retried cell keeps what it had: a failed training resumes from its last checkpoint, a
+    diverged cell (whose checkpoint was dropped when it diverged) starts over."""
     todo, start = [], {}
     for cell in cells:
         store = run.add_cell(cell)
         status = store.status()["status"]
-        if status == "done" or (status in ("failed", "diverged") and not retry_failed):
-            continue
         if status in ("failed", "diverged"):
+            if not retry_failed:
+                continue
             status = "trained" if store.model_path.exists() else "pending"
             store.set_status(status)
-        ckpt = store.load_checkpoint() if status in ("running", "pending") else None
-        start[cell.id] = int(ckpt["step"]) if ckpt else 0
+        if status == "trained":
+            if not missing(store, specs, retry_failed):
+                continue
+            start[cell.id] = cell.steps
+        else:
+            ckpt = store.load_checkpoint()
+            start[cell.id] = int(ckpt["step"]) if ckpt else 0
         todo.append(cell)
     return todo, start
 
@@ -197,29 +162,42 @@ def run_grid(
     command: list[str] | None = None,
     download: bool = False,
 ) -> RunStore:
-    """Train and evaluate every unfinished cell of ``cells`` into ``run_dir``."""
+    """Train every untrained cell of ``cells`` into ``run_dir`` and compute the grid's missing
+    evaluations of every trained one."""
     settings = settings or TrainSettings()
     devices = resolve_devices(device)
+    specs = grid.evaluations()
     check_datasets(cells, download)
     run = RunStore(run_dir)
+    run.check_layout()
     manifest = run.manifest()
     manifest.update(
+        layout=LAYOUT,
         run=run.path.name,
         grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
+        evaluations=[s.to_json() for s in specs],
+        plugins=list(plugins or []),
         command=command or sys.argv,
-        git_commit=_git_commit(),
-        versions=_versions(),
-        devices=_device_names(devices),
-        started=_now(),
+        git_commit=git_commit(),
+        versions=versions(),
+        devices=[device_name(d) for d in devices],
+        started=now(),
         ended=None,
         cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
     )
     run.write_manifest(manifest)
-    todo, start = plan(run, cells, retry_failed)
+    todo, start = plan(run, cells, specs, retry_failed)
     packs = make_packs(todo, pack_size, start)
+    evaluations = [s.to_json() for s in specs]
     jobs = [
         PackJob(
-            str(run.path), [c.config() for c in pack], str(devices[i % len(devices)]), list(plugins or []), settings
+            str(run.path),
+            [c.config() for c in pack],
+            str(devices[i % len(devices)]),
+            list(plugins or []),
+            settings,
+            evaluations,
+            retry_failed,
         )
         for i, pack in enumerate(packs)
     ]
@@ -231,6 +209,6 @@ def run_grid(
             for job in jobs:
                 run_pack(job)
                 bar.update(len(job.cells))
-    manifest["ended"] = _now()
+    manifest["ended"] = now()
     run.write_manifest(manifest)
     return run

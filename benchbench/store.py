@@ -1,19 +1,22 @@
-"""The results store: one folder per run, one sub-folder per cell, every write atomic.
+"""The results store: one folder per run, one sub-folder per trained model, every write atomic.
 
 Layout::
 
-    <results>/<run>/manifest.json         grid, package versions, git commit, devices, times
-    <results>/<run>/cells/<cell id>/
-        config.json      the cell's full config (its id is the hash of this)
-        status.json      {"status": pending|running|trained|done|failed|diverged, ...}
+    <results>/<run>/manifest.json         grid, its evaluations, package versions, git commit, devices, times
+    <results>/<run>/cells/<cell id>/      a cell's id is the hash of its training config
+        config.json      the training config
+        status.json      {"status": pending|running|trained|failed|diverged, ...}
         train_log.csv    the training curve: step and every loss term
         checkpoint.pt    the latest training state (removed once the final model is saved)
         model.pt         the trained network's state_dict
-        metrics.json     {metric: {name: value}}
-        artifacts/       arrays returned by metrics (<metric>.<name>.npy)
+        evaluations/<metric>/<key>/      one evaluation: the metric with fully resolved options
+            evaluation.json  options, status (done|failed|not_applicable), values, seconds,
+                             versions, git commit, device
+            <name>.npy       arrays the metric returned
 
 A write goes to a temp file in the same folder and is renamed into place, so a crash at any
-moment leaves either the old file or the new one, never half of one.
+moment leaves either the old file or the new one, never half of one.  An evaluation's record is
+written after its arrays, so a record present means the evaluation is complete.
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ from benchbench.arch import VAENet, build_net
 from benchbench.cells import Cell
 from benchbench.registry import BenchbenchError
 
-STATUSES = ("pending", "running", "trained", "done", "failed", "diverged")
+#: A cell's training status (its evaluations have their own, in their records).
+STATUSES = ("pending", "running", "trained", "failed", "diverged")
+#: Version of the run folder layout, in the manifest; runs written before evaluations were
+#: records of their own have none (see :mod:`benchbench.migrate`).
+LAYOUT = 2
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -75,7 +82,7 @@ class CellStore:
     log_path = property(lambda self: self.path / "train_log.csv")
     checkpoint_path = property(lambda self: self.path / "checkpoint.pt")
     model_path = property(lambda self: self.path / "model.pt")
-    metrics_path = property(lambda self: self.path / "metrics.json")
+    evaluations_path = property(lambda self: self.path / "evaluations")
 
     def cell(self) -> Cell:
         return Cell.from_config(read_json(self.config_path))
@@ -123,15 +130,28 @@ class CellStore:
         net.load_state_dict(self.load_model())
         return net
 
-    def write_metrics(self, results: dict[str, dict[str, float]], artifacts: dict[str, np.ndarray]) -> None:
+    def evaluation_path(self, metric: str, key: str) -> Path:
+        return self.evaluations_path / metric / key
+
+    def write_evaluation(self, record: dict[str, Any], artifacts: dict[str, np.ndarray]) -> None:
+        """Write an evaluation's arrays, then its record (the record marks it complete)."""
+        folder = self.evaluation_path(record["metric"], record["key"])
         for name, array in artifacts.items():
             buffer = io.BytesIO()
             np.save(buffer, array)
-            atomic_write_bytes(self.path / "artifacts" / f"{name}.npy", buffer.getvalue())
-        atomic_write_json(self.metrics_path, results)
+            atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
+        atomic_write_json(folder / "evaluation.json", {**record, "artifacts": sorted(artifacts)})
 
-    def metrics(self) -> dict[str, dict[str, float]]:
-        return read_json(self.metrics_path, {})
+    def evaluation(self, metric: str, key: str) -> dict[str, Any] | None:
+        return read_json(self.evaluation_path(metric, key) / "evaluation.json")
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        """Every evaluation record of this cell, sorted by metric and key."""
+        return [read_json(p) for p in sorted(self.evaluations_path.glob("*/*/evaluation.json"))]
+
+    def artifact(self, metric: str, key: str, name: str) -> np.ndarray | None:
+        path = self.evaluation_path(metric, key) / f"{name}.npy"
+        return np.load(path) if path.exists() else None
 
 
 class RunStore:
@@ -170,31 +190,97 @@ class RunStore:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.manifest_path, manifest)
 
-    def status_counts(self) -> tuple[dict[str, int], list[tuple[str, dict[str, Any]]]]:
-        """Counts per status, and ``(cell label, status)`` for failed/diverged cells."""
-        counts = dict.fromkeys(STATUSES, 0)
-        failures = []
+    def check_layout(self) -> None:
+        """Refuse, in one line naming the converting command, a run in the layout before evaluations
+        were records of their own (metric options inside each cell's config)."""
+        if self.manifest().get("layout") == LAYOUT:
+            return
+        cells_dir = self.path / "cells"
+        configs = sorted(cells_dir.glob("*/config.json")) if cells_dir.is_dir() else []
+        if any("metrics" in (read_json(c) or {}) for c in configs):
+            raise BenchbenchError(
+                f"{self.path} was written by an older benchbench (metrics inside each cell's config); "
+                f"convert it with: benchbench migrate {self.path}"
+            )
+
+    def grid_evaluations(self) -> dict[str, dict[str, Any]]:
+        """The run's grid's evaluations as recorded in the manifest: ``{metric: {"key", "options"}}``."""
+        return {e["metric"]: e for e in self.manifest().get("evaluations", [])}
+
+    def evaluation_keys(self, chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+        """Which evaluation of each metric tables show: ``chosen`` (``{metric: key or key prefix}``),
+        else the grid's, else the only one there is.  A metric evaluated with several option sets
+        and none of them chosen is left out with a note, never mixed.  Returns ``(keys, notes)``."""
+        found: dict[str, set[str]] = {}
         for store in self.cell_stores():
-            status = store.status()
-            counts[status["status"]] += 1
+            for record in store.evaluations():
+                if record.get("status") == "done":
+                    found.setdefault(record["metric"], set()).add(record["key"])
+        grid = self.grid_evaluations()
+        keys, notes = {}, []
+        for metric, wanted in (chosen or {}).items():
+            matches = sorted(k for k in found.get(metric, ()) if k.startswith(wanted))
+            if len(matches) != 1:
+                have = ", ".join(sorted(found.get(metric, ()))) or "none"
+                problem = "matches several" if matches else "matches no evaluation"
+                raise BenchbenchError(f"--evaluation {metric}={wanted}: {problem} of this run (keys: {have})")
+            keys[metric] = matches[0]
+        for metric in sorted(set(found) | set(grid)):
+            if metric in keys:
+                continue
+            if metric in grid:
+                keys[metric] = grid[metric]["key"]
+            elif len(found[metric]) == 1:
+                keys[metric] = next(iter(found[metric]))
+            else:
+                options = ", ".join(sorted(found[metric]))
+                notes.append(
+                    f"{metric}: evaluated with {len(found[metric])} option sets ({options}) and none is the grid's; "
+                    f"left out: pick one with --evaluation {metric}=KEY"
+                )
+        return keys, notes
+
+    def status_counts(self) -> dict[str, Any]:
+        """Models per training status; evaluations done / failed / not applicable / missing (the
+        grid's evaluations a trained model lacks); and ``failures``: ``(cell label, what, error)``."""
+        models = dict.fromkeys(STATUSES, 0)
+        evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
+        failures = []
+        grid = self.grid_evaluations()
+        for store in self.cell_stores():
+            status, label = store.status(), store.cell().label
+            models[status["status"]] += 1
             if status["status"] in ("failed", "diverged"):
-                failures.append((store.cell().label, status))
-        return counts, failures
+                failures.append((label, status["status"], status.get("error", "")))
+            records = store.evaluations()
+            for record in records:
+                evals[record["status"]] += 1
+                if record["status"] == "failed":
+                    failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
+            if status["status"] == "trained":
+                have = {(r["metric"], r["key"]) for r in records}
+                evals["missing"] += sum((m, e["key"]) not in have for m, e in grid.items())
+        return {"models": models, "evaluations": evals, "failures": failures}
 
 
-def results_table(run: RunStore):
-    """One row per cell: dataset, method, hyperparameters, seed, status and every scalar metric
-    (columns ``metric.value``)."""
+def results_table(run: RunStore, keys: dict[str, str] | None = None):
+    """One row per cell: dataset, method, hyperparameters, seed, training status and every
+    scalar value (columns ``metric.value``) of the evaluations ``keys`` picks per metric
+    (default: :meth:`RunStore.evaluation_keys`)."""
     import pandas as pd
 
+    if keys is None:
+        keys = run.evaluation_keys()[0]
     rows = []
     for store in run.cell_stores():
         cell = store.cell()
         row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
         row.update(seed=cell.seed, status=store.status()["status"])
-        for metric, values in store.metrics().items():
-            row.update({f"{metric}.{k}": v for k, v in values.items() if k != "seconds"})
+        for metric, key in keys.items():
+            record = store.evaluation(metric, key)
+            if record and record["status"] == "done":
+                row.update({f"{metric}.{k}": v for k, v in record["values"].items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     hp = sorted(c for c in table.columns if c.startswith("hp."))

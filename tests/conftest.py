@@ -19,7 +19,7 @@ def shapes():
     return datasets.get("shapes2d")()
 
 
-def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv", metrics=None):
+def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv"):
     return Cell(
         dataset="shapes2d",
         method=method,
@@ -30,7 +30,6 @@ def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, lat
         steps=steps,
         batch_size=batch_size,
         lr=lr,
-        metrics=metrics or {},
     )
 
 

@@ -2,6 +2,7 @@ import pytest
 
 from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
+from benchbench.evaluate import EvalSpec
 from benchbench.grids import get_grid
 
 GOOD = """
@@ -63,16 +64,19 @@ def test_toml_grid_expands_and_overrides(tmp_path):
     assert len(cells) == 2 * 2 + 2 * 2
     dips = [c for c in cells if c.method == "dip_vae"]
     assert {c.hyperparameters["variant"] for c in dips} == {"i", "ii"} and {c.latent_dim for c in dips} == {5}
-    assert {c.metrics["reconstruction_error"]["num_images"] for c in cells} == {32}
+    (spec,) = grid.evaluations()
+    assert spec.metric == "reconstruction_error" and spec.options == {"num_images": 32}
     assert len(grid.cells(seeds=3, methods=["dip_vae"], steps=7)) == 6
     assert {c.steps for c in grid.cells(steps=7)} == {7}
 
 
-def test_cell_id_is_a_stable_hash_of_the_config(cell):
+def test_cell_id_is_a_stable_hash_of_the_training_config(cell):
     c = cell("beta_vae", {"beta": 4}, seed=3)
     assert c.id == Cell.from_config(c.config()).id and len(c.id) == 16
+    training = {"dataset", "method", "hyperparameters", "seed", "arch", "latent_dim", "steps", "batch_size", "lr"}
+    assert set(c.config()) == training  # metrics are evaluations of a model, not part of it
     # pinned: changing how configs are hashed would orphan every stored result
-    assert c.id == "28cea39852e1e828"
+    assert c.id == "d12a0742cf76bb9d"
     assert cell("beta_vae", {"beta": 4}, seed=4).id != c.id
     assert cell("beta_vae", {"beta": 4}, seed=3, steps=9).id != c.id
 
@@ -136,12 +140,13 @@ def test_example_grid_is_valid():
 def test_grids_wire_in_the_metrics():
     from benchbench.grids import PAPER_METRICS, STANDARD_METRICS
 
-    paper = get_grid("paper").cells(seeds=1, datasets=["shapes2d"])
-    assert set(paper[0].metrics) == set(PAPER_METRICS + STANDARD_METRICS) and len(paper[0].metrics) == 9
-    assert paper[0].metrics["beta_vae_score"] == {}  # disentanglement_lib's default sizes
-    quick = get_grid("quick").cells()
-    assert set(quick[0].metrics) == set(PAPER_METRICS + STANDARD_METRICS) - {"attribute_accuracy"}
-    assert quick[0].metrics["mig"] == {"num_train": 3000}  # the fast profile, resolved into the cell
+    paper = {e.metric: e.options for e in get_grid("paper").evaluations()}
+    assert set(paper) == set(PAPER_METRICS + STANDARD_METRICS) and len(paper) == 9
+    assert paper["beta_vae_score"] == EvalSpec.of("beta_vae_score").options  # disentanglement_lib's default sizes
+    assert paper["beta_vae_score"]["num_train"] == 10_000
+    quick = {e.metric: e.options for e in get_grid("quick").evaluations()}
+    assert set(quick) == set(PAPER_METRICS + STANDARD_METRICS) - {"attribute_accuracy"}
+    assert quick["mig"] == {"num_train": 3000, "num_bins": 20, "mode": "default"}  # the fast profile, resolved
 
 
 def test_metric_profile_then_explicit_options(tmp_path):
@@ -152,9 +157,9 @@ def test_metric_profile_then_explicit_options(tmp_path):
             "[metrics.mig]\n[metrics.dci]\nnum_test = 7\n[metrics.reconstruction_error]",
         )
     )
-    metrics = get_grid(str(path)).cells()[0].metrics
-    assert metrics["mig"] == {"num_train": 3000}
-    assert metrics["dci"] == {"num_train": 1000, "num_test": 7}
+    metrics = {e.metric: e.options for e in get_grid(str(path)).evaluations()}
+    assert metrics["mig"]["num_train"] == 3000
+    assert metrics["dci"] == {"num_train": 1000, "num_test": 7, "device": None}
     assert metrics["reconstruction_error"] == {"num_images": 32}
 
 
@@ -165,5 +170,6 @@ def test_readme_grid_example_is_valid(tmp_path):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     path = tmp_path / "readme.toml"
     path.write_text(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
-    cells = get_grid(str(path)).cells()
-    assert len(cells) == 2 * 2 * 2 and cells[0].metrics["mig"] == {"num_train": 3000}
+    grid = get_grid(str(path))
+    mig = next(e for e in grid.evaluations() if e.metric == "mig")
+    assert len(grid.cells()) == 2 * 2 * 2 and mig.options["num_train"] == 3000

@@ -46,9 +46,14 @@ def test_model_view_batches_match_whole(shapes):
     assert rec.shape == images.shape and 0 <= rec.min() and rec.max() <= 1
 
 
-def test_evaluator_skips_metrics_that_do_not_apply(cell, shapes):
-    from benchbench.evaluate import evaluate_model
+def test_evaluator_records_metrics_that_do_not_apply(cell, shapes, tmp_path):
+    from benchbench.evaluate import EvalSpec, evaluate_cell
+    from benchbench.store import RunStore
 
-    c = cell("vae", metrics={"attribute_accuracy": {}, "reconstruction_error": {"num_images": 32}})
-    results, artifacts = evaluate_model(c, build_net("conv", (1, 64, 64), 4), shapes, torch.device("cpu"))
-    assert set(results) == {"reconstruction_error"} and results["reconstruction_error"]["num_images"] == 32
+    store = RunStore(tmp_path / "run").add_cell(cell("vae"))
+    store.save_model(build_net("conv", (1, 64, 64), 4).state_dict())
+    specs = [EvalSpec.of("attribute_accuracy"), EvalSpec.of("reconstruction_error", {"num_images": 32})]
+    evaluate_cell(store, shapes, torch.device("cpu"), specs)
+    skipped, recon = (store.evaluation(s.metric, s.key) for s in specs)
+    assert skipped["status"] == "not_applicable" and "binary" in skipped["error"]
+    assert recon["status"] == "done" and recon["values"]["num_images"] == 32 and recon["seconds"] > 0

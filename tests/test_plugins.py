@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from run_helpers import values
 
 from benchbench import registry
 from benchbench.cli import cli
@@ -83,7 +84,8 @@ def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     )
     assert out.exit_code == 0, out.output
     stores = RunStore(tmp_path / "results" / "plug").cell_stores()
-    assert [s.status()["status"] for s in stores] == ["done", "done"]
+    assert [s.status()["status"] for s in stores] == ["trained", "trained"]
+    assert all(values(s)["reconstruction_error"]["mse"] > 0 for s in stores)
     assert "l1" in stores[0].read_log()[0]
     gammas = sorted(s.cell().hyperparameters["gamma"] for s in stores)
     assert gammas == [0.1, 2.0]

@@ -8,6 +8,7 @@ import pytest
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
+from benchbench.evaluate import EvalSpec
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
 from benchbench.store import RunStore
 
@@ -34,11 +35,14 @@ def add(run, cell, higgins, mse, attributes=None, model=False):
         "latent_correlation.top_others_corr": rng.uniform(-1, 1, (len(names), 4)),
         "latent_correlation.factor_names": np.array(names),
     }
-    store.write_metrics(metrics, artifacts)
+    for metric, values in metrics.items():
+        arrays = {k.split(".", 1)[1]: v for k, v in artifacts.items() if k.startswith(f"{metric}.")}
+        record = {**EvalSpec.of(metric).to_json(), "status": "done", "values": values}
+        store.write_evaluation(record, arrays)
     store.write_log([{"step": s, "loss": 100.0 / s, "reconstruction": 90.0 / s, "kl": 10.0 / s} for s in (1, 2, 3)])
     if model:
         store.save_model(build_net(cell.arch, (1, 64, 64), cell.latent_dim).state_dict())
-    store.set_status("done")
+    store.set_status("trained")
 
 
 @pytest.fixture
@@ -70,7 +74,7 @@ def test_report_tables_have_the_exact_numbers(run, cli_runner):
     assert out.exit_code == 0, out.output
     folder = run.path / "report"
     cells = pd.read_csv(folder / "cells.csv")
-    assert len(cells) == 16 and set(cells["status"]) == {"done", "failed"}
+    assert len(cells) == 16 and set(cells["status"]) == {"trained", "failed"}
     t1 = pd.read_csv(folder / "table1.csv")
     shapes = t1[t1["dataset"] == "shapes2d"].set_index("method")
     assert list(shapes.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 60)", "DIP-VAE"]

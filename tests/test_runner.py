@@ -1,9 +1,8 @@
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from run_helpers import values
 
 from benchbench.cli import cli
 from benchbench.evaluate import open_trained
@@ -26,13 +25,15 @@ def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
     assert manifest["versions"]["torch"] == torch.__version__ and manifest["devices"][0].startswith("cpu")
     assert len(manifest["cells"]) == 4
     stores = run.cell_stores()
-    assert [s.status()["status"] for s in stores] == ["done"] * 4
+    assert [s.status()["status"] for s in stores] == ["trained"] * 4
     for store in stores:
-        metrics = json.loads(store.metrics_path.read_text())["reconstruction_error"]
+        assert len(store.evaluations()) == 6
+        metrics = values(store)["reconstruction_error"]
         assert 0 < metrics["mse"] < 1 and metrics["num_images"] == 64
         assert torch.load(store.model_path, weights_only=True)["encoder.0.weight"].shape == (32, 1, 4, 4)
         assert store.read_log()[-1]["step"] == 6
-    assert "4 done, 0 running, 0 failed" in out.output
+    summary = "models 4 trained, 0 running, 0 failed (0 diverged), 0 pending; evaluations 24 done, 0 failed, 0 missing"
+    assert summary in out.output
     header, *rows = out.output.splitlines()[1:]
     assert "shapes2d/vae/s0" in header and "shapes2d/beta_vae(beta=8)/s0" in header  # a column per cell
     assert any(r.startswith("reconstruction_error.mse") for r in rows)
@@ -40,14 +41,14 @@ def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
     run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))  # finished cells are skipped
     assert [s.model_path.stat().st_mtime_ns for s in stores] == mtimes
     status = cli_runner.invoke(cli, ["status", str(tmp_path / "smoke")])
-    assert status.exit_code == 0 and "4 done, 0 running, 0 failed (0 diverged), 0 pending" in status.output
+    assert status.exit_code == 0 and summary in status.output
 
 
 def test_same_config_same_metrics(tmp_path, cli_runner):
     for name in ("a", "b"):
         run_cli(cli_runner, "--grid", "smoke", "--methods", "dip_vae", "--results", str(tmp_path), "--name", name)
-    a = RunStore(tmp_path / "a").cell_stores()[0].metrics()
-    b = RunStore(tmp_path / "b").cell_stores()[0].metrics()
+    a = values(RunStore(tmp_path / "a").cell_stores()[0])
+    b = values(RunStore(tmp_path / "b").cell_stores()[0])
     assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
     store, dataset, model = open_trained(tmp_path / "a", None, torch.device("cpu"))
     assert torch.equal(model.net.state_dict()["encoder.0.weight"], store.load_model()["encoder.0.weight"])
@@ -82,7 +83,7 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     assert all(torch.load(s.checkpoint_path, weights_only=True)["step"] == 4 for s in run.cell_stores())
     interrupt_at(None)
     run_cli(cli_runner, *args)
-    assert [s.status()["status"] for s in run.cell_stores()] == ["done", "done"]
+    assert [s.status()["status"] for s in run.cell_stores()] == ["trained", "trained"]
     assert [r["step"] for r in run.cell_stores()[0].read_log()] == [2, 4, 6, 8, 10]
 
     # a failure is recorded with its error, kept on rerun, and retrained with --retry-failed
@@ -93,8 +94,8 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     assert store.status()["status"] == "failed"
     model_mtime = store.model_path.stat().st_mtime_ns
     run_cli(cli_runner, *args, "--retry-failed")
-    assert store.status()["status"] == "done"
-    assert store.model_path.stat().st_mtime_ns == model_mtime  # it failed after training: only re-evaluated
+    assert store.status()["status"] == "trained"
+    assert store.model_path.stat().st_mtime_ns == model_mtime  # it failed after training: not retrained
 
 
 def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkeypatch):
@@ -106,7 +107,7 @@ def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkey
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
     assert store.status() == {"status": "failed", "error": "RuntimeError: CUDA error: device-side assert"}
     assert "Traceback" in (store.path / "error.txt").read_text()
-    assert "1 failed" in out.output
+    assert "1 failed (0 diverged)" in out.output and "failed: shapes2d/vae/s0: RuntimeError" in out.output
 
 
 def test_training_curve_csv_is_readable(tmp_path, cli_runner):
@@ -155,5 +156,5 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     starts, advance = [], PackTrainer.advance
     monkeypatch.setattr(PackTrainer, "advance", lambda self, *a: starts.append(self.step) or advance(self, *a))
     run_cli(cli_runner, *args, "--retry-failed")
-    assert store.status()["status"] == "done" and starts == [4]  # steps 1–4 were not trained again
+    assert store.status()["status"] == "trained" and starts == [4]  # steps 1–4 were not trained again
     assert [r["step"] for r in store.read_log()] == [2, 4, 6, 8, 10]

@@ -19,6 +19,7 @@ from benchbench.report.tables import (
     PAPER_ATTRIBUTES,
     Selection,
     aggregate,
+    hp_columns,
     representative_cells,
     table1,
     table2,
@@ -110,18 +111,74 @@ def _table2_section(agg, selection, out, formats) -> Section:
     return section
 
 
-def make_report(run_path: Path, out: Path | None = None, formats=FORMATS, selection: Selection | None = None) -> Path:
-    """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``)."""
+def _overview_section(agg: pd.DataFrame, out: Path, formats) -> Section:
+    """Every headline value of every evaluation shown: mean ± std (n seeds) per configuration."""
+    keys = ["dataset", "method", *hp_columns(agg)]
+    values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
+    frame = agg[keys].copy()
+    for value in values:
+        mean, std, n = (agg[f"{value}.{s}"] for s in ("mean", "std", "n"))
+        frame[value] = [
+            "" if pd.isna(m) else f"{m:.4g}" + ("" if pd.isna(d) else f" ± {d:.2g}") + f" ({k:.0f})"
+            for m, d, k in zip(mean, std, n)
+        ]
+    section = Section(
+        "Every metric",
+        "Mean ± std (number of seeds) of every metric's headline values, per configuration; "
+        "per-factor values are in aggregate.csv.",
+        html=frame.to_html(index=False, border=0, na_rep=""),
+    )
+    if "csv" in formats:
+        section.files = ["cells.csv", "aggregate.csv"]
+    return section
+
+
+def _evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -> Section:
+    """Which evaluation (metric + resolved options) every table and figure shows."""
+    rows = []
+    for metric, key in keys.items():
+        records = [r for s in run.cell_stores() if (r := s.evaluation(metric, key)) and r["status"] == "done"]
+        options = records[0]["options"] if records else run.grid_evaluations().get(metric, {}).get("options", {})
+        rows.append(
+            {
+                "metric": metric,
+                "key": key,
+                "models": len(records),
+                "options": ", ".join(f"{k}={v}" for k, v in options.items()),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["metric", "key", "models", "options"])
+    return Section(
+        "Evaluations shown",
+        "Each metric's evaluation in the tables and figures: its key (cells/<id>/evaluations/<metric>/<key>/), "
+        "the models that have it, and its resolved options.",
+        html=frame.to_html(index=False, border=0),
+        notes=notes,
+    )
+
+
+def make_report(
+    run_path: Path,
+    out: Path | None = None,
+    formats=FORMATS,
+    selection: Selection | None = None,
+    evaluations: dict[str, str] | None = None,
+) -> tuple[Path, list[str]]:
+    """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
+    the evaluations ``evaluations`` picks (``{metric: key}``; default: the grid's).  Returns the
+    folder and the notes on evaluations left out."""
     run = RunStore(run_path)
     if not run.manifest_path.exists():
         raise BenchbenchError(f"no run at {run_path}: no manifest.json there")
+    run.check_layout()
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise BenchbenchError(f"unknown format {sorted(unknown)[0]!r} (known: {', '.join(FORMATS)})")
     out = Path(out or run.path / "report")
     out.mkdir(parents=True, exist_ok=True)
     selection = selection or Selection()
-    table = tidy(run)
+    keys, notes = run.evaluation_keys(evaluations)
+    table = tidy(run, keys)
     if table.empty:
         raise BenchbenchError(f"run {run_path} has no cells yet")
     agg = aggregate(table)
@@ -131,13 +188,15 @@ def make_report(run_path: Path, out: Path | None = None, formats=FORMATS, select
     sections = [_table1_section(agg, selection, out, formats), _table2_section(agg, selection, out, formats)]
     present = sorted(set(agg["dataset"])) if "dataset" in agg else []
     for dataset in present:
-        sections += _dataset_sections(run, table, agg, selection, dataset, out)
+        sections += _dataset_sections(run, table, agg, selection, keys, dataset, out)
+    sections.append(_overview_section(agg, out, formats))
+    sections.append(_evaluations_section(run, keys, notes))
     if "html" in formats:
         write_html(out / "index.html", run, sections, table)
-    return out
+    return out, notes
 
 
-def _dataset_sections(run, table, agg, selection, dataset, out) -> list[Section]:
+def _dataset_sections(run, table, agg, selection, keys, dataset, out) -> list[Section]:
     cells = representative_cells(table, agg, selection, dataset)
     chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
     sections = []
@@ -153,7 +212,7 @@ def _dataset_sections(run, table, agg, selection, dataset, out) -> list[Section]
             )
         )
     if dataset in CORRELATION_DATASETS:
-        image, csvs = figures.correlations(run.path, cells, dataset, out)
+        image, csvs = figures.correlations(run.path, cells, keys, dataset, out)
         number = "4" if dataset.startswith("celeba") else "3"
         sections.append(
             Section(
@@ -166,7 +225,7 @@ def _dataset_sections(run, table, agg, selection, dataset, out) -> list[Section]
                 notes=[] if image else [f"{dataset}: no latent_correlation artifacts"],
             )
         )
-        fig2 = figures.figure2(run.path, cells, dataset, out)
+        fig2 = figures.figure2(run.path, cells, keys, dataset, out)
         if fig2:
             sections.append(
                 Section(

@@ -74,17 +74,22 @@ def figure1(agg: pd.DataFrame, dataset: str, out: Path) -> str | None:
     return save(fig, out, f"figure1_{dataset}")
 
 
-def load_artifact(run_path: Path, cell: str, name: str) -> np.ndarray | None:
-    path = run_path / "cells" / cell / "artifacts" / f"{name}.npy"
-    return np.load(path) if path.exists() else None
+def load_artifact(run_path: Path, cell: str, keys: dict[str, str], name: str) -> np.ndarray | None:
+    """Array ``metric.array`` of the evaluation ``keys`` picks for that metric, if there is one."""
+    metric, _, array = name.partition(".")
+    return CellStore(run_path / "cells" / cell).artifact(metric, keys[metric], array) if metric in keys else None
 
 
-def correlations(run_path: Path, cells: dict[str, str], dataset: str, out: Path) -> tuple[str | None, list[str]]:
+def correlations(
+    run_path: Path, cells: dict[str, str], keys: dict[str, str], dataset: str, out: Path
+) -> tuple[str | None, list[str]]:
     """Tables 3–4 as heatmaps (a row per method: latent × latent, factor × latent) and CSVs."""
     found = {}
     for label, cell in cells.items():
-        zz, zf = (load_artifact(run_path, cell, f"latent_correlation.{k}") for k in ("latent_latent", "latent_factor"))
-        names = load_artifact(run_path, cell, "latent_correlation.factor_names")
+        zz, zf = (
+            load_artifact(run_path, cell, keys, f"latent_correlation.{k}") for k in ("latent_latent", "latent_factor")
+        )
+        names = load_artifact(run_path, cell, keys, "latent_correlation.factor_names")
         if zz is not None and zf is not None:
             names = list(names) if names is not None else [f"factor {j}" for j in range(zf.shape[1])]
             found[label] = (zz, zf, names)
@@ -122,14 +127,19 @@ def correlations(run_path: Path, cells: dict[str, str], dataset: str, out: Path)
 
 
 def figure2(
-    run_path: Path, cells: dict[str, str], dataset: str, out: Path, attributes=("Bangs", "Rosy_Cheeks")
+    run_path: Path,
+    cells: dict[str, str],
+    keys: dict[str, str],
+    dataset: str,
+    out: Path,
+    attributes=("Bangs", "Rosy_Cheeks"),
 ) -> str | None:
     """For each attribute, the latent most correlated with it and that latent's top other
     attributes (bars of their correlations), per method."""
     data = {}
     for label, cell in cells.items():
         parts = [
-            load_artifact(run_path, cell, f"latent_correlation.{k}")
+            load_artifact(run_path, cell, keys, f"latent_correlation.{k}")
             for k in ("factor_names", "top_others", "top_others_corr")
         ]
         if all(p is not None for p in parts):

@@ -52,9 +52,10 @@ PAPER_TABLE2 = {
 TABLE1_DATASETS = ("shapes2d", "dsprites", "celeba", "celeba_official")
 
 
-def tidy(run: RunStore) -> pd.DataFrame:
-    """A row per cell of the run (see :func:`benchbench.store.results_table`)."""
-    return results_table(run)
+def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """A row per cell of the run, with the evaluations ``keys`` picks (see
+    :func:`benchbench.store.results_table`)."""
+    return results_table(run, keys)
 
 
 def hp_columns(table: pd.DataFrame) -> list[str]:
@@ -67,9 +68,9 @@ def metric_columns(table: pd.DataFrame) -> list[str]:
 
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof 1) and n over the seeds of each finished configuration; columns
-    ``<metric>.mean``, ``<metric>.std``, ``<metric>.n``."""
-    done = table[table["status"] == "done"]
+    """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
+    ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
+    done = table[table["status"] == "trained"]
     keys = ["dataset", "method", *hp_columns(table)]
     if done.empty:
         return pd.DataFrame(columns=keys)
@@ -185,8 +186,8 @@ def table2(agg: pd.DataFrame, selection: Selection, dataset: str = "celeba") -> 
 
 
 def cells_of(table: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
-    """The finished cells (sorted by seed) of the configuration an aggregate row describes."""
-    mask = (table["dataset"] == row["dataset"]) & (table["method"] == row["method"]) & (table["status"] == "done")
+    """The trained cells (sorted by seed) of the configuration an aggregate row describes."""
+    mask = (table["dataset"] == row["dataset"]) & (table["method"] == row["method"]) & (table["status"] == "trained")
     for col in hp_columns(table):
         value = row.get(col, np.nan)
         mask &= table[col].isna() if pd.isna(value) else (table[col] == value)

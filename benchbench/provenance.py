@@ -1,0 +1,56 @@
+"""Where a result came from: package versions, the git commit, device names, the time.
+
+Written into a run's manifest and into every evaluation record, so a number can always be
+traced to the code and hardware that produced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import torch
+
+PACKAGES = ("benchbench", "torch", "numpy", "pandas", "scikit-learn", "scipy", "joblib", "click")
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the benchbench checkout in use (None for an installed wheel)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@functools.cache
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def device_name(device: torch.device) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({platform.processor() or platform.machine()})"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -15,7 +15,7 @@ import torch
 from benchbench.cells import Cell
 from benchbench.registry import datasets, methods
 from benchbench.runner import resolve_devices
-from benchbench.store import CellStore
+from benchbench.store import CellStore, PackStore
 from benchbench.trainer import PackTrainer, TrainSettings
 
 
@@ -47,7 +47,7 @@ def bench(
             ]
             stores = [CellStore(Path(tmp) / f"{size}-{c.id}") for c in cells]
             settings = TrainSettings(checkpoint_every=10**9, log_every=warmup + steps, progress=False)
-            trainer = PackTrainer(cells, stores, data, dev, settings)
+            trainer = PackTrainer(cells, stores, data, dev, settings, PackStore(Path(tmp) / f"pack-{size}"))
             trainer.advance(warmup)
             _sync(dev)
             t0 = time.perf_counter()

@@ -58,9 +58,9 @@ class Cell:
         return cls(**config)
 
 
-def make_packs(cells: list[Cell], max_size: int, start_steps: dict[str, int]) -> list[list[Cell]]:
-    """Group cells by pack key and resume step, then split groups into packs of ≤ ``max_size``."""
-    groups: dict[tuple[str, int], list[Cell]] = {}
+def make_packs(cells: list[Cell], max_size: int) -> list[list[Cell]]:
+    """Group cells by pack key, in the order given, then split each group into packs of ≤ ``max_size``."""
+    groups: dict[str, list[Cell]] = {}
     for cell in cells:
-        groups.setdefault((cell.pack_key(), start_steps.get(cell.id, 0)), []).append(cell)
+        groups.setdefault(cell.pack_key(), []).append(cell)
     return [group[i : i + max_size] for group in groups.values() for i in range(0, len(group), max_size)]

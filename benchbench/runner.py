@@ -27,7 +27,7 @@ from benchbench.evaluate import EvalSpec, evaluate_cell, missing
 from benchbench.grids import Grid
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
-from benchbench.store import LAYOUT, CellStore, RunStore
+from benchbench.store import LAYOUT, CellStore, RunStore, pack_id
 from benchbench.trainer import PackTrainer, TrainSettings
 
 
@@ -43,6 +43,7 @@ class PackJob:
     settings: TrainSettings = field(default_factory=TrainSettings)
     evaluations: list[dict] = field(default_factory=list)
     retry_failed: bool = False
+    pack: str | None = None  # the pack to train; None: its cells are trained, evaluate them
 
 
 def resolve_devices(spec: str) -> list[torch.device]:
@@ -88,23 +89,27 @@ def _fail(store: CellStore, exc: BaseException) -> None:
 
 
 def run_pack(job: PackJob) -> None:
-    """Train the pack's unfinished cells together, then compute each trained model's missing
-    evaluations."""
+    """Train (or resume, or finish saving) the job's pack, then compute each trained model's
+    missing evaluations."""
     load_plugins(job.plugins)
     run = RunStore(Path(job.run_dir))
     cells = [Cell.from_config(c) for c in job.cells]
     stores = [run.cell_store(c.id) for c in cells]
     device = torch.device(job.device)
     dataset = datasets.get(cells[0].dataset)()
-    pending = [(c, s) for c, s in zip(cells, stores) if s.status()["status"] != "trained"]
-    if pending:
-        for _, store in pending:
-            store.set_status("running", started=now(), device=str(device))
+    if job.pack is not None:
+        pack = run.pack_store(job.pack)
+        # from a checkpoint the pack resumes as it was; from scratch, a trained cell stays as it is
+        resume = pack.checkpoint_path.exists()
+        members = [(c, s) for c, s in zip(cells, stores) if resume or s.status()["status"] != "trained"]
         try:
-            PackTrainer([c for c, _ in pending], [s for _, s in pending], dataset, device, job.settings).train()
+            trainer = PackTrainer([c for c, _ in members], [s for _, s in members], dataset, device, job.settings, pack)
+            for store in trainer.stores:
+                store.set_status("running", pack=pack.id, started=now(), device=str(device))
+            trainer.train()
         except Exception as exc:
-            for _, store in pending:
-                if store.status()["status"] == "running":
+            for _, store in members:
+                if store.status()["status"] in ("pending", "running"):
                     _fail(store, exc)
     specs = [EvalSpec.from_json(e) for e in job.evaluations]
     for store in stores:
@@ -123,31 +128,48 @@ def _run_jobs(jobs: list[PackJob]) -> None:
 
 
 def plan(
-    run: RunStore, cells: list[Cell], specs: list[EvalSpec], retry_failed: bool
-) -> tuple[list[Cell], dict[str, int]]:
-    """The cells that still need work (training, or only evaluations), and the step each
-    resumes from (a trained cell's is its last step, so it packs only with other trained ones).
+    run: RunStore, cells: list[Cell], specs: list[EvalSpec], retry_failed: bool, pack_size: int
+) -> tuple[list[tuple[str, list[Cell]]], list[Cell]]:
+    """The packs to train, as ``(pack id, cells)``, and the trained cells that only lack evaluations.
 
-    A retried cell keeps what it had: a failed training resumes from its last checkpoint, a
-    diverged cell (whose checkpoint was dropped when it diverged) starts over."""
-    todo, start = [], {}
+    A cell that belongs to a recorded pack trains in it, however the earlier attempt ended, so
+    which cells train together never depends on when a run was interrupted; cells in no pack
+    are grouped by :func:`make_packs` and their packs recorded before any training starts.
+    A retried failed training resumes with its pack; a retried diverged cell starts over in a
+    new pack."""
+    membership = run.packs_of_cells()
+    train, evaluate, repack = [], [], set()
     for cell in cells:
         store = run.add_cell(cell)
         status = store.status()["status"]
         if status in ("failed", "diverged"):
             if not retry_failed:
                 continue
+            if status == "diverged" and not store.model_path.exists():
+                repack.add(cell.id)
             status = "trained" if store.model_path.exists() else "pending"
             store.set_status(status)
         if status == "trained":
-            if not missing(store, specs, retry_failed):
-                continue
-            start[cell.id] = cell.steps
-        else:
-            ckpt = store.load_checkpoint()
-            start[cell.id] = int(ckpt["step"]) if ckpt else 0
-        todo.append(cell)
-    return todo, start
+            if missing(store, specs, retry_failed):
+                evaluate.append(cell)
+            continue
+        train.append(cell)
+    packs: dict[str, list[Cell]] = {}
+    fresh = []
+    for cell in train:
+        recorded = membership.get(cell.id)
+        if recorded is None or cell.id in repack:
+            fresh.append(cell)
+        elif recorded not in packs:
+            packs[recorded] = [run.cell_store(i).cell() for i in run.pack_store(recorded).cells()]
+    for group in make_packs(fresh, pack_size):
+        ids = [c.id for c in group]
+        for old in {membership[i] for i in ids if i in membership}:
+            store = run.pack_store(old)
+            store.write([i for i in store.cells() if i not in ids], pack_size)
+        packs[pack_id(ids)] = group
+        run.pack_store(pack_id(ids)).write(ids, pack_size)
+    return list(packs.items()), evaluate
 
 
 def run_grid(
@@ -186,26 +208,33 @@ def run_grid(
         cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
     )
     run.write_manifest(manifest)
-    todo, start = plan(run, cells, specs, retry_failed)
-    packs = make_packs(todo, pack_size, start)
+    packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
+    by_dataset: dict[str, list[Cell]] = {}
+    for cell in evaluate:
+        by_dataset.setdefault(cell.dataset, []).append(cell)
+    groups = [(pid, members) for pid, members in packs]
+    groups += [(None, g[i : i + pack_size]) for g in by_dataset.values() for i in range(0, len(g), pack_size)]
     evaluations = [s.to_json() for s in specs]
     jobs = [
         PackJob(
             str(run.path),
-            [c.config() for c in pack],
+            [c.config() for c in members],
             str(devices[i % len(devices)]),
             list(plugins or []),
             settings,
             evaluations,
             retry_failed,
+            pid,
         )
-        for i, pack in enumerate(packs)
+        for i, (pid, members) in enumerate(groups)
     ]
     if len(devices) > 1:
         chunks = [jobs[i :: len(devices)] for i in range(len(devices))]
         Parallel(n_jobs=len(devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
     else:
-        with tqdm(total=len(todo), desc="cells", unit="cell", disable=not settings.progress) as bar:
+        with tqdm(
+            total=sum(len(j.cells) for j in jobs), desc="cells", unit="cell", disable=not settings.progress
+        ) as bar:
             for job in jobs:
                 run_pack(job)
                 bar.update(len(job.cells))

@@ -3,11 +3,13 @@
 Layout::
 
     <results>/<run>/manifest.json         grid, its evaluations, package versions, git commit, devices, times
+    <results>/<run>/packs/<pack id>/      cells trained together (the id hashes their ids)
+        pack.json        its cells, in stacking order
+        checkpoint.pt    every model of the pack at one step (removed once their models are saved)
     <results>/<run>/cells/<cell id>/      a cell's id is the hash of its training config
         config.json      the training config
-        status.json      {"status": pending|running|trained|failed|diverged, ...}
-        train_log.csv    the training curve: step and every loss term
-        checkpoint.pt    the latest training state (removed once the final model is saved)
+        status.json      {"status": pending|running|trained|failed|diverged, "pack": id, ...}
+        train_log.csv    the training curve: step and every loss term, a row per logging interval
         model.pt         the trained network's state_dict
         evaluations/<metric>/<key>/      one evaluation: the metric with fully resolved options
             evaluation.json  options, status (done|failed|not_applicable), values, seconds,
@@ -15,12 +17,15 @@ Layout::
             <name>.npy       arrays the metric returned
 
 A write goes to a temp file in the same folder and is renamed into place, so a crash at any
-moment leaves either the old file or the new one, never half of one.  An evaluation's record is
+moment leaves either the old file or the new one, never half of one.  The one exception is the
+training curve, appended a row at a time so it can be watched; a resume cuts it back to the
+pack's checkpoint (and a half-written last row is never read).  An evaluation's record is
 written after its arrays, so a record present means the evaluation is complete.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -80,7 +85,6 @@ class CellStore:
     config_path = property(lambda self: self.path / "config.json")
     status_path = property(lambda self: self.path / "status.json")
     log_path = property(lambda self: self.path / "train_log.csv")
-    checkpoint_path = property(lambda self: self.path / "checkpoint.pt")
     model_path = property(lambda self: self.path / "model.pt")
     evaluations_path = property(lambda self: self.path / "evaluations")
 
@@ -93,32 +97,39 @@ class CellStore:
     def set_status(self, status: str, **extra: Any) -> None:
         assert status in STATUSES, status
         atomic_write_json(self.status_path, {"status": status, **extra})
+        if status == "trained":
+            (self.path / "error.txt").unlink(missing_ok=True)  # an earlier failure's traceback
 
     def write_log(self, rows: list[dict[str, float]]) -> None:
+        """Replace the training curve with ``rows``."""
         if not rows:
+            self.log_path.unlink(missing_ok=True)
             return
-        columns = list(rows[0])
-        lines = [",".join(columns)] + [",".join(repr(float(r[c])) for c in columns) for r in rows]
-        atomic_write_bytes(self.log_path, ("\n".join(lines) + "\n").encode())
+        atomic_write_bytes(self.log_path, "".join(_log_lines(rows, header=True)).encode())
+
+    def append_log(self, rows: list[dict[str, float]]) -> None:
+        """Add ``rows`` to the training curve (the header first, for a new one)."""
+        new = not self.log_path.exists()
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a") as fh:
+            fh.writelines(_log_lines(rows, header=new))
 
     def read_log(self) -> list[dict[str, float]]:
+        """The training curve's complete rows (a row cut short by a crash is left out)."""
         if not self.log_path.exists():
             return []
-        header, *lines = self.log_path.read_text().splitlines()
+        header, *lines = self.log_path.read_text().split("\n")
         columns = header.split(",")
-        return [dict(zip(columns, map(float, line.split(",")))) for line in lines]
-
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
-        atomic_torch_save(self.checkpoint_path, state)
-
-    def load_checkpoint(self) -> dict[str, Any] | None:
-        if not self.checkpoint_path.exists():
-            return None
-        return torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
+        rows = []
+        for line in lines:
+            fields = line.split(",")
+            if len(fields) != len(columns):
+                break
+            rows.append(dict(zip(columns, map(float, fields))))
+        return rows
 
     def save_model(self, state_dict: dict[str, torch.Tensor]) -> None:
         atomic_torch_save(self.model_path, state_dict)
-        self.checkpoint_path.unlink(missing_ok=True)
 
     def load_model(self) -> dict[str, torch.Tensor]:
         return torch.load(self.model_path, weights_only=True, map_location="cpu")
@@ -154,6 +165,49 @@ class CellStore:
         return np.load(path) if path.exists() else None
 
 
+def _log_lines(rows: list[dict[str, float]], header: bool) -> list[str]:
+    columns = list(rows[0]) if rows else []
+    lines = [",".join(repr(float(r[c])) for c in columns) + "\n" for r in rows]
+    return ([",".join(columns) + "\n"] if header and rows else []) + lines
+
+
+class PackStore:
+    """A pack's folder: which cells train together (``pack.json``, in stacking order) and their
+    shared checkpoint, every model at one step, written as one file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    info_path = property(lambda self: self.path / "pack.json")
+    checkpoint_path = property(lambda self: self.path / "checkpoint.pt")
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def cells(self) -> list[str]:
+        return (read_json(self.info_path) or {}).get("cells", [])
+
+    def write(self, cell_ids: list[str], max_size: int) -> None:
+        atomic_write_json(self.info_path, {"cells": list(cell_ids), "max_size": max_size})
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        atomic_torch_save(self.checkpoint_path, state)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        if not self.checkpoint_path.exists():
+            return None
+        return torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
+
+    def drop_checkpoint(self) -> None:
+        self.checkpoint_path.unlink(missing_ok=True)
+
+
+def pack_id(cell_ids: list[str]) -> str:
+    """A pack's id: the hash of its cells' ids in stacking order."""
+    return hashlib.sha256(",".join(cell_ids).encode()).hexdigest()[:16]
+
+
 class RunStore:
     """A run's folder: its manifest and its cells."""
 
@@ -164,6 +218,19 @@ class RunStore:
 
     def cell_store(self, cell_id: str) -> CellStore:
         return CellStore(self.path / "cells" / cell_id)
+
+    def pack_store(self, pack: str) -> PackStore:
+        return PackStore(self.path / "packs" / pack)
+
+    def pack_stores(self) -> list[PackStore]:
+        packs_dir = self.path / "packs"
+        if not packs_dir.is_dir():
+            return []
+        return [PackStore(p) for p in sorted(packs_dir.iterdir()) if (p / "pack.json").exists()]
+
+    def packs_of_cells(self) -> dict[str, str]:
+        """Cell id → the pack it belongs to."""
+        return {cell: pack.id for pack in self.pack_stores() for cell in pack.cells()}
 
     def add_cell(self, cell: Cell) -> CellStore:
         store = self.cell_store(cell.id)

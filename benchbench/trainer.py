@@ -10,6 +10,12 @@ single cell; a pack of many gives the same per-model result, only faster.
 The training images stay on the device in their compact uint8 form; each step gathers the
 minibatch indices for every model on the device.  A model whose loss turns NaN/inf is marked
 ``diverged`` and dropped; the rest go on.
+
+A pack checkpoints and resumes as a unit: one file holds every model's parameters, Adam
+moments, method state and random-number state at one step, with the loss sums of the logging
+interval in progress, so a resumed pack computes exactly what an uninterrupted one would — the
+same bits, the same curve.  Training ends with a final checkpoint, written before any model, so
+a crash while the models are being saved is finished from it without training again.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from benchbench.arch import VAENet, build_net, reconstruction_nll
 from benchbench.cells import Cell
 from benchbench.data import GroundTruthDataset
 from benchbench.registry import methods
-from benchbench.store import CellStore
+from benchbench.store import CellStore, PackStore
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -85,9 +91,10 @@ class PackTrainer:
         dataset: GroundTruthDataset,
         device: torch.device,
         settings: TrainSettings,
+        pack: PackStore,
     ):
         first = cells[0]
-        self.cells, self.stores, self.settings = list(cells), list(stores), settings
+        self.cells, self.stores, self.settings, self.pack = list(cells), list(stores), settings, pack
         self.device = torch.device(device)
         if self.device.type == "cpu":
             tune_cpu_allocator()
@@ -103,52 +110,51 @@ class PackTrainer:
 
     # ---------------------------------------------------------------- state
     def _init_models(self) -> None:
-        nets, adam_m, adam_v, states, gens, logs = [], [], [], [], [], []
-        step = 0
-        for cell, store in zip(self.cells, self.stores):
-            net = init_net(cell, self.dataset.image_shape)
+        """Every model from its seed, or the pack from its checkpoint (the models still training at
+        that step, each curve cut back to it)."""
+        ckpt = self.pack.load_checkpoint()
+        if ckpt is not None:
+            keep = [i for cid in ckpt["cells"] for i, c in enumerate(self.cells) if c.id == cid]
+            self.cells, self.stores = [self.cells[i] for i in keep], [self.stores[i] for i in keep]
+        nets, states, gens = [], [], []
+        for cell in self.cells:
+            nets.append(init_net(cell, self.dataset.image_shape))
             gen = torch.Generator(device=self.device)
             gen.manual_seed(derived_seed(cell.seed, "data"))
-            ckpt = store.load_checkpoint()
-            if ckpt is None:
-                params = dict(net.named_parameters())
-                m = {k: torch.zeros_like(p) for k, p in params.items()}
-                v = {k: torch.zeros_like(p) for k, p in params.items()}
-                state = self.method.init_state(self.static, cell.latent_dim)
-                log = []
-            else:
-                net.load_state_dict(ckpt["params"])
-                m, v, state = ckpt["adam_m"], ckpt["adam_v"], ckpt["state"]
-                gen.set_state(ckpt["rng"])
-                step = int(ckpt["step"])
-                log = store.read_log()
-            nets.append(net)
-            adam_m.append(m)
-            adam_v.append(v)
-            states.append(state)
             gens.append(gen)
-            logs.append(log)
+            states.append(self.method.init_state(self.static, cell.latent_dim))
         params, _ = stack_module_state(nets)
-        self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
-        self.adam_m = self._stack(adam_m)
-        self.adam_v = self._stack(adam_v)
-        self.state = self._stack(states)
         numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
         self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
-        self.gens, self.logs, self.step = gens, logs, step
+        self.gens, self.step, self._since_log = gens, 0, 0
         self._sums: dict[str, torch.Tensor] = {}  # loss terms summed since the last log row
-        self._since_log = 0
+        if ckpt is None:
+            self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
+            self.adam_m = {k: torch.zeros_like(p) for k, p in self.params.items()}
+            self.adam_v = {k: torch.zeros_like(p) for k, p in self.params.items()}
+            self.state = self._stack(states)
+            for store in self.stores:
+                store.write_log([])  # a fresh start: no curve from an earlier attempt
+            return
+        to = functools.partial(_to_device, device=self.device)
+        self.params = {k: p.to(self.device).requires_grad_() for k, p in ckpt["params"].items()}
+        self.adam_m, self.adam_v, self.state = to(ckpt["adam_m"]), to(ckpt["adam_v"]), to(ckpt["state"])
+        for gen, rng in zip(self.gens, ckpt["rng"]):
+            gen.set_state(rng)
+        self.step, self._since_log, self._sums = int(ckpt["step"]), int(ckpt["since_log"]), to(ckpt["sums"])
+        for store in self.stores:
+            store.write_log([r for r in store.read_log() if r["step"] <= self.step])
 
     def _stack(self, dicts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         return {k: torch.stack([d[k] for d in dicts]).to(self.device) for k in dicts[0]}
 
     def _keep(self, keep: list[int]) -> None:
         """Drop every model not in ``keep`` from the pack."""
-        index = torch.tensor(keep, device=self.device)
+        index = torch.tensor(keep, dtype=torch.long, device=self.device)
         self.params = {k: p.detach()[index].requires_grad_() for k, p in self.params.items()}
         for name in ("adam_m", "adam_v", "state", "hp"):
             setattr(self, name, {k: t[index] for k, t in getattr(self, name).items()})
-        for name in ("cells", "stores", "gens", "logs"):
+        for name in ("cells", "stores", "gens"):
             setattr(self, name, [getattr(self, name)[i] for i in keep])
 
     # ---------------------------------------------------------------- maths
@@ -201,18 +207,22 @@ class PackTrainer:
         ) as bar:
             self.advance(self.steps, bar.update)
         elapsed = time.perf_counter() - t0
+        if self.cells:
+            self._checkpoint()  # the final one: every model at the last step, before any is saved
         finished = []
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
             net = build_net(cell.arch, self.dataset.image_shape, cell.latent_dim)
             net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
-            store.write_log(self.logs[i])
-            store.save_model(net.state_dict())
+            if not store.model_path.exists():  # saved before a crash, from this same final state
+                store.save_model(net.state_dict())
             store.set_status(
                 "trained",
+                pack=self.pack.id,
                 train_seconds=round(elapsed, 3),
                 steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
             )
             finished.append((cell, store, net.state_dict()))
+        self.pack.drop_checkpoint()
         return finished
 
     def advance(self, until: int, on_step=lambda n: None) -> None:
@@ -233,7 +243,7 @@ class PackTrainer:
             on_step(1)
             if self.step % settings.log_every == 0 or self.step == self.steps:
                 self._log()
-            if self.step % settings.checkpoint_every == 0 and self.step < self.steps:
+            if self.step % settings.checkpoint_every == 0 and self.step < self.steps and self.cells:
                 self._checkpoint()
 
     def _log(self) -> None:
@@ -243,26 +253,32 @@ class PackTrainer:
         keep = []
         for i, store in enumerate(self.stores):
             row = {"step": self.step, **{k: v[i] for k, v in means.items()}}
-            self.logs[i].append(row)
+            store.append_log([row])
             if math.isfinite(row["loss"]):
                 keep.append(i)
             else:
-                store.write_log(self.logs[i])
-                store.checkpoint_path.unlink(missing_ok=True)
-                store.set_status("diverged", step=self.step, error=f"loss became {row['loss']} by step {self.step}")
+                error = f"loss became {row['loss']} by step {self.step}"
+                store.set_status("diverged", pack=self.pack.id, step=self.step, error=error)
         if len(keep) < len(self.cells):
             self._keep(keep)
 
     def _checkpoint(self) -> None:
-        for i, store in enumerate(self.stores):
-            store.save_checkpoint(
-                {
-                    "step": self.step,
-                    "params": {k: p[i].detach().cpu() for k, p in self.params.items()},
-                    "adam_m": {k: t[i].cpu() for k, t in self.adam_m.items()},
-                    "adam_v": {k: t[i].cpu() for k, t in self.adam_v.items()},
-                    "state": {k: t[i].cpu() for k, t in self.state.items()},
-                    "rng": self.gens[i].get_state(),
-                }
-            )
-            store.write_log(self.logs[i])
+        """Every model of the pack at this step, in one file."""
+        cpu = functools.partial(_to_device, device="cpu")
+        self.pack.save_checkpoint(
+            {
+                "step": self.step,
+                "cells": [c.id for c in self.cells],
+                "params": cpu({k: p.detach() for k, p in self.params.items()}),
+                "adam_m": cpu(self.adam_m),
+                "adam_v": cpu(self.adam_v),
+                "state": cpu(self.state),
+                "rng": [g.get_state() for g in self.gens],
+                "sums": cpu(self._sums),
+                "since_log": self._since_log,
+            }
+        )
+
+
+def _to_device(tensors: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
+    return {k: t.to(device) for k, t in tensors.items()}

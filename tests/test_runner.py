@@ -80,7 +80,10 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     assert interrupted.exit_code == 1 and "Aborted" in interrupted.output  # Ctrl-C mid-training
     run = RunStore(tmp_path / "smoke")
     assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
-    assert all(torch.load(s.checkpoint_path, weights_only=True)["step"] == 4 for s in run.cell_stores())
+    (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
+    assert sorted(pack.cells()) == [s.path.name for s in run.cell_stores()]
+    assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
+    assert {s.status()["pack"] for s in run.cell_stores()} == {pack.id}
     interrupt_at(None)
     run_cli(cli_runner, *args)
     assert [s.status()["status"] for s in run.cell_stores()] == ["trained", "trained"]
@@ -151,7 +154,8 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     run_cli(cli_runner, *args)
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
     assert store.status()["status"] == "failed" and "out of memory" in store.status()["error"]
-    assert torch.load(store.checkpoint_path, weights_only=True)["step"] == 4
+    (pack,) = RunStore(tmp_path / "smoke").pack_stores()
+    assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
     interrupt_at(None)
     starts, advance = [], PackTrainer.advance
     monkeypatch.setattr(PackTrainer, "advance", lambda self, *a: starts.append(self.step) or advance(self, *a))

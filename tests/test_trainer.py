@@ -5,7 +5,7 @@ import torch
 
 from benchbench.method import Method
 from benchbench.registry import methods
-from benchbench.store import CellStore
+from benchbench.store import CellStore, PackStore
 from benchbench.trainer import PackTrainer, TrainSettings
 
 SETTINGS = TrainSettings(checkpoint_every=4, log_every=2, progress=False)
@@ -13,7 +13,8 @@ SETTINGS = TrainSettings(checkpoint_every=4, log_every=2, progress=False)
 
 def train(cells, shapes, root, settings=SETTINGS):
     stores = [CellStore(root / c.id) for c in cells]
-    return {c.id: sd for c, _, sd in PackTrainer(cells, stores, shapes, torch.device("cpu"), settings).train()}
+    trainer = PackTrainer(cells, stores, shapes, torch.device("cpu"), settings, PackStore(root / "pack"))
+    return {c.id: sd for c, _, sd in trainer.train()}
 
 
 def max_diff(a, b):
@@ -49,17 +50,20 @@ def test_same_seed_same_result_different_seed_differs(cell, shapes, tmp_path):
 def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, interrupt_at):
     c = cell("dip_vae", {"lambda_od": 5}, steps=10)
     straight = train([c], shapes, tmp_path / "straight")[c.id]
-    store = CellStore(tmp_path / "crash" / c.id)
+    store, pack = CellStore(tmp_path / "crash" / c.id), PackStore(tmp_path / "crash" / "pack")
     interrupt_at(7)
     with pytest.raises(KeyboardInterrupt):
         train([c], shapes, tmp_path / "crash")
     interrupt_at(None)
-    ckpt = torch.load(store.checkpoint_path, weights_only=True)
-    assert ckpt["step"] == 4 and set(ckpt) == {"step", "params", "adam_m", "adam_v", "state", "rng"}
+    assert [r["step"] for r in store.read_log()] == [2, 4, 6]  # written as it trains
+    ckpt = torch.load(pack.checkpoint_path, weights_only=True)
+    assert ckpt["step"] == 4 and ckpt["cells"] == [c.id] and ckpt["since_log"] == 0
+    assert set(ckpt) == {"step", "cells", "params", "adam_m", "adam_v", "state", "rng", "sums", "since_log"}
     resumed = train([c], shapes, tmp_path / "crash")[c.id]
     assert max_diff(straight, resumed) == 0.0
-    assert not store.checkpoint_path.exists() and store.model_path.exists()
+    assert not pack.checkpoint_path.exists() and store.model_path.exists()
     log = store.read_log()
+    assert log == CellStore(tmp_path / "straight" / c.id).read_log()  # the same curve, to the bit
     assert [r["step"] for r in log] == [2, 4, 6, 8, 10]
     assert set(log[0]) == {"step", "loss", "reconstruction", "kl", "regularizer", "dip_offdiag", "dip_diag"}
     assert all(math.isclose(r["loss"], r["reconstruction"] + r["regularizer"], rel_tol=1e-5) for r in log)

@@ -1,0 +1,33 @@
+"""Run the benchbench CLI and SIGKILL it right after the Nth call of one store method.
+
+    KILL_AFTER=CellStore.save_model:1 python tests/killer.py run --grid ...
+
+A real kill -9 at an exact boundary (after a model file, after a checkpoint, after a log row),
+with no hook in benchbench itself.
+"""
+
+import functools
+import os
+import signal
+import sys
+
+from benchbench import store
+from benchbench.cli import cli
+
+if os.environ.get("KILL_AFTER"):
+    target, count = os.environ["KILL_AFTER"].split(":")
+    owner, name = target.split(".")
+    cls, calls = getattr(store, owner), []
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    def then_die(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == int(count):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(cls, name, then_die)
+
+cli(sys.argv[1:], prog_name="benchbench")

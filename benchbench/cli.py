@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -51,12 +52,43 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C's KeyboardInterrupt."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 class Group(click.Group):
+    """Every failure a user can cause or cause to stop is one line: bad input (exit 2, click's
+    usage errors included), Ctrl-C (130), SIGTERM (143), a closed output pipe (1)."""
+
     def invoke(self, ctx):
+        signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
         except BenchbenchError as exc:
             raise UserError(str(exc)) from None
+        except click.UsageError as exc:
+            raise UserError(exc.format_message()) from None
+        except KeyboardInterrupt as exc:
+            name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("SIGINT", 130)
+            where = getattr(exc, "where", "")
+            _say(f"interrupted ({name}){where}; run the same command to resume")
+            ctx.exit(code)
+        except BrokenPipeError:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can reach the closed pipe
+            _say("output closed (broken pipe); run the same command to resume")
+            ctx.exit(1)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        pass
 
 
 @click.group(cls=Group)
@@ -151,8 +183,12 @@ def run(
         command=sys.argv,
         download=download,
     )
-    _print_status(store)
+    counts = _print_status(store)
     _print_results(results_table(store), cells)
+    failed = counts["models"]["failed"] + counts["models"]["diverged"] + counts["evaluations"]["failed"]
+    if failed:
+        _say(f"{failed} of this run's models and evaluations failed or diverged (listed above)")
+        sys.exit(1)
 
 
 def _print_results(table, cells) -> None:
@@ -184,17 +220,19 @@ def _resolve_run(run_ref: str, results_dir: str) -> RunStore:
     return run
 
 
-def _print_status(store: RunStore) -> None:
+def _print_status(store: RunStore) -> dict:
     counts = store.status_counts()
     models, evals = counts["models"], counts["evaluations"]
+    interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
+    not_applicable = f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else ""
     click.echo(
-        f"{store.path}: models {models['trained']} trained, {models['running']} running, "
+        f"{store.path}: models {models['trained']} trained, {models['running']} running, {interrupted}"
         f"{models['failed'] + models['diverged']} failed ({models['diverged']} diverged), {models['pending']} pending; "
-        f"evaluations {evals['done']} done, {evals['failed']} failed, {evals['missing']} missing"
-        + (f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else "")
+        f"evaluations {evals['done']} done, {evals['failed']} failed, {evals['missing']} missing{not_applicable}"
     )
     for label, what, error in counts["failures"]:
         click.echo(f"  {what}: {label}: {error}")
+    return counts
 
 
 @cli.command()
@@ -294,7 +332,8 @@ def evaluate(
     cell_ids = _cells_matching(run, _split(datasets), _split(methods))
     target = resolve_devices(device)[0]
     t0 = time.perf_counter()
-    done = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
+    with run.writing(" ".join(sys.argv)):
+        done = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
     click.echo(f"{done} evaluations computed in {time.perf_counter() - t0:.1f} s")
     for spec in specs:
         options = ", ".join(f"{k}={v}" for k, v in spec.options.items())
@@ -312,7 +351,8 @@ def migrate(run_ref, results_dir, plugins) -> None:
 
     load_plugins(plugins)
     run = _find_run(run_ref, results_dir)
-    converted = convert(run)
+    with run.writing(" ".join(sys.argv)):
+        converted = convert(run)
     click.echo(
         f"{run.path}: {converted} cells converted" if converted else f"{run.path}: already in the current layout"
     )

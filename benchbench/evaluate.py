@@ -269,6 +269,8 @@ def evaluate_cell(
             record.update(status="done", values=scalars)
         except MetricNotApplicable as exc:
             record.update(status="not_applicable", error=str(exc))
+        except BrokenPipeError:  # the output was closed: stop, the metric did not fail
+            raise
         except Exception as exc:
             record.update(status="failed", error=one_line(exc), traceback=traceback.format_exc())
         record["seconds"] = round(time.perf_counter() - t0, 3)

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -108,14 +109,31 @@ def load_plugin(spec: str) -> None:
         sys.modules[module_name] = module
         try:
             module_spec.loader.exec_module(module)
-        except Exception:
+        except BenchbenchError:
             del sys.modules[module_name]
             raise
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise BenchbenchError(f"plugin {spec} failed to import: {_where(exc, resolved)}{one_line(exc)}") from None
     else:
         try:
             importlib.import_module(spec)
         except ModuleNotFoundError as exc:
-            raise BenchbenchError(f"plugin module not found: {spec} ({exc})") from None
+            if exc.name and spec.startswith(exc.name):
+                raise BenchbenchError(f"plugin module not found: {spec} ({exc})") from None
+            raise BenchbenchError(f"plugin {spec} failed to import: {one_line(exc)}") from None
+        except BenchbenchError:
+            raise
+        except Exception as exc:
+            raise BenchbenchError(f"plugin {spec} failed to import: {one_line(exc)}") from None
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``line N: `` of the plugin file where ``exc`` arose, if it did there."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f"line {exc.lineno}: "
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    return f"line {frames[-1].lineno}: " if frames else ""
 
 
 def load_plugins(specs: list[str] | tuple[str, ...]) -> None:

@@ -102,11 +102,17 @@ def run_pack(job: PackJob) -> None:
         # from a checkpoint the pack resumes as it was; from scratch, a trained cell stays as it is
         resume = pack.checkpoint_path.exists()
         members = [(c, s) for c, s in zip(cells, stores) if resume or s.status()["status"] != "trained"]
+        trainer = None
         try:
             trainer = PackTrainer([c for c, _ in members], [s for _, s in members], dataset, device, job.settings, pack)
             for store in trainer.stores:
                 store.set_status("running", pack=pack.id, started=now(), device=str(device))
             trainer.train()
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
+            exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
+            raise
+        except BrokenPipeError:  # the output was closed (e.g. `| tee` stopped): not the cells' fault
+            raise
         except Exception as exc:
             for _, store in members:
                 if store.status()["status"] in ("pending", "running"):
@@ -172,6 +178,28 @@ def plan(
     return list(packs.items()), evaluate
 
 
+def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, command) -> dict:
+    """The run's manifest as this command starts: what runs, with what, where (``started`` is the
+    first command's; ``resumed`` this one's)."""
+    manifest = run.manifest()
+    manifest.update(
+        layout=LAYOUT,
+        run=run.path.name,
+        grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
+        evaluations=[s.to_json() for s in specs],
+        plugins=plugins,
+        command=command,
+        git_commit=git_commit(),
+        versions=versions(),
+        devices=[device_name(d) for d in devices],
+        ended=None,
+        cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
+    )
+    manifest["resumed" if "started" in manifest else "started"] = now()
+    run.write_manifest(manifest)
+    return manifest
+
+
 def run_grid(
     grid: Grid,
     cells: list[Cell],
@@ -186,58 +214,43 @@ def run_grid(
 ) -> RunStore:
     """Train every untrained cell of ``cells`` into ``run_dir`` and compute the grid's missing
     evaluations of every trained one."""
-    settings = settings or TrainSettings()
+    settings, plugins, command = settings or TrainSettings(), list(plugins or []), command or sys.argv
     devices = resolve_devices(device)
     specs = grid.evaluations()
     check_datasets(cells, download)
     run = RunStore(run_dir)
     run.check_layout()
-    manifest = run.manifest()
-    manifest.update(
-        layout=LAYOUT,
-        run=run.path.name,
-        grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
-        evaluations=[s.to_json() for s in specs],
-        plugins=list(plugins or []),
-        command=command or sys.argv,
-        git_commit=git_commit(),
-        versions=versions(),
-        devices=[device_name(d) for d in devices],
-        started=now(),
-        ended=None,
-        cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
-    )
-    run.write_manifest(manifest)
-    packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
-    by_dataset: dict[str, list[Cell]] = {}
-    for cell in evaluate:
-        by_dataset.setdefault(cell.dataset, []).append(cell)
-    groups = [(pid, members) for pid, members in packs]
-    groups += [(None, g[i : i + pack_size]) for g in by_dataset.values() for i in range(0, len(g), pack_size)]
-    evaluations = [s.to_json() for s in specs]
-    jobs = [
-        PackJob(
-            str(run.path),
-            [c.config() for c in members],
-            str(devices[i % len(devices)]),
-            list(plugins or []),
-            settings,
-            evaluations,
-            retry_failed,
-            pid,
-        )
-        for i, (pid, members) in enumerate(groups)
-    ]
-    if len(devices) > 1:
-        chunks = [jobs[i :: len(devices)] for i in range(len(devices))]
-        Parallel(n_jobs=len(devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
-    else:
-        with tqdm(
-            total=sum(len(j.cells) for j in jobs), desc="cells", unit="cell", disable=not settings.progress
-        ) as bar:
-            for job in jobs:
-                run_pack(job)
-                bar.update(len(job.cells))
-    manifest["ended"] = now()
-    run.write_manifest(manifest)
+    with run.writing(" ".join(command)):
+        manifest = _start_manifest(run, grid, specs, cells, devices, plugins, command)
+        packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
+        by_dataset: dict[str, list[Cell]] = {}
+        for cell in evaluate:
+            by_dataset.setdefault(cell.dataset, []).append(cell)
+        groups = list(packs)
+        groups += [(None, g[i : i + pack_size]) for g in by_dataset.values() for i in range(0, len(g), pack_size)]
+        evaluations = [s.to_json() for s in specs]
+        jobs = [
+            PackJob(
+                str(run.path),
+                [c.config() for c in members],
+                str(devices[i % len(devices)]),
+                plugins,
+                settings,
+                evaluations,
+                retry_failed,
+                pid,
+            )
+            for i, (pid, members) in enumerate(groups)
+        ]
+        if len(devices) > 1:
+            chunks = [jobs[i :: len(devices)] for i in range(len(devices))]
+            Parallel(n_jobs=len(devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
+        else:
+            total = sum(len(j.cells) for j in jobs)
+            with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
+                for job in jobs:
+                    run_pack(job)
+                    bar.update(len(job.cells))
+        manifest["ended"] = now()
+        run.write_manifest(manifest)
     return run

@@ -25,19 +25,24 @@ written after its arrays, so a record present means the evaluation is complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 
 from benchbench.arch import VAENet, build_net
 from benchbench.cells import Cell
+from benchbench.provenance import now
 from benchbench.registry import BenchbenchError
 
 #: A cell's training status (its evaluations have their own, in their records).
@@ -47,12 +52,17 @@ STATUSES = ("pending", "running", "trained", "failed", "diverged")
 LAYOUT = 2
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -215,6 +225,48 @@ class RunStore:
         self.path = Path(path)
 
     manifest_path = property(lambda self: self.path / "manifest.json")
+    lock_path = property(lambda self: self.path / ".lock")
+    holder_path = property(lambda self: self.path / ".lock.json")
+
+    @contextlib.contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Hold the run's writer lock (one ``run``, ``evaluate`` or ``migrate`` at a time).
+
+        The lock is an OS file lock, so one left by a killed process never blocks; a second
+        writer is refused in one line naming the holder.  Temp files a killed writer left behind
+        are removed once the lock is held."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(self.lock_path, timeout=0)
+            lock.acquire()
+        except Timeout:
+            holder = read_json(self.holder_path) or {}
+            who = ", ".join(f"{k} {holder[k]}" for k in ("command", "host", "pid", "started") if k in holder)
+            raise BenchbenchError(
+                f"{self.path} is being written by another benchbench ({who or 'holder unknown'}); "
+                "wait for it to finish or stop it"
+            ) from None
+        except OSError as exc:
+            raise BenchbenchError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+        try:
+            info = {"command": command, "host": socket.gethostname(), "pid": os.getpid(), "started": now()}
+            atomic_write_json(self.holder_path, info)
+            for leftover in self.path.rglob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+            yield
+        finally:
+            self.holder_path.unlink(missing_ok=True)
+            lock.release()
+
+    def is_being_written(self) -> bool:
+        """Whether a writer holds the run's lock now."""
+        if not self.lock_path.exists():
+            return False
+        try:
+            with FileLock(self.lock_path, timeout=0):
+                return False
+        except Timeout:
+            return True
 
     def cell_store(self, cell_id: str) -> CellStore:
         return CellStore(self.path / "cells" / cell_id)
@@ -308,15 +360,18 @@ class RunStore:
         return keys, notes
 
     def status_counts(self) -> dict[str, Any]:
-        """Models per training status; evaluations done / failed / not applicable / missing (the
-        grid's evaluations a trained model lacks); and ``failures``: ``(cell label, what, error)``."""
-        models = dict.fromkeys(STATUSES, 0)
+        """Models per training status (``interrupted``: running, but no writer holds the run);
+        evaluations done / failed / not applicable / missing (the grid's evaluations a trained
+        model lacks); and ``failures``: ``(cell label, what, error)``."""
+        models = dict.fromkeys((*STATUSES, "interrupted"), 0)
         evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
         failures = []
         grid = self.grid_evaluations()
+        writing = self.is_being_written()
         for store in self.cell_stores():
             status, label = store.status(), store.cell().label
-            models[status["status"]] += 1
+            running_nowhere = status["status"] == "running" and not writing
+            models["interrupted" if running_nowhere else status["status"]] += 1
             if status["status"] in ("failed", "diverged"):
                 failures.append((label, status["status"], status.get("error", "")))
             records = store.evaluations()

@@ -117,3 +117,80 @@ def test_kill_at_ten_random_moments_then_rerun_gives_the_same_bits(tmp_path, uni
         packs = {s.status()["pack"] for s in run.cell_stores()}
         assert len(packs) == 2 and all(len(run.pack_store(p).cells()) == 2 for p in packs)
     assert landed >= 7  # most kills came before the run could finish
+
+
+def wait_for(path: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path, uninterrupted, signum, code):
+    args = command(tmp_path, "signalled")
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(tmp_path / "signalled" / "faults" / "packs")
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    name = signal.Signals(signum).name
+    assert err.strip().splitlines()[-1].startswith(f"interrupted ({name})")
+    assert err.strip().endswith("; run the same command to resume") and "Traceback" not in err
+    run = RunStore(tmp_path / "signalled" / "faults")
+    statuses = [s.status()["status"] for s in run.cell_stores()]
+    assert "failed" not in statuses and statuses.count("trained") < 4
+    assert launch(args) == 0
+    assert_same(snapshot(run.path), uninterrupted[0])
+
+
+def test_a_closed_output_pipe_never_fails_a_cell(tmp_path, uninterrupted):
+    """As under `| tee` when tee is stopped: every write to the output fails."""
+    args = [a for a in command(tmp_path, "piped") if a != "--no-progress"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    proc.stderr.close()
+    assert proc.wait(timeout=300) == 1
+    run = RunStore(tmp_path / "piped" / "faults")
+    assert not [s for s in run.cell_stores() if s.status()["status"] in ("failed", "diverged")]
+    assert launch(args) == 0
+    assert_same(snapshot(run.path), uninterrupted[0])
+
+
+def test_one_writer_at_a_time_and_a_dead_writers_lock_does_not_block(tmp_path, cli_runner):
+    from benchbench.cli import cli
+
+    run = RunStore(tmp_path / "smoke")
+    smoke = ["run", "--grid", "smoke", "--methods", "vae", "--device", "cpu", "--no-progress", "--results",
+             str(tmp_path)]  # fmt: skip
+    with run.writing("benchbench run --grid smoke"):
+        for args in (smoke, ["evaluate", str(run.path), "--metrics", "mig"], ["migrate", str(run.path)]):
+            if args[0] != "run":
+                run.write_manifest({"layout": 2})
+            out = cli_runner.invoke(cli, args)
+            assert out.exit_code == 2, out.output
+            line = out.output.strip()
+            assert line.startswith(f"Error: {run.path} is being written by another benchbench (command benchbench run")
+            assert f"pid {os.getpid()}" in line and "wait for it to finish or stop it" in line
+    # a writer killed while holding the lock: the OS releases it
+    hold_then_die = (
+        "import sys, os, signal; from benchbench.store import RunStore; "
+        "held = RunStore(sys.argv[1]).writing('x'); held.__enter__(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold_then_die, str(run.path)])
+    assert holder.wait(timeout=60) == -signal.SIGKILL and run.holder_path.exists()
+    leftover = run.path / "cells" / ".status.json.abc.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_text("half a file")
+    out = cli_runner.invoke(cli, smoke)
+    assert out.exit_code == 0, out.output
+    assert not leftover.exists() and not run.holder_path.exists()
+    mode = (run.path / "manifest.json").stat().st_mode & 0o777
+    assert mode == 0o666 & ~_umask()  # files follow the umask, not mkstemp's 0600
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -11,9 +11,9 @@ from benchbench.store import RunStore
 from benchbench.trainer import PackTrainer, derived_seed
 
 
-def run_cli(cli_runner, *args):
+def run_cli(cli_runner, *args, code=0):
     out = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args], catch_exceptions=False)
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == code, out.output
     return out
 
 
@@ -77,10 +77,13 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     ]
     interrupt_at(7)
     interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args])
-    assert interrupted.exit_code == 1 and "Aborted" in interrupted.output  # Ctrl-C mid-training
     run = RunStore(tmp_path / "smoke")
-    assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
     (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
+    assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
+    assert interrupted.output == (f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume\n")
+    assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
+    status = cli_runner.invoke(cli, ["status", str(run.path)])
+    assert "models 0 trained, 0 running, 2 interrupted, 0 failed" in status.output
     assert sorted(pack.cells()) == [s.path.name for s in run.cell_stores()]
     assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
     assert {s.status()["pack"] for s in run.cell_stores()} == {pack.id}
@@ -92,7 +95,7 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     # a failure is recorded with its error, kept on rerun, and retrained with --retry-failed
     store = run.cell_stores()[0]
     store.set_status("failed", error="RuntimeError: out of memory")
-    out = run_cli(cli_runner, *args)
+    out = run_cli(cli_runner, *args, code=1)
     assert "failed: shapes2d/beta_vae(beta=" in out.output and "out of memory" in out.output
     assert store.status()["status"] == "failed"
     model_mtime = store.model_path.stat().st_mtime_ns
@@ -106,7 +109,7 @@ def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkey
         raise RuntimeError("CUDA error: device-side assert\ntriggered")
 
     monkeypatch.setattr(PackTrainer, "_adam", boom)
-    out = run_cli(cli_runner, "--grid", "smoke", "--methods", "vae", "--results", str(tmp_path))
+    out = run_cli(cli_runner, "--grid", "smoke", "--methods", "vae", "--results", str(tmp_path), code=1)
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
     assert store.status() == {"status": "failed", "error": "RuntimeError: CUDA error: device-side assert"}
     assert "Traceback" in (store.path / "error.txt").read_text()
@@ -151,7 +154,8 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     args = ["--grid", "smoke", "--methods", "vae", "--steps", "10", "--checkpoint-every", "4", "--log-every", "2",
             "--results", str(tmp_path)]  # fmt: skip
     interrupt_at(7, RuntimeError("CUDA out of memory"))
-    run_cli(cli_runner, *args)
+    out = run_cli(cli_runner, *args, code=1)
+    assert "1 of this run's models and evaluations failed or diverged" in out.output
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
     assert store.status()["status"] == "failed" and "out of memory" in store.status()["error"]
     (pack,) = RunStore(tmp_path / "smoke").pack_stores()

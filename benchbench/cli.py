@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from benchbench import registry
-from benchbench.grids import BUILTIN_GRIDS, get_grid
+from benchbench.grids import BUILTIN_GRIDS, check_run_name, get_grid
 from benchbench.registry import BenchbenchError, load_plugins
 from benchbench.store import RunStore, results_table
 from benchbench.trainer import TrainSettings
@@ -169,7 +169,7 @@ def run(
     cells = grid.cells(datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps)
     if not cells:
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
-    run_dir = Path(results_dir) / (name or grid.name)
+    run_dir = Path(results_dir) / (check_run_name(name) if name is not None else grid.name)
     settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
     store = run_grid(
         grid,

@@ -32,11 +32,14 @@ file and the key.
 from __future__ import annotations
 
 import itertools
+import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchbench.arch import ARCHITECTURES
 from benchbench.cells import Cell
 from benchbench.evaluate import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
@@ -55,6 +58,16 @@ SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
 class GridError(BenchbenchError):
     pass
+
+
+def check_run_name(name: str, where: str = "--name") -> str:
+    """A run's name becomes its folder under the results folder: one plain path component."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
+        raise GridError(
+            f"{where}: a run name is one folder name of letters, digits and . _ + - "
+            f"(not starting with . or -), got {name!r}"
+        )
+    return name
 
 
 @dataclass
@@ -139,13 +152,13 @@ def _product(hyperparameters: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _type_name(t: type) -> str:
-    return {int: "an integer", float: "a number", str: "a string"}[t]
+    return {int: "an integer", float: "a finite number", str: "a string"}[t]
 
 
 def _check_type(where: str, value: Any, t: type) -> None:
     ok = isinstance(value, t) and not isinstance(value, bool)
     if t is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok:
         raise GridError(f"{where}: must be {_type_name(t)}, got {value!r}")
     if t in (int, float) and value <= 0:
@@ -168,6 +181,8 @@ def _check_train(where: str, train: Any) -> None:
     _check_keys(where, _check_table(where.rstrip("."), train), set(TRAIN_TYPES))
     for key, value in train.items():
         _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
+    if "arch" in train and train["arch"] not in ARCHITECTURES:
+        raise GridError(f"{where}arch: unknown arch {train['arch']!r} (known: {', '.join(ARCHITECTURES)})")
 
 
 def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> None:
@@ -183,6 +198,8 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     for key in ("name", "description", "metric_profile"):
         if key in spec and not isinstance(spec[key], str):
             raise GridError(f"{key}: must be a string, got {spec[key]!r}")
+    if "name" in spec:
+        check_run_name(spec["name"], "name")
     seeds = spec.get("seeds", 1)
     if isinstance(seeds, list):
         if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):

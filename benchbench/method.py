@@ -15,6 +15,7 @@ pack only mixes cells that agree on them.  Every other hyperparameter is a float
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -22,6 +23,12 @@ import torch
 from benchbench.registry import BenchbenchError
 
 Tensors = dict[str, torch.Tensor]
+
+
+def _interval(low: float, high: float) -> str:
+    if high == math.inf:
+        return f"a finite number ≥ {low:g}"
+    return f"between {low:g} and {high:g}"
 
 
 class Method:
@@ -33,6 +40,8 @@ class Method:
     hyperparameters: ClassVar[dict[str, Any]] = {}
     #: string hyperparameter → allowed values.
     static: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: numeric hyperparameter → (lowest, highest) allowed value, both included.
+    bounds: ClassVar[dict[str, tuple[float, float]]] = {}
 
     def derive(self, hp: dict[str, Any]) -> dict[str, Any]:
         """Fill hyperparameters whose default depends on others (override when needed)."""
@@ -58,6 +67,11 @@ class Method:
         missing = [k for k, v in hp.items() if v is None]
         if missing:
             raise BenchbenchError(f"method {self.name!r}: no value for {missing[0]!r}")
+        for key, value in self.numeric_part(hp).items():
+            low, high = self.bounds.get(key, (-math.inf, math.inf))
+            if not (math.isfinite(value) and low <= value <= high):
+                where = "a finite number" if (low, high) == (-math.inf, math.inf) else _interval(low, high)
+                raise BenchbenchError(f"method {self.name!r}: {key} must be {where}, got {value!r}")
         return hp
 
     def static_part(self, hp: dict[str, Any]) -> dict[str, Any]:

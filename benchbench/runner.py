@@ -219,8 +219,8 @@ def run_grid(
     specs = grid.evaluations()
     check_datasets(cells, download)
     run = RunStore(run_dir)
-    run.check_layout()
     with run.writing(" ".join(command)):
+        run.check_layout()
         manifest = _start_manifest(run, grid, specs, cells, devices, plugins, command)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         by_dataset: dict[str, list[Cell]] = {}

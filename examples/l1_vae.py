@@ -14,6 +14,7 @@ class L1VAE(Method):
 
     description = "VAE + gamma * mean L1 norm of mu"
     hyperparameters = {"gamma": 1.0}
+    bounds = {"gamma": (0.0, float("inf"))}
 
     def regularizer(self, static, hp, kl, mu, logvar, z, state):
         l1 = mu.abs().sum(dim=1).mean()

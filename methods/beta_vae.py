@@ -10,6 +10,7 @@ class BetaVAE(Method):
 
     description = "beta-VAE: reconstruction + beta * KL (seed Eq. 7)"
     hyperparameters = {"beta": 4.0}
+    bounds = {"beta": (0.0, float("inf"))}
 
     def regularizer(self, static, hp, kl, mu, logvar, z, state):
         return {"regularizer": hp["beta"] * kl}, state

@@ -51,6 +51,7 @@ class DIPVAE(Method):
         "momentum": 0.9,
     }
     static = {"variant": ("i", "ii"), "cov_estimate": ("running", "batch")}
+    bounds = {"lambda_od": (0.0, float("inf")), "lambda_d": (0.0, float("inf")), "momentum": (0.0, 1.0)}
 
     def derive(self, hp):
         if hp["lambda_d"] is None:

@@ -108,6 +108,17 @@ def test_packs_group_compatible_cells(cell):
         (('variant = ["i", "ii"]', 'variant = ["i", "iv"]'), "variant must be one of"),
         (("seeds = 2", "seeds = 2\ncolour = 1"), "colour: unknown key"),
         (("seeds = 2", "seeds = 2 2"), "invalid TOML"),
+        (("beta = [1, 4]", "beta = [1, -4]"), "beta must be a finite number ≥ 0, got -4.0"),
+        (("beta = [1, 4]", "beta = nan"), "beta must be a finite number ≥ 0, got nan"),
+        (("lambda_od = 2,", "lambda_od = -10,"), "lambda_od must be a finite number ≥ 0, got -10.0"),
+        (("lambda_od = 2,", "lambda_od = 2, momentum = 2.0,"), "momentum must be between 0 and 1, got 2.0"),
+        (("steps = 5", 'steps = 5\narch = "resnet"'), "train.arch: unknown arch 'resnet' (known: conv, mlp)"),
+        (("steps = 5", "steps = 5\nlr = nan"), "train.lr: must be a finite number, got nan"),
+        (("steps = 5", "steps = 5\nlr = inf"), "train.lr: must be a finite number, got inf"),
+        (("num_images = 32", 'num_images = "lots"'), "reconstruction_error.num_images: must be an integer or none"),
+        (("seeds = 2", 'seeds = 2\nmetric_profile = "fastest"'), "unknown metric profile 'fastest'"),
+        (('name = "mine"', 'name = "../escaped"'), "name: a run name is one folder name"),
+        (('name = "mine"', 'name = ""'), "name: a run name is one folder name"),
     ],
 )
 def test_malformed_grid_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, edit, message):
@@ -173,3 +184,29 @@ def test_readme_grid_example_is_valid(tmp_path):
     grid = get_grid(str(path))
     mig = next(e for e in grid.evaluations() if e.metric == "mig")
     assert len(grid.cells()) == 2 * 2 * 2 and mig.options["num_train"] == 3000
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--name", "../escaped"], "--name: a run name is one folder name of letters, digits and . _ + -"),
+        (["--name", ""], "--name: a run name is one folder name"),
+        (["--name", "a/b"], "--name: a run name is one folder name"),
+        (["--seeds", "0"], "Invalid value for '--seeds': 0 is not in the range x>=1."),
+        (["--pack-size", "0"], "Invalid value for '--pack-size': 0 is not in the range x>=1."),
+        (["--plugin", "BAD.py"], "plugin BAD.py failed to import: line 2: RuntimeError: no import for you"),
+        (["--results", "FILE/results"], "cannot write to FILE/results/smoke: Not a directory"),
+    ],
+)
+def test_bad_run_input_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, args, message):
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\nraise RuntimeError('no import for you')\n")
+    (tmp_path / "file").write_text("not a folder")
+    args = [a.replace("BAD.py", str(bad)).replace("FILE", str(tmp_path / "file")) for a in args]
+    message = message.replace("BAD.py", str(bad)).replace("FILE", str(tmp_path / "file"))
+    results = tmp_path / "results"
+    out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--device", "cpu", "--results", str(results), *args])
+    assert out.exit_code == 2, out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.output
+    assert not results.exists() and not (tmp_path / "escaped").exists()

@@ -112,3 +112,22 @@ def test_list_prints_names_descriptions_and_defaults(cli_runner):
         "quick",
     ):
         assert text in out.output
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("x = (\n", "line 1: SyntaxError: '(' was never closed"),
+        ("import no_such_module_xyz\n", "line 1: ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+        ("x = 1\nraise ValueError('bad plugin')\n", "line 2: ValueError: bad plugin"),
+    ],
+)
+def test_a_broken_plugin_is_one_line_exit_2(cli_runner, tmp_path, source, message):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text(source)
+    for args in (["list"], ["run", "--grid", "smoke", "--results", str(tmp_path / "r")]):
+        out = cli_runner.invoke(cli, [*args, "--plugin", str(plugin)])
+        assert out.exit_code == 2, out.output
+        (line,) = out.output.strip().splitlines()
+        assert line.startswith(f"Error: plugin {plugin} failed to import: {message}")
+    assert not (tmp_path / "r").exists()

@@ -14,7 +14,7 @@ import click
 from benchbench import registry
 from benchbench.grids import BUILTIN_GRIDS, check_run_name, get_grid
 from benchbench.registry import BenchbenchError, load_plugins
-from benchbench.store import RunStore, results_table
+from benchbench.store import RunStore, forget_diagnoses, results_table
 from benchbench.trainer import TrainSettings
 
 
@@ -66,6 +66,7 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _terminate)
+        forget_diagnoses()
         try:
             return super().invoke(ctx)
         except BenchbenchError as exc:
@@ -224,10 +225,12 @@ def _print_status(store: RunStore) -> dict:
     counts = store.status_counts()
     models, evals = counts["models"], counts["evaluations"]
     interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
+    broken = "".join(f", {models[k]} {k}" for k in ("damaged", "missing") if models[k])
     not_applicable = f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else ""
     click.echo(
         f"{store.path}: models {models['trained']} trained, {models['running']} running, {interrupted}"
-        f"{models['failed'] + models['diverged']} failed ({models['diverged']} diverged), {models['pending']} pending; "
+        f"{models['failed'] + models['diverged']} failed ({models['diverged']} diverged), {models['pending']} pending"
+        f"{broken}; "
         f"evaluations {evals['done']} done, {evals['failed']} failed, {evals['missing']} missing{not_applicable}"
     )
     for label, what, error in counts["failures"]:

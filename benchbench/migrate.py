@@ -25,7 +25,7 @@ from benchbench.store import LAYOUT, CellStore, RunStore, atomic_write_json, rea
 
 def _records(store: CellStore, cell: Cell, options: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> None:
     """The old ``metrics.json`` and ``artifacts/`` of a cell as evaluation records."""
-    status = store.status()
+    status = read_json(store.status_path, {"status": "pending"})  # "done" is no status of today's layout
     devices = manifest.get("devices") or [None]
     base = {
         "cell": cell.id,

@@ -98,15 +98,15 @@ def run_pack(job: PackJob) -> None:
     device = torch.device(job.device)
     dataset = datasets.get(cells[0].dataset)()
     if job.pack is not None:
+        # The whole pack trains, from its checkpoint or from scratch, so every model follows the
+        # same rounding path as in an uninterrupted run; a model already saved is left as it is.
         pack = run.pack_store(job.pack)
-        # from a checkpoint the pack resumes as it was; from scratch, a trained cell stays as it is
-        resume = pack.checkpoint_path.exists()
-        members = [(c, s) for c, s in zip(cells, stores) if resume or s.status()["status"] != "trained"]
         trainer = None
         try:
-            trainer = PackTrainer([c for c, _ in members], [s for _, s in members], dataset, device, job.settings, pack)
+            trainer = PackTrainer(cells, stores, dataset, device, job.settings, pack)
             for store in trainer.stores:
-                store.set_status("running", pack=pack.id, started=now(), device=str(device))
+                if store.status()["status"] != "trained":
+                    store.set_status("running", pack=pack.id, started=now(), device=str(device))
             trainer.train()
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
             exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
@@ -114,7 +114,7 @@ def run_pack(job: PackJob) -> None:
         except BrokenPipeError:  # the output was closed (e.g. `| tee` stopped): not the cells' fault
             raise
         except Exception as exc:
-            for _, store in members:
+            for store in stores:
                 if store.status()["status"] in ("pending", "running"):
                     _fail(store, exc)
     specs = [EvalSpec.from_json(e) for e in job.evaluations]
@@ -147,6 +147,8 @@ def plan(
     train, evaluate, repack = [], [], set()
     for cell in cells:
         store = run.add_cell(cell)
+        if store is None:  # its folder holds another config: left out, and said
+            continue
         status = store.status()["status"]
         if status in ("failed", "diverged"):
             if not retry_failed:

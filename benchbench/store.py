@@ -31,6 +31,7 @@ import io
 import json
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +44,11 @@ from filelock import FileLock, Timeout
 from benchbench.arch import VAENet, build_net
 from benchbench.cells import Cell
 from benchbench.provenance import now
-from benchbench.registry import BenchbenchError
+from benchbench.registry import BenchbenchError, one_line
 
 #: A cell's training status (its evaluations have their own, in their records).
 STATUSES = ("pending", "running", "trained", "failed", "diverged")
+EVALUATION_STATUSES = ("done", "failed", "not_applicable")
 #: Version of the run folder layout, in the manifest; runs written before evaluations were
 #: records of their own have none (see :mod:`benchbench.migrate`).
 LAYOUT = 2
@@ -86,6 +88,34 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+#: What :func:`read_checked` returns for a file that is there but cannot be read as JSON.
+DAMAGED = object()
+_said: set[str] = set()
+
+
+def diagnose(message: str) -> None:
+    """Say, once per process, in one line on stderr, that a file of a run is damaged and what
+    benchbench does about it.  A damaged file never stops the rest of the run."""
+    if message not in _said:
+        _said.add(message)
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def forget_diagnoses() -> None:
+    """Say every diagnosis again (each CLI command reports what it finds)."""
+    _said.clear()
+
+
+def read_checked(path: Path) -> Any:
+    """JSON at ``path``: ``None`` if there is no file, :data:`DAMAGED` if it cannot be read."""
+    try:
+        return json.loads(path.read_bytes())
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError):
+        return DAMAGED
+
+
 class CellStore:
     """One cell's folder."""
 
@@ -101,8 +131,38 @@ class CellStore:
     def cell(self) -> Cell:
         return Cell.from_config(read_json(self.config_path))
 
+    def verified_cell(self) -> Cell | None:
+        """The cell, if its config can be read and hashes to its folder's name; else ``None``,
+        said in one line (the cell is left out: its id no longer says what it is)."""
+        raw = read_checked(self.config_path)
+        if raw is None:
+            return None
+        try:
+            cell = Cell.from_config(raw) if isinstance(raw, dict) else None
+        except TypeError:
+            cell = None
+        if cell is None:
+            diagnose(f"{self.config_path} is not a cell's config: cell left out (delete its folder to retrain it)")
+        elif cell.id != self.path.name:
+            diagnose(
+                f"{self.config_path} describes cell {cell.id} ({cell.label}), not {self.path.name}: cell left out "
+                "(restore the file, or delete the folder)"
+            )
+            cell = None
+        return cell
+
     def status(self) -> dict[str, Any]:
-        return read_json(self.status_path, {"status": "pending"})
+        raw = read_checked(self.status_path)
+        if raw is None:
+            return {"status": "pending"}
+        if isinstance(raw, dict) and raw.get("status") in STATUSES:
+            return raw
+        problem = "is not valid JSON" if raw is DAMAGED else f"has no known status ({str(raw)[:40]})"
+        if self.model_path.exists():
+            diagnose(f"{self.status_path} {problem}: its model.pt is complete, so the cell is taken as trained")
+            return {"status": "trained", "damaged": True}
+        diagnose(f"{self.status_path} {problem}: the cell is taken as unfinished (its pack resumes or restarts it)")
+        return {"status": "pending", "damaged": True}
 
     def set_status(self, status: str, **extra: Any) -> None:
         assert status in STATUSES, status
@@ -128,14 +188,17 @@ class CellStore:
         """The training curve's complete rows (a row cut short by a crash is left out)."""
         if not self.log_path.exists():
             return []
-        header, *lines = self.log_path.read_text().split("\n")
+        header, *lines = self.log_path.read_text(errors="replace").split("\n")
         columns = header.split(",")
         rows = []
         for line in lines:
             fields = line.split(",")
-            if len(fields) != len(columns):
+            try:
+                if len(fields) != len(columns):
+                    raise ValueError
+                rows.append(dict(zip(columns, map(float, fields))))
+            except ValueError:
                 break
-            rows.append(dict(zip(columns, map(float, fields))))
         return rows
 
     def save_model(self, state_dict: dict[str, torch.Tensor]) -> None:
@@ -164,11 +227,25 @@ class CellStore:
         atomic_write_json(folder / "evaluation.json", {**record, "artifacts": sorted(artifacts)})
 
     def evaluation(self, metric: str, key: str) -> dict[str, Any] | None:
-        return read_json(self.evaluation_path(metric, key) / "evaluation.json")
+        """The record of one evaluation; ``None`` if there is none, or if it is damaged (said)."""
+        path = self.evaluation_path(metric, key) / "evaluation.json"
+        record = read_checked(path)
+        if record is None:
+            return None
+        fields = ("metric", "key", "status")
+        if isinstance(record, dict) and all(k in record for k in fields) and record["status"] in EVALUATION_STATUSES:
+            if record["status"] != "done" or isinstance(record.get("values"), dict):
+                return record
+        diagnose(f"{path} is not a readable evaluation record: the evaluation will be computed again")
+        return None
 
     def evaluations(self) -> list[dict[str, Any]]:
-        """Every evaluation record of this cell, sorted by metric and key."""
-        return [read_json(p) for p in sorted(self.evaluations_path.glob("*/*/evaluation.json"))]
+        """Every readable evaluation record of this cell, sorted by metric and key."""
+        found = (self.evaluation(p.parent.parent.name, p.parent.name) for p in self._record_paths())
+        return [r for r in found if r is not None]
+
+    def _record_paths(self) -> list[Path]:
+        return sorted(self.evaluations_path.glob("*/*/evaluation.json"))
 
     def artifact(self, metric: str, key: str, name: str) -> np.ndarray | None:
         path = self.evaluation_path(metric, key) / f"{name}.npy"
@@ -196,7 +273,13 @@ class PackStore:
         return self.path.name
 
     def cells(self) -> list[str]:
-        return (read_json(self.info_path) or {}).get("cells", [])
+        raw = read_checked(self.info_path)
+        if raw is None:
+            return []
+        if isinstance(raw, dict) and isinstance(raw.get("cells"), list):
+            return raw["cells"]
+        diagnose(f"{self.info_path} is not readable: its cells will be packed again")
+        return []
 
     def write(self, cell_ids: list[str], max_size: int) -> None:
         atomic_write_json(self.info_path, {"cells": list(cell_ids), "max_size": max_size})
@@ -205,12 +288,26 @@ class PackStore:
         atomic_torch_save(self.checkpoint_path, state)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
+        """The pack's checkpoint; ``None`` if there is none, or if it cannot be read (said: the
+        pack then starts over from step 0)."""
         if not self.checkpoint_path.exists():
             return None
-        return torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
+        try:
+            state = torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
+            missing = CHECKPOINT_KEYS - set(state)
+            if missing:
+                raise ValueError(f"no {', '.join(sorted(missing))}")
+            return state
+        except Exception as exc:
+            problem = "is empty" if self.checkpoint_path.stat().st_size == 0 else f"cannot be read ({one_line(exc)})"
+            diagnose(f"{self.checkpoint_path} {problem}: the pack starts over from step 0")
+            return None
 
     def drop_checkpoint(self) -> None:
         self.checkpoint_path.unlink(missing_ok=True)
+
+
+CHECKPOINT_KEYS = {"step", "cells", "params", "adam_m", "adam_v", "state", "rng", "sums", "since_log"}
 
 
 def pack_id(cell_ids: list[str]) -> str:
@@ -284,17 +381,32 @@ class RunStore:
         """Cell id → the pack it belongs to."""
         return {cell: pack.id for pack in self.pack_stores() for cell in pack.cells()}
 
-    def add_cell(self, cell: Cell) -> CellStore:
+    def add_cell(self, cell: Cell) -> CellStore | None:
+        """The cell's folder, its config written if new; ``None`` if a config there no longer
+        matches the cell (said; the cell is left out rather than mixed up with another)."""
         store = self.cell_store(cell.id)
         if not store.config_path.exists():
             atomic_write_json(store.config_path, cell.config())
-        return store
+            return store
+        return store if store.verified_cell() is not None else None
 
     def cell_stores(self) -> list[CellStore]:
+        """The run's cells whose config matches their folder (the others are said and left out)."""
         cells_dir = self.path / "cells"
         if not cells_dir.is_dir():
             return []
-        return [CellStore(p) for p in sorted(cells_dir.iterdir()) if (p / "config.json").exists()]
+        stores = [CellStore(p) for p in sorted(cells_dir.iterdir()) if (p / "config.json").exists()]
+        return [s for s in stores if s.verified_cell() is not None]
+
+    def problems(self) -> tuple[list[str], list[str]]:
+        """``(damaged, missing)``: cell folders left out (config unreadable or not matching the
+        folder) and cells of the manifest with no folder at all."""
+        cells_dir = self.path / "cells"
+        folders = sorted(p for p in cells_dir.iterdir() if p.is_dir()) if cells_dir.is_dir() else []
+        damaged = [p.name for p in folders if CellStore(p).verified_cell() is None]
+        present = {p.name for p in folders}
+        missing = [c for c in self.manifest().get("cells", []) if c not in present]
+        return damaged, missing
 
     def trained_cell(self, cell_id: str | None = None) -> CellStore:
         """The cell ``cell_id``, or the first with a trained model."""
@@ -304,7 +416,13 @@ class RunStore:
         raise BenchbenchError(f"{self.path}: no trained model" + (f" for cell {cell_id}" if cell_id else ""))
 
     def manifest(self) -> dict[str, Any]:
-        return read_json(self.manifest_path, {})
+        raw = read_checked(self.manifest_path)
+        if raw is None:
+            return {}
+        if isinstance(raw, dict):
+            return raw
+        diagnose(f"{self.manifest_path} is not valid JSON: read as empty (the next run of its grid writes it anew)")
+        return {}
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_json(self.manifest_path, manifest)
@@ -316,7 +434,7 @@ class RunStore:
             return
         cells_dir = self.path / "cells"
         configs = sorted(cells_dir.glob("*/config.json")) if cells_dir.is_dir() else []
-        if any("metrics" in (read_json(c) or {}) for c in configs):
+        if any("metrics" in c for c in map(read_checked, configs) if isinstance(c, dict)):
             raise BenchbenchError(
                 f"{self.path} was written by an older benchbench (metrics inside each cell's config); "
                 f"convert it with: benchbench migrate {self.path}"
@@ -382,6 +500,16 @@ class RunStore:
             if status["status"] == "trained":
                 have = {(r["metric"], r["key"]) for r in records}
                 evals["missing"] += sum((m, e["key"]) not in have for m, e in grid.items())
+            if running_nowhere:
+                failures.append((label, "interrupted", "run the same command to resume"))
+        damaged, missing = self.problems()
+        failures += [
+            (f"cell {c}", "damaged", "config unreadable or not matching its folder: left out") for c in damaged
+        ]
+        failures += [
+            (f"cell {c}", "missing", "in the manifest but its folder is gone: rerun to train it") for c in missing
+        ]
+        models.update(damaged=len(damaged), missing=len(missing))
         return {"models": models, "evaluations": evals, "failures": failures}
 
 

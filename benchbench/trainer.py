@@ -213,7 +213,10 @@ class PackTrainer:
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
             net = build_net(cell.arch, self.dataset.image_shape, cell.latent_dim)
             net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
-            if not store.model_path.exists():  # saved before a crash, from this same final state
+            finished.append((cell, store, net.state_dict()))
+            if store.model_path.exists() and store.status()["status"] == "trained":
+                continue  # saved before: by an earlier run of this pack, or before a crash
+            if not store.model_path.exists():
                 store.save_model(net.state_dict())
             store.set_status(
                 "trained",
@@ -221,7 +224,6 @@ class PackTrainer:
                 train_seconds=round(elapsed, 3),
                 steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
             )
-            finished.append((cell, store, net.state_dict()))
         self.pack.drop_checkpoint()
         return finished
 

@@ -1,0 +1,105 @@
+"""A damaged run is diagnosed in one line per file, never a traceback, and the rest goes on."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from run_helpers import values
+
+from benchbench.cli import cli
+from benchbench.store import RunStore
+
+SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finished")
+    from click.testing import CliRunner
+
+    out = CliRunner().invoke(cli, ["run", *SMOKE, "--results", str(root)])
+    assert out.exit_code == 0, out.output
+    return root / "smoke"
+
+
+def first_cell(run):
+    return sorted((run / "cells").iterdir())[0]
+
+
+def garbage(name, text):
+    return lambda run: (first_cell(run) / name).write_text(text)
+
+
+def first_evaluation(run):
+    return sorted(first_cell(run).glob("evaluations/*/*/evaluation.json"))[0]
+
+
+def edit_seed(run):
+    config = first_cell(run) / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "seed": 7}))
+
+
+DAMAGES = {
+    "status garbage": (garbage("status.json", "{{not json"), "status.json is not valid JSON: its model.pt is complete"),
+    "status empty": (garbage("status.json", ""), "status.json is not valid JSON: its model.pt is complete"),
+    "status truncated": (garbage("status.json", '{"status": "tra'), "status.json is not valid JSON"),
+    "status unknown": (garbage("status.json", '{"status": "weird"}'), "status.json has no known status"),
+    "evaluation garbage": (
+        lambda run: first_evaluation(run).write_text("\x00\x01"),
+        "evaluation.json is not a readable evaluation record: the evaluation will be computed again",
+    ),
+    "manifest garbage": (
+        lambda run: (run / "manifest.json").write_text("]["),
+        "manifest.json is not valid JSON: read as empty",
+    ),
+    "config garbage": (garbage("config.json", "nope"), "config.json is not a cell's config: cell left out"),
+    "config edited": (edit_seed, "/s7), not"),
+    "log garbage": (garbage("train_log.csv", "step,loss\n1,2\nxx,yy\n"), None),
+    "folder deleted": (lambda run: shutil.rmtree(first_cell(run)), None),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_file_is_one_line_and_the_rest_goes_on(finished, tmp_path, cli_runner, damage):
+    hurt, said = DAMAGES[damage]
+    run = tmp_path / "smoke"
+    shutil.copytree(finished, run)
+    name = first_cell(run).name
+    hurt(run)
+    for args in (["status", str(run)], ["report", str(run), "--format", "csv,html"], ["run", *SMOKE, "--results",
+                 str(tmp_path)]):  # fmt: skip
+        out = cli_runner.invoke(cli, args)
+        assert out.exit_code == 0, (args, out.output)
+        assert "Traceback" not in out.output
+        warnings = [line for line in out.output.splitlines() if line.startswith("warning: ")]
+        if said:
+            assert len(warnings) == 1 and said in warnings[0], (args, out.output)
+        else:
+            assert not warnings, out.output
+    status = cli_runner.invoke(cli, ["status", str(run)]).output
+    if damage.startswith("config"):
+        assert "1 damaged" in status and f"damaged: cell {name}: config unreadable" in status
+    else:  # the rerun repaired what it could: everything trained and evaluated again
+        assert "models 2 trained" in status and "evaluations 12 done, 0 failed, 0 missing" in status
+        assert values(RunStore(run).cell_store(name)) == values(RunStore(finished).cell_store(name))
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a checkpoint"])
+def test_a_damaged_checkpoint_restarts_its_pack_and_says_so(tmp_path, cli_runner, interrupt_at, content):
+    args = ["run", *SMOKE, "--steps", "10", "--checkpoint-every", "4", "--results"]
+    assert cli_runner.invoke(cli, [*args, str(tmp_path / "straight")]).exit_code == 0
+    interrupt_at(7)
+    assert cli_runner.invoke(cli, [*args, str(tmp_path / "hurt")]).exit_code == 130
+    interrupt_at(None)
+    (pack,) = RunStore(tmp_path / "hurt" / "smoke").pack_stores()
+    pack.checkpoint_path.write_bytes(content)
+    out = cli_runner.invoke(cli, [*args, str(tmp_path / "hurt")])
+    assert out.exit_code == 0, out.output
+    (warning,) = [line for line in out.output.splitlines() if line.startswith("warning: ")]
+    problem = "is empty" if not content else "cannot be read ("
+    assert f"{pack.checkpoint_path} {problem}" in warning and warning.endswith("the pack starts over from step 0")
+    for store in RunStore(tmp_path / "straight" / "smoke").cell_stores():
+        again = RunStore(tmp_path / "hurt" / "smoke").cell_store(store.path.name)
+        assert all(torch.equal(a, b) for a, b in zip(store.load_model().values(), again.load_model().values()))
+        assert store.log_path.read_bytes() == again.log_path.read_bytes()

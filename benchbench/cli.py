@@ -241,9 +241,21 @@ def _print_status(store: RunStore) -> dict:
 @cli.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--results", "results_dir", default="results", show_default=True)
-def status(run_ref, results_dir) -> None:
+@click.option("--cells", "per_cell", is_flag=True, help="Also list every cell: status, pack, evaluations.")
+def status(run_ref, results_dir, per_cell) -> None:
     """Models trained / running / failed / pending and evaluations done / failed / missing of RUN."""
-    _print_status(_resolve_run(run_ref, results_dir))
+    run = _resolve_run(run_ref, results_dir)
+    _print_status(run)
+    if per_cell:
+        packs = {p.id: len(p.cells()) for p in run.pack_stores()}
+        for store in run.cell_stores():
+            status, records = store.status(), store.evaluations()
+            pack = status.get("pack") or run.packs_of_cells().get(store.path.name)
+            packed = f"pack {pack} ({packs.get(pack, '?')} cells)" if pack else "no pack yet"
+            done = sum(r["status"] == "done" for r in records)
+            click.echo(
+                f"  {store.path.name}  {store.cell().label:<40} {status['status']:<9} {packed}, {done} evaluations"
+            )
 
 
 def _parse_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:

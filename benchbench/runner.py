@@ -180,7 +180,7 @@ def plan(
     return list(packs.items()), evaluate
 
 
-def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, command) -> dict:
+def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, command, pack_size) -> dict:
     """The run's manifest as this command starts: what runs, with what, where (``started`` is the
     first command's; ``resumed`` this one's)."""
     manifest = run.manifest()
@@ -190,6 +190,7 @@ def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, c
         grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
         evaluations=[s.to_json() for s in specs],
         plugins=plugins,
+        pack_size=pack_size,
         command=command,
         git_commit=git_commit(),
         versions=versions(),
@@ -223,7 +224,7 @@ def run_grid(
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
         run.check_layout()
-        manifest = _start_manifest(run, grid, specs, cells, devices, plugins, command)
+        manifest = _start_manifest(run, grid, specs, cells, devices, plugins, command, pack_size)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         by_dataset: dict[str, list[Cell]] = {}
         for cell in evaluate:

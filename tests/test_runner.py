@@ -82,8 +82,10 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
     assert interrupted.output == (f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume\n")
     assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
-    status = cli_runner.invoke(cli, ["status", str(run.path)])
+    status = cli_runner.invoke(cli, ["status", str(run.path), "--cells"])
     assert "models 0 trained, 0 running, 2 interrupted, 0 failed" in status.output
+    assert status.output.count(f"running   pack {pack.id} (2 cells)") == 2  # which pack each cell is in
+    assert run.manifest()["pack_size"] == 16
     assert sorted(pack.cells()) == [s.path.name for s in run.cell_stores()]
     assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
     assert {s.status()["pack"] for s in run.cell_stores()} == {pack.id}

@@ -169,7 +169,8 @@ def plan(
         if recorded is None or cell.id in repack:
             fresh.append(cell)
         elif recorded not in packs:
-            packs[recorded] = [run.cell_store(i).cell() for i in run.pack_store(recorded).cells()]
+            members = (run.cell_store(i).verified_cell() for i in run.pack_store(recorded).cells())
+            packs[recorded] = [c for c in members if c is not None]  # a member whose config is gone trains no more
     for group in make_packs(fresh, pack_size):
         ids = [c.id for c in group]
         for old in {membership[i] for i in ids if i in membership}:

@@ -165,6 +165,8 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     interrupt_at(None)
     starts, advance = [], PackTrainer.advance
     monkeypatch.setattr(PackTrainer, "advance", lambda self, *a: starts.append(self.step) or advance(self, *a))
+    assert "out of memory" in (store.path / "error.txt").read_text()
     run_cli(cli_runner, *args, "--retry-failed")
     assert store.status()["status"] == "trained" and starts == [4]  # steps 1–4 were not trained again
+    assert not (store.path / "error.txt").exists()  # the failure's traceback went with the failure
     assert [r["step"] for r in store.read_log()] == [2, 4, 6, 8, 10]

@@ -94,3 +94,12 @@ def test_diverged_model_is_dropped_and_others_go_on(cell, shapes, tmp_path):
     status = CellStore(tmp_path / "pack" / cells[1].id).status()
     assert status["status"] == "diverged" and status["step"] == 2
     assert max_diff(out[cells[2].id], alone) < 1e-5
+
+
+def test_a_pack_whose_every_model_diverges_ends_cleanly(cell, shapes, tmp_path):
+    cells = [cell("test_explode", {"scale": 0}, seed=s, steps=6, lr=1e-4) for s in (0, 1)]
+    assert train(cells, shapes, tmp_path) == {}
+    for c in cells:
+        status = CellStore(tmp_path / c.id).status()
+        assert status["status"] == "diverged" and status["step"] == 2 and "loss became -inf" in status["error"]
+    assert not PackStore(tmp_path / "pack").checkpoint_path.exists()

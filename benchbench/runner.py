@@ -149,7 +149,10 @@ def plan(
         store = run.add_cell(cell)
         if store is None:  # its folder holds another config: left out, and said
             continue
-        status = store.status()["status"]
+        status = store.status()
+        if status.get("damaged"):  # said already; written anew as what it was taken for
+            store.set_status(status["status"])
+        status = status["status"]
         if status in ("failed", "diverged"):
             if not retry_failed:
                 continue

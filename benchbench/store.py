@@ -241,11 +241,9 @@ class CellStore:
 
     def evaluations(self) -> list[dict[str, Any]]:
         """Every readable evaluation record of this cell, sorted by metric and key."""
-        found = (self.evaluation(p.parent.parent.name, p.parent.name) for p in self._record_paths())
+        paths = sorted(self.evaluations_path.glob("*/*/evaluation.json"))
+        found = (self.evaluation(p.parent.parent.name, p.parent.name) for p in paths)
         return [r for r in found if r is not None]
-
-    def _record_paths(self) -> list[Path]:
-        return sorted(self.evaluations_path.glob("*/*/evaluation.json"))
 
     def artifact(self, metric: str, key: str, name: str) -> np.ndarray | None:
         path = self.evaluation_path(metric, key) / f"{name}.npy"

@@ -46,10 +46,33 @@ def versions() -> dict[str, str]:
 
 
 def device_name(device: torch.device) -> str:
+    """The device as a result depends on it: the GPU's name, or the CPU's model and the BLAS
+    kernel numpy runs (OpenBLAS picks one per CPU, and they round differently)."""
     device = torch.device(device)
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"{device} ({platform.processor() or platform.machine()})"
+    return f"{device} ({_cpu_model()}; {_blas()})"
+
+
+@functools.cache
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@functools.cache
+def _blas() -> str:
+    from threadpoolctl import threadpool_info
+
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            return " ".join(str(pool[k]) for k in ("internal_api", "architecture") if pool.get(k))
+    return "BLAS unknown"
 
 
 def now() -> str:

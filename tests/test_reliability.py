@@ -45,14 +45,29 @@ def command(tmp_path: Path, results: str) -> list[str]:
             "--results", str(tmp_path / results), "--checkpoint-every", "7", "--log-every", "3"]  # fmt: skip
 
 
-def launch(args, kill_after=None, kill_at=None) -> int:
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell running us in the background may ignore it
+
+
+def progress(run_dir: Path) -> int:
+    """How far a run has got: curve lines plus evaluation records written so far."""
+    lines = sum(p.read_bytes().count(b"\n") for p in run_dir.glob("cells/*/train_log.csv"))
+    return lines + len(list(run_dir.glob("cells/*/evaluations/*/*/evaluation.json")))
+
+
+def launch(args, kill_after=None, kill_at_progress=None) -> int:
+    """Run the CLI; with ``kill_at_progress=(run_dir, n, delay)``, SIGKILL it ``delay`` seconds
+    after its progress reaches ``n`` (whatever the machine's speed)."""
     env = {**os.environ, "KILL_AFTER": kill_after or ""}
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if kill_at is not None:
-        try:
-            proc.wait(timeout=kill_at)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+    )
+    if kill_at_progress is not None:
+        run_dir, target, delay = kill_at_progress
+        while proc.poll() is None and progress(run_dir) < target:
+            time.sleep(0.005)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=300)
     return proc.returncode
 
@@ -79,11 +94,10 @@ def assert_same(a: dict, b: dict) -> None:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, shapes):
-    """The reference run, and its wall time (the dataset cache is built before, by ``shapes``)."""
+    """The reference run: its snapshot and its folder (the dataset cache is built before, by ``shapes``)."""
     tmp = tmp_path_factory.mktemp("faults")
-    t0 = time.perf_counter()
     assert launch(command(tmp, "straight")) == 0
-    return snapshot(tmp / "straight" / "faults"), time.perf_counter() - t0
+    return snapshot(tmp / "straight" / "faults"), tmp / "straight" / "faults"
 
 
 @pytest.mark.parametrize(
@@ -107,31 +121,29 @@ def test_kill_at_a_boundary_then_rerun_gives_the_same_bits(tmp_path, uninterrupt
 
 def test_kill_at_ten_random_moments_then_rerun_gives_the_same_bits(tmp_path, uninterrupted):
     """Ten runs, each killed -9 at a random moment (mid-write included), then run again to the end."""
-    rng, seconds, landed = np.random.default_rng(0), uninterrupted[1], 0
+    rng, landed = np.random.default_rng(0), 0
+    total = progress(uninterrupted[1])
     for i in range(10):
         args = command(tmp_path, f"killed{i}")
-        landed += launch(args, kill_at=float(rng.uniform(0.35, 0.95) * seconds)) == -signal.SIGKILL
+        moment = (tmp_path / f"killed{i}" / "faults", int(rng.integers(1, total)), float(rng.uniform(0, 0.05)))
+        landed += launch(args, kill_at_progress=moment) == -signal.SIGKILL
         assert launch(args) == 0
         run = RunStore(tmp_path / f"killed{i}" / "faults")
         assert_same(snapshot(run.path), uninterrupted[0])
         packs = {s.status()["pack"] for s in run.cell_stores()}
         assert len(packs) == 2 and all(len(run.pack_store(p).cells()) == 2 for p in packs)
-    assert landed >= 7  # most kills came before the run could finish
-
-
-def wait_for(path: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
+    assert landed >= 8  # the kills came before the run could finish
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path, uninterrupted, signum, code):
     args = command(tmp_path, "signalled")
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for(tmp_path / "signalled" / "faults" / "packs")
-    time.sleep(0.5)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+    )
+    run_dir = tmp_path / "signalled" / "faults"
+    while proc.poll() is None and progress(run_dir) < 10:  # mid-training, however fast the machine
+        time.sleep(0.005)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err

@@ -28,18 +28,20 @@ def main() -> None:
     spread = a.groupby(config, dropna=False)[values].std(ddof=1)
     rows = []
     for value in values:
-        delta = (a.loc[shared, value] - b.loc[shared, value]).abs()
+        delta = (a.loc[shared, value] - b.loc[shared, value]).abs().dropna()
+        std = spread[value].dropna()
         rows.append(
             {
                 "value": value,
-                "cells": len(shared),
+                "cells": len(delta),
                 "max |A-B|": delta.max(),
                 "mean |A-B|": delta.mean(),
-                "seed std (mean)": spread[value].mean(),
-                "ratio": delta.mean() / spread[value].mean(),
+                "configs": len(std),
+                "seed std (mean)": std.mean(),
+                "ratio": delta.mean() / std.mean() if std.mean() > 0 else float("nan"),
             }
         )
-    print(f"{len(shared)} shared cells; seed spread over {len(spread)} configurations of {args.run_a}")
+    print(f"{len(shared)} cells in both runs; |A-B| over those with values in both, seed std over {args.run_a}")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 

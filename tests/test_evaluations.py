@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from run_helpers import values
+from run_helpers import assert_one_line_error, values
 
 from benchbench.cells import Cell
 from benchbench.cli import cli
@@ -240,8 +240,7 @@ def test_bad_evaluate_input_is_one_line_exit_2_nothing_written(tmp_path, cli_run
     run = smoke(cli_runner, tmp_path)
     before = sorted(p for p in run.path.rglob("*"))
     out = invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig", *args, "--no-progress", code=2)
-    lines = out.output.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], out.output
+    assert_one_line_error(out, message)
     assert sorted(p for p in run.path.rglob("*")) == before
 
 

@@ -1,4 +1,5 @@
 import pytest
+from run_helpers import assert_one_line_error
 
 from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
@@ -126,9 +127,7 @@ def test_malformed_grid_is_one_line_exit_2_nothing_written(tmp_path, cli_runner,
     path.write_text(GOOD.replace(*edit, 1))
     results = tmp_path / "results"
     out = cli_runner.invoke(cli, ["run", "--grid", str(path), "--results", str(results), "--device", "cpu"])
-    assert out.exit_code == 2, out.output
-    lines = out.output.strip().splitlines()
-    assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], out.output
+    assert_one_line_error(out, str(path), message)
     assert not results.exists()
 
 
@@ -206,7 +205,5 @@ def test_bad_run_input_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, 
     message = message.replace("BAD.py", str(bad)).replace("FILE", str(tmp_path / "file"))
     results = tmp_path / "results"
     out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--device", "cpu", "--results", str(results), *args])
-    assert out.exit_code == 2, out.output
-    lines = out.output.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], out.output
+    assert_one_line_error(out, message)
     assert not results.exists() and not (tmp_path / "escaped").exists()

@@ -247,10 +247,10 @@ def status(run_ref, results_dir, per_cell) -> None:
     run = _resolve_run(run_ref, results_dir)
     _print_status(run)
     if per_cell:
-        packs = {p.id: len(p.cells()) for p in run.pack_stores()}
+        packs, membership = {p.id: len(p.cells()) for p in run.pack_stores()}, run.packs_of_cells()
         for store in run.cell_stores():
             status, records = store.status(), store.evaluations()
-            pack = status.get("pack") or run.packs_of_cells().get(store.path.name)
+            pack = status.get("pack") or membership.get(store.path.name)
             packed = f"pack {pack} ({packs.get(pack, '?')} cells)" if pack else "no pack yet"
             done = sum(r["status"] == "done" for r in records)
             click.echo(

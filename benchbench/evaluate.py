@@ -233,20 +233,14 @@ def missing(store: CellStore, specs: list[EvalSpec], retry_failed: bool = False)
 
 
 def evaluate_cell(
-    store: CellStore,
-    dataset: Dataset,
-    device: torch.device,
-    specs: list[EvalSpec],
-    retry_failed: bool = False,
-    bar: tqdm | None = None,
+    store: CellStore, dataset: Dataset, device: torch.device, todo: list[EvalSpec], bar: tqdm | None = None
 ) -> None:
-    """Compute the cell's missing evaluations of ``specs`` and write each as a record.
+    """Compute the evaluations ``todo`` of the cell (see :func:`missing`) and write each as a record.
 
     Each record is written the moment its metric finishes, so a killed evaluation loses only
     the metric in progress.  A metric that raises gets a ``failed`` record (one-line reason,
     traceback kept) and the others go on; one that does not apply to the dataset gets a
     ``not_applicable`` record."""
-    todo = missing(store, specs, retry_failed)
     if not todo:
         return
     cell = store.cell()
@@ -304,7 +298,7 @@ def evaluate_run(
             name = store.cell().dataset
             if name not in opened:
                 opened[name] = datasets.get(name)()
-            evaluate_cell(store, opened[name], device, todo, retry_failed, bar)
+            evaluate_cell(store, opened[name], device, todo, bar)
     return total
 
 

@@ -125,7 +125,7 @@ def run_pack(job: PackJob) -> None:
         with tqdm(
             total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
         ) as bar:
-            evaluate_cell(store, dataset, device, todo, job.retry_failed, bar)
+            evaluate_cell(store, dataset, device, todo, bar)
 
 
 def _run_jobs(jobs: list[PackJob]) -> None:

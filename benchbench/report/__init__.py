@@ -135,10 +135,10 @@ def _overview_section(agg: pd.DataFrame, out: Path, formats) -> Section:
 
 def _evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -> Section:
     """Which evaluation (metric + resolved options) every table and figure shows."""
-    rows = []
+    rows, stores, grid = [], run.cell_stores(), run.grid_evaluations()
     for metric, key in keys.items():
-        records = [r for s in run.cell_stores() if (r := s.evaluation(metric, key)) and r["status"] == "done"]
-        options = records[0]["options"] if records else run.grid_evaluations().get(metric, {}).get("options", {})
+        records = [r for s in stores if (r := s.evaluation(metric, key)) and r["status"] == "done"]
+        options = records[0]["options"] if records else grid.get(metric, {}).get("options", {})
         rows.append(
             {
                 "metric": metric,

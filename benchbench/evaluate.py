@@ -61,6 +61,30 @@ def profiles(**named: dict[str, Any]):
     return attach
 
 
+def better(**directions: Literal["higher", "lower"]):
+    """Declare which way each headline output is better: ``@better(mse="lower")``.
+
+    The report ranks and selects by these (``--select-by``) and plots them in its overview;
+    outputs not named are still stored and tabulated, never used to pick a row."""
+    wrong = {k: v for k, v in directions.items() if v not in ("higher", "lower")}
+    if wrong:
+        raise ValueError(f"better: {', '.join(wrong)} must be 'higher' or 'lower'")
+
+    def attach(fn):
+        fn.better = dict(directions)
+        return fn
+
+    return attach
+
+
+def direction(metric: str, output: str) -> str | None:
+    """``"higher"`` or ``"lower"`` as the registered metric declares for ``output``; ``None``
+    when it declares nothing (or the metric is not registered)."""
+    if metric not in metrics:
+        return None
+    return getattr(metrics.get(metric), "better", {}).get(output)
+
+
 def option_parameters(name: str) -> dict[str, inspect.Parameter]:
     """A metric's options: its keyword-only parameters."""
     params = inspect.signature(metrics.get(name)).parameters

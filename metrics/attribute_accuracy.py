@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.data import LabelledDataset
-from benchbench.evaluate import MetricNotApplicable, profiles
+from benchbench.evaluate import MetricNotApplicable, better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode
 
@@ -32,6 +32,7 @@ def hinge_bias(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 @metrics.register("attribute_accuracy")
+@better(mean="higher")
 @profiles(fast={"num_train": 5000, "num_test": 2000})
 def attribute_accuracy(dataset, model, rng, *, num_train: int | None = None, num_test: int | None = None):
     """Per-attribute test accuracy (%) of the mean-difference direction plus a hinge-loss bias."""

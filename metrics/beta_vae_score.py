@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from benchbench.evaluate import profiles
+from benchbench.evaluate import better, profiles
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
 
@@ -46,6 +46,7 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
 
 
 @metrics.register("beta_vae_score")
+@better(eval_accuracy="higher", train_accuracy="higher")
 @profiles(fast={"batch_size": 16, "num_train": 1000, "num_eval": 500})
 def beta_vae_score(
     dataset,

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.stats
 
 from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import profiles
+from benchbench.evaluate import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 
@@ -38,6 +38,7 @@ def completeness(importance: np.ndarray) -> float:
 
 
 @metrics.register("dci")
+@better(disentanglement="higher", completeness="higher", informativeness_train="higher", informativeness_test="higher")
 @profiles(fast={"num_train": 1000, "num_test": 500})
 def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, device: str | None = None):
     """Disentanglement, completeness and informativeness from gradient-boosted-tree importances.

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.evaluate import profiles
+from benchbench.evaluate import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, label_names, labels_at
 from benchbench.stats import pearson_matrix
 
 
 @metrics.register("latent_correlation")
+@better(mean_abs_offdiag="lower")
 @profiles(fast={"num_images": 5000})
 def latent_correlation(dataset, model, rng, *, num_images: int | None = None, top: int = 4):
     """Latent × latent and latent × factor correlations, with the paper's summaries."""

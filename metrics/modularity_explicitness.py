@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
 
-from benchbench.evaluate import profiles
+from benchbench.evaluate import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, logistic_regression, sample_codes
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -51,6 +51,7 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 
 
 @metrics.register("modularity_explicitness")
+@better(modularity="higher", explicitness_train="higher", explicitness_test="higher")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def modularity_explicitness(
     dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, num_bins: int = 20, mode: Mode = "default"

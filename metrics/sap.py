@@ -17,7 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-from benchbench.evaluate import profiles
+from benchbench.evaluate import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 
@@ -44,6 +44,7 @@ def _squared_correlation(mus: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
 
 @metrics.register("sap")
+@better(sap="higher")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def sap(
     dataset,

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
@@ -15,7 +16,12 @@ from benchbench.store import RunStore
 ATTRS = sorted([*PAPER_ATTRIBUTES, "Rosy_Cheeks"])
 
 
-def add(run, cell, higgins, mse, attributes=None, model=False):
+def on(dataset, cell):
+    """``cell`` moved to another dataset."""
+    return cell.__class__(**{**cell.config(), "dataset": dataset})
+
+
+def add(run, cell, higgins, mse, attributes=None, model=False, **extra):
     store = run.add_cell(cell)
     rng = np.random.default_rng(cell.seed)
     names = ATTRS if cell.dataset == "celeba" else ["shape", "scale", "orientation", "posX", "posY"]
@@ -23,6 +29,7 @@ def add(run, cell, higgins, mse, attributes=None, model=False):
         "beta_vae_score": {"eval_accuracy": higgins, "train_accuracy": higgins},
         "reconstruction_error": {"mse": mse},
         "latent_correlation": {"mean_abs_offdiag": 0.1},
+        **extra,
     }
     if attributes is not None:
         metrics["attribute_accuracy"] = {**attributes, "mean": float(np.mean(list(attributes.values())))}
@@ -49,9 +56,7 @@ def add(run, cell, higgins, mse, attributes=None, model=False):
 def run(tmp_path, cell):
     run = RunStore(tmp_path / "paperish")
     run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
-    c = lambda dataset, method, hp=None, seed=0: cell(method, hp, seed=seed).__class__(  # noqa: E731
-        **{**cell(method, hp, seed=seed).config(), "dataset": dataset}
-    )
+    c = lambda dataset, method, hp=None, seed=0: on(dataset, cell(method, hp, seed=seed))  # noqa: E731
     for seed, (h, m) in enumerate([(80.0, 0.0020), (82.0, 0.0022)]):
         add(run, c("shapes2d", "vae", seed=seed), h, m, model=True)
         add(run, c("shapes2d", "beta_vae", {"beta": 4}, seed), h - 1, m * 2, model=True)
@@ -69,10 +74,14 @@ def run(tmp_path, cell):
     return run
 
 
-def test_report_tables_have_the_exact_numbers(run, cli_runner):
-    out = cli_runner.invoke(cli, ["report", str(run.path)])
+def report(cli_runner, run, *args):
+    out = cli_runner.invoke(cli, ["report", str(run.path), *args])
     assert out.exit_code == 0, out.output
-    folder = run.path / "report"
+    return run.path / "report", out.output
+
+
+def test_report_tables_have_the_exact_numbers(run, cli_runner):
+    folder, _ = report(cli_runner, run)
     cells = pd.read_csv(folder / "cells.csv")
     assert len(cells) == 16 and set(cells["status"]) == {"trained", "failed"}
     t1 = pd.read_csv(folder / "table1.csv")
@@ -84,59 +93,236 @@ def test_report_tables_have_the_exact_numbers(run, cli_runner):
     assert shapes.loc["DIP-VAE", "hp.lambda_od"] == 10  # the best mean Higgins score: (95 + 98) / 2
     assert shapes.loc["DIP-VAE", "metric.mean"] == pytest.approx(96.5)
     assert shapes.loc["β-VAE (β = 60)", "paper.metric"] == 95.7
+    assert shapes.loc["DIP-VAE", "paper.metric"] == 98.7  # variant i, running, λ_d = 10 λ_od, by Higgins
     celeba = t1[t1["dataset"] == "celeba"].set_index("method")
     assert list(celeba.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 8)", "DIP-VAE"]
     assert celeba.loc["DIP-VAE", "hp.lambda_od"] == 2 and celeba.loc["DIP-VAE", "paper.metric"] == 11.31
-    t2 = pd.read_csv(folder / "table2.csv").set_index("method")
+    t2 = pd.read_csv(folder / "table2_celeba.csv").set_index("method")
     assert list(t2.index) == ["VAE", "β = 4", "β = 8", "DIP-VAE"]  # β = 2 failed
     assert t2.loc["β = 8", "Bangs"] == pytest.approx(70 + 25 * 2 / 12 - 2)
     assert t2.loc["DIP-VAE", "Rosy_Cheeks"] == pytest.approx(70 + 25 * 9 / 12 + 1)
     assert t2.loc["VAE", "paper.Wearing_Hat"] == PAPER_TABLE2["VAE"][10]
+    assert t2.loc["β = 4", "paper.Bangs"] == PAPER_TABLE2[4.0][2] and t2.loc["VAE", "n"] == 1
+
+
+def paper_values(t1, dataset):
+    rows = t1[t1["dataset"] == dataset].set_index("method")
+    return {m: (None if pd.isna(v) else v) for m, v in rows["paper.metric"].items()}
+
+
+def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_runner):
+    """β = 2, 8 and DIP-VAE-II are not the paper's rows: their paper columns stay empty."""
+    run = RunStore(tmp_path / "r")
+    run.write_manifest({"grid": {"name": "mine"}})
+    add(run, cell("vae"), 80.0, 0.002)
+    for beta in (2, 8):
+        add(run, cell("beta_vae", {"beta": beta}), 70.0 + beta, 0.003)
+    add(run, cell("dip_vae", {"variant": "ii", "lambda_od": 2}), 90.0, 0.002)
+    folder, output = report(cli_runner, run, "--beta", "shapes2d=2,8")
+    values = paper_values(pd.read_csv(folder / "table1.csv"), "shapes2d")
+    assert values == {"VAE": 81.3, "β-VAE (β = 2)": None, "β-VAE (β = 8)": None, "DIP-VAE": None}
+    page = (folder / "index.html").read_text()
+    assert "the paper has no β = 2 row (it reports β = 4, 60)" in page
+    assert "DIP-VAE is not the paper&#x27;s DIP-VAE" in page
+    # The paper's DIP-VAE row is picked by the Higgins score; selected by another output it is not.
+    add(run, cell("dip_vae", {"lambda_od": 5}), 95.0, 0.004)
+    folder, _ = report(cli_runner, run, "--beta", "shapes2d=2,8", "--select-by", "reconstruction_error.mse")
+    values = paper_values(pd.read_csv(folder / "table1.csv"), "shapes2d")
+    assert values["DIP-VAE (variant = i)"] is None and values["DIP-VAE (variant = ii)"] is None
+
+
+def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
+    run = RunStore(tmp_path / "r")
+    run.write_manifest({"grid": {"name": "mine"}})
+    for lam, (higgins, mse, mig) in {1: (90.0, 0.004, 0.3), 5: (80.0, 0.001, 0.1), 20: (85.0, 0.009, 0.5)}.items():
+        add(run, cell("dip_vae", {"lambda_od": lam}), higgins, mse, mig={"mig": mig})
+
+    def dip(*args):
+        folder, output = report(cli_runner, run, *args)
+        t1 = pd.read_csv(folder / "table1.csv").set_index("method")
+        return t1.loc["DIP-VAE", "hp.lambda_od"], output
+
+    assert dip()[0] == 1  # highest Higgins score
+    lam, output = dip("--select-by", "reconstruction_error.mse")
+    assert lam == 5 and "lowest mean reconstruction_error.mse" in output  # lower error is better
+    assert dip("--select-by", "mig.mig")[0] == 20
+
+
+@pytest.mark.parametrize(
+    "args, parts",
+    [
+        (["--select-by", "mig"], ["--select-by 'mig'", "beta_vae_score.eval_accuracy"]),
+        (["--select-by", "nonsense.x"], ["--select-by 'nonsense.x'", "not a METRIC.OUTPUT"]),
+        (["--select-by", "sap.sap"], ["--select-by 'sap.sap'", "no values of it in this run"]),
+        (["--beta", "shapes=2,8"], ["dataset 'shapes' is not in this run", "shapes2d"]),
+        (["--beta", "shapes2d=4,7"], ["shapes2d has no β-VAE with β = 7", "4, 60"]),
+    ],
+)
+def test_report_refuses_what_the_run_cannot_answer(run, cli_runner, args, parts):
+    out = cli_runner.invoke(cli, ["report", str(run.path), *args])
+    assert_one_line_error(out, *parts)
+    assert not (run.path / "report").exists()  # nothing written
+
+
+def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
+    """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
+    from benchbench.report.figures import figure1_series
+    from benchbench.report.tables import aggregate, tidy
+
+    run = RunStore(tmp_path / "r")
+    run.write_manifest({"grid": {"name": "mine"}})
+    add(run, cell("beta_vae", {"beta": 1}), 80.0, 0.002)
+    add(run, cell("beta_vae", {"beta": 4}), 82.0, 0.003)
+    scores = {("i", 2): 90.0, ("i", 10): 91.0, ("ii", 2): 93.0, ("ii", 10): 92.0}
+    for (variant, lam), score in scores.items():
+        add(run, cell("dip_vae", {"variant": variant, "lambda_od": lam}), score, 0.002)
+    add(run, cell("dip_vae", {"variant": "ii", "lambda_od": 2, "cov_estimate": "batch"}), 94.0, 0.002)
+    folder, _ = report(cli_runner, run, "--beta", "shapes2d=4,4")
+    t1 = pd.read_csv(folder / "table1.csv").set_index("method")
+    i, ii_run, ii_batch = (
+        "DIP-VAE (cov_estimate = running, variant = i)",
+        "DIP-VAE (cov_estimate = running, variant = ii)",
+        "DIP-VAE (cov_estimate = batch, variant = ii)",
+    )
+    assert list(t1.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 4)", ii_batch, i, ii_run]
+    assert t1.loc["VAE", "paper.metric"] == 81.3 and t1.loc["VAE", "metric.mean"] == 80.0
+    assert t1.loc[i, "hp.lambda_od"] == 10 and t1.loc[ii_run, "hp.lambda_od"] == 2
+    table = tidy(run)
+    configs = table.groupby("label")["cell"].nunique()
+    assert len(configs) == len(table) and (configs == 1).all()  # every cell its own label
+    series = {
+        legend: sorted(rows["hp.lambda_od" if "λ" in legend else "hp.beta"])
+        for legend, _, rows in figure1_series(aggregate(table))
+    }
+    assert series == {
+        "β-VAE (β)": [1.0, 4.0],
+        f"{ii_batch} (λ_od)": [2.0],
+        f"{i} (λ_od)": [2.0, 10.0],
+        f"{ii_run} (λ_od)": [2.0, 10.0],
+    }
+
+
+def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
+    run = RunStore(tmp_path / "r")
+    run.write_manifest({"grid": {"name": "mine"}})
+    base = dict(zip(ATTRS, np.linspace(70, 95, len(ATTRS))))
+    for seed in (0, 1):
+        add(run, on("celeba_official", cell("vae", seed=seed)), 7.0, 0.09, {k: v + seed for k, v in base.items()})
+    folder, _ = report(cli_runner, run, "--format", "csv")
+    t2 = pd.read_csv(folder / "table2_celeba_official.csv").set_index("method")
+    assert t2.loc["VAE", "Bangs"] == pytest.approx(base["Bangs"] + 0.5)
+    assert t2.loc["VAE", "Bangs.std"] == pytest.approx(np.std([0, 1], ddof=1)) and t2.loc["VAE", "n"] == 2
+    t1 = pd.read_csv(folder / "table1.csv")
+    assert list(t1["dataset"]) == ["celeba_official"] and t1["paper.metric"].tolist() == [7.5]
 
 
 def test_report_latex_structure_and_bold(run, cli_runner):
-    assert cli_runner.invoke(cli, ["report", str(run.path)]).exit_code == 0
-    tex = (run.path / "report" / "table1.tex").read_text()
-    assert tex.startswith("\\documentclass{standalone}") and tex.rstrip().endswith("\\end{document}")
-    for rule in ("\\toprule", "\\midrule", "\\bottomrule"):
+    folder, _ = report(cli_runner, run)
+    tex = (folder / "table1.tex").read_text()
+    assert tex.startswith("\\begin{table}") and tex.rstrip().endswith("\\end{table}")
+    assert "\\caption{" in tex and "\\label{tab:benchbench-table1}" in tex and "standalone" not in tex
+    for rule in ("\\toprule", "\\bottomrule"):
         assert tex.count(rule) == 1
     assert tex.count("\\begin{") == tex.count("\\end{")
-    dip = next(line for line in tex.splitlines() if "DIP-VAE" in line and "96.5" in line)
-    assert "\\bfseries 96.5 $\\pm$ 2.1" in dip  # the best Higgins score of 2D Shapes, in bold
-    vae = next(line for line in tex.splitlines() if "& VAE" in line and "81.0" in line)
-    assert "\\bfseries 0.0021 $\\pm$ 0.0001" in vae  # lowest error (tied with DIP-VAE), in bold
-    beta4 = next(line for line in tex.splitlines() if "= 4)" in line and "80.0" in line)
-    assert "0.0042" in beta4 and "\\bfseries 0.0042" not in beta4 and "\\bfseries 80.0" not in beta4
-    rows = [line for line in tex.splitlines() if line.rstrip().endswith("\\\\")]
-    assert len({line.count("&") for line in rows}) == 1  # every row has every column
-    t2 = (run.path / "report" / "table2.tex").read_text()
+    spec = next(line for line in tex.splitlines() if line.startswith("\\begin{tabular}"))
+    assert (
+        spec == "\\begin{tabular}{llrr@{\\,}lr@{\\,}lrr}"
+    )  # labels left; mean and ± std each aligned; paper values right
+    lines = tex.splitlines()
+    body = lines[lines.index("\\toprule") + 3 : lines.index("\\bottomrule")]
+    rows = [line for line in body if line != "\\midrule"]
+    assert len(rows) == 8 and all(r.count("&") == 8 for r in rows)  # 9 columns, no spurious row
+    assert body.count("\\midrule") == 1  # between shapes2d and celeba
+    dip = next(r for r in rows if r.startswith("shapes2d & DIP-VAE"))
+    assert "& 2 & \\textbf{96.5} & $\\pm$ 2.1 &" in dip  # n, then the best Higgins score, in bold
+    vae = next(r for r in rows if r.startswith("shapes2d & VAE"))
+    assert "\\textbf{0.0021} & $\\pm$ 0.0001" in vae  # lowest error (tied with DIP-VAE), in bold
+    # Every number of a column has the same decimals, so right alignment is decimal alignment.
+    cells = [[c.strip() for c in r.rstrip(" \\").split("&")] for r in rows]
+    for col in range(3, 9):
+        decimals = {
+            len(re.sub(r"[^0-9.]", "", c).partition(".")[2]) for c in (row[col] for row in cells) if re.search(r"\d", c)
+        }
+        assert len(decimals) <= 1, (col, decimals)
+    assert "0.0000" not in tex
+    t2 = (folder / "table2_celeba.tex").read_text()
+    assert t2.count("\\begin{tabular}") == 2 and t2.count("\\begin{table}") == 1  # 12 attributes in two halves
     header = next(line for line in t2.splitlines() if "Arched Eyebrows" in line)
-    assert header.count("&") == 2 + 12 - 1 and "Rosy" not in t2  # only the seed's 12 attributes
-    assert "\\bfseries 96.2" in t2  # the seed's best Wearing_Hat (DIP-VAE)
+    assert header.count("\\multicolumn{2}{c}") == 6 and "Rosy" not in t2
+    assert "\\textbf{96.2}" in t2  # the paper's best Wearing_Hat (DIP-VAE), in its own group
+    report(cli_runner, run, "--format", "latex", "--standalone")
+    doc = (folder / "table2_celeba.tex").read_text()
+    assert doc.startswith("\\documentclass[varwidth]{standalone}") and doc.count("\\begin{tabular}") == 2
+    assert "\\caption" not in doc and doc.rstrip().endswith("\\end{document}")
+
+
+def test_report_is_deterministic_and_holds_only_what_it_wrote(run, cli_runner):
+    def snapshot(folder):
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    folder, _ = report(cli_runner, run)
+    first = snapshot(folder)
+    assert any(k.endswith(".pdf") for k in first) and any(k.endswith(".png") for k in first)
+    second = snapshot(report(cli_runner, run)[0])
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+    report(cli_runner, run, "--format", "latex")
+    files = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert "table1.tex" in files and not {"table1.csv", "cells.csv", "index.html"} & files  # no stale files
+    (run.path / "mine").mkdir()
+    (run.path / "mine" / "notes.txt").write_text("mine")
+    out = cli_runner.invoke(cli, ["report", str(run.path), "--out", str(run.path / "mine")])
+    assert_one_line_error(out, "not a benchbench report folder")
+    assert (run.path / "mine" / "notes.txt").read_text() == "mine"
 
 
 def test_report_figures_and_html(run, cli_runner):
-    assert cli_runner.invoke(cli, ["report", str(run.path), "--out", str(run.path / "r")]).exit_code == 0
     folder = run.path / "r"
+    assert cli_runner.invoke(cli, ["report", str(run.path), "--out", str(folder)]).exit_code == 0
     for name in (
         "figure1_shapes2d",
         "figure1_celeba",
-        "correlations_shapes2d",
-        "correlations_celeba",
+        "correlations_latent_shapes2d",
+        "correlations_factor_celeba",
         "figure2_celeba",
         "traversals_shapes2d",
         "curves_shapes2d",
+        "overview_shapes2d",
     ):
         assert (folder / "figures" / f"{name}.png").stat().st_size > 5000, name
         assert (folder / "figures" / f"{name}.pdf").stat().st_size > 1000, name
-    matrix = pd.read_csv(folder / "correlations" / "shapes2d_DIP_VAE_latent_latent.csv", index_col=0)
+    matrix = pd.read_csv(folder / "correlations" / "shapes2d_DIP_VAE_seed_0_latent_latent.csv", index_col=0)
     assert matrix.shape == (4, 4) and np.allclose(np.diag(matrix), 1)
     page = (folder / "index.html").read_text()
-    for src in re.findall(r"<img src='([^']+)'", page):
-        assert (folder / src).exists()
-    assert page.count("<img") >= 7 and "Table 1" in page and "Table 2" in page and "<table" in page
-    assert "celeba: no finished β = 2 cells with attribute accuracy" in page
+    links = re.findall(r"<img src='([^']+)'", page) + re.findall(r"<a href='([^'#]+)'", page)
+    assert all((folder / link).exists() for link in links)
+    written = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".benchbench-report"}
+    assert written <= set(links)  # every file the report wrote is linked
+    titles = re.findall(r"<h2 id='[^']*'>([^<]+)</h2>", page)
+    paper_order = ["Table 1", "Figure 1 — shapes2d", "Figure 1 — celeba", "Table 2 — celeba", "Figure 2 — celeba"]
+    assert titles[:5] == paper_order and titles.index("Table 3 — shapes2d") < titles.index("Table 4 — celeba")
+    assert "Every metric" in titles and "Cells not trained" in titles
+    assert "RuntimeError: boom" in page  # the failed cell, with its reason
+    assert "celeba: no finished β = 2 cells" in page
     assert "latent traversals skipped: dataset celeba: missing" in page
+    assert "DIP-VAE, seed 0 = cell" in page  # which seed the single-model figures show
+    assert "8 steps" in page and "batch 8" in page and "Not the paper&#x27;s protocol: steps 8" in page
+    assert re.search(r"<td class='label'>shapes2d</td><td class='label'>VAE</td><td class='label'>2</td>", page)
+
+
+def test_label_placement_avoids_overlap():
+    import matplotlib.pyplot as plt
+
+    from benchbench.report.figures import place_labels
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    points = [(0.0113, 95.7), (0.0114, 95.6), (0.0112, 95.8), (0.005, 60.0)]
+    ax.plot(*zip(*points), "o")
+    labels = place_labels(ax, points, ["60", "64", "paper β = 60", "4"])
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    plt.close(fig)
 
 
 def test_partial_run_and_formats(tmp_path, cell, cli_runner):
@@ -146,11 +332,11 @@ def test_partial_run_and_formats(tmp_path, cell, cli_runner):
     out = cli_runner.invoke(cli, ["report", str(run.path), "--format", "csv"])
     assert out.exit_code == 0, out.output
     files = {p.name for p in (run.path / "report").iterdir()}
-    assert {"cells.csv", "table1.csv"} <= files and not {"table1.tex", "index.html", "table2.csv"} & files
+    assert {"cells.csv", "table1.csv"} <= files and not {"table1.tex", "index.html", "table2_celeba.csv"} & files
     assert cli_runner.invoke(cli, ["report", str(run.path), "--format", "html"]).exit_code == 0
     page = (run.path / "report" / "index.html").read_text()
     assert "celeba: not in this run" in page and "shapes2d: no finished DIP-VAE cells" in page
     bad = cli_runner.invoke(cli, ["report", str(run.path), "--format", "pdf"])
-    assert bad.exit_code == 2 and "unknown format 'pdf'" in bad.output
+    assert_one_line_error(bad, "unknown format 'pdf'")
     bad = cli_runner.invoke(cli, ["report", str(run.path), "--beta", "shapes2d=4"])
-    assert bad.exit_code == 2 and "--beta takes DATASET=B1,B2" in bad.output
+    assert_one_line_error(bad, "--beta takes DATASET=B1,B2")

@@ -1,25 +1,35 @@
-"""``benchbench report``: a run → the paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page.
+"""``benchbench report``: a run → the paper's Tables 1–4 (CSV, LaTeX), its figures, an overview of
+every metric and an HTML page.
 
 Every table comes from one tidy table of the run's cells; a dataset or configuration the run
-lacks becomes a note under the table it would have filled, never an error.
+lacks becomes a note under the table it would have filled, never an error.  The report is
+written into a fresh folder that replaces the previous report only once complete, so the
+output folder holds exactly what this report wrote, and two reports of a run are byte-identical.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from benchbench.evaluate import EvalSpec, direction
 from benchbench.registry import BenchbenchError, datasets
 from benchbench.report import figures
-from benchbench.report.html import write_html
-from benchbench.report.latex import bold_best, styled, to_tex
+from benchbench.report.html import frame_html, table_html, write_html
+from benchbench.report.latex import table_float, tabular
+from benchbench.report.numbers import Column
+from benchbench.report.settings import header, protocol_warnings
 from benchbench.report.tables import (
+    CELEBA,
+    HIGGINS,
     PAPER_ATTRIBUTES,
+    TABLE1_DATASETS,
     Selection,
     aggregate,
-    hp_columns,
+    headline_outputs,
     representative_cells,
     table1,
     table2,
@@ -28,7 +38,18 @@ from benchbench.report.tables import (
 from benchbench.store import RunStore
 
 FORMATS = ("csv", "latex", "html")
-CORRELATION_DATASETS = ("shapes2d", "dsprites", "celeba", "celeba_official")
+SHAPES = ("shapes2d", "dsprites")
+MARKER = ".benchbench-report"
+
+
+@dataclass
+class Table:
+    """A table as both LaTeX and HTML show it: label columns, numeric columns, row groups."""
+
+    label_headers: list[str]
+    labels: list[list[str]]
+    columns: list[Column]
+    groups: list
 
 
 @dataclass
@@ -42,95 +63,145 @@ class Section:
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def anchor(self) -> str:
+        return figures.slug(self.title).lower()
 
-def _save_table(section: Section, out: Path, formats, name: str, frame: pd.DataFrame, styler) -> None:
-    """The table as ``name``.csv (every column) and ``name``.tex (as styled), and its HTML."""
-    if "csv" in formats:
+
+@dataclass
+class Options:
+    formats: tuple = FORMATS
+    standalone: bool = False
+    logx: bool | None = None
+
+
+def _files(section: Section, images: list[str]) -> None:
+    """Link every figure's PNG and PDF."""
+    section.images += images
+    section.files += [p for image in images for p in (image, image.removesuffix(".png") + ".pdf")]
+
+
+def _save_table(section: Section, out: Path, options: Options, name: str, frame: pd.DataFrame, tables, label) -> None:
+    """The table as ``name``.csv (every column), ``name``.tex (a float, or documents), and HTML."""
+    if "csv" in options.formats:
         frame.to_csv(out / f"{name}.csv", index=False)
         section.files.append(f"{name}.csv")
-    if "latex" in formats:
-        (out / f"{name}.tex").write_text(to_tex(styler))
+    if "latex" in options.formats:
+        body = [tabular(t.label_headers, t.labels, t.columns, t.groups) for t in tables]
+        (out / f"{name}.tex").write_text(table_float(body, section.caption, label, options.standalone))
         section.files.append(f"{name}.tex")
-    section.html = styler.to_html()
+    section.html = "".join(table_html(t) for t in tables)
 
 
-def _table1_section(agg, selection, out, formats) -> Section:
+def _table1_section(agg, selection, out, options) -> Section:
     t1, notes = table1(agg, selection)
-    rule = "; ".join(selection.describe(d) for d in sorted(set(t1["dataset"]))) if not t1.empty else ""
+    rule = "; ".join(selection.describe(d) for d in dict.fromkeys(t1["dataset"])) if not t1.empty else ""
     section = Section(
         "Table 1",
-        "Disentanglement metric score (%) and reconstruction error per pixel on the test "
-        f"sets, mean ± std over seeds, beside the seed's values. Selection: {rule or 'n/a'}.",
+        "Disentanglement metric score (%) and reconstruction error per pixel on the test sets, "
+        "mean ± std over n seeds, beside the paper's values for the same configuration. "
+        f"Selection: {rule or 'n/a'}.",
         notes=notes,
     )
     if t1.empty:
         return section
-    index = pd.MultiIndex.from_frame(t1[["dataset", "method"]])
-    means = pd.DataFrame(
-        {
-            "Metric": t1["metric.mean"].values,
-            "Reconst. error": t1["recon.mean"].values,
-            "Paper metric": t1["paper.metric"].values,
-            "Paper reconst.": t1["paper.recon"].values,
-        },
-        index=index,
+    higher = selection.select_by == HIGGINS
+    table = Table(
+        ["Dataset", "Method", "n"],
+        [[d, m, f"{n:.0f}"] for d, m, n in zip(t1["dataset"], t1["method"], t1["n"].fillna(0))],
+        [
+            Column("Metric (%)", list(t1["metric.mean"]), list(t1["metric.std"]), 1, True if higher else None),
+            Column("Reconst. error", list(t1["recon.mean"]), list(t1["recon.std"]), 4, False),
+            Column("Paper metric", list(t1["paper.metric"]), None, 2, True),
+            Column("Paper reconst.", list(t1["paper.recon"]), None, 4, False),
+        ],
+        list(t1["dataset"]),
     )
-    stds = pd.DataFrame({"Metric": t1["metric.std"].values, "Reconst. error": t1["recon.std"].values}, index=index)
-    css = bold_best(
-        means,
-        {"Metric": True, "Reconst. error": False, "Paper metric": True, "Paper reconst.": False},
-        groups=pd.Series(t1["dataset"].values, index=index),
-    )
-    digits = {"Metric": 1, "Paper metric": 2, "Reconst. error": 4, "Paper reconst.": 4}
-    styler = styled(means, stds, digits, css)
-    _save_table(section, out, formats, "table1", t1, styler)
+    _save_table(section, out, options, "table1", t1, [table], "tab:benchbench-table1")
     return section
 
 
-def _table2_section(agg, selection, out, formats) -> Section:
-    t2, notes = table2(agg, selection)
+def _table2_section(agg, selection, dataset, out, options) -> Section:
+    t2, notes = table2(agg, selection, dataset)
     section = Section(
-        "Table 2",
-        "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the "
-        "mean μ with and without attribute k on the training set, a bias fitted by the hinge loss; "
-        "rows ours (mean over seeds), then the seed's. LaTeX shows the seed's 12 attributes; the CSV "
-        "has all 40.",
+        f"Table 2 — {dataset}",
+        "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the mean "
+        "μ with and without attribute k on the training set, a bias fitted by the hinge loss; ours "
+        "(mean ± std over n seeds), then the paper's for the same configuration. The paper's 12 "
+        "attributes in two halves; the CSV has every attribute.",
         notes=notes,
     )
     if t2.empty:
         return section
     shown = [a for a in PAPER_ATTRIBUTES if a in t2.columns]
-    ours = t2.set_index("method")[shown]
-    paper = t2.set_index("method")[[f"paper.{a}" for a in shown]].set_axis(shown, axis=1)
-    means = pd.concat({"ours": ours, "paper": paper})
-    css = bold_best(
-        means, dict.fromkeys(shown, True), groups=pd.Series(means.index.get_level_values(0), index=means.index)
-    )
-    styler = styled(means, None, dict.fromkeys(shown, 1), css)
-    _save_table(section, out, formats, "table2", t2, styler)
+    labels = [[m, f"{n:.0f}"] for m, n in zip(t2["method"], t2["n"].fillna(0))]
+    paper_labels = [[m, "paper"] for m in t2["method"]]
+    tables = []
+    for half in (shown[: (len(shown) + 1) // 2], shown[(len(shown) + 1) // 2 :]):
+        if not half:
+            continue
+        columns = []
+        for a in half:
+            ours = list(t2[a]) + list(t2[f"paper.{a}"])
+            stds = list(t2[f"{a}.std"]) + [float("nan")] * len(t2)
+            columns.append(Column(a.replace("_", " "), ours, stds, 1, True))
+        groups = ["ours"] * len(t2) + ["paper"] * len(t2)
+        tables.append(Table(["Method", "n"], labels + paper_labels, columns, groups))
+    _save_table(section, out, options, f"table2_{dataset}", t2, tables, f"tab:benchbench-table2-{dataset}")
     return section
 
 
-def _overview_section(agg: pd.DataFrame, out: Path, formats) -> Section:
-    """Every headline value of every evaluation shown: mean ± std (n seeds) per configuration."""
-    keys = ["dataset", "method", *hp_columns(agg)]
+def _overview_section(run, table: pd.DataFrame, agg: pd.DataFrame, out: Path, options) -> Section:
+    """Every value of every evaluation shown: a violin grid of the headline outputs per method
+    variant, and mean ± std (n) per configuration."""
     values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
-    frame = agg[keys].copy()
-    for value in values:
-        mean, std, n = (agg[f"{value}.{s}"] for s in ("mean", "std", "n"))
-        frame[value] = [
-            "" if pd.isna(m) else f"{m:.4g}" + ("" if pd.isna(d) else f" ± {d:.2g}") + f" ({k:.0f})"
-            for m, d, k in zip(mean, std, n)
-        ]
+    headline = headline_outputs(values)
+    columns = [Column(v, list(agg[f"{v}.mean"]), list(agg[f"{v}.std"]), 4, _higher(v)) for v in headline]
+    groups = list(agg["dataset"])
+    ns = agg[[f"{v}.n" for v in headline]].max(axis=1) if headline else pd.Series(0, index=agg.index)
+    summary = Table(
+        ["Dataset", "Configuration", "n"],
+        [[d, label, f"{n:.0f}"] for d, label, n in zip(agg["dataset"], agg["label"], ns.fillna(0))],
+        columns,
+        groups,
+    )
     section = Section(
         "Every metric",
-        "Mean ± std (number of seeds) of every metric's headline values, per configuration; "
-        "per-factor values are in aggregate.csv.",
-        html=frame.to_html(index=False, border=0, na_rep=""),
+        "Each metric's headline outputs (those it declares which way is better; every output of a "
+        "metric that declares none): mean ± std over n seeds per configuration, the best per "
+        "dataset in bold where the metric says which way is better; below, a violin per method "
+        "variant over all its trained models (every hyperparameter and seed, each a point). Every "
+        "output, per-factor ones included, is in cells.csv (per model) and aggregate.csv (per "
+        "configuration).",
+        html=table_html(summary),
     )
-    if "csv" in formats:
-        section.files = ["cells.csv", "aggregate.csv"]
+    for dataset in sorted(set(table["dataset"])):
+        image = figures.overview(table, headline, dataset, out)
+        if image:
+            _files(section, [image])
+    if "csv" in options.formats:
+        section.files += ["cells.csv", "aggregate.csv"]
     return section
+
+
+def _higher(output: str) -> bool | None:
+    found = direction(*output.split(".", 1))
+    return None if found is None else found == "higher"
+
+
+def _failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
+    """Every cell that did not train: its configuration, status and reason."""
+    rows = table[table["status"] != "trained"]
+    if rows.empty:
+        return None
+    stores = {s.path.name: s for s in run.cell_stores()}
+    reasons = [str(stores[c].status().get("error", "")) if c in stores else "" for c in rows["cell"]]
+    frame = rows[["cell", "dataset", "label", "seed", "status"]].assign(reason=reasons)
+    return Section(
+        "Cells not trained",
+        "Cells that failed, diverged or have not finished: they are in no table or figure above.",
+        html=frame_html(frame),
+    )
 
 
 def _evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -> Section:
@@ -144,17 +215,112 @@ def _evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) 
                 "metric": metric,
                 "key": key,
                 "models": len(records),
+                "defaults": "yes" if _is_default(metric, key) else "no",
                 "options": ", ".join(f"{k}={v}" for k, v in options.items()),
             }
         )
-    frame = pd.DataFrame(rows, columns=["metric", "key", "models", "options"])
+    frame = pd.DataFrame(rows, columns=["metric", "key", "models", "defaults", "options"])
     return Section(
         "Evaluations shown",
         "Each metric's evaluation in the tables and figures: its key (cells/<id>/evaluations/<metric>/<key>/), "
-        "the models that have it, and its resolved options.",
-        html=frame.to_html(index=False, border=0),
+        "the models that have it, whether its options are the metric's defaults, and its resolved options.",
+        html=frame_html(frame),
         notes=notes,
     )
+
+
+def _is_default(metric: str, key: str) -> bool:
+    try:
+        return EvalSpec.of(metric).key == key
+    except BenchbenchError:
+        return False
+
+
+def _dataset_sections(run, table, agg, selection, keys, dataset, out, options) -> dict[str, list[Section]]:
+    """Figure 1, Figure 2, Tables 3–4, traversals and curves of one dataset, by kind, so the
+    page can put them in the paper's order."""
+    cells = representative_cells(table, agg, selection, dataset)
+    chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
+    single = f"One model per method: the lowest seed of each configuration ({chosen})."
+    kinds: dict[str, list[Section]] = {}
+    fig1 = figures.figure1(agg, dataset, out, options.logx)
+    if fig1:
+        section = Section(
+            f"Figure 1 — {dataset}",
+            "Disentanglement metric score against reconstruction error (test), varying β for β-VAE "
+            "(β = 1 is the VAE) and λ_od for each DIP-VAE variant; bars are ± std over seeds; each "
+            "point is labelled with its β or λ_od; hollow circles are the paper's Table 1 values.",
+        )
+        _files(section, [fig1])
+        kinds["figure1"] = [section]
+    if dataset in SHAPES + CELEBA:
+        images, csvs = figures.correlations(run.path, cells, keys, dataset, out)
+        number = "4" if dataset in CELEBA else "3"
+        section = Section(
+            f"Table {number} — {dataset}",
+            "Pearson correlations of μ over the test set: latent × latent (first figure) and "
+            f"factor/attribute × latent (second). {single}",
+            files=csvs,
+            notes=[] if images else [f"{dataset}: no latent_correlation artifacts"],
+        )
+        _files(section, images)
+        kinds["correlations"] = [section]
+        fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
+        if fig2:
+            section = Section(
+                f"Figure 2 — {dataset}",
+                "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
+                "latent's signed correlation with the attribute (red) and with its four most "
+                f"correlated other attributes (blue). {single}",
+            )
+            _files(section, [fig2])
+            kinds["figure2"] = [section]
+    try:
+        data = datasets.get(dataset)()
+        trav = figures.traversals(run.path, cells, data, dataset, out)
+        trav_notes = [] if trav else [f"{dataset}: none of these cells has its model.pt (not kept with this run)"]
+    except BenchbenchError as exc:
+        trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
+    section = Section(
+        f"Latent traversals — {dataset}",
+        "The first test image and its reconstruction, then each latent (rows: its index and mean "
+        "KL over 256 test images) set to −3 … 3 in turn (columns), decoder means (Tables 5–6 of "
+        f"the paper). {single}",
+        notes=trav_notes,
+    )
+    _files(section, [trav] if trav else [])
+    kinds["traversals"] = [section]
+    curves = figures.training_curves(run.path, cells, dataset, out)
+    if curves:
+        section = Section(
+            f"Training curves — {dataset}",
+            f"Every logged term (means over each logging interval) against the step. {single}",
+        )
+        _files(section, [curves])
+        kinds["curves"] = [section]
+    return kinds
+
+
+ORDER = ("figure1", "table2", "figure2", "correlations", "traversals", "curves")
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Put the finished report at ``out``, removing the previous one only now."""
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _check_out(out: Path, default: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise BenchbenchError(f"--out {out}: is a file")
+    if out.exists() and out != default and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BenchbenchError(f"--out {out}: not empty and not a benchbench report folder; choose another")
 
 
 def make_report(
@@ -163,6 +329,8 @@ def make_report(
     formats=FORMATS,
     selection: Selection | None = None,
     evaluations: dict[str, str] | None = None,
+    standalone: bool = False,
+    logx: bool | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
     the evaluations ``evaluations`` picks (``{metric: key}``; default: the grid's).  Returns the
@@ -174,89 +342,54 @@ def make_report(
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise BenchbenchError(f"unknown format {sorted(unknown)[0]!r} (known: {', '.join(FORMATS)})")
-    out = Path(out or run.path / "report")
-    out.mkdir(parents=True, exist_ok=True)
+    default = run.path / "report"
+    out = Path(out or default).absolute()
+    _check_out(out, default.absolute())
     selection = selection or Selection()
     keys, notes = run.evaluation_keys(evaluations)
     table = tidy(run, keys)
     if table.empty:
         raise BenchbenchError(f"run {run_path} has no cells yet")
-    agg = aggregate(table)
-    if "csv" in formats:
-        table.to_csv(out / "cells.csv", index=False)
-        agg.to_csv(out / "aggregate.csv", index=False)
-    sections = [_table1_section(agg, selection, out, formats), _table2_section(agg, selection, out, formats)]
-    present = sorted(set(agg["dataset"])) if "dataset" in agg else []
-    for dataset in present:
-        sections += _dataset_sections(run, table, agg, selection, keys, dataset, out)
-    sections.append(_overview_section(agg, out, formats))
-    sections.append(_evaluations_section(run, keys, notes))
-    if "html" in formats:
-        write_html(out / "index.html", run, sections, table)
+    selection.check(table)
+    options = Options(tuple(formats), standalone, logx)
+    staging = out.with_name(f".{out.name}.writing")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        _write(run, table, keys, notes, selection, staging, options)
+        _replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
     return out, notes
 
 
-def _dataset_sections(run, table, agg, selection, keys, dataset, out) -> list[Section]:
-    cells = representative_cells(table, agg, selection, dataset)
-    chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
-    sections = []
-    fig1 = figures.figure1(agg, dataset, out)
-    if fig1:
-        sections.append(
-            Section(
-                f"Figure 1 — {dataset}",
-                "Disentanglement metric score against reconstruction error "
-                "(test), varying β for β-VAE (β = 1 is the VAE) and λ_od for DIP-VAE; bars are ± std "
-                "over seeds; each point is labelled with its β or λ_od.",
-                images=[fig1],
-            )
-        )
-    if dataset in CORRELATION_DATASETS:
-        image, csvs = figures.correlations(run.path, cells, keys, dataset, out)
-        number = "4" if dataset.startswith("celeba") else "3"
-        sections.append(
-            Section(
-                f"Table {number} — {dataset}",
-                "Pearson correlations of μ over the test set: latent × "
-                "latent (top) and factor/attribute × latent (bottom), lowest-seed cell of each method "
-                f"({chosen}).",
-                images=[image] if image else [],
-                files=csvs,
-                notes=[] if image else [f"{dataset}: no latent_correlation artifacts"],
-            )
-        )
-        fig2 = figures.figure2(run.path, cells, keys, dataset, out)
-        if fig2:
-            sections.append(
-                Section(
-                    f"Figure 2 — {dataset}",
-                    "For each attribute, the latent most correlated with it "
-                    "and that latent's four most correlated other attributes.",
-                    images=[fig2],
-                )
-            )
-    try:
-        data = datasets.get(dataset)()
-        trav = figures.traversals(run.path, cells, data, dataset, out)
-        trav_notes = [] if trav else [f"{dataset}: no trained models to traverse"]
-    except BenchbenchError as exc:
-        trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
-    sections.append(
-        Section(
-            f"Latent traversals — {dataset}",
-            "The first test image encoded, then each latent (rows) "
-            "set to −3 … 3 in turn (columns), decoder means; per method (Tables 5–6 of the seed).",
-            images=[trav] if trav else [],
-            notes=trav_notes,
-        )
-    )
-    curves = figures.training_curves(run.path, cells, dataset, out)
-    if curves:
-        sections.append(
-            Section(
-                f"Training curves — {dataset}",
-                "Reconstruction, KL and total loss (means over each logging interval) of the cells shown above.",
-                images=[curves],
-            )
-        )
-    return sections
+def _write(run, table, keys, notes, selection, out: Path, options: Options) -> None:
+    agg = aggregate(table)
+    (out / MARKER).write_text(f"benchbench report of run {run.path.name}\n")
+    if "csv" in options.formats:
+        table.to_csv(out / "cells.csv", index=False)
+        agg.to_csv(out / "aggregate.csv", index=False)
+    found = set(agg["dataset"]) if "dataset" in agg else set()
+    present = [d for d in TABLE1_DATASETS if d in found] + sorted(found - set(TABLE1_DATASETS))  # the paper's order
+    per_dataset = {d: _dataset_sections(run, table, agg, selection, keys, d, out, options) for d in present}
+    tables2 = [_table2_section(agg, selection, d, out, options) for d in CELEBA if d in present]
+    if not tables2:
+        tables2 = [
+            Section("Table 2", "CelebA attribute classification accuracy (%).", notes=["celeba: not in this run"])
+        ]
+    sections = [_table1_section(agg, selection, out, options)]
+    for kind in ORDER:
+        if kind == "table2":
+            sections += tables2
+            continue
+        sections += [s for d in present for s in per_dataset[d].get(kind, [])]
+    sections.append(_overview_section(run, table, agg, out, options))
+    failures = _failures_section(run, table)
+    sections += [failures] if failures else []
+    sections.append(_evaluations_section(run, keys, notes))
+    if "html" in options.formats:
+        written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
+        sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
+        write_html(out / "index.html", run.path.name, header(run, table, keys), protocol_warnings(run, keys), sections)

@@ -1,5 +1,7 @@
-"""The paper's figures (PNG and PDF): Figure 1's trade-off curves, Figure 2's attribute bars,
-Tables 3–4's correlation heatmaps, latent traversals and training curves."""
+"""The paper's figures (PNG and PDF, byte-identical from one report to the next): Figure 1's
+trade-off curves with the paper's points, Figure 2's signed attribute bars, Tables 3–4's
+correlation heatmaps, labelled latent traversals, training curves of every logged term, and an
+overview of every headline metric per method."""
 
 from __future__ import annotations
 
@@ -14,63 +16,124 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.ticker import EngFormatter, MaxNLocator  # noqa: E402
 
 from benchbench.arch import decoder_mean  # noqa: E402
-from benchbench.report.tables import HIGGINS, RECON  # noqa: E402
+from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON  # noqa: E402
 from benchbench.store import CellStore  # noqa: E402
+
+#: No timestamps or versions in the files, so two reports of a run are byte-identical.
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+MATH = {"λ_od": r"$\lambda_{od}$", "λ_d": r"$\lambda_{d}$", "β": r"$\beta$"}
+
+
+def mathtext(text: str) -> str:
+    """Greek letters and subscripts as matplotlib mathtext (no literal underscores)."""
+    for plain, math in MATH.items():
+        text = text.replace(plain, math)
+    return text
 
 
 def save(fig, out: Path, name: str) -> str:
     """Write ``name``.png and .pdf under ``out/figures``; return the PNG's path relative to ``out``."""
     folder = out / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight")
-    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight")
+    fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata=PNG_METADATA)
+    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata=PDF_METADATA)
     plt.close(fig)
     return f"figures/{name}.png"
 
 
-def _sweep(ax, rows: pd.DataFrame, hp: str, label: str, marker: str) -> None:
-    rows = rows.sort_values(hp)
-    ax.errorbar(
-        rows[f"{RECON}.mean"],
-        rows[f"{HIGGINS}.mean"],
-        xerr=rows[f"{RECON}.std"].fillna(0),
-        yerr=rows[f"{HIGGINS}.std"].fillna(0),
-        marker=marker,
-        capsize=3,
-        label=label,
-    )
-    for _, r in rows.iterrows():
-        ax.annotate(
-            f"{r[hp]:g}",
-            (r[f"{RECON}.mean"], r[f"{HIGGINS}.mean"]),
-            textcoords="offset points",
-            xytext=(4, 4),
-            fontsize=8,
-        )
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text.replace("β", "beta").replace("λ", "lambda")).strip("_")
 
 
-def figure1(agg: pd.DataFrame, dataset: str, out: Path) -> str | None:
-    """Higgins score against reconstruction error: the β sweep (VAE = β 1) and the λ_od sweep."""
+OFFSETS = [(5, 5), (5, -12), (-5, 5), (-5, -12), (8, -3), (-8, -3), (0, 9), (0, -15), (12, 10), (-12, -18)]
+
+
+def place_labels(ax, points: list[tuple[float, float]], texts: list[str]) -> list:
+    """Annotate each point at the first of a few offsets where its label overlaps no label
+    placed before it (nor the axes' edge); the last offset tried when none is free."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    taken, placed = [], []
+    for (x, y), text in zip(points, texts):
+        for dx, dy in OFFSETS:
+            ha = "left" if dx >= 0 else "right"
+            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, ha=ha)
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in taken) and ax.bbox.contains(box.x0, box.y0):
+                break
+            label.remove()
+        else:
+            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=OFFSETS[0], fontsize=8)
+            box = label.get_window_extent(renderer)
+        taken.append(box)
+        placed.append(label)
+    return placed
+
+
+def spans_decades(values) -> bool:
+    values = np.asarray([v for v in values if np.isfinite(v) and v > 0])
+    return values.size > 1 and values.max() / values.min() >= 10
+
+
+def figure1_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(legend, hyperparameter, rows) per series: the β sweep (the VAE as β = 1 where the grid
+    has no β-VAE at β = 1) and each DIP-VAE variant's λ_od sweep."""
+    betas = rows[rows["method"] == "beta_vae"].copy()
+    vae = rows[rows["method"] == "vae"].copy()
+    if not vae.empty and not (betas.get("hp.beta", pd.Series(dtype=float)) == 1).any():
+        vae["hp.beta"] = 1.0
+        betas = pd.concat([betas, vae])
+    series = [("β-VAE (β)", "hp.beta", betas)] if not betas.empty and "hp.beta" in betas else []
+    dips = rows[rows["method"] == "dip_vae"]
+    if "hp.lambda_od" in dips:
+        series += [(f"{variant} (λ_od)", "hp.lambda_od", group) for variant, group in dips.groupby("variant")]
+    return series
+
+
+def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None) -> str | None:
+    """Higgins score against reconstruction error per series, ± std bars, every point labelled
+    with its β or λ_od; the paper's Table 1 points as hollow markers; log x when the errors
+    span a decade or more (``logx`` forces it on or off)."""
     needed = {f"{HIGGINS}.mean", f"{RECON}.mean"}
     rows = agg[agg["dataset"] == dataset]
-    if rows.empty or not needed <= set(rows.columns):
+    if rows.empty or not needed <= set(rows.columns) or rows[list(needed)].isna().all().any():
         return None
-    betas = rows[rows["method"].isin(["vae", "beta_vae"])].copy()
-    if "hp.beta" not in betas:
-        betas["hp.beta"] = np.nan
-    betas["hp.beta"] = betas["hp.beta"].fillna(1.0)
-    dips = rows[rows["method"] == "dip_vae"]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    if not betas.empty:
-        _sweep(ax, betas, "hp.beta", "β-VAE (β)", "o")
-    if not dips.empty and "hp.lambda_od" in dips:
-        _sweep(ax, dips, "hp.lambda_od", "DIP-VAE (λ_od)", "s")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    points, texts = [], []
+    for (legend, hp, series), marker in zip(figure1_series(rows), "osD^v<>ph"):
+        series = series.sort_values(hp)
+        x, y = series[f"{RECON}.mean"], series[f"{HIGGINS}.mean"]
+        ax.errorbar(
+            x,
+            y,
+            xerr=series[f"{RECON}.std"].fillna(0),
+            yerr=series[f"{HIGGINS}.std"].fillna(0),
+            marker=marker,
+            capsize=3,
+            label=mathtext(legend),
+        )
+        points += list(zip(x, y))
+        texts += [f"{v:g}" for v in series[hp]]
+    paper = PAPER_TABLE1.get(dataset, {})
+    if paper:
+        names = {"VAE": "VAE", "DIP-VAE": "DIP-VAE"}
+        for key, (metric, recon) in paper.items():
+            ax.plot(recon, metric, marker="o", markersize=9, markerfacecolor="none", color="black", linestyle="none")
+            points.append((recon, metric))
+            texts.append(f"paper {names.get(key) or f'β = {key:g}'}")
+        ax.plot([], [], marker="o", markerfacecolor="none", color="black", linestyle="none", label="paper (Table 1)")
+    if logx if logx is not None else spans_decades([p[0] for p in points]):
+        ax.set_xscale("log")
     ax.set_xlabel("reconstruction error (per pixel, test)")
     ax.set_ylabel("disentanglement metric score (%)")
     ax.set_title(dataset)
-    ax.legend()
+    ax.legend(fontsize=8, loc="best")
+    place_labels(ax, points, texts)
     return save(fig, out, f"figure1_{dataset}")
 
 
@@ -80,10 +143,7 @@ def load_artifact(run_path: Path, cell: str, keys: dict[str, str], name: str) ->
     return CellStore(run_path / "cells" / cell).artifact(metric, keys[metric], array) if metric in keys else None
 
 
-def correlations(
-    run_path: Path, cells: dict[str, str], keys: dict[str, str], dataset: str, out: Path
-) -> tuple[str | None, list[str]]:
-    """Tables 3–4 as heatmaps (a row per method: latent × latent, factor × latent) and CSVs."""
+def _correlation_arrays(run_path, cells, keys):
     found = {}
     for label, cell in cells.items():
         zz, zf = (
@@ -91,39 +151,60 @@ def correlations(
         )
         names = load_artifact(run_path, cell, keys, "latent_correlation.factor_names")
         if zz is not None and zf is not None:
-            names = list(names) if names is not None else [f"factor {j}" for j in range(zf.shape[1])]
+            names = [str(n) for n in names] if names is not None else [f"factor {j}" for j in range(zf.shape[1])]
             found[label] = (zz, zf, names)
+    return found
+
+
+def correlations(
+    run_path: Path, cells: dict[str, str], keys: dict[str, str], dataset: str, out: Path
+) -> tuple[list[str], list[str]]:
+    """Tables 3–4 as heatmaps — latent × latent (one figure), factor × latent (another, sized so
+    every factor's name is readable) — a column per method, and a CSV per matrix."""
+    found = _correlation_arrays(run_path, cells, keys)
     if not found:
-        return None, []
+        return [], []
     csvs = []
     folder = out / "correlations"
     folder.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(2, len(found), figsize=(4.2 * len(found), 8), squeeze=False)
-    for col, (label, (zz, zf, names)) in enumerate(found.items()):
+    for label, (zz, zf, names) in found.items():
         latents = [f"z{i}" for i in range(zz.shape[0])]
-        slug = re.sub(r"[^A-Za-z0-9]+", "_", label.replace("β", "beta")).strip("_")
         for kind, frame in (
             ("latent_latent", pd.DataFrame(zz, latents, latents)),
             ("factor_latent", pd.DataFrame(zf.T, names, latents)),
         ):
-            path = folder / f"{dataset}_{slug}_{kind}.csv"
+            path = folder / f"{dataset}_{slug(label)}_{kind}.csv"
             frame.to_csv(path)
             csvs.append(str(path.relative_to(out)))
-        sns.heatmap(zz, ax=axes[0, col], vmin=-1, vmax=1, cmap="RdBu_r", square=True, cbar=col == len(found) - 1)
-        sns.heatmap(
-            zf.T,
-            ax=axes[1, col],
-            vmin=-1,
-            vmax=1,
-            cmap="RdBu_r",
-            cbar=col == len(found) - 1,
-            yticklabels=names if col == 0 and len(names) <= 40 else False,
+    images = []
+    d = max(zz.shape[0] for zz, _, _ in found.values())
+    n = max(len(names) for _, _, names in found.values())
+    small = d > 12 or n > 12
+    for kind, height in (("latent", 0.28 * d + 1.2), ("factor", 0.26 * n + 1.2)):
+        fig, axes = plt.subplots(
+            1, len(found), figsize=(max(3.2, 0.28 * d + 1.6) * len(found), max(3.0, height)), squeeze=False
         )
-        axes[0, col].set_title(label)
-        axes[1, col].set_xlabel("latent")
-    axes[0, 0].set_ylabel("latent")
-    axes[1, 0].set_ylabel("factor / attribute")
-    return save(fig, out, f"correlations_{dataset}"), csvs
+        for col, (label, (zz, zf, names)) in enumerate(found.items()):
+            ax = axes[0, col]
+            matrix, rows = (zz, [f"z{i}" for i in range(zz.shape[0])]) if kind == "latent" else (zf.T, names)
+            sns.heatmap(
+                matrix,
+                ax=ax,
+                vmin=-1,
+                vmax=1,
+                cmap="RdBu_r",
+                square=kind == "latent",
+                cbar=col == len(found) - 1,
+                xticklabels=[f"z{i}" for i in range(matrix.shape[1])],
+                yticklabels=[r.replace("_", " ") for r in rows] if col == 0 else False,
+            )
+            ax.tick_params(labelsize=7 if small else 9)
+            ax.set_title(mathtext(label), fontsize=9)
+            ax.set_xlabel("latent")
+        axes[0, 0].set_ylabel("latent" if kind == "latent" else "factor / attribute")
+        fig.tight_layout()
+        images.append(save(fig, out, f"correlations_{kind}_{dataset}"))
+    return images, csvs
 
 
 def figure2(
@@ -134,73 +215,97 @@ def figure2(
     out: Path,
     attributes=("Bangs", "Rosy_Cheeks"),
 ) -> str | None:
-    """For each attribute, the latent most correlated with it and that latent's top other
-    attributes (bars of their correlations), per method."""
+    """The paper's Figure 2: for each attribute, the latent most correlated with it; bars are
+    that latent's signed correlation with the attribute itself (dark, marked) and with its four
+    most correlated other attributes."""
+    found = _correlation_arrays(run_path, cells, keys)
     data = {}
-    for label, cell in cells.items():
-        parts = [
-            load_artifact(run_path, cell, keys, f"latent_correlation.{k}")
-            for k in ("factor_names", "top_others", "top_others_corr")
-        ]
-        if all(p is not None for p in parts):
-            data[label] = parts
+    for label, (_, zf, names) in found.items():
+        others = load_artifact(run_path, cells[label], keys, "latent_correlation.top_others")
+        if others is not None:
+            data[label] = (zf, names, others)
     if not data:
         return None
-    names = list(next(iter(data.values()))[0])
+    names = next(iter(data.values()))[1]
     chosen = [a for a in attributes if a in names] or names[:2]
-    fig, axes = plt.subplots(len(chosen), len(data), figsize=(3.6 * len(data), 2.6 * len(chosen)), squeeze=False)
-    for col, (label, (_, others, corr)) in enumerate(data.items()):
+    fig, axes = plt.subplots(len(chosen), len(data), figsize=(3.8 * len(data), 2.4 * len(chosen)), squeeze=False)
+    for col, (label, (zf, names, others)) in enumerate(data.items()):
         for row, attribute in enumerate(chosen):
             a = names.index(attribute)
+            latent = int(np.argmax(np.abs(zf[:, a])))
+            shown = [a, *others[a]]
+            values = zf[latent, shown]
             ax = axes[row, col]
-            ax.barh([names[j].replace("_", " ") for j in others[a]][::-1], np.abs(corr[a])[::-1], color="tab:blue")
-            ax.set_xlim(0, 1)
-            ax.set_title(f"{label}: {attribute.replace('_', ' ')}", fontsize=9)
-    axes[-1, 0].set_xlabel("|correlation| with the attribute's top latent")
+            colors = ["tab:red", *["tab:blue"] * (len(shown) - 1)]
+            ax.barh([names[j].replace("_", " ") for j in shown][::-1], values[::-1], color=colors[::-1])
+            ax.axvline(0, color="black", linewidth=0.6)
+            ax.set_xlim(-1, 1)
+            ax.set_xticks([-1, -0.5, 0, 0.5, 1])
+            ax.tick_params(labelsize=7)
+            ax.set_title(mathtext(f"{label}\n{attribute.replace('_', ' ')} → z{latent}"), fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("correlation with the latent", fontsize=8)
     fig.tight_layout()
     return save(fig, out, f"figure2_{dataset}")
 
 
 @torch.no_grad()
 def traversals(
-    run_path: Path, cells: dict[str, str], dataset_obj, dataset: str, out: Path, steps: int = 7
+    run_path: Path, cells: dict[str, str], dataset_obj, dataset: str, out: Path, steps: int = 7, kl_images: int = 256
 ) -> str | None:
-    """One test image per method: each latent varied over [-3, 3] in turn (rows), decoder means."""
+    """Per method: the first test image and its reconstruction, then each latent (rows, labelled
+    with its index and its mean KL over the first ``kl_images`` test images) set to −3 … 3 in
+    turn (columns), decoder means."""
     grids = {}
-    image = torch.as_tensor(dataset_obj.images_at(dataset_obj.test_indices[:1]))
+    test = dataset_obj.test_indices
+    batch = torch.as_tensor(dataset_obj.images_at(test[: min(kl_images, len(test))]))
     for label, cell in cells.items():
         store = CellStore(run_path / "cells" / cell)
         if not store.model_path.exists():
             continue
         config = store.cell()
         net = store.load_net(dataset_obj.image_shape)
-        mu = net.encode(image)[0][0]
-        z = mu.repeat(config.latent_dim * steps, 1)
-        values = torch.linspace(-3, 3, steps)
+        mus, logvars = net.encode(batch)
+        kl = (0.5 * (mus**2 + logvars.exp() - logvars - 1)).mean(0).numpy()
+        z = mus[0].repeat(config.latent_dim * steps, 1)
         for j in range(config.latent_dim):
-            z[j * steps : (j + 1) * steps, j] = values
+            z[j * steps : (j + 1) * steps, j] = torch.linspace(-3, 3, steps)
         frames = decoder_mean(net.decode(z)).numpy()  # (d·steps, C, H, W)
+        original = batch[0].numpy()
+        recon = decoder_mean(net.decode(mus[:1])).numpy()[0]
         c, h, w = frames.shape[1:]
-        grid = (
+        rows = (
             frames.reshape(config.latent_dim, steps, c, h, w)
             .transpose(0, 3, 1, 4, 2)
             .reshape(config.latent_dim * h, steps * w, c)
         )
-        grids[label] = grid
+        head = np.ones((config.latent_dim * h, 2 * w + w // 4, c))
+        head[:h, :w], head[:h, w : 2 * w] = original.transpose(1, 2, 0), recon.transpose(1, 2, 0)
+        grids[label] = (np.concatenate([head, rows], axis=1), kl, h, w)
     if not grids:
         return None
-    fig, axes = plt.subplots(
-        1, len(grids), figsize=(2.6 * len(grids), 0.4 * max(g.shape[0] for g in grids.values()) / 8), squeeze=False
-    )
-    for ax, (label, grid) in zip(axes[0], grids.items()):
+    height = max(g.shape[0] for g, *_ in grids.values()) / 64
+    fig, axes = plt.subplots(1, len(grids), figsize=(3.4 * len(grids), 0.75 * height + 1), squeeze=False)
+    for ax, (label, (grid, kl, h, w)) in zip(axes[0], grids.items()):
         ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
-        ax.set_title(label, fontsize=9)
-        ax.axis("off")
+        ax.set_yticks(
+            [(j + 0.5) * h for j in range(len(kl))], [f"z{j}  KL {k:.2f}" for j, k in enumerate(kl)], fontsize=7
+        )
+        start = 2 * w + w // 4
+        ax.set_xticks(
+            [w / 2, 1.5 * w, start + w / 2, start + (steps - 0.5) * w], ["$x$", r"$\hat{x}$", "−3", "+3"], fontsize=8
+        )
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_title(mathtext(label), fontsize=8)
+    fig.tight_layout()
     return save(fig, out, f"traversals_{dataset}")
 
 
 def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Path) -> str | None:
-    """Reconstruction, KL and total loss against step, one line per method."""
+    """Every logged term (reconstruction, KL, the total loss, each method's own terms) against
+    the step, one line per method; steps in k / M so tick labels never run together."""
     logs = {}
     for label, cell in cells.items():
         path = run_path / "cells" / cell / "train_log.csv"
@@ -208,16 +313,56 @@ def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Pa
             logs[label] = pd.read_csv(path)
     if not logs:
         return None
-    terms = ["reconstruction", "kl", "loss"]
-    fig, axes = plt.subplots(1, len(terms), figsize=(4 * len(terms), 3.2))
-    for ax, term in zip(axes, terms):
-        for label, log in logs.items():
+    terms = list(dict.fromkeys(c for log in logs.values() for c in log.columns if c != "step"))
+    cols = min(3, len(terms))
+    rows = -(-len(terms) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, term in zip(axes.flat, terms):
+        for i, (label, log) in enumerate(logs.items()):
             if term in log:
-                ax.plot(log["step"], log[term], label=label)
-        ax.set_title(term)
+                ax.plot(log["step"], log[term], label=mathtext(label), color=f"C{i}")  # one colour per model
+        ax.set_title(term.replace("_", " "))
         ax.set_xlabel("step")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         positive = all((log[term] > 0).all() for log in logs.values() if term in log)
         ax.set_yscale("log" if positive else "linear")
-    axes[0].legend(fontsize=8)
+    for ax in axes.flat[len(terms) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return save(fig, out, f"curves_{dataset}")
+
+
+def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -> str | None:
+    """disentanglement_lib's overview: per headline output, a violin of every trained model of
+    each method variant (all hyperparameters and seeds) with the models as points (jittered
+    sideways by a fixed random stream)."""
+    rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
+    outputs = [o for o in outputs if o in rows and rows[o].notna().any()]
+    if rows.empty or not outputs:
+        return None
+    order = sorted(set(rows["variant"]))
+    cols = min(4, len(outputs))
+    grid_rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(
+        grid_rows, cols, figsize=(max(3.2, 0.9 * len(order) + 1.2) * cols, 3.2 * grid_rows), squeeze=False
+    )
+    for ax, output in zip(axes.flat, outputs):
+        data = rows[["variant", output]].dropna()
+        sns.violinplot(
+            data=data, x="variant", y=output, order=order, ax=ax, inner=None, cut=0, color="0.9", density_norm="width"
+        )
+        jitter = np.random.default_rng(0)  # fixed, so the figure is the same every report
+        for i, variant in enumerate(order):
+            values = data.loc[data["variant"] == variant, output].to_numpy()
+            ax.scatter(i + jitter.uniform(-0.15, 0.15, values.size), values, s=14, color="tab:blue", zorder=3)
+        ax.set_title(output, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_xticks(range(len(order)), [mathtext(o) for o in order], rotation=30, ha="right", fontsize=7)
+    for ax in axes.flat[len(outputs) :]:
+        ax.axis("off")
+    fig.suptitle(dataset)
+    fig.tight_layout()
+    return save(fig, out, f"overview_{dataset}")

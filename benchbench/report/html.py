@@ -1,38 +1,67 @@
-"""The report's HTML page: every table and figure with a one-line caption, readable offline
-(images are files beside the page, referenced relatively)."""
+"""The report's HTML page: a header with the run's settings, then every table and figure with
+its caption, notes and files — readable offline (images are files beside the page)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
+from benchbench.report.numbers import formatted
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
-th { background: #f6f6f6; } p.caption { color: #444; } ul.notes { color: #a33; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
+th { background: #f6f6f6; } td.label, th.label { text-align: left; } tr.group td { border-top: 2px solid #ccc; }
+p.caption { color: #444; } ul.notes { color: #a33; } .warning { background: #fff4e0; padding: 0.5em 1em; }
 .scroll { overflow-x: auto; } img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
-.meta { color: #666; font-size: 0.85em; }
+.meta { color: #666; font-size: 0.85em; } dl.settings dt { font-weight: 600; float: left; clear: left; width: 14em; }
+dl.settings dd { margin-left: 14.5em; }
+table.plain td { text-align: left; white-space: normal; }
 """
 
 
-def write_html(path: Path, run, sections, table) -> None:
-    manifest = run.manifest()
-    counts = table["status"].value_counts().to_dict()
-    meta = (
-        f"Run <b>{html.escape(run.path.name)}</b> · grid {html.escape(str(manifest.get('grid', {}).get('name')))}"
-        f" · {len(table)} cells ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))})"
-        f" · git {html.escape(str(manifest.get('git_commit'))[:12])}"
-        f" · devices {html.escape(', '.join(manifest.get('devices', [])))}"
-    )
+def table_html(table) -> str:
+    """A :class:`benchbench.report.Table` as HTML, numbers formatted as in its LaTeX."""
+    head = "".join(f"<th class='label'>{html.escape(h)}</th>" for h in table.label_headers)
+    head += "".join(f"<th>{html.escape(c.header)}</th>" for c in table.columns)
+    texts = [formatted(c, table.groups) for c in table.columns]
+    rows = []
+    for i, labels in enumerate(table.labels):
+        group = " class='group'" if i and table.groups[i] != table.groups[i - 1] else ""
+        cells = "".join(f"<td class='label'>{html.escape(t)}</td>" for t in labels)
+        for column in texts:
+            mean, spread, bold = column[i]
+            text = html.escape(f"{mean} {spread}".strip())
+            cells += f"<td>{f'<b>{text}</b>' if bold else text}</td>"
+        rows.append(f"<tr{group}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def frame_html(frame) -> str:
+    """A plain DataFrame as a table (no index)."""
+    return frame.to_html(index=False, border=0, na_rep="", escape=True, classes="plain")
+
+
+def write_html(path: Path, title: str, header: list[tuple[str, str]], warnings: list[str], sections) -> None:
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>benchbench report: "
-        f"{html.escape(run.path.name)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>benchbench report</h1><p class='meta'>{meta}</p>",
+        f"{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>benchbench report: {html.escape(title)}</h1>",
+        "<dl class='settings'>"
+        + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in header)
+        + "</dl>",
     ]
+    parts += [f"<p class='warning'>{html.escape(w)}</p>" for w in warnings]
+    parts.append(
+        "<p class='meta'>Contents: "
+        + " · ".join(f"<a href='#{html.escape(s.anchor)}'>{html.escape(s.title)}</a>" for s in sections)
+        + "</p>"
+    )
     for s in sections:
-        parts.append(f"<h2>{html.escape(s.title)}</h2><p class='caption'>{html.escape(s.caption)}</p>")
+        parts.append(f"<h2 id='{html.escape(s.anchor)}'>{html.escape(s.title)}</h2>")
+        parts.append(f"<p class='caption'>{html.escape(s.caption)}</p>")
         if s.html:
             parts.append(f"<div class='scroll'>{s.html}</div>")
         parts += [f"<img src='{html.escape(img)}' alt='{html.escape(s.title)}'>" for img in s.images]
@@ -41,5 +70,5 @@ def write_html(path: Path, run, sections, table) -> None:
         if s.files:
             links = ", ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in s.files)
             parts.append(f"<p class='meta'>Files: {links}</p>")
-    parts.append("</body></html>")
+    parts.append("</body></html>\n")
     path.write_text("\n".join(parts))

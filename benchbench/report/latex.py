@@ -1,13 +1,32 @@
-"""LaTeX tables through pandas' Styler: booktabs rules, the best value per column in bold,
-``mean ± std`` cells; each file compiles on its own (``standalone`` class)."""
+"""Paper-ready LaTeX tables: a ``table`` float with ``\\caption`` and ``\\label``, booktabs rules,
+numbers right-aligned on the decimal point, ``mean ± std`` split over two aligned columns, the
+best value per column and group in bold.  ``--standalone`` wraps each float in a document that
+compiles on its own.
+
+Within a column every number has the same count of decimals (trailing zeros trimmed only where
+every value of the column allows it), so right alignment is decimal alignment without siunitx.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from benchbench.report.numbers import Column, formatted
 
-PREAMBLE = "\\documentclass{standalone}\n\\usepackage{booktabs}\n\\usepackage{multirow}\n\\begin{document}\n"
-SYMBOLS = {"β": r"$\beta$", "λ": r"$\lambda$", "±": r"$\pm$", "_": " "}
+PREAMBLE = "\\documentclass[varwidth]{standalone}\n\\usepackage{booktabs}\n\\begin{document}\n"
+#: Replaced in order: LaTeX's special characters first, then the symbols that become math.
+SYMBOLS = {
+    "_": r"\_",
+    "&": r"\&",
+    "%": r"\%",
+    "–": "--",
+    "<": "$<$",
+    "λ\\_od": r"$\lambda_{od}$",
+    "λ\\_d": r"$\lambda_d$",
+    "β₁": r"$\beta_1$",
+    "β₂": r"$\beta_2$",
+    "β": r"$\beta$",
+    "λ": r"$\lambda$",
+    "±": r"$\pm$",
+}
 
 
 def tex_text(text: str) -> str:
@@ -16,38 +35,39 @@ def tex_text(text: str) -> str:
     return text
 
 
-def standalone(tabular: str) -> str:
-    return PREAMBLE + tabular + "\\end{document}\n"
+def _cell(text: tuple[str, str, bool], spread: bool) -> str:
+    mean, std, bold = text
+    mean = f"\\textbf{{{mean}}}" if bold else tex_text(mean)
+    return f"{mean} & {tex_text(std)}" if spread else mean
 
 
-def bold_best(frame: pd.DataFrame, higher_is_better: dict[str, bool], groups: pd.Series | None = None) -> pd.DataFrame:
-    """CSS (``font-weight: bold``, which Styler turns into ``\\textbf``) for the best value of each
-    column, within each group of rows when ``groups`` is given."""
-    css = pd.DataFrame("", index=frame.index, columns=frame.columns)
-    keys = groups if groups is not None else pd.Series(0, index=frame.index)
-    for column, higher in higher_is_better.items():
-        for _, rows in frame[column].groupby(keys.values):
-            values = rows.astype(float)
-            if values.notna().any():
-                best = values.max() if higher else values.min()
-                css.loc[values.index[np.isclose(values, best)], column] = "font-weight: bold;"
-    return css
+def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Column], groups: list) -> str:
+    """A booktabs tabular: left-aligned label columns (a count ``n`` right-aligned), then the
+    numeric columns; a ``\\midrule``
+    between groups of rows (bold marks the best within a group)."""
+    spec = "".join("r" if h == "n" else "l" for h in label_headers) + "".join(
+        "r@{\\,}l" if c.stds is not None else "r" for c in columns
+    )
+    header = [tex_text(h) for h in label_headers] + [
+        f"\\multicolumn{{2}}{{c}}{{{tex_text(c.header)}}}" if c.stds is not None else tex_text(c.header)
+        for c in columns
+    ]
+    body = [[_cell(t, c.stds is not None) for t in formatted(c, groups)] for c in columns]
+    lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule", " & ".join(header) + " \\\\", "\\midrule"]
+    for i, row_labels in enumerate(labels):
+        if i and groups[i] != groups[i - 1]:
+            lines.append("\\midrule")
+        lines.append(" & ".join([tex_text(t) for t in row_labels] + [cells[i] for cells in body]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines)
 
 
-def styled(means: pd.DataFrame, stds: pd.DataFrame | None, digits: dict[str, int], css: pd.DataFrame):
-    """A Styler of ``mean ± std`` text (the mean alone where the std is missing, – where both are)."""
-    text = pd.DataFrame(index=means.index, columns=means.columns, dtype=object)
-    for column in means.columns:
-        d = digits.get(column, 2)
-        for row in means.index:
-            mean = means.at[row, column]
-            std = stds.at[row, column] if stds is not None and column in stds else np.nan
-            text.at[row, column] = (
-                "–" if pd.isna(mean) else f"{mean:.{d}f}" + ("" if pd.isna(std) else f" ± {std:.{d}f}")
-            )
-    return text.style.apply(lambda _: css, axis=None)
-
-
-def to_tex(styler) -> str:
-    tex = styler.to_latex(hrules=True, convert_css=True, multirow_align="t")
-    return standalone(tex_text(tex))
+def table_float(tabulars: list[str], caption: str, label: str, standalone: bool = False) -> str:
+    """A ``table`` float (or, standalone, a document per tabular) with caption and label."""
+    if standalone:
+        return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + "\n\\end{document}\n"
+    inner = "\n\\medskip\n".join(tabulars)
+    return (
+        "\\begin{table}[t]\n\\centering\n\\small\n"
+        f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n{inner}\n\\end{{table}}\n"
+    )

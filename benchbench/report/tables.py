@@ -1,9 +1,12 @@
 """The paper's tables, computed from one tidy table of a run's cells.
 
 Everything starts from :func:`tidy` (a row per cell: dataset, method, hyperparameters, seed,
-status, every scalar metric) and :func:`aggregate` (mean, std and n over seeds of each
-configuration).  Table 1 picks, per dataset, the VAE, β-VAE at β₁ and β₂, and the DIP-VAE
-configuration with the best mean selection metric (the seed's rule: the Higgins score).
+status, every scalar metric, and its row label) and :func:`aggregate` (mean, std and n over the
+seeds of each configuration).  A method *variant* is a method with its string hyperparameters
+(DIP-VAE-I and -II, running or batch covariance): variants are separate rows, series and labels.
+Table 1 picks, per dataset, the VAE, β-VAE at β₁ and β₂, and per DIP-VAE variant the
+configuration with the best mean selection output (the paper's rule: the Higgins score, higher
+is better).  The paper's numbers sit only beside the configuration they belong to.
 """
 
 from __future__ import annotations
@@ -13,21 +16,31 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from benchbench.evaluate import direction
+from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore, results_table
 
 HIGGINS = "beta_vae_score.eval_accuracy"
 RECON = "reconstruction_error.mse"
 
-#: Table 1 of the seed: (Higgins score, reconstruction error per pixel).
+#: How the paper names the methods it compares; other methods keep their registered name.
+PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
+
+#: Table 1 of the paper: (Higgins score, reconstruction error per pixel), keyed by row.
 PAPER_TABLE1 = {
-    "shapes2d": {"VAE": (81.3, 0.0017), "beta1": (80.7, 0.0032), "beta2": (95.7, 0.0113), "DIP-VAE": (98.7, 0.0018)},
-    "celeba": {"VAE": (7.5, 0.0876), "beta1": (8.1, 0.0937), "beta2": (7.1, 0.1065), "DIP-VAE": (11.31, 0.0911)},
+    "shapes2d": {"VAE": (81.3, 0.0017), 4.0: (80.7, 0.0032), 60.0: (95.7, 0.0113), "DIP-VAE": (98.7, 0.0018)},
+    "celeba": {"VAE": (7.5, 0.0876), 4.0: (8.1, 0.0937), 8.0: (7.1, 0.1065), "DIP-VAE": (11.31, 0.0911)},
 }
 PAPER_TABLE1["dsprites"] = PAPER_TABLE1["shapes2d"]
 PAPER_TABLE1["celeba_official"] = PAPER_TABLE1["celeba"]
-DEFAULT_BETAS = {"shapes2d": (4.0, 60.0), "dsprites": (4.0, 60.0), "celeba": (4.0, 8.0), "celeba_official": (4.0, 8.0)}
+PAPER_BETAS = {"shapes2d": (4.0, 60.0), "dsprites": (4.0, 60.0), "celeba": (4.0, 8.0), "celeba_official": (4.0, 8.0)}
+TABLE1_DATASETS = ("shapes2d", "dsprites", "celeba", "celeba_official")
+CELEBA = ("celeba", "celeba_official")
 
-#: Table 2 of the seed: attribute accuracy (%) of its 12 attributes.
+#: The paper's DIP-VAE: variant i with its running covariance, λ_d = 10 λ_od, best Higgins score.
+PAPER_DIP = {"hp.variant": "i", "hp.cov_estimate": "running"}
+
+#: Table 2 of the paper: attribute accuracy (%) of its 12 attributes.
 PAPER_ATTRIBUTES = [
     "Arched_Eyebrows",
     "Attractive",
@@ -44,34 +57,64 @@ PAPER_ATTRIBUTES = [
 ]
 PAPER_TABLE2 = {
     "VAE": [71.8, 73.0, 89.8, 78.0, 88.9, 79.6, 83.9, 76.3, 87.3, 70.2, 95.8, 83.0],
-    "β = 2": [71.6, 72.6, 90.6, 79.3, 89.1, 79.3, 83.5, 76.1, 86.9, 67.8, 95.9, 82.4],
-    "β = 4": [71.6, 72.6, 90.0, 76.6, 88.9, 77.8, 82.3, 75.7, 85.3, 66.8, 95.8, 80.6],
-    "β = 8": [71.6, 71.7, 90.0, 76.0, 87.2, 76.2, 80.5, 73.1, 85.3, 63.7, 95.8, 79.6],
+    2.0: [71.6, 72.6, 90.6, 79.3, 89.1, 79.3, 83.5, 76.1, 86.9, 67.8, 95.9, 82.4],
+    4.0: [71.6, 72.6, 90.0, 76.6, 88.9, 77.8, 82.3, 75.7, 85.3, 66.8, 95.8, 80.6],
+    8.0: [71.6, 71.7, 90.0, 76.0, 87.2, 76.2, 80.5, 73.1, 85.3, 63.7, 95.8, 79.6],
     "DIP-VAE": [73.7, 73.2, 90.9, 80.6, 91.9, 81.5, 85.9, 75.9, 85.3, 71.5, 96.2, 84.7],
 }
-TABLE1_DATASETS = ("shapes2d", "dsprites", "celeba", "celeba_official")
-
-
-def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
-    """A row per cell of the run, with the evaluations ``keys`` picks (see
-    :func:`benchbench.store.results_table`)."""
-    return results_table(run, keys)
+TABLE2_BETAS = (2.0, 4.0, 8.0)
 
 
 def hp_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("hp.")]
 
 
+def string_hp_columns(table: pd.DataFrame) -> list[str]:
+    """Hyperparameters whose values are strings: they make a method's variants."""
+    return [c for c in hp_columns(table) if table[c].map(lambda v: isinstance(v, str)).any()]
+
+
+FIXED = ("cell", "dataset", "method", "seed", "status", "variant", "label")
+
+
 def metric_columns(table: pd.DataFrame) -> list[str]:
-    fixed = {"cell", "dataset", "method", "seed", "status"}
-    return [c for c in table.columns if c not in fixed and not c.startswith("hp.")]
+    return [c for c in table.columns if c not in FIXED and not c.startswith("hp.")]
+
+
+def _varying(table: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """Per method, the given columns that take more than one value among its cells."""
+    return {method: [c for c in columns if rows[c].dropna().nunique() > 1] for method, rows in table.groupby("method")}
+
+
+def _hp_text(key: str, value) -> str:
+    name = key.removeprefix("hp.")
+    return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
+
+
+def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """A row per cell of the run, with the evaluations ``keys`` picks (see
+    :func:`benchbench.store.results_table`), its variant (method and the string hyperparameters
+    that vary in the run) and a label unique to its configuration."""
+    table = results_table(run, keys)
+    strings = _varying(table, string_hp_columns(table))
+    numbers = _varying(table, [c for c in hp_columns(table) if c not in string_hp_columns(table)])
+
+    def label(row, columns) -> str:
+        parts = [_hp_text(c, row[c]) for c in columns.get(row["method"], []) if pd.notna(row[c])]
+        name = PAPER_NAMES.get(row["method"], row["method"])
+        return f"{name} ({', '.join(parts)})" if parts else name
+
+    table.insert(3, "variant", [label(r, strings) for _, r in table.iterrows()])
+    both = {m: strings.get(m, []) + numbers.get(m, []) for m in set(strings) | set(numbers)}
+    table.insert(4, "label", [label(r, both) for _, r in table.iterrows()])
+    return table
 
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
     ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
     done = table[table["status"] == "trained"]
-    keys = ["dataset", "method", *hp_columns(table)]
+    keys = ["dataset", "method", "variant", "label", *hp_columns(table)]
     if done.empty:
         return pd.DataFrame(columns=keys)
     grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
@@ -80,127 +123,251 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     return stats.reset_index()
 
 
+def headline_outputs(columns) -> list[str]:
+    """The ``metric.output`` columns the overview shows, in the order given: those a metric
+    declares a direction for (see :func:`benchbench.evaluate.better`), or every output of a
+    metric that declares none (a plugin's)."""
+    outputs = [c for c in columns if c.count(".") == 1]
+    declared = {c.split(".")[0] for c in outputs if direction(*c.split(".")) is not None}
+    return [c for c in outputs if c.split(".")[0] not in declared or direction(*c.split(".")) is not None]
+
+
+def ranked_outputs(columns) -> list[str]:
+    """The ``metric.output`` columns whose metric declares which way they are better."""
+    return [c for c in columns if c.count(".") == 1 and direction(*c.split(".")) is not None]
+
+
 @dataclass
 class Selection:
-    """How Table 1 picks its rows; printed with the table."""
+    """How Table 1 picks its rows; printed with the table and checked against the run."""
 
-    betas: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BETAS))
+    betas: dict[str, tuple[float, float]] = field(default_factory=dict)
     select_by: str = HIGGINS
 
     def betas_for(self, dataset: str) -> tuple[float, float]:
-        """β₁, β₂ for a dataset (4 and 8, CelebA's, where none is set)."""
-        return self.betas.get(dataset, (4.0, 8.0))
+        """β₁, β₂ for a dataset: as given, else the paper's (4 and 8 for a dataset it lacks)."""
+        return self.betas.get(dataset, PAPER_BETAS.get(dataset, (4.0, 8.0)))
+
+    @property
+    def higher(self) -> bool:
+        metric, _, output = self.select_by.partition(".")
+        return direction(metric, output) == "higher"
 
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas_for(dataset)
+        best = "highest" if self.higher else "lowest"
         return (
-            f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; DIP-VAE is the configuration (λ_od, λ_d, …) "
-            f"with the highest mean {self.select_by} over seeds"
+            f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; per DIP-VAE variant, the configuration "
+            f"(λ_od, λ_d, …) with the {best} mean {self.select_by} over seeds"
         )
 
+    def check(self, table: pd.DataFrame) -> None:
+        """One-line errors for a selection the run cannot answer: an output with no declared
+        direction or no values, a dataset not in the run, a β it did not train."""
+        metric, _, output = self.select_by.partition(".")
+        if not output or direction(metric, output) is None:
+            known = ", ".join(ranked_outputs(metric_columns(table))) or "none"
+            raise BenchbenchError(
+                f"--select-by {self.select_by!r}: not a METRIC.OUTPUT that declares which way is better "
+                f"(in this run: {known})"
+            )
+        if self.select_by not in table or table[self.select_by].isna().all():
+            raise BenchbenchError(f"--select-by {self.select_by!r}: no values of it in this run")
+        datasets = sorted(set(table["dataset"]))
+        for dataset, pair in self.betas.items():
+            if dataset not in datasets:
+                raise BenchbenchError(f"--beta: dataset {dataset!r} is not in this run (has: {', '.join(datasets)})")
+            trained = sorted(set(betas_of(table, dataset)))
+            for beta in pair:
+                if not any(np.isclose(beta, trained)):
+                    have = ", ".join(f"{b:g}" for b in trained) or "none"
+                    raise BenchbenchError(f"--beta: {dataset} has no β-VAE with β = {beta:g} (has: {have})")
 
-def _pick(agg: pd.DataFrame, dataset: str, method: str, **hp: float) -> pd.DataFrame:
+
+def betas_of(table: pd.DataFrame, dataset: str) -> list[float]:
+    rows = table[(table["dataset"] == dataset) & (table["method"] == "beta_vae")]
+    return [float(b) for b in rows.get("hp.beta", pd.Series(dtype=float)).dropna()]
+
+
+def _where(agg: pd.DataFrame, dataset: str, method: str, **hp) -> pd.DataFrame:
     rows = agg[(agg["dataset"] == dataset) & (agg["method"] == method)]
     for key, value in hp.items():
         column = f"hp.{key}"
-        rows = rows[np.isclose(rows[column].astype(float), value)] if column in rows else rows.iloc[:0]
+        if column not in rows:
+            return rows.iloc[:0]
+        rows = (
+            rows[np.isclose(rows[column].astype(float), value)]
+            if isinstance(value, float)
+            else rows[rows[column] == value]
+        )
     return rows
 
 
-def table1_rows(
-    agg: pd.DataFrame, dataset: str, selection: Selection
-) -> tuple[list[tuple[str, str, pd.Series]], list[str]]:
-    """Table 1's rows for one dataset as ``(paper key, label, aggregate row)``, and notes for
-    the rows that could not be filled."""
-    b1, b2 = selection.betas_for(dataset)
-    dip = _pick(agg, dataset, "dip_vae")
+def vae_rows(agg: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The VAE however the grid writes it: method ``vae``, else ``beta_vae`` with β = 1."""
+    rows = _where(agg, dataset, "vae")
+    return rows if not rows.empty else _where(agg, dataset, "beta_vae", beta=1.0)
+
+
+def best_rows(agg: pd.DataFrame, dataset: str, method: str, selection: Selection) -> list[pd.Series]:
+    """Per variant of ``method``, its configuration with the best mean selection output."""
+    rows = _where(agg, dataset, method)
     column = f"{selection.select_by}.mean"
-    if not dip.empty and column in dip and dip[column].notna().any():
-        dip = dip.loc[[dip[column].idxmax()]]
+    picked = []
+    for _, variant in rows.groupby("variant", sort=True):
+        if column in variant and variant[column].notna().any():
+            values = variant[column]
+            picked.append(variant.loc[values.idxmax() if selection.higher else values.idxmin()])
+    return picked
+
+
+def is_paper_dip(row: pd.Series, selection: Selection) -> bool:
+    """Whether a selected DIP-VAE row is the configuration behind the paper's DIP-VAE numbers."""
+    same = all(row.get(k) == v for k, v in PAPER_DIP.items())
+    lambdas = np.isclose(float(row.get("hp.lambda_d", np.nan)), 10 * float(row.get("hp.lambda_od", np.nan)))
+    return bool(same and lambdas and selection.select_by == HIGGINS)
+
+
+PAPER_DIP_TEXT = "DIP-VAE-I with the running covariance, λ_d = 10 λ_od, picked by the Higgins score"
+
+
+@dataclass
+class Row:
+    """A table row: its label, the aggregate row it shows, and the paper's key (``None`` where
+    the paper has no number for this configuration)."""
+
+    label: str
+    data: pd.Series
+    paper: object = None
+
+
+def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[list[Row], list[str]]:
+    """Table 1's rows for one dataset, and notes for the rows it could not fill or compare."""
+    b1, b2 = selection.betas_for(dataset)
+    paper = PAPER_TABLE1.get(dataset, {})
+    rows, notes = [], []
+    vae = vae_rows(agg, dataset)
+    if vae.empty:
+        notes.append(f"{dataset}: no finished VAE cells")
     else:
-        dip = dip.iloc[:0]
-    wanted = [
-        ("VAE", "VAE", _pick(agg, dataset, "vae")),
-        ("beta1", f"β-VAE (β = {b1:g})", _pick(agg, dataset, "beta_vae", beta=b1)),
-        ("beta2", f"β-VAE (β = {b2:g})", _pick(agg, dataset, "beta_vae", beta=b2)),
-        ("DIP-VAE", "DIP-VAE", dip),
-    ]
-    rows = [(key, label, found.iloc[0]) for key, label, found in wanted if not found.empty]
-    notes = [f"{dataset}: no finished {label} cells" for _, label, found in wanted if found.empty]
+        rows.append(Row("VAE", vae.iloc[0], "VAE"))
+    for beta in (b1, b2):
+        found = _where(agg, dataset, "beta_vae", beta=beta)
+        if found.empty:
+            notes.append(f"{dataset}: no finished β-VAE (β = {beta:g}) cells")
+            continue
+        key = next((k for k in paper if isinstance(k, float) and np.isclose(k, beta)), None)
+        if key is None and paper:
+            shown = ", ".join(f"{k:g}" for k in paper if isinstance(k, float))
+            notes.append(f"{dataset}: the paper has no β = {beta:g} row (it reports β = {shown}); its column is empty")
+        rows.append(Row(f"β-VAE (β = {beta:g})", found.iloc[0], key))
+    dips = best_rows(agg, dataset, "dip_vae", selection)
+    if not dips:
+        notes.append(f"{dataset}: no finished DIP-VAE cells with {selection.select_by}")
+    for row in dips:
+        match = is_paper_dip(row, selection)
+        if paper and not match:
+            notes.append(
+                f"{dataset}: {row['variant']} is not the paper's DIP-VAE ({PAPER_DIP_TEXT}); its column is empty"
+            )
+        rows.append(Row(row["variant"], row, "DIP-VAE" if match else None))
     return rows, notes
 
 
+def _stats(row: pd.Series, column: str) -> dict[str, float]:
+    return {s: row.get(f"{column}.{s}", np.nan) for s in ("mean", "std", "n")}
+
+
 def table1(agg: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, list[str]]:
-    """Table 1: per dataset, the four methods' Higgins score and reconstruction error
-    (mean, std, n over seeds) beside the seed's numbers."""
+    """Table 1: per dataset, the methods' Higgins score and reconstruction error (mean, std, n
+    over seeds) beside the paper's numbers for the same configuration."""
     records, notes = [], []
     present = set(agg["dataset"]) if "dataset" in agg else set()
-    notes += [f"{d}: not in this run" for d in ("shapes2d", "celeba") if d not in present]
+    if not present & {"shapes2d", "dsprites"}:
+        notes.append("shapes2d: not in this run")
+    if not present & set(CELEBA):
+        notes.append("celeba: not in this run")
     for dataset in (d for d in TABLE1_DATASETS if d in present):
         rows, missing = table1_rows(agg, dataset, selection)
         notes += missing
-        for key, label, row in rows:
-            metric, recon = PAPER_TABLE1.get(dataset, {}).get(key, (np.nan, np.nan))
+        for row in rows:
+            paper = PAPER_TABLE1.get(dataset, {}).get(row.paper, (np.nan, np.nan))
+            metric, recon = _stats(row.data, HIGGINS), _stats(row.data, RECON)
             records.append(
                 {
                     "dataset": dataset,
-                    "method": label,
-                    **{k: row[k] for k in row.index if k.startswith("hp.") and pd.notna(row[k])},
-                    "metric.mean": row.get(f"{HIGGINS}.mean", np.nan),
-                    "metric.std": row.get(f"{HIGGINS}.std", np.nan),
-                    "recon.mean": row.get(f"{RECON}.mean", np.nan),
-                    "recon.std": row.get(f"{RECON}.std", np.nan),
-                    "n": row.get(f"{RECON}.n", np.nan),
-                    "paper.metric": metric,
-                    "paper.recon": recon,
+                    "method": row.label,
+                    **{k: row.data[k] for k in row.data.index if k.startswith("hp.") and pd.notna(row.data[k])},
+                    "metric.mean": metric["mean"],
+                    "metric.std": metric["std"],
+                    "recon.mean": recon["mean"],
+                    "recon.std": recon["std"],
+                    "n": recon["n"] if pd.notna(recon["n"]) else metric["n"],
+                    "paper.metric": paper[0],
+                    "paper.recon": paper[1],
                 }
             )
     return pd.DataFrame(records), notes
 
 
-def table2(agg: pd.DataFrame, selection: Selection, dataset: str = "celeba") -> tuple[pd.DataFrame, list[str]]:
-    """Table 2: attribute accuracy (%) for VAE, β = 2, 4, 8 and the selected DIP-VAE; every
-    attribute in the run, means over seeds, the seed's values in ``paper.<attribute>`` columns."""
-    if "dataset" not in agg or dataset not in set(agg["dataset"]):
-        return pd.DataFrame(), [f"{dataset}: not in this run"]
-    prefix = "attribute_accuracy."
-    attributes = sorted(
-        c[len(prefix) : -len(".mean")]
+ATTRIBUTE = "attribute_accuracy."
+
+
+def attributes_of(agg: pd.DataFrame) -> list[str]:
+    return sorted(
+        c[len(ATTRIBUTE) : -len(".mean")]
         for c in agg.columns
-        if c.startswith(prefix) and c.endswith(".mean") and c != prefix + "mean.mean"
+        if c.startswith(ATTRIBUTE) and c.endswith(".mean") and c != ATTRIBUTE + "mean.mean"
     )
-    dip = [row for key, _, row in table1_rows(agg, dataset, selection)[0] if key == "DIP-VAE"]
-    picks = {"VAE": _pick(agg, dataset, "vae")}
-    picks.update({f"β = {b}": _pick(agg, dataset, "beta_vae", beta=b) for b in (2, 4, 8)})
-    picks["DIP-VAE"] = pd.DataFrame(dip)
-    records, notes = [], []
-    for label, found in picks.items():
-        if found.empty or not attributes:
-            notes.append(f"{dataset}: no finished {label} cells with attribute accuracy")
-            continue
-        row = found.iloc[0]
-        record = {"method": label, **{a: row[f"{prefix}{a}.mean"] for a in attributes}}
-        record.update({f"paper.{a}": v for a, v in zip(PAPER_ATTRIBUTES, PAPER_TABLE2[label])})
+
+
+def table2(agg: pd.DataFrame, selection: Selection, dataset: str) -> tuple[pd.DataFrame, list[str]]:
+    """Table 2: attribute accuracy (%) for VAE, β = 2, 4, 8 and each selected DIP-VAE variant;
+    every attribute in the run (``<attr>`` mean, ``<attr>.std`` over ``n`` seeds), the paper's
+    values in ``paper.<attr>`` beside the configurations they belong to."""
+    attributes = attributes_of(agg[agg["dataset"] == dataset].dropna(axis=1, how="all"))
+    if not attributes:
+        return pd.DataFrame(), [f"{dataset}: no attribute_accuracy values"]
+    picks = [Row("VAE", r, "VAE") for _, r in vae_rows(agg, dataset).iloc[:1].iterrows()]
+    picks += [
+        Row(f"β = {b:g}", r, b) for b in TABLE2_BETAS for _, r in _where(agg, dataset, "beta_vae", beta=b).iterrows()
+    ]
+    picks += [
+        Row(r["variant"], r, "DIP-VAE" if is_paper_dip(r, selection) else None)
+        for r in best_rows(agg, dataset, "dip_vae", selection)
+    ]
+    found = {row.paper for row in picks}
+    notes = [
+        f"{dataset}: no finished {name} cells"
+        for name, key in (("VAE", "VAE"), *((f"β = {b:g}", b) for b in TABLE2_BETAS))
+        if key not in found
+    ]
+    records = []
+    for row in picks:
+        record = {"method": row.label, "n": row.data.get(f"{ATTRIBUTE}mean.n", np.nan)}
+        for a in attributes:
+            record[a] = row.data.get(f"{ATTRIBUTE}{a}.mean", np.nan)
+            record[f"{a}.std"] = row.data.get(f"{ATTRIBUTE}{a}.std", np.nan)
+        paper = PAPER_TABLE2.get(row.paper, [np.nan] * len(PAPER_ATTRIBUTES))
+        record.update({f"paper.{a}": v for a, v in zip(PAPER_ATTRIBUTES, paper)})
         records.append(record)
     return pd.DataFrame(records), notes
 
 
 def cells_of(table: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
     """The trained cells (sorted by seed) of the configuration an aggregate row describes."""
-    mask = (table["dataset"] == row["dataset"]) & (table["method"] == row["method"]) & (table["status"] == "trained")
-    for col in hp_columns(table):
-        value = row.get(col, np.nan)
-        mask &= table[col].isna() if pd.isna(value) else (table[col] == value)
+    mask = (table["dataset"] == row["dataset"]) & (table["label"] == row["label"]) & (table["status"] == "trained")
     return table[mask].sort_values("seed")
 
 
 def representative_cells(table: pd.DataFrame, agg: pd.DataFrame, selection: Selection, dataset: str) -> dict[str, str]:
-    """VAE, β-VAE (β₁) and the selected DIP-VAE of a dataset → the id of its lowest-seed cell
-    (the cell whose correlations, traversals and curves the report shows)."""
+    """VAE, β-VAE (β₁) and each selected DIP-VAE variant of a dataset → its lowest-seed cell,
+    labelled with that seed (the cell whose correlations, traversals and curves are shown)."""
     out = {}
-    for key, label, row in table1_rows(agg, dataset, selection)[0]:
-        if key in ("VAE", "beta1", "DIP-VAE"):
-            cells = cells_of(table, row)
+    b1 = selection.betas_for(dataset)[0]
+    for row in table1_rows(agg, dataset, selection)[0]:
+        if row.label == f"β-VAE (β = {b1:g})" or row.label == "VAE" or row.data["method"] == "dip_vae":
+            cells = cells_of(table, row.data)
             if not cells.empty:
-                out[label] = cells.iloc[0]["cell"]
+                out[f"{row.label}, seed {cells.iloc[0]['seed']}"] = cells.iloc[0]["cell"]
     return out

@@ -1,0 +1,84 @@
+"""What a reader must know before trusting a number: the run's training settings, seeds and
+metric options, and — loudly — where they are not the paper's protocol."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchbench.evaluate import EvalSpec
+from benchbench.grids import paper_grid
+from benchbench.registry import BenchbenchError
+from benchbench.store import RunStore
+
+TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr")
+
+
+def _training(run: RunStore) -> pd.DataFrame:
+    configs = [s.cell().config() for s in run.cell_stores()]
+    return pd.DataFrame(configs, columns=["dataset", *TRAIN_FIELDS])
+
+
+def _non_default(keys: dict[str, str]) -> list[str]:
+    out = []
+    for metric, key in keys.items():
+        try:
+            if EvalSpec.of(metric).key != key:
+                out.append(metric)
+        except BenchbenchError:  # a plugin metric not loaded here: its defaults are unknown
+            out.append(metric)
+    return out
+
+
+def header(run: RunStore, table: pd.DataFrame, keys: dict[str, str]) -> list[tuple[str, str]]:
+    """``(name, value)`` lines for the top of the page."""
+    manifest = run.manifest()
+    counts = table["status"].value_counts()
+    training = _training(run).drop_duplicates()
+    lines = [
+        ("Run", f"{run.path.name} (grid {manifest.get('grid', {}).get('name')})"),
+        ("Models", f"{len(table)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
+    ]
+    for dataset, rows in training.groupby("dataset", sort=True):
+        for _, r in rows.iterrows():
+            lines.append(
+                (
+                    f"Training, {dataset}",
+                    f"{r['arch']} architecture, {r['latent_dim']} latents, {r['steps']:,} steps, "
+                    f"batch {r['batch_size']}, Adam lr {r['lr']:g}",
+                )
+            )
+    trained = table[table["status"] == "trained"]
+    if not trained.empty:
+        seeds = trained.groupby(["dataset", "label"])["seed"].nunique()
+        lines.append(("Seeds per configuration", ", ".join(str(s) for s in sorted(set(seeds)))))
+    profile = manifest.get("grid", {}).get("spec", {}).get("metric_profile")
+    non_default = _non_default(keys)
+    metrics = f"{len(keys)} evaluated" + (f"; profile {profile!r}" if profile else "")
+    metrics += f"; options not the defaults: {', '.join(non_default)}" if non_default else "; every one at its defaults"
+    lines.append(("Metrics", metrics + " (see Evaluations shown)"))
+    lines.append(
+        ("Code", f"git {str(manifest.get('git_commit'))[:12]}; devices {', '.join(manifest.get('devices', []))}")
+    )
+    return lines
+
+
+def protocol_warnings(run: RunStore, keys: dict[str, str]) -> list[str]:
+    """Each way the run departs from the paper grid's protocol, in one sentence."""
+    paper = paper_grid()["train"]
+    training = _training(run)
+    departures = []
+    for name in ("steps", "batch_size", "lr"):
+        values = sorted(set(training[name]))
+        if values and values != [paper[name]]:
+            text = (lambda v: f"{v:,}") if name == "steps" else (lambda v: f"{v:g}")
+            shown = ", ".join(text(v) for v in values)
+            departures.append(f"{name.replace('_', ' ')} {shown} (paper grid: {text(paper[name])})")
+    non_default = _non_default(keys)
+    if non_default:
+        departures.append(f"metric options other than the defaults for {', '.join(non_default)}")
+    if not departures:
+        return []
+    return [
+        "Not the paper's protocol: " + "; ".join(departures) + ". These numbers are not comparable to "
+        "the paper's values printed beside them, which come from its full protocol."
+    ]

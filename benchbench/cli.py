@@ -1,4 +1,4 @@
-"""The ``benchbench`` command line: run, evaluate, status, report, migrate, list, bench."""
+"""The ``benchbench`` command line: run, evaluate, status, report, compare, migrate, list, bench."""
 
 from __future__ import annotations
 
@@ -391,7 +391,17 @@ def migrate(run_ref, results_dir, plugins) -> None:
     "--select-by",
     default="beta_vae_score.eval_accuracy",
     show_default=True,
-    help="Metric whose best mean picks Table 1's DIP-VAE configuration.",
+    metavar="METRIC.OUTPUT",
+    help="Output whose best mean (higher or lower, as the metric declares) picks each DIP-VAE variant's row.",
+)
+@click.option(
+    "--standalone", is_flag=True, help="Each .tex a document that compiles alone (default: a table float to \\input)."
+)
+@click.option(
+    "--log-x/--linear-x",
+    "logx",
+    default=None,
+    help="Figure 1's error axis (default: log where the errors span a decade or more).",
 )
 @click.option(
     "--evaluation",
@@ -400,11 +410,13 @@ def migrate(run_ref, results_dir, plugins) -> None:
     metavar="METRIC=KEY",
     help="Which evaluation of METRIC the tables show (KEY or a prefix; default: the grid's options).",
 )
-def report(run_ref, results_dir, out, formats, betas, select_by, evaluations) -> None:
-    """The paper's Tables 1–4 (CSV, LaTeX), its figures and an HTML page, from RUN."""
+@_plugin_option
+def report(run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, plugins) -> None:
+    """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report import make_report
     from benchbench.report.tables import Selection
 
+    load_plugins(plugins)  # a plugin metric's declared directions (--select-by, bold, overview)
     selection = Selection(select_by=select_by)
     for spec in betas:
         try:
@@ -421,7 +433,7 @@ def report(run_ref, results_dir, out, formats, betas, select_by, evaluations) ->
         chosen[metric.strip()] = key.strip()
     run = _resolve_run(run_ref, results_dir)
     formats = [f.strip() for f in formats.split(",")]
-    folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen)
+    folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx)
     for note in notes:
         click.echo(f"note: {note}")
     table1 = folder / "table1.csv"
@@ -444,6 +456,48 @@ def report(run_ref, results_dir, out, formats, betas, select_by, evaluations) ->
         ]
         click.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"report written to {folder}")
+
+
+@cli.command()
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option(
+    "--tolerance",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Largest |difference| allowed before the exit code is 1.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write every value side by side to this CSV.")
+@click.option("--all", "show_all", is_flag=True, help="Print every model's values, not only those that differ.")
+@_plugin_option
+def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> None:
+    """Every metric of the models present in both runs (same cell id), side by side, with a
+    verdict per output; exit code 1 if any differs by more than --tolerance."""
+    from benchbench.compare import compare_runs, exceeds
+
+    load_plugins(plugins)
+    a, b = _find_run(run_a, results_dir), _find_run(run_b, results_dir)
+    frame, verdicts, notes = compare_runs(a.path, b.path, tolerance)
+    for note in notes:
+        click.echo(f"note: {note}")
+    shown = frame if show_all else frame[frame["a"].ne(frame["b"]) & ~(frame["a"].isna() & frame["b"].isna())]
+    if not shown.empty:
+        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    for verdict in verdicts:
+        click.echo(verdict.line())
+    if out:
+        frame.to_csv(out, index=False)
+        click.echo(f"side by side: {out}")
+    beyond = exceeds(verdicts, tolerance)
+    click.echo(
+        f"{len(beyond)} of {len(verdicts)} outputs differ by more than {tolerance:g}"
+        if beyond
+        else f"all {len(verdicts)} outputs within {tolerance:g} on {frame['cell'].nunique()} shared models"
+    )
+    if beyond:
+        sys.exit(1)
 
 
 @cli.command(name="bench")

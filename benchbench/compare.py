@@ -1,0 +1,116 @@
+"""``benchbench compare RUN_A RUN_B``: the same models (same cell id, i.e. the same training
+config) in two runs, every metric output side by side, and a verdict per output.
+
+Verdicts, in order: *identical* (every value equal, bit for bit), *within tolerance* (largest
+|difference| ≤ ``--tolerance``), *within the seeds' spread* (every |difference| ≤ the std over
+seeds of that configuration in RUN_A), *differs*.  Only evaluations with the same key (metric
+and resolved options) are compared; a metric shown with different options in the two runs is
+named, not compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchbench.registry import BenchbenchError
+from benchbench.report.tables import aggregate, metric_columns, tidy
+from benchbench.store import RunStore
+
+
+@dataclass
+class Verdict:
+    output: str
+    verdict: str
+    max_difference: float
+    cells: int
+
+    def line(self) -> str:
+        return f"{self.output}: {self.verdict} (max |Δ| = {self.max_difference:.3g} over {self.cells} models)"
+
+
+def _open(path: Path) -> RunStore:
+    run = RunStore(path)
+    if not run.manifest_path.exists():
+        raise BenchbenchError(f"no run at {path}: no manifest.json there")
+    run.check_layout()
+    return run
+
+
+def _spread(table: pd.DataFrame, output: str) -> pd.Series:
+    """Per cell, the std over seeds of its configuration's ``output`` (NaN with one seed)."""
+    agg = aggregate(table)
+    if f"{output}.std" not in agg:
+        return pd.Series(np.nan, index=table["cell"])
+    std = agg.set_index(["dataset", "label"])[f"{output}.std"]
+    keys = list(zip(table["dataset"], table["label"]))
+    return pd.Series([std.get(k, np.nan) for k in keys], index=table["cell"].values)
+
+
+def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
+    """Returns ``(side_by_side, verdicts, notes)``: a row per (cell, output) present in both runs
+    with ``a``, ``b`` and ``difference``; a :class:`Verdict` per output; notes on what was not
+    compared."""
+    run_a, run_b = _open(path_a), _open(path_b)
+    keys_a, keys_b = run_a.evaluation_keys()[0], run_b.evaluation_keys()[0]
+    shared = {m: k for m, k in keys_a.items() if keys_b.get(m) == k}
+    notes = [
+        f"{m}: not compared, its evaluations differ ({keys_a[m]} in A, {keys_b[m]} in B)"
+        for m in sorted(set(keys_a) & set(keys_b) - set(shared))
+    ]
+    notes += [f"{m}: only in one run" for m in sorted(set(keys_a) ^ set(keys_b))]
+    table_a, table_b = tidy(run_a, shared), tidy(run_b, shared)
+    common = sorted(set(table_a["cell"]) & set(table_b["cell"]))
+    if not common:
+        raise BenchbenchError(f"{path_a} and {path_b} share no cell: no model was trained with the same config in both")
+    notes += [
+        f"{n} cells only in {which}"
+        for which, t in (("A", table_a), ("B", table_b))
+        if (n := len(set(t["cell"]) - set(common)))
+    ]
+    a = table_a.set_index("cell").loc[common]
+    b = table_b.set_index("cell").loc[common]
+    outputs = [c for c in metric_columns(table_a) if c in b.columns]
+    rows, verdicts = [], []
+    for output in outputs:
+        va, vb = a[output].astype(float), b[output].astype(float)
+        present = va.notna() | vb.notna()
+        if not present.any():
+            continue
+        diff = (vb - va)[present]
+        same = ((va == vb) | (va.isna() & vb.isna()))[present]
+        largest = float(diff.abs().max()) if diff.notna().any() else float("inf")
+        if diff.isna().any():  # a value on one side only
+            largest = float("inf")
+        spread = _spread(table_a, output).reindex(diff.index)
+        if same.all():
+            verdict = "identical"
+        elif largest <= tolerance:
+            verdict = "within tolerance"
+        elif (diff.abs() <= spread).all():
+            verdict = "within the seeds' spread"
+        else:
+            verdict = "differs"
+        verdicts.append(Verdict(output, verdict, 0.0 if same.all() else largest, int(present.sum())))
+        rows += [
+            {
+                "cell": c,
+                "dataset": a.at[c, "dataset"],
+                "label": a.at[c, "label"],
+                "seed": a.at[c, "seed"],
+                "output": output,
+                "a": va[c],
+                "b": vb[c],
+                "difference": diff[c],
+            }
+            for c in diff.index
+        ]
+    return pd.DataFrame(rows), verdicts, notes
+
+
+def exceeds(verdicts: list[Verdict], tolerance: float) -> list[Verdict]:
+    """The outputs whose largest difference is beyond the tolerance."""
+    return [v for v in verdicts if v.max_difference > tolerance]

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
+import matplotlib.transforms
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -16,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.ticker import EngFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from benchbench.arch import decoder_mean  # noqa: E402
 from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON  # noqa: E402
@@ -49,22 +51,38 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text.replace("β", "beta").replace("λ", "lambda")).strip("_")
 
 
-OFFSETS = [(5, 5), (5, -12), (-5, 5), (-5, -12), (8, -3), (-8, -3), (0, 9), (0, -15), (12, 10), (-12, -18)]
+#: Offsets (points) tried for a label, nearest first; beyond the first ring a line joins label and point.
+RING = ((5, 4), (5, -11), (-5, 4), (-5, -11), (8, -3), (-8, -3))
+OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3.2) for dx, dy in RING]
 
 
 def place_labels(ax, points: list[tuple[float, float]], texts: list[str]) -> list:
-    """Annotate each point at the first of a few offsets where its label overlaps no label
-    placed before it (nor the axes' edge); the last offset tried when none is free."""
+    """Annotate each point at the first offset where its label overlaps no label placed before
+    it, no marker and stays inside the axes; the nearest offset when none is free."""
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    taken, placed = [], []
+    taken = []
+    for x, y in points:  # every marker is an obstacle
+        cx, cy = ax.transData.transform((x, y))
+        taken.append(matplotlib.transforms.Bbox.from_extents(cx - 4, cy - 4, cx + 4, cy + 4))
+    placed = []
     for (x, y), text in zip(points, texts):
-        for dx, dy in OFFSETS:
-            ha = "left" if dx >= 0 else "right"
-            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, ha=ha)
-            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in taken) and ax.bbox.contains(box.x0, box.y0):
+        for dx, dy in [*OFFSETS, OFFSETS[0]]:
+            far = abs(dx) > 8 or abs(dy) > 11
+            label = ax.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=(dx, dy),
+                fontsize=8,
+                ha="left" if dx >= 0 else "right",
+                arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.6} if far else None,
+            )
+            label.update_positions(renderer)
+            box = matplotlib.text.Text.get_window_extent(label, renderer).expanded(1.05, 1.1)  # text, not its line
+            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(other) for other in taken):
                 break
             label.remove()
         else:
@@ -129,10 +147,13 @@ def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None
         ax.plot([], [], marker="o", markerfacecolor="none", color="black", linestyle="none", label="paper (Table 1)")
     if logx if logx is not None else spans_decades([p[0] for p in points]):
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.002, 0.005, 0.01: never crowded
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("reconstruction error (per pixel, test)")
     ax.set_ylabel("disentanglement metric score (%)")
     ax.set_title(dataset)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     place_labels(ax, points, texts)
     return save(fig, out, f"figure1_{dataset}")
 
@@ -179,14 +200,14 @@ def correlations(
     images = []
     d = max(zz.shape[0] for zz, _, _ in found.values())
     n = max(len(names) for _, _, names in found.values())
-    small = d > 12 or n > 12
-    for kind, height in (("latent", 0.28 * d + 1.2), ("factor", 0.26 * n + 1.2)):
-        fig, axes = plt.subplots(
-            1, len(found), figsize=(max(3.2, 0.28 * d + 1.6) * len(found), max(3.0, height)), squeeze=False
-        )
-        for col, (label, (zz, zf, names)) in enumerate(found.items()):
-            ax = axes[0, col]
-            matrix, rows = (zz, [f"z{i}" for i in range(zz.shape[0])]) if kind == "latent" else (zf.T, names)
+    large = d > 12 or n > 12  # CelebA: one method per row, so every label stays readable
+    for kind, height in (("latent", 0.28 * d + 1.2), ("factor", 0.24 * n + 1.2)):
+        rows, cols = (len(found), 1) if large else (1, len(found))
+        width = max(3.2, 0.28 * d + (3.4 if kind == "factor" else 1.6))
+        fig, axes = plt.subplots(rows, cols, figsize=(width * cols, max(3.0, height) * rows), squeeze=False)
+        for i, (label, (zz, zf, names)) in enumerate(found.items()):
+            ax = axes.flat[i]
+            matrix, labels = (zz, [f"z{j}" for j in range(zz.shape[0])]) if kind == "latent" else (zf.T, names)
             sns.heatmap(
                 matrix,
                 ax=ax,
@@ -194,14 +215,14 @@ def correlations(
                 vmax=1,
                 cmap="RdBu_r",
                 square=kind == "latent",
-                cbar=col == len(found) - 1,
-                xticklabels=[f"z{i}" for i in range(matrix.shape[1])],
-                yticklabels=[r.replace("_", " ") for r in rows] if col == 0 else False,
+                cbar=large or i == len(found) - 1,
+                xticklabels=[f"z{j}" for j in range(matrix.shape[1])],
+                yticklabels=[t.replace("_", " ") for t in labels] if large or i == 0 else False,
             )
-            ax.tick_params(labelsize=7 if small else 9)
+            ax.tick_params(labelsize=8)
             ax.set_title(mathtext(label), fontsize=9)
             ax.set_xlabel("latent")
-        axes[0, 0].set_ylabel("latent" if kind == "latent" else "factor / attribute")
+            ax.set_ylabel("latent" if kind == "latent" else "factor / attribute")
         fig.tight_layout()
         images.append(save(fig, out, f"correlations_{kind}_{dataset}"))
     return images, csvs
@@ -325,8 +346,8 @@ def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Pa
         ax.set_xlabel("step")
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax.xaxis.set_major_locator(MaxNLocator(5))
-        positive = all((log[term] > 0).all() for log in logs.values() if term in log)
-        ax.set_yscale("log" if positive else "linear")
+        values = pd.concat([log[term] for log in logs.values() if term in log])
+        ax.set_yscale("log" if (values > 0).all() and spans_decades(values) else "linear")
     for ax in axes.flat[len(terms) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)

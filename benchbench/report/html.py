@@ -18,7 +18,7 @@ p.caption { color: #444; } ul.notes { color: #a33; } .warning { background: #fff
 .scroll { overflow-x: auto; } img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
 .meta { color: #666; font-size: 0.85em; } dl.settings dt { font-weight: 600; float: left; clear: left; width: 14em; }
 dl.settings dd { margin-left: 14.5em; }
-table.plain td { text-align: left; white-space: normal; }
+table.plain td, table.plain th { text-align: left; white-space: normal; }
 """
 
 

@@ -26,6 +26,7 @@ SYMBOLS = {
     "β": r"$\beta$",
     "λ": r"$\lambda$",
     "±": r"$\pm$",
+    "μ": r"$\mu$",
 }
 
 
@@ -41,6 +42,17 @@ def _cell(text: tuple[str, str, bool], spread: bool) -> str:
     return f"{mean} & {tex_text(std)}" if spread else mean
 
 
+def _stacked(header: str) -> str:
+    """A header of several words on two lines (a nested tabular, no package needed), so long
+    attribute names do not widen their column."""
+    words = header.split(" ")
+    if len(words) < 2 or len(header) <= 10:
+        return tex_text(header)
+    half = (len(words) + 1) // 2
+    top, bottom = tex_text(" ".join(words[:half])), tex_text(" ".join(words[half:]))
+    return f"\\begin{{tabular}}[b]{{@{{}}c@{{}}}}{top}\\\\{bottom}\\end{{tabular}}"
+
+
 def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Column], groups: list) -> str:
     """A booktabs tabular: left-aligned label columns (a count ``n`` right-aligned), then the
     numeric columns; a ``\\midrule``
@@ -49,7 +61,7 @@ def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Col
         "r@{\\,}l" if c.stds is not None else "r" for c in columns
     )
     header = [tex_text(h) for h in label_headers] + [
-        f"\\multicolumn{{2}}{{c}}{{{tex_text(c.header)}}}" if c.stds is not None else tex_text(c.header)
+        f"\\multicolumn{{2}}{{c}}{{{_stacked(c.header)}}}" if c.stds is not None else _stacked(c.header)
         for c in columns
     ]
     body = [[_cell(t, c.stds is not None) for t in formatted(c, groups)] for c in columns]
@@ -68,6 +80,6 @@ def table_float(tabulars: list[str], caption: str, label: str, standalone: bool 
         return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + "\n\\end{document}\n"
     inner = "\n\\medskip\n".join(tabulars)
     return (
-        "\\begin{table}[t]\n\\centering\n\\small\n"
+        "\\begin{table}[t]\n\\centering\n\\small\n\\setlength{\\tabcolsep}{3pt}\n"
         f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n{inner}\n\\end{{table}}\n"
     )

@@ -44,8 +44,9 @@ def _best(values: np.ndarray, groups: list, higher: bool | None) -> np.ndarray:
 
 
 def formatted(column: Column, groups: list) -> list[tuple[str, str, bool]]:
-    """Per row: the mean's text ("–" when missing), the spread's text ("± 0.12", "± <0.01" for a
-    nonzero std that rounds to zero, "" when there is none) and whether it is the best."""
+    """Per row: the mean's text ("–" when missing), the spread's text ("± 0.12"; "± 0" when the
+    seeds agree exactly; "± <0.01" for a nonzero std that rounds to zero; "" when there is
+    none) and whether it is the best."""
     means = np.asarray(column.means, dtype=float)
     stds = np.asarray(column.stds if column.stds is not None else [np.nan] * len(means), dtype=float)
     d_mean = d_std = decimals(means, column.digits)  # a spread to the mean's precision
@@ -55,9 +56,18 @@ def formatted(column: Column, groups: list) -> list[tuple[str, str, bool]]:
         text = "–" if not math.isfinite(mean) else f"{mean:.{d_mean}f}"
         if not math.isfinite(std):
             spread = ""
-        elif round(std, d_std) == 0 and std > 0:
+        elif std == 0:
+            spread = "± 0"  # seeds that agree exactly
+        elif round(std, d_std) == 0:
             spread = f"± <{10**-d_std:.{d_std}f}"
         else:
             spread = f"± {std:.{d_std}f}"
         out.append((text, spread, bool(strong and math.isfinite(mean))))
     return out
+
+
+def digits_for(values) -> int:
+    """Decimals for a column of unknown scale: 1 from 10 up, 2 from 1, else 4."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    largest = max(finite, default=0.0)
+    return 1 if largest >= 10 else 2 if largest >= 1 else 4

@@ -86,8 +86,13 @@ def _varying(table: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
     return {method: [c for c in columns if rows[c].dropna().nunique() > 1] for method, rows in table.groupby("method")}
 
 
+#: Hyperparameters in the paper's notation.
+HP_NAMES = {"beta": "β", "lambda_od": "λ_od", "lambda_d": "λ_d"}
+
+
 def _hp_text(key: str, value) -> str:
     name = key.removeprefix("hp.")
+    name = HP_NAMES.get(name, name)
     return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
 
 
@@ -114,7 +119,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
     ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
     done = table[table["status"] == "trained"]
-    keys = ["dataset", "method", "variant", "label", *hp_columns(table)]
+    keys = ["dataset", "method", "variant", *hp_columns(table), "label"]  # sorted by numbers, not text
     if done.empty:
         return pd.DataFrame(columns=keys)
     grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]

@@ -417,7 +417,8 @@ def report(run_ref, results_dir, out, formats, betas, select_by, standalone, log
     from benchbench.report.tables import Selection
 
     load_plugins(plugins)  # a plugin metric's declared directions (--select-by, bold, overview)
-    selection = Selection(select_by=select_by)
+    source = click.get_current_context().get_parameter_source("select_by")
+    selection = Selection(select_by=select_by, chosen=source is not click.core.ParameterSource.DEFAULT)
     for spec in betas:
         try:
             dataset, values = spec.split("=")

@@ -164,6 +164,20 @@ def test_report_refuses_what_the_run_cannot_answer(run, cli_runner, args, parts)
     assert not (run.path / "report").exists()  # nothing written
 
 
+def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell, cli_runner):
+    run = RunStore(tmp_path / "r")
+    run.write_manifest({"grid": {"name": "mine"}})
+    store = run.add_cell(cell("dip_vae"))
+    store.write_evaluation({**EvalSpec.of("mig").to_json(), "status": "done", "values": {"mig": 0.25}}, {})
+    store.set_status("trained")
+    folder, _ = report(cli_runner, run, "--format", "csv,html")
+    assert (
+        "shapes2d: no finished DIP-VAE cells with beta_vae_score.eval_accuracy" in (folder / "index.html").read_text()
+    )
+    assert pd.read_csv(folder / "aggregate.csv")["mig.mig.mean"].tolist() == [0.25]
+    assert cli_runner.invoke(cli, ["report", str(run.path), "--select-by", "mig.mig"]).exit_code == 0
+
+
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
     from benchbench.report.figures import figure1_series

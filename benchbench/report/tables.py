@@ -148,6 +148,9 @@ class Selection:
 
     betas: dict[str, tuple[float, float]] = field(default_factory=dict)
     select_by: str = HIGGINS
+    #: Whether the user chose ``select_by``: only then must the run have its values (a run
+    #: without the Higgins score still gets a report, with the rows it can fill).
+    chosen: bool = False
 
     def betas_for(self, dataset: str) -> tuple[float, float]:
         """β₁, β₂ for a dataset: as given, else the paper's (4 and 8 for a dataset it lacks)."""
@@ -170,13 +173,13 @@ class Selection:
         """One-line errors for a selection the run cannot answer: an output with no declared
         direction or no values, a dataset not in the run, a β it did not train."""
         metric, _, output = self.select_by.partition(".")
-        if not output or direction(metric, output) is None:
+        if self.chosen and (not output or direction(metric, output) is None):
             known = ", ".join(ranked_outputs(metric_columns(table))) or "none"
             raise BenchbenchError(
                 f"--select-by {self.select_by!r}: not a METRIC.OUTPUT that declares which way is better "
                 f"(in this run: {known})"
             )
-        if self.select_by not in table or table[self.select_by].isna().all():
+        if self.chosen and (self.select_by not in table or table[self.select_by].isna().all()):
             raise BenchbenchError(f"--select-by {self.select_by!r}: no values of it in this run")
         datasets = sorted(set(table["dataset"]))
         for dataset, pair in self.betas.items():

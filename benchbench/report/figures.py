@@ -203,8 +203,9 @@ def correlations(
     large = d > 12 or n > 12  # CelebA: one method per row, so every label stays readable
     for kind, height in (("latent", 0.28 * d + 1.2), ("factor", 0.24 * n + 1.2)):
         rows, cols = (len(found), 1) if large else (1, len(found))
-        width = max(3.2, 0.28 * d + (3.4 if kind == "factor" else 1.6))
-        fig, axes = plt.subplots(rows, cols, figsize=(width * cols, max(3.0, height) * rows), squeeze=False)
+        names_width = 1.8 if kind == "factor" else 0.0  # the factor names, left of the first column
+        width = max(3.2, 0.28 * d + 1.6) * cols + names_width
+        fig, axes = plt.subplots(rows, cols, figsize=(width, max(3.0, height) * rows), squeeze=False)
         for i, (label, (zz, zf, names)) in enumerate(found.items()):
             ax = axes.flat[i]
             matrix, labels = (zz, [f"z{j}" for j in range(zz.shape[0])]) if kind == "latent" else (zf.T, names)
@@ -222,7 +223,8 @@ def correlations(
             ax.tick_params(labelsize=8)
             ax.set_title(mathtext(label), fontsize=9)
             ax.set_xlabel("latent")
-            ax.set_ylabel("latent" if kind == "latent" else "factor / attribute")
+            if large or i == 0:
+                ax.set_ylabel("latent" if kind == "latent" else "factor / attribute")
         fig.tight_layout()
         images.append(save(fig, out, f"correlations_{kind}_{dataset}"))
     return images, csvs

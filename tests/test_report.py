@@ -361,3 +361,17 @@ def test_partial_run_and_formats(tmp_path, cell, cli_runner):
     assert_one_line_error(bad, "unknown format 'pdf'")
     bad = cli_runner.invoke(cli, ["report", str(run.path), "--beta", "shapes2d=4"])
     assert_one_line_error(bad, "--beta takes DATASET=B1,B2")
+
+
+def test_numbers_share_decimals_per_column_and_trim_only_common_zeros():
+    from benchbench.report.numbers import Column, decimals, formatted
+
+    assert decimals([81.3, 11.31], 2) == 2 and decimals([80.0, 96.5], 2) == 1 and decimals([1.0, 2.0], 4) == 0
+    assert decimals([0.0021, 0.0042, float("nan")], 4) == 4
+    column = Column("x", [96.5, 80.0, 7.25, float("nan")], [2.1213, 0.0, 0.001, float("nan")], 2, True)
+    assert formatted(column, [0, 0, 1, 1]) == [
+        ("96.50", "± 2.12", True),  # the best of its group
+        ("80.00", "± 0", False),  # seeds that agree exactly
+        ("7.25", "± <0.01", True),  # a spread too small to show at this precision
+        ("–", "", False),
+    ]

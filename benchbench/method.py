@@ -10,12 +10,21 @@ trainer stacks, checkpoints and passes back each step.
 
 Hyperparameters named in ``static`` are strings that change the computation's structure; a
 pack only mixes cells that agree on them.  Every other hyperparameter is a float, handed to
-:meth:`Method.regularizer` as a 0-d tensor so one pack can sweep it.
+the method as a 0-d tensor so one pack can sweep it.
+
+Most methods override :meth:`Method.regularizer` alone.  A method that needs more overrides
+:meth:`Method.terms`, which sees an :class:`Inputs`: the training step (AnnealedVAE's
+schedule), its auxiliary networks (FactorVAE's discriminator: declared in
+:meth:`Method.auxiliaries`, built per model, trained by the trainer with their own Adam from
+``terms["auxiliary"]``, stacked over the pack and checkpointed like the VAE) and random draws
+made outside the vectorised step from the model's own generator (:meth:`Method.draws`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -23,6 +32,36 @@ import torch
 from benchbench.registry import BenchbenchError
 
 Tensors = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Auxiliary:
+    """A network a method trains beside each model: built from the latent size, initialised from
+    the cell's seed, updated by its own Adam from ``terms["auxiliary"]`` (over its parameters
+    only: the VAE's loss never moves it, its loss never moves the VAE)."""
+
+    build: Callable[[int], torch.nn.Module]
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+
+
+@dataclass
+class Inputs:
+    """One model's minibatch as a method sees it.
+
+    ``kl`` is the minibatch-mean KL, ``mu``/``logvar``/``z`` are ``(batch, latent)``, ``step``
+    a 0-d tensor counting the updates done before this one (0 on the first), ``aux[name](x)``
+    runs this model's auxiliary network ``name``, ``draws`` holds :meth:`Method.draws`'s tensors.
+    """
+
+    kl: torch.Tensor
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    z: torch.Tensor
+    step: torch.Tensor
+    aux: dict[str, Callable[[torch.Tensor], torch.Tensor]] = field(default_factory=dict)
+    draws: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def _interval(low: float, high: float) -> str:
@@ -83,6 +122,23 @@ class Method:
     def init_state(self, static: dict[str, Any], latent_dim: int) -> Tensors:
         """Per-model state carried across steps (none by default)."""
         return {}
+
+    def auxiliaries(self, static: dict[str, Any], latent_dim: int) -> dict[str, Auxiliary]:
+        """Networks this method trains beside each model (none by default)."""
+        return {}
+
+    def draws(
+        self, static: dict[str, Any], batch_size: int, latent_dim: int, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """Random tensors for one model's step, drawn from its own generator on its device
+        (randomness inside the vectorised step would not be reproducible per model)."""
+        return {}
+
+    def terms(self, static: dict[str, Any], hp: Tensors, inputs: Inputs, state: Tensors) -> tuple[Tensors, Tensors]:
+        """Return ``(terms, new_state)``: ``terms["regularizer"]`` is added to the reconstruction
+        loss, ``terms["auxiliary"]`` (when the method has auxiliary networks) is their loss, and
+        every other entry is logged.  By default, :meth:`regularizer` of the same inputs."""
+        return self.regularizer(static, hp, inputs.kl, inputs.mu, inputs.logvar, inputs.z, state)
 
     def regularizer(
         self,

@@ -305,7 +305,20 @@ class PackStore:
         self.checkpoint_path.unlink(missing_ok=True)
 
 
-CHECKPOINT_KEYS = {"step", "cells", "params", "adam_m", "adam_v", "state", "rng", "sums", "since_log"}
+CHECKPOINT_KEYS = {
+    "step",
+    "cells",
+    "params",
+    "adam_m",
+    "adam_v",
+    "aux",
+    "aux_m",
+    "aux_v",
+    "state",
+    "rng",
+    "sums",
+    "since_log",
+}
 
 
 def pack_id(cell_ids: list[str]) -> str:

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from benchbench.arch import VAENet, build_net, reconstruction_nll
 from benchbench.cells import Cell
 from benchbench.data import GroundTruthDataset
+from benchbench.method import Inputs
 from benchbench.registry import methods
 from benchbench.store import CellStore, PackStore
 
@@ -103,10 +104,12 @@ class PackTrainer:
         self.static = self.method.static_part(first.hyperparameters)
         self.steps, self.batch_size, self.lr = first.steps, first.batch_size, first.lr
         self.template = build_net(first.arch, dataset.image_shape, first.latent_dim).to(self.device)
+        self.aux_specs = self.method.auxiliaries(self.static, first.latent_dim)
+        self.aux_templates = {n: a.build(first.latent_dim).to(self.device) for n, a in self.aux_specs.items()}
         self.images = dataset.image_store(self.device)
         self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
         self._init_models()
-        self._loss = vmap(self._one_model_loss)
+        self._loss = vmap(self._one_model_loss, in_dims=(0, 0, 0, 0, 0, 0, 0, None))
 
     # ---------------------------------------------------------------- state
     def _init_models(self) -> None:
@@ -124,6 +127,10 @@ class PackTrainer:
             gens.append(gen)
             states.append(self.method.init_state(self.static, cell.latent_dim))
         params, _ = stack_module_state(nets)
+        aux = {
+            name: stack_module_state([init_aux(c, name, spec) for c in self.cells])[0]
+            for name, spec in self.aux_specs.items()
+        }
         numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
         self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
         self.gens, self.step, self._since_log = gens, 0, 0
@@ -132,6 +139,13 @@ class PackTrainer:
             self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
             self.adam_m = {k: torch.zeros_like(p) for k, p in self.params.items()}
             self.adam_v = {k: torch.zeros_like(p) for k, p in self.params.items()}
+            self.aux = {
+                f"{name}.{k}": p.detach().to(self.device).requires_grad_()
+                for name, ps in aux.items()
+                for k, p in ps.items()
+            }
+            self.aux_m = {k: torch.zeros_like(p) for k, p in self.aux.items()}
+            self.aux_v = {k: torch.zeros_like(p) for k, p in self.aux.items()}
             self.state = self._stack(states)
             for store in self.stores:
                 store.write_log([])  # a fresh start: no curve from an earlier attempt
@@ -139,6 +153,8 @@ class PackTrainer:
         to = functools.partial(_to_device, device=self.device)
         self.params = {k: p.to(self.device).requires_grad_() for k, p in ckpt["params"].items()}
         self.adam_m, self.adam_v, self.state = to(ckpt["adam_m"]), to(ckpt["adam_v"]), to(ckpt["state"])
+        self.aux = {k: p.to(self.device).requires_grad_() for k, p in ckpt["aux"].items()}
+        self.aux_m, self.aux_v = to(ckpt["aux_m"]), to(ckpt["aux_v"])
         for gen, rng in zip(self.gens, ckpt["rng"]):
             gen.set_state(rng)
         self.step, self._since_log, self._sums = int(ckpt["step"]), int(ckpt["since_log"]), to(ckpt["sums"])
@@ -152,22 +168,29 @@ class PackTrainer:
         """Drop every model not in ``keep`` from the pack."""
         index = torch.tensor(keep, dtype=torch.long, device=self.device)
         self.params = {k: p.detach()[index].requires_grad_() for k, p in self.params.items()}
-        for name in ("adam_m", "adam_v", "state", "hp"):
+        self.aux = {k: p.detach()[index].requires_grad_() for k, p in self.aux.items()}
+        for name in ("adam_m", "adam_v", "aux_m", "aux_v", "state", "hp"):
             setattr(self, name, {k: t[index] for k, t in getattr(self, name).items()})
         for name in ("cells", "stores", "gens"):
             setattr(self, name, [getattr(self, name)[i] for i in keep])
 
     # ---------------------------------------------------------------- maths
-    def _one_model_loss(self, params, hp, state, x, eps):
+    def _one_model_loss(self, params, aux, hp, state, x, eps, draws, step):
         mu, logvar, z, logits = functional_call(self.template, params, (x, eps))
         recon = reconstruction_nll(self.dataset.likelihood, logits, x).mean()
         kl = _kl_to_standard_normal(mu, logvar)
-        terms, new_state = self.method.regularizer(self.static, hp, kl, mu, logvar, z, state)
+        nets = {
+            name: functools.partial(functional_call, template, _prefixed(aux, name))
+            for name, template in self.aux_templates.items()
+        }
+        inputs = Inputs(kl, mu, logvar, z, step, nets, draws)
+        terms, new_state = self.method.terms(self.static, hp, inputs, state)
         loss = recon + terms["regularizer"]
         return loss, {"loss": loss, "reconstruction": recon, "kl": kl, **terms}, new_state
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each model's minibatch and reparametrisation noise, drawn from its own generator."""
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Each model's minibatch, reparametrisation noise and the method's draws, from its own
+        generator."""
         n, b, d = self.train_idx.numel(), self.batch_size, self.cells[0].latent_dim
         draws = [
             (
@@ -178,20 +201,18 @@ class PackTrainer:
         ]
         idx = torch.stack([i for i, _ in draws])
         x = self.images.batch(self.train_idx[idx.flatten()])
-        return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws])
+        extra = [self.method.draws(self.static, b, d, g) for g in self.gens]  # after the batch: old streams unchanged
+        return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws]), self._stack(extra)
 
     @torch.no_grad()
     def _adam(self) -> None:
-        b1, b2 = ADAM_BETAS
-        t = self.step
-        step_size = self.lr / (1 - b1**t)
-        bias2_sqrt = math.sqrt(1 - b2**t)
-        for k, p in self.params.items():
-            g = p.grad
-            self.adam_m[k].lerp_(g, 1 - b1)
-            self.adam_v[k].mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (self.adam_v[k].sqrt() / bias2_sqrt).add_(ADAM_EPS)
-            p.addcdiv_(self.adam_m[k], denom, value=-step_size)
+        """One Adam update of every model's parameters, and of each auxiliary network's with its
+        own settings (Adam is element-wise: stacked models never mix)."""
+        _adam_update(self.params, self.adam_m, self.adam_v, self.step, self.lr, ADAM_BETAS, ADAM_EPS)
+        for name, spec in self.aux_specs.items():
+            keys = [k for k in self.aux if k.startswith(f"{name}.")]
+            params, m, v = ({k: d[k] for k in keys} for d in (self.aux, self.aux_m, self.aux_v))
+            _adam_update(params, m, v, self.step, spec.lr, spec.betas, spec.eps)
 
     # ---------------------------------------------------------------- loop
     def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
@@ -231,11 +252,10 @@ class PackTrainer:
         """Train every model of the pack up to step ``until``, logging and checkpointing on the way."""
         settings = self.settings
         while self.step < until and self.cells:
-            x, eps = self._batch()
-            loss, terms, new_state = self._loss(self.params, self.hp, self.state, x, eps)
-            for p in self.params.values():
-                p.grad = None
-            loss.sum().backward()
+            x, eps, draws = self._batch()
+            step = torch.tensor(float(self.step), device=self.device)
+            loss, terms, new_state = self._loss(self.params, self.aux, self.hp, self.state, x, eps, draws, step)
+            self._gradients(loss, terms)
             self.step += 1
             self._adam()
             self.state = {k: v.detach() for k, v in new_state.items()}
@@ -247,6 +267,20 @@ class PackTrainer:
                 self._log()
             if self.step % settings.checkpoint_every == 0 and self.step < self.steps and self.cells:
                 self._checkpoint()
+
+    def _gradients(self, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
+        """The VAE's gradient from its loss; each auxiliary network's from ``terms["auxiliary"]``
+        alone (as disentanglement_lib's two optimizers, each over its own variables)."""
+        for p in [*self.params.values(), *self.aux.values()]:
+            p.grad = None
+        if not self.aux:
+            loss.sum().backward()
+            return
+        vae = list(self.params.values())
+        grads = torch.autograd.grad(loss.sum(), vae, retain_graph=True)
+        aux_grads = torch.autograd.grad(terms["auxiliary"].sum(), list(self.aux.values()))
+        for p, g in zip([*vae, *self.aux.values()], [*grads, *aux_grads]):
+            p.grad = g
 
     def _log(self) -> None:
         """Append interval means to each model's curve; drop models whose loss is not finite."""
@@ -274,6 +308,9 @@ class PackTrainer:
                 "params": cpu({k: p.detach() for k, p in self.params.items()}),
                 "adam_m": cpu(self.adam_m),
                 "adam_v": cpu(self.adam_v),
+                "aux": cpu({k: p.detach() for k, p in self.aux.items()}),
+                "aux_m": cpu(self.aux_m),
+                "aux_v": cpu(self.aux_v),
                 "state": cpu(self.state),
                 "rng": [g.get_state() for g in self.gens],
                 "sums": cpu(self._sums),
@@ -284,3 +321,30 @@ class PackTrainer:
 
 def _to_device(tensors: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
     return {k: t.to(device) for k, t in tensors.items()}
+
+
+def _prefixed(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """The entries ``name.<key>`` of ``tensors`` as ``<key>``: one auxiliary network's parameters."""
+    return {k[len(name) + 1 :]: t for k, t in tensors.items() if k.startswith(f"{name}.")}
+
+
+def init_aux(cell: Cell, name: str, spec) -> torch.nn.Module:
+    """The cell's initial auxiliary network ``name``, on the CPU from its seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derived_seed(cell.seed, f"init:{name}"))
+        return spec.build(cell.latent_dim)
+
+
+@torch.no_grad()
+def _adam_update(params, m, v, t: int, lr: float, betas: tuple[float, float], eps: float) -> None:
+    """Adam (Kingma & Ba, as ``torch.optim.Adam``) on each parameter from its ``.grad``, ``t``
+    updates counted including this one."""
+    b1, b2 = betas
+    step_size = lr / (1 - b1**t)
+    bias2_sqrt = math.sqrt(1 - b2**t)
+    for k, p in params.items():
+        g = p.grad
+        m[k].lerp_(g, 1 - b1)
+        v[k].mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (v[k].sqrt() / bias2_sqrt).add_(eps)
+        p.addcdiv_(m[k], denom, value=-step_size)

@@ -131,3 +131,96 @@ def test_kl_and_reconstruction_match_closed_forms():
     np.testing.assert_allclose(reconstruction_nll("bernoulli", torch.tensor(logits), torch.tensor(x)).numpy(), bce)
     sq = ((p - x) ** 2).reshape(2, -1).sum(1)
     np.testing.assert_allclose(reconstruction_nll("gaussian", torch.tensor(logits), torch.tensor(x)).numpy(), sq)
+
+
+# ---------------------------------------------------------------- disentanglement_lib's other methods
+
+
+def reference_tc(z: np.ndarray, mu: np.ndarray, logvar: np.ndarray) -> float:
+    """The minibatch-weighted TC estimate written out in float64, constants dropped:
+    mean_j [log Σ_i Π_l q(z_jl|x_i) − Σ_l log Σ_i q(z_jl|x_i)]."""
+    n, d = z.shape
+
+    def q(j, i, l):  # N(z_jl; μ_il, σ²_il)
+        var = np.exp(logvar[i, l])
+        return np.exp(-((z[j, l] - mu[i, l]) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
+
+    total = 0.0
+    for j in range(n):
+        joint = np.log(sum(np.prod([q(j, i, l) for l in range(d)]) for i in range(n)))
+        product = sum(np.log(sum(q(j, i, l) for i in range(n))) for l in range(d))
+        total += joint - product
+    return total / n
+
+
+def test_beta_tc_vae_tc_matches_formula(batch):
+    mu, logvar = batch
+    z = mu + np.exp(0.5 * logvar) * np.random.default_rng(5).normal(size=mu.shape)
+    method = methods.get("beta_tc_vae")()
+    hp = {"beta": torch.tensor(6.0, dtype=torch.float64)}
+    kl = torch.tensor(1.5, dtype=torch.float64)
+    terms, _ = method.regularizer({}, hp, kl, *(torch.tensor(a) for a in (mu, logvar, z)), {})
+    tc = reference_tc(z, mu, logvar)
+    assert terms["tc"].item() == pytest.approx(tc, rel=1e-10)
+    assert terms["regularizer"].item() == pytest.approx(1.5 + 5 * tc, rel=1e-10)
+    assert method.resolve({})["beta"] == 6.0
+
+
+def test_annealed_vae_capacity_schedule():
+    from benchbench.method import Inputs
+
+    method = methods.get("annealed_vae")()
+    assert method.resolve({}) == {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100_000.0}
+    hp = {
+        k: torch.tensor(v, dtype=torch.float64)
+        for k, v in {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100.0}.items()
+    }
+    kl = torch.tensor(7.0, dtype=torch.float64)
+    for step, c in ((0, 0.0), (20, 5.0), (60, 15.0), (100, 25.0), (400, 25.0)):
+        inputs = Inputs(kl, kl, kl, kl, torch.tensor(float(step), dtype=torch.float64))
+        terms, _ = method.terms({}, hp, inputs, {})
+        assert terms["capacity"].item() == c and terms["regularizer"].item() == pytest.approx(1000 * abs(7.0 - c))
+
+
+def numpy_discriminator(net, x: np.ndarray) -> np.ndarray:
+    """The discriminator's forward pass in float64 numpy, from its weights."""
+    h = x
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    for k, layer in enumerate(linears):
+        h = h @ layer.weight.detach().double().numpy().T + layer.bias.detach().double().numpy()
+        if k < len(linears) - 1:
+            h = np.where(h > 0, h, 0.2 * h)
+    return h
+
+
+def test_factor_vae_terms_match_formula(batch):
+    from benchbench.method import Inputs
+    from benchbench.methods.factor_vae import discriminator
+
+    mu, _ = batch
+    z = torch.tensor(mu)
+    method = methods.get("factor_vae")()
+    spec = method.auxiliaries({}, z.shape[1])["discriminator"]
+    assert (spec.lr, spec.betas) == (1e-4, (0.5, 0.9)) and method.resolve({})["gamma"] == 10.0
+    torch.manual_seed(0)
+    net = discriminator(z.shape[1]).double()
+    assert sum(isinstance(m, torch.nn.Linear) for m in net) == 7  # six hidden layers of 1000, then 2 logits
+    generator = torch.Generator().manual_seed(1)
+    draws = method.draws({}, z.shape[0], z.shape[1], generator)
+    perm = draws["permutation"].numpy()
+    assert all(sorted(perm[:, l]) == list(range(z.shape[0])) for l in range(z.shape[1]))  # a permutation per dim
+    kl = torch.tensor(2.0, dtype=torch.float64)
+    inputs = Inputs(kl, z, z, z, torch.tensor(0.0), {"discriminator": net}, draws)
+    terms, _ = method.terms({}, {"gamma": torch.tensor(40.0, dtype=torch.float64)}, inputs, {})
+    logits = numpy_discriminator(net, mu)
+    shuffled = np.stack([mu[perm[:, l], l] for l in range(mu.shape[1])], axis=1)
+    logits_fake = numpy_discriminator(net, shuffled)
+
+    def log_softmax(a):
+        return a - np.log(np.exp(a).sum(axis=1, keepdims=True))
+
+    tc = np.mean(logits[:, 0] - logits[:, 1])
+    d_loss = -0.5 * np.mean(log_softmax(logits)[:, 0]) - 0.5 * np.mean(log_softmax(logits_fake)[:, 1])
+    assert terms["tc"].item() == pytest.approx(tc, rel=1e-9)
+    assert terms["regularizer"].item() == pytest.approx(2.0 + 40 * tc, rel=1e-9)
+    assert terms["auxiliary"].item() == pytest.approx(d_loss, rel=1e-9)

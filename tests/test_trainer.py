@@ -11,10 +11,21 @@ from benchbench.trainer import PackTrainer, TrainSettings
 SETTINGS = TrainSettings(checkpoint_every=4, log_every=2, progress=False)
 
 
-def train(cells, shapes, root, settings=SETTINGS):
+def trained(cells, shapes, root, settings=SETTINGS):
+    """The trainer after training ``cells`` as one pack under ``root``, and each model's weights."""
     stores = [CellStore(root / c.id) for c in cells]
     trainer = PackTrainer(cells, stores, shapes, torch.device("cpu"), settings, PackStore(root / "pack"))
-    return {c.id: sd for c, _, sd in trainer.train()}
+    return trainer, {c.id: sd for c, _, sd in trainer.train()}
+
+
+def train(cells, shapes, root, settings=SETTINGS):
+    return trained(cells, shapes, root, settings)[1]
+
+
+def auxiliary(trainer, cell):
+    """One model's auxiliary networks' parameters from a trained pack."""
+    i = [c.id for c in trainer.cells].index(cell.id)
+    return {k: p[i].detach() for k, p in trainer.aux.items()}
 
 
 def max_diff(a, b):
@@ -26,15 +37,23 @@ def max_diff(a, b):
     [
         ("dip_vae", [{"lambda_od": 1}, {"lambda_od": 20}, {"lambda_od": 5, "momentum": 0.5}]),
         ("beta_vae", [{"beta": 1}, {"beta": 4}, {"beta": 16}]),
+        ("factor_vae", [{"gamma": 10}, {"gamma": 40}, {"gamma": 100}]),
+        ("beta_tc_vae", [{"beta": 1}, {"beta": 4}, {"beta": 10}]),
+        (
+            "annealed_vae",
+            [{"c_max": 5, "iteration_threshold": 4}, {"c_max": 25, "iteration_threshold": 8}, {"gamma": 100}],
+        ),
     ],
 )
 def test_pack_equals_cells_trained_alone(cell, shapes, tmp_path, method, hps):
     cells = [cell(method, hp, seed=s, steps=10, lr=1e-4) for s, hp in enumerate(hps)]
-    packed = train(cells, shapes, tmp_path / "pack")
+    pack, packed = trained(cells, shapes, tmp_path / "pack")
     for c in cells:
-        alone = train([c], shapes, tmp_path / "alone")
+        alone, weights = trained([c], shapes, tmp_path / "alone")
         # measured: ≤ 1.1e-7 after 10–20 steps; differences come from grouped vs. plain convolution
-        assert max_diff(packed[c.id], alone[c.id]) < 1e-5
+        assert max_diff(packed[c.id], weights[c.id]) < 1e-5
+        if method == "factor_vae":  # the discriminator too, trained beside each model
+            assert max_diff(auxiliary(pack, c), auxiliary(alone, c)) < 1e-5
     assert max_diff(packed[cells[0].id], packed[cells[1].id]) > 1e-3  # the models really differ
 
 
@@ -58,7 +77,21 @@ def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, int
     assert [r["step"] for r in store.read_log()] == [2, 4, 6]  # written as it trains
     ckpt = torch.load(pack.checkpoint_path, weights_only=True)
     assert ckpt["step"] == 4 and ckpt["cells"] == [c.id] and ckpt["since_log"] == 0
-    assert set(ckpt) == {"step", "cells", "params", "adam_m", "adam_v", "state", "rng", "sums", "since_log"}
+    assert set(ckpt) == {
+        "step",
+        "cells",
+        "params",
+        "adam_m",
+        "adam_v",
+        "state",
+        "rng",
+        "sums",
+        "since_log",
+        "aux",
+        "aux_m",
+        "aux_v",
+    }
+    assert ckpt["aux"] == {}  # DIP-VAE trains no auxiliary network
     resumed = train([c], shapes, tmp_path / "crash")[c.id]
     assert max_diff(straight, resumed) == 0.0
     assert not pack.checkpoint_path.exists() and store.model_path.exists()
@@ -103,3 +136,35 @@ def test_a_pack_whose_every_model_diverges_ends_cleanly(cell, shapes, tmp_path):
         status = CellStore(tmp_path / c.id).status()
         assert status["status"] == "diverged" and status["step"] == 2 and "loss became -inf" in status["error"]
     assert not PackStore(tmp_path / "pack").checkpoint_path.exists()
+
+
+def test_factor_vae_resumes_its_discriminator_exactly(cell, shapes, tmp_path, interrupt_at):
+    c = cell("factor_vae", {"gamma": 20}, steps=10)
+    straight, weights = trained([c], shapes, tmp_path / "straight")
+    interrupt_at(7)
+    with pytest.raises(KeyboardInterrupt):
+        train([c], shapes, tmp_path / "crash")
+    interrupt_at(None)
+    ckpt = torch.load(PackStore(tmp_path / "crash" / "pack").checkpoint_path, weights_only=True)
+    assert ckpt["step"] == 4 and set(ckpt["aux"]) == set(ckpt["aux_m"]) and len(ckpt["aux"]) == 14
+    resumed, again = trained([c], shapes, tmp_path / "crash")
+    assert max_diff(weights[c.id], again[c.id]) == 0.0
+    assert max_diff(auxiliary(straight, c), auxiliary(resumed, c)) == 0.0
+
+
+def test_each_loss_moves_only_its_own_networks(cell, shapes, tmp_path):
+    """The VAE's gradient comes from its loss alone, the discriminator's from its loss alone."""
+    c = cell("factor_vae", {"gamma": 30}, steps=2)
+    trainer = PackTrainer(
+        [c], [CellStore(tmp_path / "c")], shapes, torch.device("cpu"), SETTINGS, PackStore(tmp_path / "p")
+    )
+    x, eps, draws = trainer._batch()
+    step = torch.tensor(0.0)
+    loss, terms, _ = trainer._loss(trainer.params, trainer.aux, trainer.hp, trainer.state, x, eps, draws, step)
+    vae_only = torch.autograd.grad(loss.sum(), list(trainer.params.values()), retain_graph=True)
+    disc_only = torch.autograd.grad(terms["auxiliary"].sum(), list(trainer.aux.values()), retain_graph=True)
+    mixed = torch.autograd.grad((loss + terms["auxiliary"]).sum(), list(trainer.params.values()), retain_graph=True)
+    assert any(not torch.equal(a, b) for a, b in zip(mixed, vae_only))  # the separation matters
+    trainer._gradients(loss, terms)
+    assert all(torch.equal(p.grad, g) for p, g in zip(trainer.params.values(), vae_only))
+    assert all(torch.equal(p.grad, g) for p, g in zip(trainer.aux.values(), disc_only))

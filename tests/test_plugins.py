@@ -91,6 +91,48 @@ def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     assert gammas == [0.1, 2.0]
 
 
+AUX_PLUGIN = """
+import torch
+from torch import nn
+
+from benchbench.method import Auxiliary, Method
+from benchbench.registry import methods
+
+
+@methods.register("critic_vae")
+class CriticVAE(Method):
+    description = "VAE + alpha * a linear critic's score of z; the critic learns to tell z from N(0, I)"
+    hyperparameters = {"alpha": 0.1}
+
+    def auxiliaries(self, static, latent_dim):
+        return {"critic": Auxiliary(lambda d: nn.Linear(d, 1), lr=1e-3)}
+
+    def draws(self, static, batch_size, latent_dim, generator):
+        return {"prior": torch.randn(batch_size, latent_dim, generator=generator, device=generator.device)}
+
+    def terms(self, static, hp, inputs, state):
+        critic = inputs.aux["critic"]
+        score = critic(inputs.z).mean()
+        critic_loss = critic(inputs.z).mean() - critic(inputs.draws["prior"]).mean()
+        return {"regularizer": inputs.kl + hp["alpha"] * score, "score": score, "auxiliary": critic_loss}, state
+"""
+
+
+def test_a_plugin_with_an_auxiliary_network_runs_in_a_grid(tmp_path, cli_runner):
+    plugin = tmp_path / "critic.py"
+    plugin.write_text(AUX_PLUGIN)
+    grid = tmp_path / "aux.toml"
+    grid.write_text(GRID.replace('"plug"', '"aux"').replace("l1_vae", "critic_vae").replace("gamma", "alpha"))
+    args = ["run", "--plugin", str(plugin), "--grid", str(grid), "--device", "cpu", "--no-progress"]
+    out = cli_runner.invoke(cli, [*args, "--results", str(tmp_path / "results"), "--log-every", "2"])
+    assert out.exit_code == 0, out.output
+    stores = RunStore(tmp_path / "results" / "aux").cell_stores()
+    assert [s.status()["status"] for s in stores] == ["trained", "trained"]
+    log = stores[0].read_log()
+    assert [r["step"] for r in log] == [2, 4] and {"score", "auxiliary"} <= set(log[0])
+    assert all(values(s)["reconstruction_error"]["mse"] > 0 for s in stores)
+
+
 def test_missing_plugin_is_exit_2(cli_runner, tmp_path):
     out = cli_runner.invoke(cli, ["list", "--plugin", str(tmp_path / "nope.py")])
     assert out.exit_code == 2 and "plugin file not found" in out.output

@@ -207,3 +207,41 @@ def test_bad_run_input_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, 
     out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--device", "cpu", "--results", str(results), *args])
     assert_one_line_error(out, message)
     assert not results.exists() and not (tmp_path / "escaped").exists()
+
+
+def test_locatello2019_grid_is_the_study(cli_runner):
+    from collections import Counter
+
+    from benchbench.cli import cli
+
+    cells = get_grid("locatello2019").cells()
+    assert len(cells) == 6 * 6 * 4 * 3  # methods × values × datasets × seeds
+
+    def values(method, key, variant=None):
+        found = {
+            c.hyperparameters[key] for c in cells if c.method == method and c.hyperparameters.get("variant") == variant
+        }
+        return sorted(found)
+
+    assert values("beta_vae", "beta") == [1, 2, 4, 6, 8, 16]
+    assert values("factor_vae", "gamma") == [10, 20, 30, 40, 50, 100]
+    assert values("beta_tc_vae", "beta") == [1, 2, 4, 6, 8, 10]
+    assert values("annealed_vae", "c_max") == [5, 10, 25, 50, 75, 100]
+    assert values("annealed_vae", "gamma") == [1000] and values("annealed_vae", "iteration_threshold") == [100_000]
+    for variant, factor in (("i", 10), ("ii", 1)):  # DIP-VAE-I: λ_d = 10 λ_od; DIP-VAE-II: λ_d = λ_od
+        dips = [c.hyperparameters for c in cells if c.method == "dip_vae" and c.hyperparameters["variant"] == variant]
+        assert sorted({h["lambda_od"] for h in dips}) == [1, 2, 5, 10, 20, 50]
+        assert all(h["lambda_d"] == factor * h["lambda_od"] and h["cov_estimate"] == "batch" for h in dips)
+    assert Counter(c.dataset for c in cells) == dict.fromkeys(["shapes2d", "shapes3d", "smallnorb", "cars3d"], 108)
+    assert {(c.steps, c.batch_size, c.lr, c.latent_dim) for c in cells} == {(300_000, 64, 1e-4, 10)}
+    metrics = {e.metric for e in get_grid("locatello2019").evaluations()}
+    assert metrics == {
+        "beta_vae_score",
+        "factor_vae_score",
+        "mig",
+        "dci",
+        "modularity_explicitness",
+        "sap",
+        "reconstruction_error",
+    }
+    assert "locatello2019" in cli_runner.invoke(cli, ["list", "grids"]).output

@@ -175,6 +175,22 @@ class Dataset(abc.ABC):
     def image_store(self, device: torch.device) -> ImageStore:
         """All images on ``device`` in compact form, indexed like :meth:`images_at`."""
 
+    #: Whether an observation carries a nuisance drawn afresh each time it is seen (a colour, a
+    #: noisy background): then :meth:`observations` and :meth:`observe` draw it from the caller's
+    #: random stream, and an image's encoding is never cached by index.
+    stochastic: bool = False
+
+    def observations(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """What a metric sees at ``indices``: :meth:`images_at`, with the nuisance of a
+        :attr:`stochastic` dataset drawn from ``rng``."""
+        return self.images_at(indices)
+
+    def observe(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """What the trainer sees of a minibatch of :meth:`image_store` images (on the device):
+        the images, with the nuisance of a :attr:`stochastic` dataset drawn from ``generator``
+        (the model's own stream)."""
+        return images
+
     @functools.cached_property
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """``(train, test)`` index arrays, each sorted; the same for every run."""

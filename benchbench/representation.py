@@ -86,11 +86,24 @@ def partners(dataset: Dataset, reference: np.ndarray, k: np.ndarray, rng: np.ran
     return out
 
 
-def encode(dataset: Dataset, model, indices: np.ndarray) -> np.ndarray:
-    """Representations ``μ`` of the images at ``indices``, shape ``indices.shape + (d,)``."""
+def encode(dataset: Dataset, model, indices: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Representations ``μ`` of the observations at ``indices``, shape ``indices.shape + (d,)``.
+
+    A :attr:`~benchbench.data.Dataset.stochastic` dataset's nuisance is drawn from ``rng`` for
+    each observation (so it needs one); other datasets' codes come from the model's per-image
+    cache when it has one."""
     indices = np.asarray(indices, dtype=np.int64)
     flat = indices.reshape(-1)
-    if hasattr(model, "encode_indices"):
+    if dataset.stochastic:
+        if rng is None:
+            raise ValueError(f"{type(dataset).__name__} draws a nuisance per observation: pass the metric's rng")
+        codes = np.concatenate(
+            [
+                np.asarray(model.encode(dataset.observations(flat[i : i + CHUNK], rng)))
+                for i in range(0, flat.size, CHUNK)
+            ]
+        )
+    elif hasattr(model, "encode_indices"):
         codes = model.encode_indices(dataset, flat)
     else:
         codes = np.concatenate(
@@ -103,4 +116,4 @@ def sample_codes(dataset: Dataset, model, n: int, rng: np.random.Generator) -> t
     """``(μ (n, d), labels (n, K))`` for ``n`` uniformly drawn images (disentanglement_lib's
     ``generate_batch_factor_code``, transposed to rows = points)."""
     indices = sample_indices(dataset, n, rng)
-    return encode(dataset, model, indices), labels_at(dataset, indices)
+    return encode(dataset, model, indices, rng), labels_at(dataset, indices)

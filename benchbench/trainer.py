@@ -201,6 +201,8 @@ class PackTrainer:
         ]
         idx = torch.stack([i for i, _ in draws])
         x = self.images.batch(self.train_idx[idx.flatten()])
+        if self.dataset.stochastic:  # each model's nuisance (colour, noise) from its own stream
+            x = torch.cat([self.dataset.observe(part, g) for part, g in zip(x.split(b), self.gens)])
         extra = [self.method.draws(self.static, b, d, g) for g in self.gens]  # after the batch: old streams unchanged
         return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws]), self._stack(extra)
 

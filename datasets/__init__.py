@@ -1,3 +1,14 @@
 """Built-in dataset plugins; importing this package registers them."""
 
-from benchbench.datasets import cars3d, celeba, chairs, dsprites, mpi3d, shapes2d, shapes3d, smallnorb  # noqa: F401
+from benchbench.datasets import (  # noqa: F401
+    cars3d,
+    celeba,
+    chairs,
+    color_dsprites,
+    dsprites,
+    mpi3d,
+    noisy_dsprites,
+    shapes2d,
+    shapes3d,
+    smallnorb,
+)

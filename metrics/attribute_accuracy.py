@@ -43,7 +43,7 @@ def attribute_accuracy(dataset, model, rng, *, num_train: int | None = None, num
         train = np.sort(rng.choice(train, num_train, replace=False))
     if num_test is not None and num_test < test.size:
         test = np.sort(rng.choice(test, num_test, replace=False))
-    mu_train, mu_test = encode(dataset, model, train).astype(np.float64), encode(dataset, model, test)
+    mu_train, mu_test = encode(dataset, model, train, rng).astype(np.float64), encode(dataset, model, test, rng)
     y_train, y_test = dataset.labels[train], dataset.labels[test]
     out = {}
     for k, name in enumerate(dataset.label_names):

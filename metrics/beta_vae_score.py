@@ -42,7 +42,7 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
     k = rng.choice(use, size=n)
     first = sample_indices(dataset, (n, pairs), rng)
     second = partners(dataset, first, k[:, None], rng)
-    return np.abs(encode(dataset, model, first) - encode(dataset, model, second)).mean(axis=1), k
+    return np.abs(encode(dataset, model, first, rng) - encode(dataset, model, second, rng)).mean(axis=1), k
 
 
 @metrics.register("beta_vae_score")

@@ -25,7 +25,7 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
     k = rng.integers(0, len(label_names(dataset)), size=n)
     first = sample_indices(dataset, n, rng)
     batch = partners(dataset, np.repeat(first[:, None], batch_size, axis=1), k[:, None], rng)
-    local_var = np.var(encode(dataset, model, batch).astype(np.float64), axis=1, ddof=1)
+    local_var = np.var(encode(dataset, model, batch, rng).astype(np.float64), axis=1, ddof=1)
     pick = np.argmin(local_var[:, active] / global_var[active], axis=1)
     latent = pick if compat else np.flatnonzero(active)[pick]
     votes = np.zeros((len(label_names(dataset)), global_var.size), dtype=np.int64)
@@ -49,7 +49,7 @@ def factor_vae_score(
     mode: Mode = "default",
 ) -> dict[str, float]:
     """Majority-vote accuracy of predicting the fixed factor from the least-varying latent."""
-    codes = encode(dataset, model, sample_indices(dataset, num_variance_estimate, rng)).astype(np.float64)
+    codes = encode(dataset, model, sample_indices(dataset, num_variance_estimate, rng), rng).astype(np.float64)
     global_var = np.var(codes, axis=0, ddof=1)
     active = np.sqrt(global_var) >= prune_threshold
     compat = mode == "compat"

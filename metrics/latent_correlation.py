@@ -28,7 +28,7 @@ def latent_correlation(dataset, model, rng, *, num_images: int | None = None, to
     indices = dataset.test_indices
     if num_images is not None and num_images < indices.size:
         indices = np.sort(rng.choice(indices, num_images, replace=False))
-    mus = encode(dataset, model, indices)
+    mus = encode(dataset, model, indices, rng)
     labels = labels_at(dataset, indices)
     zz = pearson_matrix(mus, mus)
     zf = pearson_matrix(mus, labels)  # (latents, factors)

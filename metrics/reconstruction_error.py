@@ -31,7 +31,7 @@ def reconstruction_error(dataset, model, rng, *, num_images: int | None = None) 
     sq_sum = bce_sum = 0.0
     pixels = 0
     for start in range(0, indices.size, CHUNK):
-        x = dataset.images_at(indices[start : start + CHUNK]).astype(np.float64)
+        x = dataset.observations(indices[start : start + CHUNK], rng).astype(np.float64)
         x_hat = model.reconstruct(x.astype(np.float32)).astype(np.float64)
         sq_sum += np.square(x - x_hat).sum()
         pixels += x.size

@@ -281,7 +281,8 @@ def traversals(
     turn (columns), decoder means."""
     grids = {}
     test = dataset_obj.test_indices
-    batch = torch.as_tensor(dataset_obj.images_at(test[: min(kl_images, len(test))]))
+    rng = np.random.default_rng(0)  # a stochastic dataset's nuisance: the same in every report
+    batch = torch.as_tensor(dataset_obj.observations(test[: min(kl_images, len(test))], rng))
     for label, cell in cells.items():
         store = CellStore(run_path / "cells" / cell)
         if not store.model_path.exists():

@@ -215,7 +215,7 @@ def test_locatello2019_grid_is_the_study(cli_runner):
     from benchbench.cli import cli
 
     cells = get_grid("locatello2019").cells()
-    assert len(cells) == 6 * 6 * 4 * 3  # methods × values × datasets × seeds
+    assert len(cells) == 6 * 6 * 6 * 3  # methods × values × datasets × seeds
 
     def values(method, key, variant=None):
         found = {
@@ -232,7 +232,8 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         dips = [c.hyperparameters for c in cells if c.method == "dip_vae" and c.hyperparameters["variant"] == variant]
         assert sorted({h["lambda_od"] for h in dips}) == [1, 2, 5, 10, 20, 50]
         assert all(h["lambda_d"] == factor * h["lambda_od"] and h["cov_estimate"] == "batch" for h in dips)
-    assert Counter(c.dataset for c in cells) == dict.fromkeys(["shapes2d", "shapes3d", "smallnorb", "cars3d"], 108)
+    study = ["shapes2d", "color_dsprites", "noisy_dsprites", "shapes3d", "smallnorb", "cars3d"]
+    assert Counter(c.dataset for c in cells) == dict.fromkeys(study, 108)
     assert {(c.steps, c.batch_size, c.lr, c.latent_dim) for c in cells} == {(300_000, 64, 1e-4, 10)}
     metrics = {e.metric for e in get_grid("locatello2019").evaluations()}
     assert metrics == {

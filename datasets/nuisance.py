@@ -1,0 +1,40 @@
+"""Observations of ``shapes2d`` with a nuisance drawn afresh each time, as disentanglement_lib's
+Color- and Noisy-dSprites make them.
+
+The factors, their sizes, the split and the stored images are ``shapes2d``'s (its cached
+bit-packed array, never a second copy); the nuisance is applied on the fly by one function,
+:meth:`Nuisance.nuisance`, written once for numpy and torch alike, so metrics and the trainer
+see the same kind of observation: :meth:`observations` draws from the metric's numpy ``rng``,
+:meth:`observe` from the model's torch generator on the device, and the same seed gives the
+same observations.  Binary-cross-entropy likelihood, as disentanglement_lib trains them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchbench.datasets.shapes2d import SIZE, Shapes2D
+
+
+class Nuisance(Shapes2D):
+    """Base of a ``shapes2d`` variant whose observations are ``nuisance(sprites, uniform)``."""
+
+    image_shape = (3, SIZE, SIZE)
+    stochastic = True
+
+    def nuisance(self, sprites, uniform):
+        """The observations of binary ``sprites (n, 1, H, W)``; ``uniform(shape)`` draws U[0, 1)."""
+        raise NotImplementedError
+
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        raise TypeError(
+            f"{self.name or type(self).__name__} draws its nuisance per observation: use observations(indices, rng)"
+        )
+
+    def observations(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        sprites = Shapes2D.images_at(self, indices)
+        return self.nuisance(sprites, lambda shape: rng.random(shape, dtype=np.float32))
+
+    def observe(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return self.nuisance(images, lambda shape: torch.rand(shape, generator=generator, device=images.device))

@@ -1,7 +1,11 @@
-"""Throughput benchmark: model-steps per second of the pack trainer for several pack sizes.
+"""Throughput benchmark: model-steps per second of the pack trainer for several pack sizes,
+against the per-cell loop other harnesses run.
 
 A pack of M models trained for N steps does M·N model-steps; a pack of 1 is "one model at a
-time".  Warm-up steps (allocations, kernel selection) are excluded from the timing.
+time".  The baseline (:func:`naive_loop`) is what a peer harness does for one cell: a
+``DataLoader`` over the dataset (one image per ``__getitem__``, default collation), the same
+network as an ``nn.Module``, ``torch.optim.Adam``, the same method's loss, batch and device.
+Warm-up steps (allocations, kernel selection) are excluded from every timing.
 """
 
 from __future__ import annotations
@@ -10,18 +14,96 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
+from benchbench.arch import build_net, reconstruction_nll
 from benchbench.cells import Cell
+from benchbench.method import Inputs
 from benchbench.registry import datasets, methods
 from benchbench.runner import resolve_devices
 from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.trainer import PackTrainer, TrainSettings, _kl_to_standard_normal
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class _Images(torch.utils.data.Dataset):
+    """The training split, one image per item, as a map-style dataset."""
+
+    def __init__(self, data):
+        self.data, self.indices = data, data.train_indices
+        self.rng = np.random.default_rng(0)
+
+    def __len__(self) -> int:
+        return self.indices.size
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        index = self.indices[i : i + 1]
+        images = self.data.observations(index, self.rng) if self.data.stochastic else self.data.images_at(index)
+        return torch.from_numpy(images[0])
+
+
+def naive_loop(
+    data, method_name: str, arch: str, latent_dim: int, batch_size: int, steps: int, warmup: int, dev
+) -> float:
+    """Model-steps/s of one cell trained the usual way (see the module's docstring)."""
+    method = methods.get(method_name)()
+    hp_all = method.resolve({})
+    static = method.static_part(hp_all)
+    hp = {k: torch.tensor(v, device=dev) for k, v in method.numeric_part(hp_all).items()}
+    net = build_net(arch, data.image_shape, latent_dim).to(dev)
+    aux = {n: a.build(latent_dim).to(dev) for n, a in method.auxiliaries(static, latent_dim).items()}
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    aux_optimizers = [
+        torch.optim.Adam(aux[n].parameters(), lr=a.lr, betas=a.betas, eps=a.eps)
+        for n, a in method.auxiliaries(static, latent_dim).items()
+    ]
+    state = {k: v.to(dev) for k, v in method.init_state(static, latent_dim).items()}
+    generator = torch.Generator(device=dev).manual_seed(0)
+    loader = DataLoader(_Images(data), batch_size=batch_size, shuffle=True, drop_last=True)
+    batches = iter(loader)
+    t0 = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            _sync(dev)
+            t0 = time.perf_counter()
+        x = next(batches).to(dev)
+        eps = torch.randn(batch_size, latent_dim, device=dev, generator=generator)
+        mu, logvar, z, logits = net(x, eps)
+        recon = reconstruction_nll(data.likelihood, logits, x).mean()
+        inputs = Inputs(
+            _kl_to_standard_normal(mu, logvar),
+            mu,
+            logvar,
+            z,
+            torch.tensor(float(step), device=dev),
+            aux,
+            method.draws(static, batch_size, latent_dim, generator),
+        )
+        terms, state = method.terms(static, hp, inputs, state)
+        state = {k: v.detach() for k, v in state.items()}
+        optimizer.zero_grad()
+        for opt in aux_optimizers:
+            opt.zero_grad()
+        loss = recon + terms["regularizer"]
+        if aux:
+            own = [p for m in aux.values() for p in m.parameters()]
+            grads = torch.autograd.grad(loss, list(net.parameters()), retain_graph=True)
+            aux_grads = torch.autograd.grad(terms["auxiliary"], own)
+            for p, g in zip([*net.parameters(), *own], [*grads, *aux_grads]):
+                p.grad = g
+        else:
+            loss.backward()
+        optimizer.step()
+        for opt in aux_optimizers:
+            opt.step()
+    _sync(dev)
+    return steps / (time.perf_counter() - t0)
 
 
 def bench(
@@ -55,7 +137,11 @@ def bench(
             _sync(dev)
             elapsed = time.perf_counter() - t0
             rows.append({"pack_size": size, "seconds": elapsed, "model_steps_per_s": size * steps / elapsed})
+    naive = naive_loop(data, method, arch, latent_dim, batch_size, steps, warmup, dev)
     base = next((r["model_steps_per_s"] for r in rows if r["pack_size"] == 1), None)
     for row in rows:
-        row["speedup_vs_one_at_a_time"] = row["model_steps_per_s"] / base if base else float("nan")
-    return rows
+        row["vs_one_at_a_time"] = row["model_steps_per_s"] / base if base else float("nan")
+        row["vs_naive_loop"] = row["model_steps_per_s"] / naive
+    naive_row = {"pack_size": 1, "seconds": steps / naive, "model_steps_per_s": naive}
+    naive_row.update(vs_one_at_a_time=naive / base if base else float("nan"), vs_naive_loop=1.0)
+    return [{"trainer": "naive", **naive_row}, *({"trainer": "pack", **r} for r in rows)]

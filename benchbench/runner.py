@@ -61,6 +61,17 @@ def resolve_devices(spec: str) -> list[torch.device]:
     return [torch.device(spec)]
 
 
+#: Cells per pack when none is asked for.  Measured with ``benchbench bench`` (docs/performance.md):
+#: on a 2-core CPU a pack trains at 0.80–0.92× one model at a time, so the CPU trains cells one by
+#: one; a GPU is where stacking models pays.  Recorded in the manifest; packs, once recorded, are
+#: reused whatever the device of a later run.
+DEFAULT_PACK_SIZE = {"cpu": 1, "cuda": 16}
+
+
+def default_pack_size(device: torch.device) -> int:
+    return DEFAULT_PACK_SIZE.get(device.type, 1)
+
+
 def check_datasets(cells: list[Cell], download: bool = False) -> None:
     """Fail before any training if a dataset is not implemented or its files are missing or
     malformed.  Opening each dataset here also builds its cache once, up front.  With
@@ -215,7 +226,7 @@ def run_grid(
     retry_failed: bool = False,
     plugins: list[str] | None = None,
     settings: TrainSettings | None = None,
-    pack_size: int = 16,
+    pack_size: int | None = None,
     command: list[str] | None = None,
     download: bool = False,
 ) -> RunStore:
@@ -223,6 +234,7 @@ def run_grid(
     evaluations of every trained one."""
     settings, plugins, command = settings or TrainSettings(), list(plugins or []), command or sys.argv
     devices = resolve_devices(device)
+    pack_size = pack_size or default_pack_size(devices[0])
     specs = grid.evaluations()
     check_datasets(cells, download)
     run = RunStore(run_dir)

@@ -10,7 +10,7 @@ from run_helpers import values
 from benchbench.cli import cli
 from benchbench.store import RunStore
 
-SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress"]
+SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--pack-size", "16"]
 
 
 @pytest.fixture(scope="module")

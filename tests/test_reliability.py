@@ -41,8 +41,24 @@ hyperparameters = { lambda_od = 10 }
 def command(tmp_path: Path, results: str) -> list[str]:
     grid = tmp_path / "faults.toml"
     grid.write_text(GRID)
-    return [sys.executable, str(KILLER), "run", "--grid", str(grid), "--device", "cpu", "--no-progress",
-            "--results", str(tmp_path / results), "--checkpoint-every", "7", "--log-every", "3"]  # fmt: skip
+    return [
+        sys.executable,
+        str(KILLER),
+        "run",
+        "--grid",
+        str(grid),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--results",
+        str(tmp_path / results),
+        "--checkpoint-every",
+        "7",
+        "--log-every",
+        "3",
+        "--pack-size",
+        "16",
+    ]  # packs of several cells, the case to survive; fmt: skip
 
 
 def _default_sigint() -> None:

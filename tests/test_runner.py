@@ -12,7 +12,9 @@ from benchbench.trainer import PackTrainer, derived_seed
 
 
 def run_cli(cli_runner, *args, code=0):
-    out = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args], catch_exceptions=False)
+    out = cli_runner.invoke(
+        cli, ["run", "--device", "cpu", "--no-progress", "--pack-size", "16", *args], catch_exceptions=False
+    )
     assert out.exit_code == code, out.output
     return out
 
@@ -76,7 +78,7 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
         str(tmp_path),
     ]
     interrupt_at(7)
-    interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", *args])
+    interrupted = cli_runner.invoke(cli, ["run", "--device", "cpu", "--no-progress", "--pack-size", "16", *args])
     run = RunStore(tmp_path / "smoke")
     (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
     assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
@@ -146,8 +148,12 @@ def test_bench_reports_each_pack_size(cli_runner):
     )
     assert out.exit_code == 0, out.output
     lines = out.output.strip().splitlines()
-    assert "model_steps_per_s" in lines[0] and len(lines) == 3
-    assert lines[1].split()[0] == "1" and lines[2].split()[0] == "2"
+    assert "model_steps_per_s" in lines[0] and "vs_naive_loop" in lines[0] and len(lines) == 4
+    rows = [line.split() for line in lines[1:]]
+    assert [r[:2] for r in rows] == [["naive", "1"], ["pack", "1"], ["pack", "2"]]
+    assert rows[0][-1] == "1.000"  # the naive loop is the baseline of its own ratio
+    for r in rows[1:]:  # each ratio is this row's throughput over the naive loop's
+        assert float(r[-1]) == pytest.approx(float(r[3]) / float(rows[0][3]), rel=0.01, abs=0.002)
     bad = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,x"])
     assert bad.exit_code == 2 and "--pack-sizes" in bad.output
 
@@ -170,3 +176,15 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     assert store.status()["status"] == "trained" and starts == [4]  # steps 1–4 were not trained again
     assert not (store.path / "error.txt").exists()  # the failure's traceback went with the failure
     assert [r["step"] for r in store.read_log()] == [2, 4, 6, 8, 10]
+
+
+def test_the_cpu_trains_one_cell_at_a_time_unless_told(tmp_path, cli_runner):
+    """bench measures packs slower than one model at a time on the CPU, so that is the default there."""
+    args = ["run", "--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--steps", "2"]
+    assert cli_runner.invoke(cli, [*args, "--results", str(tmp_path / "auto")]).exit_code == 0
+    run = RunStore(tmp_path / "auto" / "smoke")
+    assert run.manifest()["pack_size"] == 1
+    assert sorted(len(p.cells()) for p in run.pack_stores()) == [1, 1]
+    assert cli_runner.invoke(cli, [*args, "--pack-size", "4", "--results", str(tmp_path / "told")]).exit_code == 0
+    told = RunStore(tmp_path / "told" / "smoke")
+    assert told.manifest()["pack_size"] == 4 and [len(p.cells()) for p in told.pack_stores()] == [2]

@@ -11,6 +11,8 @@ same observations.  Binary-cross-entropy likelihood, as disentanglement_lib trai
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import torch
 
@@ -23,9 +25,9 @@ class Nuisance(Shapes2D):
     image_shape = (3, SIZE, SIZE)
     stochastic = True
 
+    @abc.abstractmethod
     def nuisance(self, sprites, uniform):
         """The observations of binary ``sprites (n, 1, H, W)``; ``uniform(shape)`` draws U[0, 1)."""
-        raise NotImplementedError
 
     def images_at(self, indices: np.ndarray) -> np.ndarray:
         raise TypeError(

@@ -21,7 +21,7 @@ from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html, write_html
 from benchbench.report.latex import table_float, tabular
 from benchbench.report.numbers import Column, digits_for
-from benchbench.report.settings import header, protocol_warnings
+from benchbench.report.settings import header, protocol_warnings, training_settings
 from benchbench.report.tables import (
     CELEBA,
     HIGGINS,
@@ -150,7 +150,7 @@ def _table2_section(agg, selection, dataset, out, options) -> Section:
     return section
 
 
-def _overview_section(run, table: pd.DataFrame, agg: pd.DataFrame, out: Path, options) -> Section:
+def _overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options) -> Section:
     """Every value of every evaluation shown: a violin grid of the headline outputs per method
     variant, and mean ± std (n) per configuration."""
     values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
@@ -387,11 +387,13 @@ def _write(run, table, keys, notes, selection, out: Path, options: Options) -> N
             sections += tables2
             continue
         sections += [s for d in present for s in per_dataset[d].get(kind, [])]
-    sections.append(_overview_section(run, table, agg, out, options))
+    sections.append(_overview_section(table, agg, out, options))
     failures = _failures_section(run, table)
     sections += [failures] if failures else []
     sections.append(_evaluations_section(run, keys, notes))
     if "html" in options.formats:
         written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
         sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
-        write_html(out / "index.html", run.path.name, header(run, table, keys), protocol_warnings(run, keys), sections)
+        training = training_settings(run)
+        warnings = protocol_warnings(training, keys)
+        write_html(out / "index.html", run.path.name, header(run, training, table, keys), warnings, sections)

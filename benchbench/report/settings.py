@@ -13,7 +13,8 @@ from benchbench.store import RunStore
 TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr")
 
 
-def _training(run: RunStore) -> pd.DataFrame:
+def training_settings(run: RunStore) -> pd.DataFrame:
+    """Each cell's dataset and training settings, read once for the header and the warnings."""
     configs = [s.cell().config() for s in run.cell_stores()]
     return pd.DataFrame(configs, columns=["dataset", *TRAIN_FIELDS])
 
@@ -29,11 +30,11 @@ def _non_default(keys: dict[str, str]) -> list[str]:
     return out
 
 
-def header(run: RunStore, table: pd.DataFrame, keys: dict[str, str]) -> list[tuple[str, str]]:
+def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dict[str, str]) -> list[tuple[str, str]]:
     """``(name, value)`` lines for the top of the page."""
     manifest = run.manifest()
     counts = table["status"].value_counts()
-    training = _training(run).drop_duplicates()
+    training = training.drop_duplicates()
     lines = [
         ("Run", f"{run.path.name} (grid {manifest.get('grid', {}).get('name')})"),
         ("Models", f"{len(table)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
@@ -62,10 +63,9 @@ def header(run: RunStore, table: pd.DataFrame, keys: dict[str, str]) -> list[tup
     return lines
 
 
-def protocol_warnings(run: RunStore, keys: dict[str, str]) -> list[str]:
+def protocol_warnings(training: pd.DataFrame, keys: dict[str, str]) -> list[str]:
     """Each way the run departs from the paper grid's protocol, in one sentence."""
     paper = paper_grid()["train"]
-    training = _training(run)
     departures = []
     for name in ("steps", "batch_size", "lr"):
         values = sorted(set(training[name]))

@@ -24,7 +24,7 @@ from benchbench.method import Inputs
 from benchbench.registry import datasets, methods
 from benchbench.runner import resolve_devices
 from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings, _kl_to_standard_normal
+from benchbench.trainer import PackTrainer, TrainSettings, _kl_to_standard_normal, set_gradients
 
 
 def _sync(device: torch.device) -> None:
@@ -57,12 +57,13 @@ def naive_loop(
     static = method.static_part(hp_all)
     hp = {k: torch.tensor(v, device=dev) for k, v in method.numeric_part(hp_all).items()}
     net = build_net(arch, data.image_shape, latent_dim).to(dev)
-    aux = {n: a.build(latent_dim).to(dev) for n, a in method.auxiliaries(static, latent_dim).items()}
+    specs = method.auxiliaries(static, latent_dim)
+    aux = {n: a.build(latent_dim).to(dev) for n, a in specs.items()}
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
     aux_optimizers = [
-        torch.optim.Adam(aux[n].parameters(), lr=a.lr, betas=a.betas, eps=a.eps)
-        for n, a in method.auxiliaries(static, latent_dim).items()
+        torch.optim.Adam(aux[n].parameters(), lr=a.lr, betas=a.betas, eps=a.eps) for n, a in specs.items()
     ]
+    own = [p for m in aux.values() for p in m.parameters()]
     state = {k: v.to(dev) for k, v in method.init_state(static, latent_dim).items()}
     generator = torch.Generator(device=dev).manual_seed(0)
     loader = DataLoader(_Images(data), batch_size=batch_size, shuffle=True, drop_last=True)
@@ -91,14 +92,7 @@ def naive_loop(
         for opt in aux_optimizers:
             opt.zero_grad()
         loss = recon + terms["regularizer"]
-        if aux:
-            own = [p for m in aux.values() for p in m.parameters()]
-            grads = torch.autograd.grad(loss, list(net.parameters()), retain_graph=True)
-            aux_grads = torch.autograd.grad(terms["auxiliary"], own)
-            for p, g in zip([*net.parameters(), *own], [*grads, *aux_grads]):
-                p.grad = g
-        else:
-            loss.backward()
+        set_gradients(loss, terms.get("auxiliary", loss), list(net.parameters()), own)
         optimizer.step()
         for opt in aux_optimizers:
             opt.step()

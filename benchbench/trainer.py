@@ -271,18 +271,11 @@ class PackTrainer:
                 self._checkpoint()
 
     def _gradients(self, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
-        """The VAE's gradient from its loss; each auxiliary network's from ``terms["auxiliary"]``
-        alone (as disentanglement_lib's two optimizers, each over its own variables)."""
         for p in [*self.params.values(), *self.aux.values()]:
             p.grad = None
-        if not self.aux:
-            loss.sum().backward()
-            return
-        vae = list(self.params.values())
-        grads = torch.autograd.grad(loss.sum(), vae, retain_graph=True)
-        aux_grads = torch.autograd.grad(terms["auxiliary"].sum(), list(self.aux.values()))
-        for p, g in zip([*vae, *self.aux.values()], [*grads, *aux_grads]):
-            p.grad = g
+        set_gradients(
+            loss.sum(), terms.get("auxiliary", loss).sum(), list(self.params.values()), list(self.aux.values())
+        )
 
     def _log(self) -> None:
         """Append interval means to each model's curve; drop models whose loss is not finite."""
@@ -323,6 +316,19 @@ class PackTrainer:
 
 def _to_device(tensors: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
     return {k: t.to(device) for k, t in tensors.items()}
+
+
+def set_gradients(loss: torch.Tensor, aux_loss: torch.Tensor, params: list, aux: list) -> None:
+    """``.grad`` of the VAE's ``params`` from ``loss`` and of the auxiliary networks' ``aux`` from
+    ``aux_loss`` alone, as disentanglement_lib's two optimizers each over its own variables (a
+    plain backward when there is no auxiliary network)."""
+    if not aux:
+        loss.backward()
+        return
+    grads = torch.autograd.grad(loss, params, retain_graph=True)
+    aux_grads = torch.autograd.grad(aux_loss, aux)
+    for p, g in zip([*params, *aux], [*grads, *aux_grads]):
+        p.grad = g
 
 
 def _prefixed(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -112,6 +113,15 @@ def cli() -> None:
 @click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    help="local: this machine (default); dask: a Dask cluster (--scheduler or --cluster; docs/cluster.md).",
+)
+@click.option("--scheduler", help="A running Dask scheduler's address or scheduler file (implies --executor dask).")
+@click.option(
+    "--cluster", "local_cluster", help="local:N starts a Dask LocalCluster of N worker processes for this run."
+)
+@click.option(
     "--results",
     "results_dir",
     default="results",
@@ -146,6 +156,9 @@ def run(
     seeds,
     steps,
     device,
+    executor,
+    scheduler,
+    local_cluster,
     results_dir,
     name,
     data_root,
@@ -171,24 +184,44 @@ def run(
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (check_run_name(name) if name is not None else grid.name)
     settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
-    store = run_grid(
-        grid,
-        cells,
-        run_dir,
-        device=device,
-        retry_failed=retry_failed,
-        plugins=list(plugins),
-        settings=settings,
-        pack_size=pack_size,
-        command=sys.argv,
-        download=download,
-    )
+    with contextlib.closing(_executor(executor, scheduler, local_cluster, device)) as chosen:
+        store = run_grid(
+            grid,
+            cells,
+            run_dir,
+            executor=chosen,
+            retry_failed=retry_failed,
+            plugins=list(plugins),
+            settings=settings,
+            pack_size=pack_size,
+            command=sys.argv,
+            download=download,
+        )
     counts = _print_status(store)
     _print_results(results_table(store), cells)
     failed = counts["models"]["failed"] + counts["models"]["diverged"] + counts["evaluations"]["failed"]
     if failed:
         _say(f"{failed} of this run's models and evaluations failed or diverged (listed above)")
         sys.exit(1)
+
+
+def _executor(name: str | None, scheduler: str | None, local_cluster: str | None, device: str):
+    """The executor ``run`` was asked for: ``--scheduler`` or ``--cluster`` mean Dask."""
+    if scheduler and local_cluster:
+        raise BenchbenchError("--scheduler and --cluster: give one (a running cluster, or one started here)")
+    if name == "local" and (scheduler or local_cluster):
+        option = "--scheduler" if scheduler else "--cluster"
+        raise BenchbenchError(f"--executor local runs on this machine: drop {option}")
+    if name == "dask" or scheduler or local_cluster:
+        from benchbench.cluster import DaskExecutor, local_workers
+
+        if not (scheduler or local_cluster):
+            raise BenchbenchError("--executor dask needs --scheduler ADDRESS|FILE or --cluster local:N")
+        workers = local_workers(local_cluster) if local_cluster else None
+        return DaskExecutor(device, scheduler=scheduler, workers=workers)
+    from benchbench.runner import LocalExecutor
+
+    return LocalExecutor(device)
 
 
 def _print_results(table, cells) -> None:

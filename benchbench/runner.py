@@ -6,13 +6,16 @@ lacks (a grid with one more metric, or other options, trains nothing), resumes u
 trainings from their checkpoint and (with ``retry_failed``) retrains ``failed``/``diverged``
 cells and recomputes failed evaluations.
 
-Packs are plain, picklable :class:`PackJob` values run by :func:`run_pack`; they are dispatched
-through joblib — one worker per visible GPU, or in-process on the CPU — so another joblib
-backend (Dask, dask-jobqueue on Slurm) can run them without touching the trainer.
+Packs are plain, picklable :class:`PackJob` values run by :func:`run_pack` wherever an executor
+sends them: :class:`LocalExecutor` runs them in this process (or one process per visible GPU),
+:class:`benchbench.cluster.DaskExecutor` on a Dask cluster.  A job claims the cells it writes
+(:func:`benchbench.store.claimed`), so one that an executor runs twice never trains a cell twice
+at the same time, and it checks what is left to do only once it holds them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -23,11 +26,12 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from benchbench.cells import Cell, make_packs
+from benchbench.data import data_dir
 from benchbench.evaluate import EvalSpec, evaluate_cell, missing
 from benchbench.grids import Grid
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
-from benchbench.store import LAYOUT, CellStore, RunStore, pack_id
+from benchbench.store import LAYOUT, CellStore, PackStore, RunStore, claimed, pack_id
 from benchbench.trainer import PackTrainer, TrainSettings
 
 
@@ -44,6 +48,12 @@ class PackJob:
     evaluations: list[dict] = field(default_factory=list)
     retry_failed: bool = False
     pack: str | None = None  # the pack to train; None: its cells are trained, evaluate them
+    data_root: str | None = None  # where dataset files and caches live, as the submitter saw it
+
+
+class SetupError(BenchbenchError):
+    """This process cannot run a job at all (a plugin, the dataset or the results folder is
+    out of its reach): nothing of the run was touched, and no cell is to blame."""
 
 
 def resolve_devices(spec: str) -> list[torch.device]:
@@ -66,10 +76,6 @@ def resolve_devices(spec: str) -> list[torch.device]:
 #: one; a GPU is where stacking models pays.  Recorded in the manifest; packs, once recorded, are
 #: reused whatever the device of a later run.
 DEFAULT_PACK_SIZE = {"cpu": 1, "cuda": 16}
-
-
-def default_pack_size(device: torch.device) -> int:
-    return DEFAULT_PACK_SIZE.get(device.type, 1)
 
 
 def check_datasets(cells: list[Cell], download: bool = False) -> None:
@@ -99,49 +105,103 @@ def _fail(store: CellStore, exc: BaseException) -> None:
     store.set_status("failed", error=one_line(exc))
 
 
+def _open(job: PackJob):
+    """The job's run, cells, their stores and dataset, or a :class:`SetupError` saying why this
+    process cannot have them."""
+    try:
+        if job.data_root:
+            os.environ["BENCHBENCH_DATA"] = job.data_root
+        load_plugins(job.plugins)
+        run = RunStore(Path(job.run_dir))
+        run.check_writable()
+        cells = [Cell.from_config(c) for c in job.cells]
+        return run, cells, [run.cell_store(c.id) for c in cells], datasets.get(cells[0].dataset)()
+    except Exception as exc:
+        raise SetupError(str(exc) if isinstance(exc, BenchbenchError) else one_line(exc)) from None
+
+
+def _unfinished(pack: PackStore, stores: list[CellStore]) -> bool:
+    """Whether the pack still has training to do (another job may have done it meanwhile)."""
+    return pack.checkpoint_path.exists() or any(s.status()["status"] in ("pending", "running") for s in stores)
+
+
+def _waiting(folder: Path) -> None:
+    print(f"waiting for {folder.parent.name}/{folder.name}: another job of this run holds it", file=sys.stderr)
+
+
 def run_pack(job: PackJob) -> None:
     """Train (or resume, or finish saving) the job's pack, then compute each trained model's
-    missing evaluations."""
-    load_plugins(job.plugins)
-    run = RunStore(Path(job.run_dir))
-    cells = [Cell.from_config(c) for c in job.cells]
-    stores = [run.cell_store(c.id) for c in cells]
+    missing evaluations; all while holding its cells' claims."""
+    run, cells, stores, dataset = _open(job)
     device = torch.device(job.device)
-    dataset = datasets.get(cells[0].dataset)()
-    if job.pack is not None:
-        # The whole pack trains, from its checkpoint or from scratch, so every model follows the
-        # same rounding path as in an uninterrupted run; a model already saved is left as it is.
-        pack = run.pack_store(job.pack)
-        trainer = None
-        try:
-            trainer = PackTrainer(cells, stores, dataset, device, job.settings, pack)
-            for store in trainer.stores:
-                if store.status()["status"] != "trained":
-                    store.set_status("running", pack=pack.id, started=now(), device=str(device))
-            trainer.train()
-        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
-            exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
-            raise
-        except BrokenPipeError:  # the output was closed (e.g. `| tee` stopped): not the cells' fault
-            raise
-        except Exception as exc:
-            for store in stores:
-                if store.status()["status"] in ("pending", "running"):
-                    _fail(store, exc)
-    specs = [EvalSpec.from_json(e) for e in job.evaluations]
-    for store in stores:
-        if store.status()["status"] != "trained":
-            continue
-        todo = missing(store, specs, job.retry_failed)
-        with tqdm(
-            total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
-        ) as bar:
-            evaluate_cell(store, dataset, device, todo, bar)
+    pack = run.pack_store(job.pack) if job.pack is not None else None
+    with claimed([s.path for s in stores] + ([pack.path] if pack else []), on_wait=_waiting):
+        if pack is not None and _unfinished(pack, stores):
+            _train(cells, stores, dataset, device, job.settings, pack)
+        specs = [EvalSpec.from_json(e) for e in job.evaluations]
+        for store in stores:
+            if store.status()["status"] != "trained":
+                continue
+            todo = missing(store, specs, job.retry_failed)
+            with tqdm(
+                total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
+            ) as bar:
+                evaluate_cell(store, dataset, device, todo, bar)
+
+
+def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackStore) -> None:
+    """The whole pack trains, from its checkpoint or from scratch, so every model follows the
+    same rounding path as in an uninterrupted run; a model already saved is left as it is."""
+    trainer = None
+    try:
+        trainer = PackTrainer(cells, stores, dataset, device, settings, pack)
+        for store in trainer.stores:
+            if store.status()["status"] != "trained":
+                store.set_status("running", pack=pack.id, started=now(), device=str(device))
+        trainer.train()
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
+        exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
+        raise
+    except BrokenPipeError:  # the output was closed (e.g. `| tee` stopped): not the cells' fault
+        raise
+    except Exception as exc:
+        for store in stores:
+            if store.status()["status"] in ("pending", "running"):
+                _fail(store, exc)
 
 
 def _run_jobs(jobs: list[PackJob]) -> None:
     for job in jobs:
         run_pack(job)
+
+
+class LocalExecutor:
+    """Jobs on this machine: in this process on one device, or one joblib process per GPU
+    when there are several."""
+
+    def __init__(self, device: str = "auto"):
+        self.devices = resolve_devices(device)
+        self.device_type = self.devices[0].type
+
+    def describe(self) -> dict:
+        """What the manifest records of where the run's jobs ran."""
+        return {"executor": "local", "devices": [device_name(d) for d in self.devices]}
+
+    def device_for(self, index: int) -> str:
+        return str(self.devices[index % len(self.devices)])
+
+    def run(self, jobs: list[PackJob], bar: tqdm) -> None:
+        if len(self.devices) > 1:
+            chunks = [jobs[i :: len(self.devices)] for i in range(len(self.devices))]
+            Parallel(n_jobs=len(self.devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
+            bar.update(sum(len(j.cells) for j in jobs))
+            return
+        for job in jobs:
+            run_pack(job)
+            bar.update(len(job.cells))
+
+    def close(self) -> None:
+        pass
 
 
 def plan(
@@ -195,7 +255,7 @@ def plan(
     return list(packs.items()), evaluate
 
 
-def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, command, pack_size) -> dict:
+def _start_manifest(run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size) -> dict:
     """The run's manifest as this command starts: what runs, with what, where (``started`` is the
     first command's; ``resumed`` this one's)."""
     manifest = run.manifest()
@@ -209,7 +269,7 @@ def _start_manifest(run: RunStore, grid: Grid, specs, cells, devices, plugins, c
         command=command,
         git_commit=git_commit(),
         versions=versions(),
-        devices=[device_name(d) for d in devices],
+        **executor.describe(),
         ended=None,
         cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
     )
@@ -222,7 +282,7 @@ def run_grid(
     grid: Grid,
     cells: list[Cell],
     run_dir: Path,
-    device: str = "auto",
+    executor=None,
     retry_failed: bool = False,
     plugins: list[str] | None = None,
     settings: TrainSettings | None = None,
@@ -231,45 +291,42 @@ def run_grid(
     download: bool = False,
 ) -> RunStore:
     """Train every untrained cell of ``cells`` into ``run_dir`` and compute the grid's missing
-    evaluations of every trained one."""
+    evaluations of every trained one, with ``executor`` (default: a :class:`LocalExecutor` on
+    the best device here)."""
     settings, plugins, command = settings or TrainSettings(), list(plugins or []), command or sys.argv
-    devices = resolve_devices(device)
-    pack_size = pack_size or default_pack_size(devices[0])
+    executor = executor or LocalExecutor()
+    pack_size = pack_size or DEFAULT_PACK_SIZE.get(executor.device_type, 1)
     specs = grid.evaluations()
     check_datasets(cells, download)
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
         run.check_layout()
-        manifest = _start_manifest(run, grid, specs, cells, devices, plugins, command, pack_size)
+        manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         by_dataset: dict[str, list[Cell]] = {}
         for cell in evaluate:
             by_dataset.setdefault(cell.dataset, []).append(cell)
         groups = list(packs)
         groups += [(None, g[i : i + pack_size]) for g in by_dataset.values() for i in range(0, len(g), pack_size)]
-        evaluations = [s.to_json() for s in specs]
+        evaluations, root = [s.to_json() for s in specs], str(data_dir().resolve())
+        where = [str(Path(p).resolve()) if Path(p).is_file() else p for p in plugins]  # workers' cwd may differ
         jobs = [
             PackJob(
-                str(run.path),
+                str(run.path.resolve()),
                 [c.config() for c in members],
-                str(devices[i % len(devices)]),
-                plugins,
+                executor.device_for(i),
+                where,
                 settings,
                 evaluations,
                 retry_failed,
                 pid,
+                root,
             )
             for i, (pid, members) in enumerate(groups)
         ]
-        if len(devices) > 1:
-            chunks = [jobs[i :: len(devices)] for i in range(len(devices))]
-            Parallel(n_jobs=len(devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
-        else:
-            total = sum(len(j.cells) for j in jobs)
-            with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
-                for job in jobs:
-                    run_pack(job)
-                    bar.update(len(job.cells))
+        total = sum(len(j.cells) for j in jobs)
+        with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
+            executor.run(jobs, bar)
         manifest["ended"] = now()
         run.write_manifest(manifest)
     return run

@@ -3,6 +3,7 @@
 Layout::
 
     <results>/<run>/manifest.json         grid, its evaluations, package versions, git commit, devices, times
+    <results>/<run>/.lock                 the run's writer lock (one ``run``/``evaluate``/``migrate``)
     <results>/<run>/packs/<pack id>/      cells trained together (the id hashes their ids)
         pack.json        its cells, in stacking order
         checkpoint.pt    every model of the pack at one step (removed once their models are saved)
@@ -21,6 +22,10 @@ moment leaves either the old file or the new one, never half of one.  The one ex
 training curve, appended a row at a time so it can be watched; a resume cuts it back to the
 pack's checkpoint (and a half-written last row is never read).  An evaluation's record is
 written after its arrays, so a record present means the evaluation is complete.
+
+Whoever writes into a cell's or a pack's folder first holds its claim (``.claim.lock``, an OS
+file lock, see :func:`claimed`): the run's writer holds the run, and each job the cells it
+works on, so a job that a cluster runs twice never writes one cell from two places at once.
 """
 
 from __future__ import annotations
@@ -79,6 +84,36 @@ def atomic_torch_save(path: Path, obj: Any) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+CLAIM = ".claim.lock"
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete the temp files a killed writer left in ``folder`` (call only while holding it)."""
+    for leftover in folder.rglob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def claimed(folders: list[Path], on_wait=lambda folder: None) -> Iterator[None]:
+    """Hold the claims of ``folders`` (cells, packs), waiting for any another job holds.
+
+    Claims are taken in sorted order, so two jobs never wait for each other; they are OS file
+    locks, so a killed holder's are released at once.  Leftover temp files in a folder are
+    removed once it is held: no other writer can be using them."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted(set(map(Path, folders))):
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(folder / CLAIM)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                on_wait(folder)
+                lock.acquire()
+            stack.callback(lock.release)
+            remove_leftovers(folder)
+        yield
 
 
 def read_json(path: Path, default: Any = None) -> Any:
@@ -359,12 +394,35 @@ class RunStore:
         try:
             info = {"command": command, "host": socket.gethostname(), "pid": os.getpid(), "started": now()}
             atomic_write_json(self.holder_path, info)
-            for leftover in self.path.rglob(".*.tmp"):
-                leftover.unlink(missing_ok=True)
+            self._remove_unclaimed_leftovers()
             yield
         finally:
             self.holder_path.unlink(missing_ok=True)
             lock.release()
+
+    def _remove_unclaimed_leftovers(self) -> None:
+        """Temp files a killed writer left, except in a cell or pack a job still holds (a job
+        on a cluster may outlive the client that submitted it; it cleans its own folders)."""
+        for leftover in self.path.rglob(".*.tmp"):
+            parts = leftover.relative_to(self.path).parts
+            if len(parts) > 2 and parts[0] in ("cells", "packs"):
+                lock = FileLock(self.path / parts[0] / parts[1] / CLAIM)
+                try:
+                    with lock.acquire(timeout=0):
+                        leftover.unlink(missing_ok=True)
+                except Timeout:
+                    pass
+            else:
+                leftover.unlink(missing_ok=True)
+
+    def check_writable(self) -> None:
+        """Fail in one line unless this process can create files in the run's folder."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.path, prefix=".probe.", suffix=".tmp"):
+                pass
+        except OSError as exc:
+            raise BenchbenchError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
 
     def is_being_written(self) -> bool:
         """Whether a writer holds the run's lock now."""

@@ -66,3 +66,13 @@ def interrupt_at(monkeypatch):
         monkeypatch.setattr(PackTrainer, "_adam", original if step is None else crash)
 
     return arm
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory, shapes):
+    """The reference run: its snapshot and its folder (the dataset cache is built before, by ``shapes``)."""
+    from faults import command, launch, snapshot
+
+    tmp = tmp_path_factory.mktemp("faults")
+    assert launch(command(tmp, "straight")) == 0
+    return snapshot(tmp / "straight" / "faults"), tmp / "straight" / "faults"

@@ -14,8 +14,9 @@ import sys
 from benchbench import store
 from benchbench.cli import cli
 
-if os.environ.get("KILL_AFTER"):
-    target, count = os.environ["KILL_AFTER"].split(":")
+
+def arm(spec: str) -> None:
+    target, count = spec.split(":")
     owner, name = target.split(".")
     cls, calls = getattr(store, owner), []
     original = getattr(cls, name)
@@ -30,4 +31,8 @@ if os.environ.get("KILL_AFTER"):
 
     setattr(cls, name, then_die)
 
-cli(sys.argv[1:], prog_name="benchbench")
+
+if __name__ == "__main__":  # not in the worker processes a LocalCluster spawns from this script
+    if os.environ.get("KILL_AFTER"):
+        arm(os.environ["KILL_AFTER"])
+    cli(sys.argv[1:], prog_name="benchbench")

@@ -6,114 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from faults import assert_same, command, default_sigint, launch, progress, snapshot
 
 from benchbench.store import RunStore
-
-KILLER = Path(__file__).parent / "killer.py"
-GRID = """
-name = "faults"
-seeds = 2
-[train]
-latent_dim = 4
-steps = 40
-batch_size = 16
-lr = 1e-3
-[metrics.reconstruction_error]
-num_images = 64
-[metrics.mig]
-num_train = 300
-[[sweep]]
-datasets = ["shapes2d"]
-method = "beta_vae"
-hyperparameters = { beta = 4 }
-[[sweep]]
-datasets = ["shapes2d"]
-method = "dip_vae"
-hyperparameters = { lambda_od = 10 }
-"""
-
-
-def command(tmp_path: Path, results: str) -> list[str]:
-    grid = tmp_path / "faults.toml"
-    grid.write_text(GRID)
-    return [
-        sys.executable,
-        str(KILLER),
-        "run",
-        "--grid",
-        str(grid),
-        "--device",
-        "cpu",
-        "--no-progress",
-        "--results",
-        str(tmp_path / results),
-        "--checkpoint-every",
-        "7",
-        "--log-every",
-        "3",
-        "--pack-size",
-        "16",
-    ]  # packs of several cells, the case to survive; fmt: skip
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell running us in the background may ignore it
-
-
-def progress(run_dir: Path) -> int:
-    """How far a run has got: curve lines plus evaluation records written so far."""
-    lines = sum(p.read_bytes().count(b"\n") for p in run_dir.glob("cells/*/train_log.csv"))
-    return lines + len(list(run_dir.glob("cells/*/evaluations/*/*/evaluation.json")))
-
-
-def launch(args, kill_after=None, kill_at_progress=None) -> int:
-    """Run the CLI; with ``kill_at_progress=(run_dir, n, delay)``, SIGKILL it ``delay`` seconds
-    after its progress reaches ``n`` (whatever the machine's speed)."""
-    env = {**os.environ, "KILL_AFTER": kill_after or ""}
-    proc = subprocess.Popen(
-        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
-    )
-    if kill_at_progress is not None:
-        run_dir, target, delay = kill_at_progress
-        while proc.poll() is None and progress(run_dir) < target:
-            time.sleep(0.005)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=300)
-    return proc.returncode
-
-
-def snapshot(run_dir: Path) -> dict:
-    """Every cell's weights, curve and evaluation values."""
-    run, out = RunStore(run_dir), {}
-    for store in run.cell_stores():
-        assert store.status()["status"] == "trained", (store.path, store.status())
-        values = {(r["metric"], r["key"]): (r["status"], r.get("values")) for r in store.evaluations()}
-        out[store.path.name] = (store.load_model(), store.log_path.read_bytes(), values)
-    assert not [p for p in run.pack_stores() if p.checkpoint_path.exists()]
-    return out
-
-
-def assert_same(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys() and len(a) == 4
-    for cell, (weights, log, values) in a.items():
-        other_weights, other_log, other_values = b[cell]
-        assert all(torch.equal(weights[k], other_weights[k]) for k in weights), cell
-        assert log == other_log, cell
-        assert values == other_values and len(values) == 2, cell
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, shapes):
-    """The reference run: its snapshot and its folder (the dataset cache is built before, by ``shapes``)."""
-    tmp = tmp_path_factory.mktemp("faults")
-    assert launch(command(tmp, "straight")) == 0
-    return snapshot(tmp / "straight" / "faults"), tmp / "straight" / "faults"
 
 
 @pytest.mark.parametrize(
@@ -155,7 +53,7 @@ def test_kill_at_ten_random_moments_then_rerun_gives_the_same_bits(tmp_path, uni
 def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path, uninterrupted, signum, code):
     args = command(tmp_path, "signalled")
     proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
     )
     run_dir = tmp_path / "signalled" / "faults"
     while proc.poll() is None and progress(run_dir) < 10:  # mid-training, however fast the machine

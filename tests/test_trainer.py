@@ -32,6 +32,16 @@ def max_diff(a, b):
     return max((a[k] - b[k]).abs().max().item() for k in a)
 
 
+def assert_close_as_rounding_allows(a, b):
+    """Pack and alone round differently (grouped vs. plain convolution); Adam turns a rounding
+    difference in a gradient component near zero into up to one step (lr) in that parameter.
+    Measured on two CPUs: typically ≤ 2e-7 everywhere; once (FactorVAE, γ = 40) 0.16 % of the
+    parameters beyond 1e-6, at most 2.2e-5.  A real difference (other data, other hyperparameters,
+    mixed models) moves most parameters by more than 1e-3."""
+    diffs = torch.cat([(a[k] - b[k]).abs().flatten() for k in a])
+    assert diffs.max().item() < 1e-4 and (diffs > 1e-6).float().mean().item() < 0.01, diffs.max().item()
+
+
 @pytest.mark.parametrize(
     "method,hps",
     [
@@ -50,10 +60,9 @@ def test_pack_equals_cells_trained_alone(cell, shapes, tmp_path, method, hps):
     pack, packed = trained(cells, shapes, tmp_path / "pack")
     for c in cells:
         alone, weights = trained([c], shapes, tmp_path / "alone")
-        # measured: ≤ 1.1e-7 after 10–20 steps; differences come from grouped vs. plain convolution
-        assert max_diff(packed[c.id], weights[c.id]) < 1e-5
+        assert_close_as_rounding_allows(packed[c.id], weights[c.id])
         if method == "factor_vae":  # the discriminator too, trained beside each model
-            assert max_diff(auxiliary(pack, c), auxiliary(alone, c)) < 1e-5
+            assert_close_as_rounding_allows(auxiliary(pack, c), auxiliary(alone, c))
     assert max_diff(packed[cells[0].id], packed[cells[1].id]) > 1e-3  # the models really differ
 
 

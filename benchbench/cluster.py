@@ -12,6 +12,7 @@ GPU=N`` runs at most N packs at once, each on a GPU of its own.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import uuid
@@ -42,6 +43,20 @@ def local_workers(spec: str) -> int:
     if not match:
         raise BenchbenchError(f"--cluster takes local:N (N worker processes), got {spec!r}")
     return int(match.group(1))
+
+
+def local_cluster(workers: int):
+    """A ``LocalCluster`` of ``workers`` single-threaded processes.  Starting one sets Dask's
+    worker settings (``OMP_NUM_THREADS=1``…) in this process's environment too; they are put
+    back, so that what this process starts later is not slowed down or changed by them."""
+    environ = dict(os.environ)
+    try:
+        return _distributed().LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 _gpu_lock, _busy_gpus = threading.Lock(), set()
@@ -85,9 +100,7 @@ class DaskExecutor:
         distributed = _distributed()
         self.cluster = None
         if workers is not None:
-            self.cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            self.cluster = local_cluster(workers)
             self.client = distributed.Client(self.cluster)
             self.where = f"local:{workers}"
         else:

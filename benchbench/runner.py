@@ -15,9 +15,11 @@ at the same time, and it checks what is left to do only once it holds them.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from benchbench.grids import Grid
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
 from benchbench.store import LAYOUT, CellStore, PackStore, RunStore, claimed, pack_id
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.trainer import PackTrainer, TrainSettings, cpu_threads
 
 
 @dataclass
@@ -129,16 +131,28 @@ def _waiting(folder: Path) -> None:
     print(f"waiting for {folder.parent.name}/{folder.name}: another job of this run holds it", file=sys.stderr)
 
 
-def run_pack(job: PackJob) -> None:
+def run_pack(job: PackJob, evaluator: ThreadPoolExecutor | None = None) -> Future | None:
     """Train (or resume, or finish saving) the job's pack, then compute each trained model's
-    missing evaluations; all while holding its cells' claims."""
+    missing evaluations: here, or in ``evaluator``'s thread (the future is returned) so that the
+    device trains the next pack meanwhile.  Each part holds the claims of the cells it writes."""
     run, cells, stores, dataset = _open(job)
     device = torch.device(job.device)
-    pack = run.pack_store(job.pack) if job.pack is not None else None
-    with claimed([s.path for s in stores] + ([pack.path] if pack else []), on_wait=_waiting):
-        if pack is not None and _unfinished(pack, stores):
-            _train(cells, stores, dataset, device, job.settings, pack)
-        specs = [EvalSpec.from_json(e) for e in job.evaluations]
+    if job.pack is not None:
+        pack = run.pack_store(job.pack)
+        with claimed([s.path for s in stores] + [pack.path], on_wait=_waiting):
+            if _unfinished(pack, stores):
+                _train(cells, stores, dataset, device, job.settings, pack)
+    evaluation = functools.partial(_evaluate, job, stores, dataset, device)
+    if evaluator is None:
+        evaluation()
+        return None
+    return evaluator.submit(evaluation)
+
+
+def _evaluate(job: PackJob, stores: list[CellStore], dataset, device: torch.device) -> None:
+    """Each trained model's missing evaluations."""
+    specs = [EvalSpec.from_json(e) for e in job.evaluations]
+    with claimed([s.path for s in stores], on_wait=_waiting):
         for store in stores:
             if store.status()["status"] != "trained":
                 continue
@@ -157,7 +171,7 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
         trainer = PackTrainer(cells, stores, dataset, device, settings, pack)
         for store in trainer.stores:
             if store.status()["status"] != "trained":
-                store.set_status("running", pack=pack.id, started=now(), device=str(device))
+                store.set_status("running", pack=pack.id, started=now(), device=str(device), **cpu_threads(device))
         trainer.train()
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
         exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
@@ -170,18 +184,38 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
                 _fail(store, exc)
 
 
-def _run_jobs(jobs: list[PackJob]) -> None:
-    for job in jobs:
-        run_pack(job)
+def _run_jobs(jobs: list[PackJob], overlap: bool, done=lambda cells: None) -> None:
+    """Run ``jobs`` one after another; with ``overlap``, each pack's evaluations run in a worker
+    thread while the next pack trains (one at a time, in order)."""
+    evaluator = ThreadPoolExecutor(1, thread_name_prefix="evaluate") if overlap else None
+    try:
+        evaluations = []
+        for job in jobs:
+            future = run_pack(job, evaluator)
+            if future is None:
+                done(len(job.cells))
+            else:
+                future.add_done_callback(lambda _, n=len(job.cells): done(n))
+                evaluations.append(future)
+        for future in evaluations:
+            future.result()
+    finally:
+        if evaluator is not None:  # on an error or Ctrl-C, the evaluation under way ends first
+            evaluator.shutdown(cancel_futures=True)
 
 
 class LocalExecutor:
     """Jobs on this machine: in this process on one device, or one joblib process per GPU
-    when there are several."""
+    when there are several.
 
-    def __init__(self, device: str = "auto"):
+    ``overlap`` (default: on a GPU) evaluates each trained pack in a worker thread while the next
+    pack trains, so the GPU does not wait for CPU-bound metric work (SVMs, trees); on the CPU
+    both would share the same cores, so there it is off unless asked for."""
+
+    def __init__(self, device: str = "auto", overlap: bool | None = None):
         self.devices = resolve_devices(device)
         self.device_type = self.devices[0].type
+        self.overlap = self.device_type == "cuda" if overlap is None else overlap
 
     def describe(self) -> dict:
         """What the manifest records of where the run's jobs ran."""
@@ -193,12 +227,10 @@ class LocalExecutor:
     def run(self, jobs: list[PackJob], bar: tqdm) -> None:
         if len(self.devices) > 1:
             chunks = [jobs[i :: len(self.devices)] for i in range(len(self.devices))]
-            Parallel(n_jobs=len(self.devices))(delayed(_run_jobs)(chunk) for chunk in chunks if chunk)
+            Parallel(n_jobs=len(self.devices))(delayed(_run_jobs)(chunk, self.overlap) for chunk in chunks if chunk)
             bar.update(sum(len(j.cells) for j in jobs))
             return
-        for job in jobs:
-            run_pack(job)
-            bar.update(len(job.cells))
+        _run_jobs(jobs, self.overlap, bar.update)
 
     def close(self) -> None:
         pass

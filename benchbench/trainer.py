@@ -65,6 +65,12 @@ def tune_cpu_allocator() -> None:
         pass
 
 
+def cpu_threads(device: torch.device) -> dict:
+    """The CPU threads a pack trains with, for its cells' status: a pack of several models
+    rounds differently with another number of them (docs/reproducibility.md)."""
+    return {"threads": torch.get_num_threads()} if torch.device(device).type == "cpu" else {}
+
+
 def derived_seed(seed: int, purpose: str) -> int:
     """Independent, reproducible 63-bit seeds for one cell's separate random streams."""
     words = np.random.SeedSequence([seed, *purpose.encode()]).generate_state(2, dtype=np.uint32)
@@ -244,6 +250,8 @@ class PackTrainer:
             store.set_status(
                 "trained",
                 pack=self.pack.id,
+                device=str(self.device),
+                **cpu_threads(self.device),
                 train_seconds=round(elapsed, 3),
                 steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
             )

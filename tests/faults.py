@@ -70,10 +70,13 @@ def progress(run_dir: Path) -> int:
     return lines + len(list(run_dir.glob("cells/*/evaluations/*/*/evaluation.json")))
 
 
-def launch(args, kill_after=None, kill_at_progress=None) -> int:
+def launch(args, kill_after=None, kill_at_progress=None, threads=None) -> int:
     """Run the CLI; with ``kill_at_progress=(run_dir, n, delay)``, SIGKILL it ``delay`` seconds
-    after its progress reaches ``n`` (whatever the machine's speed)."""
+    after its progress reaches ``n`` (whatever the machine's speed); with ``threads``, torch uses
+    that many CPU threads (a pack of several models rounds differently with another number)."""
     env = {**os.environ, "KILL_AFTER": kill_after or ""}
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
     )

@@ -8,15 +8,16 @@ import subprocess
 import threading
 import time
 
+import dask
 import pytest
 import torch
-from distributed import Client, LocalCluster
+from distributed import Client
 from faults import GRID, assert_same, command, launch, snapshot
 from filelock import FileLock
 from run_helpers import assert_one_line_error
 
 from benchbench.cli import cli
-from benchbench.cluster import a_free_gpu, local_workers
+from benchbench.cluster import a_free_gpu, local_cluster, local_workers
 from benchbench.registry import BenchbenchError
 from benchbench.runner import PackJob, SetupError, run_pack
 from benchbench.store import CLAIM, RunStore
@@ -26,10 +27,21 @@ from benchbench.store import CLAIM, RunStore
 def cluster():
     """A running cluster that runs reach with ``--scheduler``, and a client of the tests' own."""
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as running,
+        local_cluster(2) as running,
         Client(running) as client,
     ):
+        assert "OMP_NUM_THREADS" not in os.environ  # Dask's worker settings stay in the workers
         yield running, client
+
+
+def test_the_cluster_executor_leaves_the_environment_as_it_was(tmp_path, cli_runner):
+    before = dict(os.environ)
+    out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--methods", "vae", "--steps", "2", "--cluster",
+                                  "local:1", "--no-progress", "--results", str(tmp_path)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    workers_only = dask.config.get("distributed.nanny.pre-spawn-environ")  # OMP_NUM_THREADS=1, …
+    assert "OMP_NUM_THREADS" in workers_only
+    assert {k: os.environ.get(k) for k in workers_only} == {k: before.get(k) for k in workers_only}
 
 
 def test_the_smoke_grid_on_a_local_cluster_gives_the_bits_of_a_local_run(tmp_path, cli_runner):
@@ -53,7 +65,9 @@ def _pids(client: Client) -> dict[str, int]:
     return client.run(os.getpid)
 
 
-def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(tmp_path, cluster, uninterrupted):
+def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(
+    tmp_path, cluster, uninterrupted_on_one_thread
+):
     running, client = cluster
     run_dir = tmp_path / "killed" / "faults"
     args = command(tmp_path, "killed", "--scheduler", running.scheduler_address)
@@ -73,7 +87,7 @@ def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(
     assert proc.returncode == 0, err
     assert (run_dir / "packs" / victim[2]).is_dir()
     assert victim[1] not in _pids(client).values()  # that process is gone; its task ran elsewhere
-    assert_same(snapshot(run_dir), uninterrupted[0])  # every cell trained, each curve once, same weights
+    assert_same(snapshot(run_dir), uninterrupted_on_one_thread[0])  # every cell trained, each curve once
 
 
 def _steps(run_dir) -> tuple[dict[str, int], dict[str, int]]:
@@ -88,7 +102,9 @@ def _steps(run_dir) -> tuple[dict[str, int], dict[str, int]]:
     return logged, saved
 
 
-def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bits(tmp_path, uninterrupted):
+def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bits(
+    tmp_path, uninterrupted_on_one_thread
+):
     args = command(tmp_path, "client", "--cluster", "local:2")
     run_dir = tmp_path / "client" / "faults"
     assert launch(args, kill_at_progress=(run_dir, 12, 0.0)) == -signal.SIGKILL
@@ -96,12 +112,12 @@ def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bi
     logged, saved = _steps(run_dir)
     statuses = {s.path.name: s.status() for s in run.cell_stores()}
     assert [s["status"] for s in statuses.values()].count("trained") < 4
-    for cell, step in logged.items():  # what the rerun trains again: the steps after the checkpoint
+    for cell, step in logged.items():  # the rerun trains again only what followed the last checkpoint
         pack = statuses[cell].get("pack")
-        if statuses[cell]["status"] != "trained" and pack in saved:
-            assert 0 <= step - saved[pack] <= 7, (step, saved[pack])
+        if statuses[cell]["status"] != "trained" and step >= 7:
+            assert saved.get(pack, 0) >= step - 7, (step, saved.get(pack))
     assert launch(args) == 0
-    assert_same(snapshot(run_dir), uninterrupted[0])
+    assert_same(snapshot(run_dir), uninterrupted_on_one_thread[0])
 
 
 WORKER_ONLY = """

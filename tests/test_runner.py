@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,87 @@ def test_the_cpu_trains_one_cell_at_a_time_unless_told(tmp_path, cli_runner):
     assert cli_runner.invoke(cli, [*args, "--pack-size", "4", "--results", str(tmp_path / "told")]).exit_code == 0
     told = RunStore(tmp_path / "told" / "smoke")
     assert told.manifest()["pack_size"] == 4 and [len(p.cells()) for p in told.pack_stores()] == [2]
+
+
+SLOW_METRIC = '''
+import threading
+import time
+
+from benchbench.registry import metrics
+
+CALLS = []  # (thread name, start, end) of each call
+
+
+@metrics.register("slow_metric")
+def slow_metric(dataset, model, rng, *, seconds: float = 1.5):
+    """Stands for CPU-bound metric work (SVMs, trees): it only waits."""
+    start = time.monotonic()
+    time.sleep(seconds)
+    CALLS.append((threading.current_thread().name, start, time.monotonic()))
+    return {"value": 1.0}
+'''
+
+OVERLAP_GRID = """
+name = "overlap"
+seeds = 1
+[train]
+latent_dim = 4
+steps = 40
+batch_size = 16
+lr = 1e-3
+[metrics.slow_metric]
+seconds = 1.0
+[[sweep]]
+datasets = ["shapes2d"]
+method = "beta_vae"
+hyperparameters = { beta = 4 }
+[[sweep]]
+datasets = ["shapes2d"]
+method = "dip_vae"
+hyperparameters = { lambda_od = 10 }
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_metric(tmp_path_factory):
+    """The plugin file and the list its metric appends its calls to."""
+    import sys
+
+    from benchbench.registry import load_plugins
+
+    path = tmp_path_factory.mktemp("plugin") / "slow.py"
+    path.write_text(SLOW_METRIC)
+    load_plugins([str(path)])
+    return str(path), next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(path)).CALLS
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_evaluations_run_beside_the_next_pack_s_training_when_asked(tmp_path, monkeypatch, slow_metric, overlap):
+    from benchbench.grids import get_grid
+    from benchbench.runner import LocalExecutor, run_grid
+    from benchbench.trainer import TrainSettings
+
+    plugin, calls = slow_metric
+    calls.clear()
+    (tmp_path / "grid.toml").write_text(OVERLAP_GRID)
+    trainings, train = [], PackTrainer.train
+
+    def timed(self):
+        start = time.monotonic()
+        out = train(self)
+        trainings.append((start, time.monotonic()))
+        return out
+
+    monkeypatch.setattr(PackTrainer, "train", timed)
+    grid = get_grid(str(tmp_path / "grid.toml"))
+    executor = LocalExecutor("cpu", overlap=overlap)
+    settings = TrainSettings(progress=False)
+    run = run_grid(grid, grid.cells(), tmp_path / "run", executor, settings=settings, plugins=[plugin])
+    assert len(trainings) == 2 and len(calls) == 2
+    assert all(values(s)["slow_metric"] == {"value": 1.0} for s in run.cell_stores())
+    # the first pack's slow metric against the second pack's training
+    (thread, start, end), (train_start, train_end) = calls[0], trainings[1]
+    if overlap:
+        assert thread.startswith("evaluate") and start < train_end and end > train_start
+    else:
+        assert thread == "MainThread" and end <= train_start

@@ -147,6 +147,14 @@ def cli() -> None:
 )
 @click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1))
 @click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--compile",
+    "compile_step",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="torch.compile the training step (auto: on a GPU, with CUDA graphs); changes rounding, recorded per cell.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @_plugin_option
 def run(
@@ -167,6 +175,7 @@ def run(
     pack_size,
     checkpoint_every,
     log_every,
+    compile_step,
     progress,
     plugins,
 ) -> None:
@@ -183,7 +192,7 @@ def run(
     if not cells:
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (check_run_name(name) if name is not None else grid.name)
-    settings = TrainSettings(checkpoint_every=checkpoint_every, log_every=log_every, progress=progress)
+    settings = TrainSettings(checkpoint_every, log_every, progress, compile_step)
     with contextlib.closing(_executor(executor, scheduler, local_cluster, device)) as chosen:
         store = run_grid(
             grid,
@@ -543,8 +552,18 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
 @click.option("--arch", default="conv", show_default=True)
 @click.option("--latent-dim", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--compile",
+    "compile_steps",
+    default="off",
+    show_default=True,
+    type=click.Choice(["off", "on", "both"]),
+    help="Time the eager step, the compiled one (CUDA graphs on a GPU), or both.",
+)
 @_plugin_option
-def bench_(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, plugins) -> None:
+def bench_(
+    pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, plugins
+) -> None:
     """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
     import pandas as pd
 
@@ -565,6 +584,7 @@ def bench_(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim,
         arch=arch,
         latent_dim=latent_dim,
         batch_size=batch_size,
+        compile_modes=["off", "on"] if compile_steps == "both" else [compile_steps],
     )
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

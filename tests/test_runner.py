@@ -152,10 +152,10 @@ def test_bench_reports_each_pack_size(cli_runner):
     lines = out.output.strip().splitlines()
     assert "model_steps_per_s" in lines[0] and "vs_naive_loop" in lines[0] and len(lines) == 4
     rows = [line.split() for line in lines[1:]]
-    assert [r[:2] for r in rows] == [["naive", "1"], ["pack", "1"], ["pack", "2"]]
+    assert [r[:3] for r in rows] == [["naive", "eager", "1"], ["pack", "eager", "1"], ["pack", "eager", "2"]]
     assert rows[0][-1] == "1.000"  # the naive loop is the baseline of its own ratio
     for r in rows[1:]:  # each ratio is this row's throughput over the naive loop's
-        assert float(r[-1]) == pytest.approx(float(r[3]) / float(rows[0][3]), rel=0.01, abs=0.002)
+        assert float(r[-1]) == pytest.approx(float(r[5]) / float(rows[0][5]), rel=0.01, abs=0.002)
     bad = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,x"])
     assert bad.exit_code == 2 and "--pack-sizes" in bad.output
 

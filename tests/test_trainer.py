@@ -182,3 +182,17 @@ def test_each_loss_moves_only_its_own_networks(cell, shapes, tmp_path):
     trainer._gradients(loss, terms)
     assert all(torch.equal(p.grad, g) for p, g in zip(trainer.params.values(), vae_only))
     assert all(torch.equal(p.grad, g) for p, g in zip(trainer.aux.values(), disc_only))
+
+
+def test_a_compiled_step_trains_as_the_eager_one_within_rounding(cell, shapes, tmp_path):
+    """``torch.compile`` of the pack's loss and gradients (on a GPU with CUDA graphs; here the
+    CPU's inductor kernels): the same models, within what fused kernels' rounding allows."""
+    cells = [cell("dip_vae", {"lambda_od": 5}, seed=s, steps=6, lr=1e-4) for s in range(2)]
+    eager = train(cells, shapes, tmp_path / "eager")
+    compiled_settings = TrainSettings(checkpoint_every=3, log_every=2, progress=False, compile="on")
+    trainer, compiled = trained(cells, shapes, tmp_path / "compiled", compiled_settings)
+    for c in cells:
+        assert_close_as_rounding_allows(compiled[c.id], eager[c.id])
+        assert CellStore(tmp_path / "compiled" / c.id).status()["step"] == "compiled"
+        assert CellStore(tmp_path / "eager" / c.id).status()["step"] == "eager"
+    assert TrainSettings().compiles(torch.device("cuda")) and not TrainSettings().compiles(torch.device("cpu"))

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from faults import GRID
 from run_helpers import values
 
 from benchbench.cli import cli
@@ -210,25 +211,9 @@ def slow_metric(dataset, model, rng, *, seconds: float = 1.5):
     return {"value": 1.0}
 '''
 
-OVERLAP_GRID = """
-name = "overlap"
-seeds = 1
-[train]
-latent_dim = 4
-steps = 40
-batch_size = 16
-lr = 1e-3
-[metrics.slow_metric]
-seconds = 1.0
-[[sweep]]
-datasets = ["shapes2d"]
-method = "beta_vae"
-hyperparameters = { beta = 4 }
-[[sweep]]
-datasets = ["shapes2d"]
-method = "dip_vae"
-hyperparameters = { lambda_od = 10 }
-"""
+# the faults grid with one seed (two packs: one method each) and only the slow metric
+FAULTS_METRICS = "[metrics.reconstruction_error]\nnum_images = 64\n[metrics.mig]\nnum_train = 300"
+OVERLAP_GRID = GRID.replace("seeds = 2", "seeds = 1").replace(FAULTS_METRICS, "[metrics.slow_metric]\nseconds = 1.0")
 
 
 @pytest.fixture(scope="module")

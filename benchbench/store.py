@@ -390,7 +390,7 @@ class RunStore:
                 "wait for it to finish or stop it"
             ) from None
         except OSError as exc:
-            raise BenchbenchError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+            raise self._unwritable(exc) from None
         try:
             info = {"command": command, "host": socket.gethostname(), "pid": os.getpid(), "started": now()}
             atomic_write_json(self.holder_path, info)
@@ -415,6 +415,9 @@ class RunStore:
             else:
                 leftover.unlink(missing_ok=True)
 
+    def _unwritable(self, exc: OSError) -> BenchbenchError:
+        return BenchbenchError(f"cannot write to {self.path}: {exc.strerror or exc}")
+
     def check_writable(self) -> None:
         """Fail in one line unless this process can create files in the run's folder."""
         try:
@@ -422,7 +425,7 @@ class RunStore:
             with tempfile.NamedTemporaryFile(dir=self.path, prefix=".probe.", suffix=".tmp"):
                 pass
         except OSError as exc:
-            raise BenchbenchError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+            raise self._unwritable(exc) from None
 
     def is_being_written(self) -> bool:
         """Whether a writer holds the run's lock now."""

@@ -123,8 +123,9 @@ class PackTrainer:
         self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
         self._init_models()
         self._loss = vmap(self._one_model_loss, in_dims=(0, 0, 0, 0, 0, 0, 0, None))
-        self.graphs = settings.compiles(self.device) and self.device.type == "cuda"
-        if settings.compiles(self.device):
+        self.compiled = settings.compiles(self.device)
+        self.graphs = self.compiled and self.device.type == "cuda"
+        if self.compiled:
             self._loss = torch.compile(self._loss, mode="reduce-overhead" if self.graphs else "default", dynamic=False)
 
     # ---------------------------------------------------------------- state
@@ -262,7 +263,7 @@ class PackTrainer:
                 pack=self.pack.id,
                 device=str(self.device),
                 **cpu_threads(self.device),
-                step="compiled" if self.settings.compiles(self.device) else "eager",
+                step="compiled" if self.compiled else "eager",
                 train_seconds=round(elapsed, 3),
                 steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
             )

@@ -31,10 +31,13 @@ class VAENet(nn.Module):
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor):
-        """``(μ, log σ², z, logits)`` with the reparametrised sample ``z = μ + σ·eps``."""
-        mu, logvar = self.encode(x)
+        """``(μ, log σ², z, logits)`` with the reparametrised sample ``z = μ + σ·eps``.
+
+        The layers compute in ``x``'s dtype (with weights of that dtype: bf16 cells); ``μ``,
+        ``log σ²`` and ``z`` are always fp32, the sample drawn at full precision."""
+        mu, logvar = (h.float() for h in self.encode(x))
         z = mu + torch.exp(0.5 * logvar) * eps
-        return mu, logvar, z, self.decode(z)
+        return mu, logvar, z, self.decode(z.to(x.dtype))
 
 
 def conv_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:

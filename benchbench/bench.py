@@ -10,6 +10,7 @@ Warm-up steps (allocations, kernel selection) are excluded from every timing.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -111,47 +112,55 @@ def bench(
     latent_dim: int = 10,
     batch_size: int = 64,
     compile_modes: list[str] = ("off",),
+    precisions: list[str] = ("fp32",),
 ) -> list[dict[str, float]]:
-    """One row per pack size and step (``off``: eager, ``on``: compiled, timed after its warm-up
-    compiled it), after the naive loop's."""
+    """One row per step (``off``: eager, ``on``: compiled, timed after its warm-up compiled it),
+    precision and pack size, after the naive loop's (fp32, eager: what a peer harness runs)."""
     dev = resolve_devices(device)[0]
     data = datasets.get(dataset)()
     hp = methods.get(method)().resolve({})
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in compile_modes:
-            for size in pack_sizes:
-                cells = [
-                    Cell(dataset, method, hp, seed, arch, latent_dim, warmup + steps, batch_size, 1e-4)
-                    for seed in range(size)
-                ]
-                stores = [CellStore(Path(tmp) / f"{mode}-{size}-{c.id}") for c in cells]
-                settings = TrainSettings(10**9, warmup + steps, False, mode)
-                pack = PackStore(Path(tmp) / f"pack-{mode}-{size}")
-                trainer = PackTrainer(cells, stores, data, dev, settings, pack)
-                t0 = time.perf_counter()
-                trainer.advance(warmup)
-                _sync(dev)
-                warm = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                trainer.advance(warmup + steps)
-                _sync(dev)
-                elapsed = time.perf_counter() - t0
-                rows.append(
-                    {
-                        "step": "compiled" if mode == "on" else "eager",
-                        "pack_size": size,
-                        "warmup_s": warm,
-                        "seconds": elapsed,
-                        "model_steps_per_s": size * steps / elapsed,
-                    }
-                )
+        for mode, precision, size in itertools.product(compile_modes, precisions, pack_sizes):
+            cells = [
+                Cell(dataset, method, hp, seed, arch, latent_dim, warmup + steps, batch_size, 1e-4, precision)
+                for seed in range(size)
+            ]
+            stores = [CellStore(Path(tmp) / f"{mode}-{size}-{c.id}") for c in cells]
+            settings = TrainSettings(10**9, warmup + steps, False, mode)
+            pack = PackStore(Path(tmp) / f"pack-{mode}-{precision}-{size}")
+            trainer = PackTrainer(cells, stores, data, dev, settings, pack)
+            t0 = time.perf_counter()
+            trainer.advance(warmup)
+            _sync(dev)
+            warm = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            trainer.advance(warmup + steps)
+            _sync(dev)
+            elapsed = time.perf_counter() - t0
+            rows.append(
+                {
+                    "step": "compiled" if mode == "on" else "eager",
+                    "precision": precision,
+                    "pack_size": size,
+                    "warmup_s": warm,
+                    "seconds": elapsed,
+                    "model_steps_per_s": size * steps / elapsed,
+                }
+            )
     naive = naive_loop(data, method, arch, latent_dim, batch_size, steps, warmup, dev)
-    base = next((r["model_steps_per_s"] for r in rows if r["pack_size"] == 1 and r["step"] == "eager"), None)
+    ones = (r for r in rows if (r["pack_size"], r["step"], r["precision"]) == (1, "eager", "fp32"))
+    base = next((r["model_steps_per_s"] for r in ones), None)
     for row in rows:
         row["vs_one_at_a_time"] = row["model_steps_per_s"] / base if base else float("nan")
         row["vs_naive_loop"] = row["model_steps_per_s"] / naive
-    naive_row = {"step": "eager", "pack_size": 1, "warmup_s": float("nan"), "seconds": steps / naive}
+    naive_row = {
+        "step": "eager",
+        "precision": "fp32",
+        "pack_size": 1,
+        "warmup_s": float("nan"),
+        "seconds": steps / naive,
+    }
     vs_one = naive / base if base else float("nan")
     naive_row.update(model_steps_per_s=naive, vs_one_at_a_time=vs_one, vs_naive_loop=1.0)
     return [{"trainer": "naive", **naive_row}, *({"trainer": "pack", **r} for r in rows)]

@@ -9,6 +9,9 @@ from typing import Any
 
 from benchbench.registry import methods
 
+#: The network arithmetic a cell can train with (see :class:`Cell`).
+PRECISIONS = ("fp32", "bf16")
+
 
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -19,7 +22,10 @@ class Cell:
     """Everything that determines a trained model; ``id`` hashes all of it.
 
     Metrics are not part of a cell: an evaluation is a record attached to the trained model
-    (see :mod:`benchbench.evaluate`), so changing how a model is evaluated never retrains it."""
+    (see :mod:`benchbench.evaluate`), so changing how a model is evaluated never retrains it.
+    ``precision`` is the arithmetic of the network's layers: ``fp32``, or ``bf16`` (from fp32
+    master weights; loss, method terms and Adam stay fp32), which trains a measurably different
+    model; it enters the config only when not fp32, so every fp32 cell keeps the id it had."""
 
     dataset: str
     method: str
@@ -30,9 +36,13 @@ class Cell:
     steps: int
     batch_size: int
     lr: float
+    precision: str = "fp32"
 
     def config(self) -> dict[str, Any]:
-        return asdict(self)
+        config = asdict(self)
+        if config["precision"] == "fp32":
+            del config["precision"]
+        return config
 
     @property
     def id(self) -> str:
@@ -43,14 +53,25 @@ class Cell:
         """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded)."""
         numeric = {k: v for k, v in self.hyperparameters.items() if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
-        return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}"
+        precision = f"/{self.precision}" if self.precision != "fp32" else ""
+        return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}{precision}"
 
     def pack_key(self) -> str:
-        """Cells with equal keys can train as one pack: same data, network, method structure and
-        optimisation schedule; they may differ in numeric hyperparameters and seed."""
+        """Cells with equal keys can train as one pack: same data, network, precision, method
+        structure and optimisation schedule; they may differ in numeric hyperparameters and seed."""
         static = methods.get(self.method)().static_part(self.hyperparameters)
         return canonical_json(
-            [self.dataset, self.arch, self.latent_dim, self.method, static, self.batch_size, self.steps, self.lr]
+            [
+                self.dataset,
+                self.arch,
+                self.latent_dim,
+                self.method,
+                static,
+                self.batch_size,
+                self.steps,
+                self.lr,
+                self.precision,
+            ]
         )
 
     @classmethod

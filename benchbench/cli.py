@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from benchbench import registry
+from benchbench.cells import PRECISIONS
 from benchbench.grids import BUILTIN_GRIDS, check_run_name, get_grid
 from benchbench.registry import BenchbenchError, load_plugins
 from benchbench.store import RunStore, forget_diagnoses, results_table
@@ -111,6 +112,12 @@ def cli() -> None:
 @click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
 @click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    help="Override every cell's network arithmetic: bf16 layers (fp32 weights, loss and Adam) train other models, "
+    "with other ids (docs/performance.md).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(
     "--executor",
@@ -163,6 +170,7 @@ def run(
     methods,
     seeds,
     steps,
+    precision,
     device,
     executor,
     scheduler,
@@ -188,7 +196,9 @@ def run(
     _use_data_root(data_root)
     load_plugins(plugins)
     grid = get_grid(grid_name)
-    cells = grid.cells(datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps)
+    cells = grid.cells(
+        datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps, precision=precision
+    )
     if not cells:
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (check_run_name(name) if name is not None else grid.name)
@@ -560,9 +570,17 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     type=click.Choice(["off", "on", "both"]),
     help="Time the eager step, the compiled one (CUDA graphs on a GPU), or both.",
 )
+@click.option(
+    "--precision",
+    "precisions",
+    default="fp32",
+    show_default=True,
+    type=click.Choice([*PRECISIONS, "both"]),
+    help="Time the network in fp32, in bf16 (fp32 weights), or both.",
+)
 @_plugin_option
 def bench_(
-    pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, plugins
+    pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, precisions, plugins
 ) -> None:
     """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
     import pandas as pd
@@ -585,6 +603,7 @@ def bench_(
         latent_dim=latent_dim,
         batch_size=batch_size,
         compile_modes=["off", "on"] if compile_steps == "both" else [compile_steps],
+        precisions=list(PRECISIONS) if precisions == "both" else [precisions],
     )
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

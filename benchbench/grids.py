@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.arch import ARCHITECTURES
-from benchbench.cells import Cell
+from benchbench.cells import PRECISIONS, Cell
 from benchbench.evaluate import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
@@ -50,8 +50,16 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "steps": 300_000,
     "batch_size": 64,
     "lr": 1e-4,
+    "precision": "fp32",
 }
-TRAIN_TYPES: dict[str, type] = {"arch": str, "latent_dim": int, "steps": int, "batch_size": int, "lr": float}
+TRAIN_TYPES: dict[str, type] = {
+    "arch": str,
+    "latent_dim": int,
+    "steps": int,
+    "batch_size": int,
+    "lr": float,
+    "precision": str,
+}
 TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
@@ -83,6 +91,7 @@ class Grid:
         methods: list[str] | None = None,
         seeds: int | None = None,
         steps: int | None = None,
+        precision: str | None = None,
     ) -> list[Cell]:
         """Expand the grid (with CLI overrides applied) into unique cells, in a stable order."""
         grid_datasets = {d for s in self.spec["sweep"] for d in s["datasets"]}
@@ -101,6 +110,8 @@ class Grid:
             train = {**TRAIN_DEFAULTS, **self.spec.get("train", {}), **sweep.get("train", {})}
             if steps is not None:
                 train["steps"] = steps
+            if precision is not None:
+                train["precision"] = precision
             method = _method(sweep["method"])
             for combo in _product(sweep.get("hyperparameters", {})):
                 hp = method.resolve(combo)
@@ -118,6 +129,7 @@ class Grid:
                             steps=train["steps"],
                             batch_size=train["batch_size"],
                             lr=float(train["lr"]),
+                            precision=train["precision"],
                         )
                         out.setdefault(cell.id, cell)
         return list(out.values())
@@ -183,6 +195,8 @@ def _check_train(where: str, train: Any) -> None:
         _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
     if "arch" in train and train["arch"] not in ARCHITECTURES:
         raise GridError(f"{where}arch: unknown arch {train['arch']!r} (known: {', '.join(ARCHITECTURES)})")
+    if "precision" in train and train["precision"] not in PRECISIONS:
+        raise GridError(f"{where}precision: must be one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
 
 
 def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> None:

@@ -41,6 +41,9 @@ from benchbench.store import CellStore, PackStore
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 
+#: The dtype a cell's network layers compute in, by its precision (see :class:`Cell`).
+NETWORK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
 
 @dataclass
 class TrainSettings:
@@ -122,6 +125,7 @@ class PackTrainer:
         self.images = dataset.image_store(self.device)
         self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
         self._init_models()
+        self.network_dtype = NETWORK_DTYPES[first.precision]
         self._loss = vmap(self._one_model_loss, in_dims=(0, 0, 0, 0, 0, 0, 0, None))
         self.compiled = settings.compiles(self.device)
         self.graphs = self.compiled and self.device.type == "cuda"
@@ -193,7 +197,10 @@ class PackTrainer:
 
     # ---------------------------------------------------------------- maths
     def _one_model_loss(self, params, aux, hp, state, x, eps, draws, step):
-        mu, logvar, z, logits = functional_call(self.template, params, (x, eps))
+        if self.network_dtype != torch.float32:  # the layers in bf16 from fp32 master weights
+            params = {k: p.to(self.network_dtype) for k, p in params.items()}
+        mu, logvar, z, logits = functional_call(self.template, params, (x.to(self.network_dtype), eps))
+        logits = logits.float()  # the loss, the method's terms and Adam: fp32
         recon = reconstruction_nll(self.dataset.likelihood, logits, x).mean()
         kl = _kl_to_standard_normal(mu, logvar)
         nets = {

@@ -4,7 +4,8 @@
 #   2. the smoke grid on CUDA (what `run` picks there: packs of 16, compiled step with CUDA graphs);
 #   3. `bench`: the naive per-cell loop against packs of 1, 16, 32 and 64 models (model-steps/s and
 #      each row's ratio to the naive loop), eager and compiled (CUDA graphs), for dip_vae;
-#   4. the metric suite's seconds per model at default sizes, on the smoke run's models.
+#   4. bf16 layers against fp32 (`--precision both`), eager, for a pack of 64;
+#   5. the metric suite's seconds per model at default sizes, on the smoke run's models.
 # Run from the repository root on a machine with an NVIDIA GPU; writes ${OUT:-.}/gpu_check.log.
 # Device tool: carry .whl (python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12
 # -d .whl platformdirs filelock).
@@ -24,6 +25,8 @@ import json, pathlib
 for p in sorted(pathlib.Path('/tmp/gpu-results/smoke/cells').glob('*/status.json')):
     s = json.loads(p.read_text()); print(p.parent.name, s['status'], s.get('step'), s.get('steps_per_second'))"
   timeout 200 python3 -m benchbench bench --device cuda --method dip_vae --pack-sizes 1,16,32,64 --compile both \
+    --steps 100 --warmup 20
+  timeout 60 python3 -m benchbench bench --device cuda --method dip_vae --pack-sizes 64 --precision both \
     --steps 100 --warmup 20
   timeout 90 python3 scripts/time_metrics.py /tmp/gpu-results/smoke --device cuda
 } 2>&1 | tee "$out/gpu_check.log"

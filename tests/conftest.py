@@ -19,7 +19,9 @@ def shapes():
     return datasets.get("shapes2d")()
 
 
-def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv"):
+def make_cell(
+    method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv", precision="fp32"
+):
     return Cell(
         dataset="shapes2d",
         method=method,
@@ -30,6 +32,7 @@ def make_cell(method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, lat
         steps=steps,
         batch_size=batch_size,
         lr=lr,
+        precision=precision,
     )
 
 

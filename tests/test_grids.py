@@ -69,6 +69,9 @@ def test_toml_grid_expands_and_overrides(tmp_path):
     assert spec.metric == "reconstruction_error" and spec.options == {"num_images": 32}
     assert len(grid.cells(seeds=3, methods=["dip_vae"], steps=7)) == 6
     assert {c.steps for c in grid.cells(steps=7)} == {7}
+    assert {c.precision for c in cells} == {"fp32"} and {c.precision for c in grid.cells(precision="bf16")} == {"bf16"}
+    path.write_text(GOOD.replace("steps = 5", 'steps = 5\nprecision = "bf16"', 1))
+    assert {c.precision for c in get_grid(str(path)).cells()} == {"bf16"}
 
 
 def test_cell_id_is_a_stable_hash_of_the_training_config(cell):
@@ -80,13 +83,17 @@ def test_cell_id_is_a_stable_hash_of_the_training_config(cell):
     assert c.id == "d12a0742cf76bb9d"
     assert cell("beta_vae", {"beta": 4}, seed=4).id != c.id
     assert cell("beta_vae", {"beta": 4}, seed=3, steps=9).id != c.id
+    bf16 = cell("beta_vae", {"beta": 4}, seed=3, precision="bf16")  # another model; fp32 ids unchanged
+    assert bf16.config() == {**c.config(), "precision": "bf16"} and bf16.id != c.id
+    assert Cell.from_config(bf16.config()) == bf16 and bf16.label.endswith("/s3/bf16")
 
 
 def test_packs_group_compatible_cells(cell):
     cells = [cell("beta_vae", {"beta": b}, seed=s) for b in (1, 4) for s in (0, 1)]
     cells += [cell("dip_vae", {"variant": v}) for v in ("i", "ii")] + [cell("vae", steps=99)]
+    cells += [cell("beta_vae", {"beta": 4}, seed=2, precision="bf16")]
     packs = make_packs(cells, max_size=3)
-    assert [len(p) for p in packs] == [3, 1, 1, 1, 1]
+    assert [len(p) for p in packs] == [3, 1, 1, 1, 1, 1]
     assert packs[0] == cells[:3] and packs[1] == cells[3:4]  # in the order given
 
 
@@ -115,6 +122,7 @@ def test_packs_group_compatible_cells(cell):
         (("lambda_od = 2,", "lambda_od = 2, momentum = 2.0,"), "momentum must be between 0 and 1, got 2.0"),
         (("steps = 5", 'steps = 5\narch = "resnet"'), "train.arch: unknown arch 'resnet' (known: conv, mlp)"),
         (("steps = 5", "steps = 5\nlr = nan"), "train.lr: must be a finite number, got nan"),
+        (("steps = 5", 'steps = 5\nprecision = "fp16"'), "train.precision: must be one of fp32, bf16, got 'fp16'"),
         (("steps = 5", "steps = 5\nlr = inf"), "train.lr: must be a finite number, got inf"),
         (("num_images = 32", 'num_images = "lots"'), "reconstruction_error.num_images: must be an integer or none"),
         (("seeds = 2", 'seeds = 2\nmetric_profile = "fastest"'), "unknown metric profile 'fastest'"),

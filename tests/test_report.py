@@ -375,3 +375,13 @@ def test_numbers_share_decimals_per_column_and_trim_only_common_zeros():
         ("7.25", "± <0.01", True),  # a spread too small to show at this precision
         ("–", "", False),
     ]
+
+
+def test_a_bf16_run_is_named_a_departure_from_the_paper_protocol():
+    from benchbench.report.settings import TRAIN_FIELDS, protocol_warnings
+
+    paper = ["shapes2d", "conv", 10, 300_000, 64, 1e-4, "fp32"]
+    assert protocol_warnings(pd.DataFrame([paper], columns=["dataset", *TRAIN_FIELDS]), {}) == []
+    bf16 = pd.DataFrame([paper, paper[:-1] + ["bf16"]], columns=["dataset", *TRAIN_FIELDS])
+    (warning,) = protocol_warnings(bf16, {})
+    assert warning.startswith("Not the paper's protocol: precision bf16, fp32 (paper grid: fp32).")

@@ -1,7 +1,9 @@
+import dataclasses
 import math
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchbench.method import Method
 from benchbench.registry import methods
@@ -196,3 +198,41 @@ def test_a_compiled_step_trains_as_the_eager_one_within_rounding(cell, shapes, t
         assert CellStore(tmp_path / "compiled" / c.id).status()["step"] == "compiled"
         assert CellStore(tmp_path / "eager" / c.id).status()["step"] == "eager"
     assert TrainSettings().compiles(torch.device("cuda")) and not TrainSettings().compiles(torch.device("cpu"))
+
+
+class _LayerDtypes(TorchDispatchMode):
+    """The dtypes the convolutions and matrix products of a training step ran in."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.__name__.split(".")[0]
+        if name in ("convolution", "convolution_backward", "mm", "bmm", "addmm"):
+            self.seen.add((name, args[0].dtype))
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_bf16_cell_runs_its_layers_in_bf16_from_fp32_weights(cell, shapes, tmp_path):
+    """bf16 cells: every convolution, forward and backward, in bf16 (autocast would leave them
+    fp32 under vmap); weights, Adam moments and the loss in fp32; a model near fp32's."""
+    fp32 = [cell("dip_vae", {"lambda_od": 5}, seed=s, steps=6, lr=1e-4) for s in range(2)]
+    bf16 = [dataclasses.replace(c, precision="bf16") for c in fp32]
+    with _LayerDtypes() as low:
+        trainer, low_models = trained(bf16, shapes, tmp_path / "bf16")
+    with _LayerDtypes() as full:
+        full_models = train(fp32, shapes, tmp_path / "fp32")
+    convolutions = lambda seen: {d for name, d in seen if name.startswith("convolution")}  # noqa: E731
+    assert convolutions(low.seen) == {torch.bfloat16} and convolutions(full.seen) == {torch.float32}
+    assert {d for _, d in full.seen} == {torch.float32}
+    state = [*trainer.params.values(), *trainer.adam_m.values(), *trainer.adam_v.values()]
+    assert {p.dtype for p in state} == {torch.float32}
+    for a, b in zip(bf16, fp32):
+        assert 1e-4 < max_diff(low_models[a.id], full_models[b.id]) < 1e-2  # ≤ 6 Adam steps of lr 1e-4
+        low_log, full_log = (
+            CellStore(tmp_path / "bf16" / a.id).read_log(),
+            CellStore(tmp_path / "fp32" / b.id).read_log(),
+        )
+        for low_row, full_row in zip(low_log, full_log, strict=True):
+            assert low_row["loss"] == pytest.approx(full_row["loss"], rel=1e-3)

@@ -6,17 +6,19 @@ from __future__ import annotations
 import pandas as pd
 
 from benchbench.evaluate import EvalSpec
-from benchbench.grids import paper_grid
+from benchbench.grids import TRAIN_DEFAULTS, paper_grid
 from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore
 
-TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr")
+TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", "precision")
 
 
 def training_settings(run: RunStore) -> pd.DataFrame:
     """Each cell's dataset and training settings, read once for the header and the warnings."""
-    configs = [s.cell().config() for s in run.cell_stores()]
-    return pd.DataFrame(configs, columns=["dataset", *TRAIN_FIELDS])
+    cells = [s.cell() for s in run.cell_stores()]
+    return pd.DataFrame(
+        [[c.dataset, *(getattr(c, f) for f in TRAIN_FIELDS)] for c in cells], columns=["dataset", *TRAIN_FIELDS]
+    )
 
 
 def _non_default(keys: dict[str, str]) -> list[str]:
@@ -45,7 +47,8 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dic
                 (
                     f"Training, {dataset}",
                     f"{r['arch']} architecture, {r['latent_dim']} latents, {r['steps']:,} steps, "
-                    f"batch {r['batch_size']}, Adam lr {r['lr']:g}",
+                    f"batch {r['batch_size']}, Adam lr {r['lr']:g}"
+                    + (f", {r['precision']} layers (fp32 weights and loss)" if r["precision"] != "fp32" else ""),
                 )
             )
     trained = table[table["status"] == "trained"]
@@ -65,12 +68,12 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dic
 
 def protocol_warnings(training: pd.DataFrame, keys: dict[str, str]) -> list[str]:
     """Each way the run departs from the paper grid's protocol, in one sentence."""
-    paper = paper_grid()["train"]
+    paper = {**TRAIN_DEFAULTS, **paper_grid()["train"]}
     departures = []
-    for name in ("steps", "batch_size", "lr"):
+    for name in ("steps", "batch_size", "lr", "precision"):
         values = sorted(set(training[name]))
         if values and values != [paper[name]]:
-            text = (lambda v: f"{v:,}") if name == "steps" else (lambda v: f"{v:g}")
+            text = {"steps": lambda v: f"{v:,}", "precision": str}.get(name, lambda v: f"{v:g}")
             shown = ", ".join(text(v) for v in values)
             departures.append(f"{name.replace('_', ' ')} {shown} (paper grid: {text(paper[name])})")
     non_default = _non_default(keys)

@@ -152,11 +152,22 @@ def test_bench_reports_each_pack_size(cli_runner):
     assert out.exit_code == 0, out.output
     lines = out.output.strip().splitlines()
     assert "model_steps_per_s" in lines[0] and "vs_naive_loop" in lines[0] and len(lines) == 4
-    rows = [line.split() for line in lines[1:]]
-    assert [r[:3] for r in rows] == [["naive", "eager", "1"], ["pack", "eager", "1"], ["pack", "eager", "2"]]
-    assert rows[0][-1] == "1.000"  # the naive loop is the baseline of its own ratio
+    rows = [dict(zip(lines[0].split(), line.split())) for line in lines[1:]]
+    shown = [[r["trainer"], r["step"], r["precision"], r["pack_size"]] for r in rows]
+    assert shown == [["naive", "eager", "fp32", "1"], ["pack", "eager", "fp32", "1"], ["pack", "eager", "fp32", "2"]]
+    assert rows[0]["vs_naive_loop"] == "1.000"  # the naive loop is the baseline of its own ratio
+    naive = float(rows[0]["model_steps_per_s"])
     for r in rows[1:]:  # each ratio is this row's throughput over the naive loop's
-        assert float(r[-1]) == pytest.approx(float(r[5]) / float(rows[0][5]), rel=0.01, abs=0.002)
+        assert float(r["vs_naive_loop"]) == pytest.approx(float(r["model_steps_per_s"]) / naive, rel=0.01, abs=0.002)
+    both = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1", "--steps", "2", "--warmup", "1", "--batch-size", "4",
+                                   "--device", "cpu", "--precision", "both"])  # fmt: skip
+    lines = both.output.strip().splitlines()
+    rows = [dict(zip(lines[0].split(), line.split())) for line in lines[1:]]
+    assert [(r["trainer"], r["precision"]) for r in rows] == [("naive", "fp32"), ("pack", "fp32"), ("pack", "bf16")]
+    fp32 = float(rows[1]["model_steps_per_s"])  # one at a time means the fp32 pack of 1
+    assert float(rows[2]["vs_one_at_a_time"]) == pytest.approx(
+        float(rows[2]["model_steps_per_s"]) / fp32, rel=0.01, abs=0.002
+    )
     bad = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1,x"])
     assert bad.exit_code == 2 and "--pack-sizes" in bad.output
 

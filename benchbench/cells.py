@@ -9,8 +9,9 @@ from typing import Any
 
 from benchbench.registry import methods
 
-#: The network arithmetic a cell can train with (see :class:`Cell`).
-PRECISIONS = ("fp32", "bf16")
+#: The network arithmetic a cell can train with (see :class:`Cell`), and the torch dtype its layers
+#: compute in: one table, so every precision a grid accepts is one the trainer can run.
+PRECISIONS = {"fp32": "float32", "bf16": "bfloat16"}
 
 
 def canonical_json(obj: Any) -> str:

@@ -114,7 +114,7 @@ def cli() -> None:
 @click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
 @click.option(
     "--precision",
-    type=click.Choice(PRECISIONS),
+    type=click.Choice(list(PRECISIONS)),
     help="Override every cell's network arithmetic: bf16 layers (fp32 weights, loss and Adam) train other models, "
     "with other ids (docs/performance.md).",
 )

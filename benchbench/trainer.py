@@ -32,7 +32,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from benchbench.arch import VAENet, build_net, reconstruction_nll
-from benchbench.cells import Cell
+from benchbench.cells import PRECISIONS, Cell
 from benchbench.data import GroundTruthDataset
 from benchbench.method import Inputs
 from benchbench.registry import methods
@@ -40,9 +40,6 @@ from benchbench.store import CellStore, PackStore
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
-
-#: The dtype a cell's network layers compute in, by its precision (see :class:`Cell`).
-NETWORK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 @dataclass
@@ -125,7 +122,7 @@ class PackTrainer:
         self.images = dataset.image_store(self.device)
         self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
         self._init_models()
-        self.network_dtype = NETWORK_DTYPES[first.precision]
+        self.network_dtype = getattr(torch, PRECISIONS[first.precision])
         self._loss = vmap(self._one_model_loss, in_dims=(0, 0, 0, 0, 0, 0, 0, None))
         self.compiled = settings.compiles(self.device)
         self.graphs = self.compiled and self.device.type == "cuda"

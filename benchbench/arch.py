@@ -130,3 +130,8 @@ def reconstruction_nll(likelihood: str, logits: torch.Tensor, x: torch.Tensor) -
 def decoder_mean(logits: torch.Tensor) -> torch.Tensor:
     """The decoder's mean image: ``sigmoid(logits)`` for both likelihoods."""
     return torch.sigmoid(logits)
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Minibatch mean of the analytic ``KL(N(μ, σ²) ‖ N(0, I))``, summed over latents."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1).mean()

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from benchbench.arch import build_net, reconstruction_nll
+from benchbench.arch import build_net, kl_to_standard_normal, reconstruction_nll
 from benchbench.cells import Cell
 from benchbench.method import Inputs
 from benchbench.registry import datasets, methods
 from benchbench.runner import resolve_devices
 from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings, _kl_to_standard_normal, set_gradients
+from benchbench.trainer import PackTrainer, TrainSettings, set_gradients
 
 
 def _sync(device: torch.device) -> None:
@@ -79,7 +79,7 @@ def naive_loop(
         mu, logvar, z, logits = net(x, eps)
         recon = reconstruction_nll(data.likelihood, logits, x).mean()
         inputs = Inputs(
-            _kl_to_standard_normal(mu, logvar),
+            kl_to_standard_normal(mu, logvar),
             mu,
             logvar,
             z,

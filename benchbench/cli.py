@@ -13,10 +13,13 @@ from typing import Any
 import click
 
 from benchbench import registry
+from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS
-from benchbench.grids import BUILTIN_GRIDS, check_run_name, get_grid
+from benchbench.files import forget_diagnoses
+from benchbench.grids import check_run_name, get_grid
 from benchbench.registry import BenchbenchError, load_plugins
-from benchbench.store import RunStore, forget_diagnoses, results_table
+from benchbench.results import results_table, status_counts
+from benchbench.store import RunStore, open_run
 from benchbench.trainer import TrainSettings
 
 
@@ -258,22 +261,8 @@ def _print_results(table, cells) -> None:
         click.echo(table[headline].to_string(index=False, float_format=fmt))
 
 
-def _find_run(run_ref: str, results_dir: str) -> RunStore:
-    for path in (Path(run_ref), Path(results_dir) / run_ref):
-        if (path / "manifest.json").is_file():
-            return RunStore(path)
-    raise BenchbenchError(f"no run at {run_ref!r} (nor {Path(results_dir) / run_ref}): no manifest.json there")
-
-
-def _resolve_run(run_ref: str, results_dir: str) -> RunStore:
-    """The run ``run_ref`` (a path, or a name under ``results_dir``) in the current layout."""
-    run = _find_run(run_ref, results_dir)
-    run.check_layout()
-    return run
-
-
 def _print_status(store: RunStore) -> dict:
-    counts = store.status_counts()
+    counts = status_counts(store)
     models, evals = counts["models"], counts["evaluations"]
     interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
     broken = "".join(f", {models[k]} {k}" for k in ("damaged", "missing") if models[k])
@@ -295,7 +284,7 @@ def _print_status(store: RunStore) -> dict:
 @click.option("--cells", "per_cell", is_flag=True, help="Also list every cell: status, pack, evaluations.")
 def status(run_ref, results_dir, per_cell) -> None:
     """Models trained / running / failed / pending and evaluations done / failed / missing of RUN."""
-    run = _resolve_run(run_ref, results_dir)
+    run = open_run(run_ref, results_dir)
     _print_status(run)
     if per_cell:
         packs, membership = {p.id: len(p.cells()) for p in run.pack_stores()}, run.packs_of_cells()
@@ -323,28 +312,6 @@ def _parse_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             value = text.strip()
         out.setdefault(metric, {})[option] = value
     return out
-
-
-def evaluation_specs(run: RunStore, names: list[str] | None, profile: str | None, overrides: dict[str, dict]):
-    """What ``evaluate`` computes: each metric (default: the run's grid's) with the grid's options
-    (or, with ``profile``, that preset instead), ``--option`` overrides on top, resolved."""
-    from benchbench.evaluate import EvalSpec, check_profile, profile_options
-
-    grid = run.grid_evaluations()
-    names = names or list(grid)
-    if not names:
-        raise BenchbenchError(f"{run.path}: its grid has no metrics; name them with --metrics")
-    for name in names:
-        registry.metrics.get(name)  # an unknown name is a one-line error with close matches
-    check_profile(profile, names)
-    for metric in overrides:
-        if metric not in names:
-            raise BenchbenchError(f"--option {metric}.…: {metric} is not evaluated here ({', '.join(names)})")
-    specs = []
-    for name in names:
-        base = grid[name]["options"] if profile is None and name in grid else profile_options(name, profile)
-        specs.append(EvalSpec.of(name, {**base, **overrides.get(name, {})}, where=f"--option {name}"))
-    return specs
 
 
 def _cells_matching(run: RunStore, datasets: list[str] | None, methods: list[str] | None) -> set[str] | None:
@@ -388,12 +355,12 @@ def evaluate(
     """Evaluate every trained model of RUN (trains nothing); rerun to continue."""
     import time
 
-    from benchbench.evaluate import evaluate_run
+    from benchbench.evaluate import evaluate_run, evaluation_specs
     from benchbench.runner import resolve_devices
 
     _use_data_root(data_root)
     load_plugins(plugins)
-    run = _resolve_run(run_ref, results_dir)
+    run = open_run(run_ref, results_dir)
     specs = evaluation_specs(run, _split(metric_names), profile, _parse_options(option_items))
     cell_ids = _cells_matching(run, _split(datasets), _split(methods))
     target = resolve_devices(device)[0]
@@ -416,7 +383,7 @@ def migrate(run_ref, results_dir, plugins) -> None:
     from benchbench.migrate import migrate as convert
 
     load_plugins(plugins)
-    run = _find_run(run_ref, results_dir)
+    run = open_run(run_ref, results_dir, current=False)
     with run.writing(" ".join(sys.argv)):
         converted = convert(run)
     click.echo(
@@ -483,7 +450,7 @@ def report(run_ref, results_dir, out, formats, betas, select_by, standalone, log
         if not (sep and metric.strip() and key.strip()):
             raise BenchbenchError(f"--evaluation takes METRIC=KEY, got {spec!r}")
         chosen[metric.strip()] = key.strip()
-    run = _resolve_run(run_ref, results_dir)
+    run = open_run(run_ref, results_dir)
     formats = [f.strip() for f in formats.split(",")]
     folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx)
     for note in notes:
@@ -530,7 +497,7 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     from benchbench.compare import compare_runs, exceeds
 
     load_plugins(plugins)
-    a, b = _find_run(run_a, results_dir), _find_run(run_b, results_dir)
+    a, b = open_run(run_a, results_dir), open_run(run_b, results_dir)
     frame, verdicts, notes = compare_runs(a.path, b.path, tolerance)
     for note in notes:
         click.echo(f"note: {note}")

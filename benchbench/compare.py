@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from benchbench.registry import BenchbenchError
-from benchbench.report.tables import aggregate, metric_columns, tidy
-from benchbench.store import RunStore
+from benchbench.results import aggregate, evaluation_keys, metric_columns, tidy
+from benchbench.store import open_run
 
 
 @dataclass
@@ -30,14 +30,6 @@ class Verdict:
 
     def line(self) -> str:
         return f"{self.output}: {self.verdict} (max |Δ| = {self.max_difference:.3g} over {self.cells} models)"
-
-
-def _open(path: Path) -> RunStore:
-    run = RunStore(path)
-    if not run.manifest_path.exists():
-        raise BenchbenchError(f"no run at {path}: no manifest.json there")
-    run.check_layout()
-    return run
 
 
 def _spread(table: pd.DataFrame, output: str) -> pd.Series:
@@ -54,8 +46,8 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
     """Returns ``(side_by_side, verdicts, notes)``: a row per (cell, output) present in both runs
     with ``a``, ``b`` and ``difference``; a :class:`Verdict` per output; notes on what was not
     compared."""
-    run_a, run_b = _open(path_a), _open(path_b)
-    keys_a, keys_b = run_a.evaluation_keys()[0], run_b.evaluation_keys()[0]
+    run_a, run_b = open_run(path_a), open_run(path_b)
+    keys_a, keys_b = evaluation_keys(run_a)[0], evaluation_keys(run_b)[0]
     shared = {m: k for m, k in keys_a.items() if keys_b.get(m) == k}
     notes = [
         f"{m}: not compared, its evaluations differ ({keys_a[m]} in A, {keys_b[m]} in B)"

@@ -1,185 +1,30 @@
-"""The evaluation driver and the metric plugin API.
+"""The evaluation driver: trained models in, evaluation records out.
 
-A metric is a function registered with ``@metrics.register("name")``::
-
-    def my_metric(dataset, model, rng, *, option=default, ...) -> dict[str, float | np.ndarray]
-
-``dataset`` is a :class:`benchbench.data.GroundTruthDataset` (factors) or a
-:class:`benchbench.data.LabelledDataset` (labels; metrics that need factors raise
-:class:`MetricNotApplicable`),
-``model`` is a :class:`ModelView` (anything with ``encode(images) → μ`` and, for
-reconstruction metrics, ``reconstruct(images) → decoder mean``), ``rng`` a
-``numpy.random.Generator``.  Options are keyword-only and annotated, so grids and ``--option``
-are checked against them before anything runs.
-
-An *evaluation* is one metric with its fully resolved options (:class:`EvalSpec`: every option
-written out, defaults filled in), keyed by a hash of both.  It is a record attached to a trained
-model — values, artifacts, seconds, versions, git commit, device — so a model is trained once
-and evaluated as many ways as wanted, and "the defaults" and "the defaults written out" are the
-same evaluation.
+An evaluation (:class:`benchbench.metric.EvalSpec`: a metric and its resolved options) is a
+record attached to a trained model — values, artifacts, the metric's declared directions,
+seconds, versions, git commit, device — so a model is trained once and evaluated as many ways
+as wanted.  Metrics see a model through :class:`ModelView`; the API they are written against is
+:mod:`benchbench.metric`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import math
 import time
 import traceback
-import typing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from benchbench.arch import VAENet, decoder_mean
-from benchbench.cells import canonical_json
 from benchbench.data import Dataset
+from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, profile_options
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, metrics, one_line
+from benchbench.runtime import derived_seed, tune_cpu_allocator
 from benchbench.store import CellStore, RunStore
-from benchbench.trainer import derived_seed, tune_cpu_allocator
-
-
-class MetricNotApplicable(BenchbenchError):
-    """Raised by a metric that does not apply to a dataset (e.g. attribute accuracy without
-    binary labels); the evaluator skips it."""
-
-
-def profiles(**named: dict[str, Any]):
-    """Attach named option presets to a metric: ``@profiles(fast={"num_train": 500})``.
-
-    A grid's ``metric_profile = "fast"`` starts every metric from its preset of that name."""
-
-    def attach(fn):
-        fn.profiles = named
-        return fn
-
-    return attach
-
-
-def better(**directions: Literal["higher", "lower"]):
-    """Declare which way each headline output is better: ``@better(mse="lower")``.
-
-    The report ranks and selects by these (``--select-by``) and plots them in its overview;
-    outputs not named are still stored and tabulated, never used to pick a row."""
-    wrong = {k: v for k, v in directions.items() if v not in ("higher", "lower")}
-    if wrong:
-        raise ValueError(f"better: {', '.join(wrong)} must be 'higher' or 'lower'")
-
-    def attach(fn):
-        fn.better = dict(directions)
-        return fn
-
-    return attach
-
-
-def direction(metric: str, output: str) -> str | None:
-    """``"higher"`` or ``"lower"`` as the registered metric declares for ``output``; ``None``
-    when it declares nothing (or the metric is not registered)."""
-    if metric not in metrics:
-        return None
-    return getattr(metrics.get(metric), "better", {}).get(output)
-
-
-def option_parameters(name: str) -> dict[str, inspect.Parameter]:
-    """A metric's options: its keyword-only parameters."""
-    params = inspect.signature(metrics.get(name)).parameters
-    return {p: v for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
-
-
-def _hint_text(hint: Any) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if origin is list:
-        return f"a list of {_hint_text(args[0]).removeprefix('a ').removeprefix('an ')}s" if args else "a list"
-    if args and origin is not None:  # a union
-        return " or ".join(_hint_text(a) for a in args)
-    names = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false", type(None): "none"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def _conforms(value: Any, hint: Any) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if origin is Literal:
-        return any(value == a and type(value) is type(a) for a in args)
-    if origin is list:
-        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value) if args else True
-    if args and origin is not None:  # X | Y
-        return any(_conforms(value, a) for a in args)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint) if isinstance(hint, type) else True
-
-
-def resolve_options(name: str, options: dict[str, Any], where: str | None = None) -> dict[str, Any]:
-    """Every option of metric ``name``: ``options`` checked against the metric's signature
-    (names, and types where annotated), the rest filled with their defaults.  A problem is a
-    :class:`BenchbenchError` naming ``where.option``."""
-    where = where or name
-    params = option_parameters(name)
-    for key in options:
-        if key not in params:
-            raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(params))})")
-    hints = typing.get_type_hints(metrics.get(name))
-    resolved = {}
-    for key, param in params.items():
-        if key not in options:
-            if param.default is inspect.Parameter.empty:
-                raise BenchbenchError(f"{where}.{key}: required")
-            resolved[key] = param.default
-            continue
-        value = options[key]
-        hint = hints.get(key, Any if param.default in (None, inspect.Parameter.empty) else type(param.default))
-        if not _conforms(value, hint):
-            raise BenchbenchError(f"{where}.{key}: must be {_hint_text(hint)}, got {value!r}")
-        resolved[key] = value
-    return resolved
-
-
-def profile_options(name: str, profile: str | None) -> dict[str, Any]:
-    """Metric ``name``'s preset ``profile`` (``None`` or ``"default"``: no preset)."""
-    return getattr(metrics.get(name), "profiles", {}).get(profile, {}) if profile else {}
-
-
-def check_profile(profile: str | None, names) -> None:
-    """A profile must be ``default`` or a preset of at least one of the metrics ``names``."""
-    known = {"default", *(p for n in names for p in getattr(metrics.get(n), "profiles", {}))}
-    if profile is not None and profile not in known:
-        raise BenchbenchError(f"unknown metric profile {profile!r} (known: {', '.join(sorted(known))})")
-
-
-@dataclass(frozen=True)
-class EvalSpec:
-    """One evaluation: a metric and its fully resolved options (see :func:`resolve_options`)."""
-
-    metric: str
-    options: dict[str, Any]
-
-    @classmethod
-    def of(cls, metric: str, options: dict[str, Any] | None = None, where: str | None = None) -> EvalSpec:
-        return cls(metric, resolve_options(metric, options or {}, where))
-
-    @property
-    def key(self) -> str:
-        """Hash of the metric's name and resolved options: the evaluation's folder name."""
-        text = canonical_json({"metric": self.metric, "options": self.options})
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "key": self.key, "options": self.options}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> EvalSpec:
-        return cls(obj["metric"], obj["options"])
 
 
 class ModelView:
@@ -332,3 +177,25 @@ def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> 
     store = RunStore(run).trained_cell(cell_id)
     dataset = datasets.get(store.cell().dataset)()
     return store, dataset, ModelView(store.load_net(dataset.image_shape), device)
+
+
+def evaluation_specs(
+    run: RunStore, names: list[str] | None, profile: str | None, overrides: dict[str, dict[str, Any]]
+) -> list[EvalSpec]:
+    """What ``benchbench evaluate`` computes: each metric (default: the run's grid's) with the
+    grid's options (or, with ``profile``, that preset instead), ``overrides`` on top, resolved."""
+    grid = run.grid_evaluations()
+    names = names or list(grid)
+    if not names:
+        raise BenchbenchError(f"{run.path}: its grid has no metrics; name them with --metrics")
+    for name in names:
+        metrics.get(name)  # an unknown name is a one-line error with close matches
+    check_profile(profile, names)
+    for metric in overrides:
+        if metric not in names:
+            raise BenchbenchError(f"--option {metric}.…: {metric} is not evaluated here ({', '.join(names)})")
+    specs = []
+    for name in names:
+        base = grid[name]["options"] if profile is None and name in grid else profile_options(name, profile)
+        specs.append(EvalSpec.of(name, {**base, **overrides.get(name, {})}, where=f"--option {name}"))
+    return specs

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.arch import ARCHITECTURES
+from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS, Cell
-from benchbench.evaluate import EvalSpec, check_profile, profile_options
+from benchbench.metric import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -274,135 +275,6 @@ def load_toml(path: str | Path) -> Grid:
         raise GridError(f"{path}: invalid TOML: {exc}") from None
     validate(spec, str(path))
     return Grid(spec.get("name", path.stem), spec.get("description", ""), spec, str(path))
-
-
-# ---------------------------------------------------------------------------- built-in grids
-
-PAPER_BETAS = [1, 2, 4, 8, 16, 25, 32, 64, 100, 128, 200, 256]
-PAPER_METRICS = ["beta_vae_score", "reconstruction_error", "attribute_accuracy", "latent_correlation"]
-STANDARD_METRICS = ["factor_vae_score", "mig", "dci", "sap", "modularity_explicitness"]
-PAPER_LAMBDA_OD = [1, 2, 5, 10, 20, 50]
-
-
-def paper_grid() -> dict[str, Any]:
-    """The seed's sweep (Kumar et al., §3 "Hyperparameters"), on 2D Shapes, CelebA and 3D Chairs.
-
-    β ∈ {1, 2, 4, 8, 16, 25, 32, 64, 100, 128, 200, 256} (β = 1 is the VAE) plus β = 60 for 2D
-    Shapes (Table 1); DIP-VAE-I with λ_od ∈ {1, 2, 5, 10, 20, 50}, λ_d = 10·λ_od and the seed's
-    running covariance estimate.  Latent size 10 for 2D Shapes, 32 for CelebA and Chairs
-    (Higgins et al.'s), disentanglement_lib's conv architecture.  The seed gives no training
-    length, so this uses disentanglement_lib's protocol: 300,000 steps, batch 64, Adam lr 1e-4.
-    Three seeds per setting, so tables can show mean ± std.
-    """
-    sweeps = []
-    for dataset, latent in (("shapes2d", 10), ("celeba", 32), ("chairs", 32)):
-        betas = sorted(set(PAPER_BETAS) - {1} | ({60} if dataset == "shapes2d" else set()))
-        common = {"datasets": [dataset], "train": {"latent_dim": latent}}
-        sweeps += [
-            {**common, "method": "vae"},
-            {**common, "method": "beta_vae", "hyperparameters": {"beta": betas}},
-            {
-                **common,
-                "method": "dip_vae",
-                "hyperparameters": {"variant": "i", "lambda_od": PAPER_LAMBDA_OD, "cov_estimate": "running"},
-            },
-        ]
-    return {
-        "name": "paper",
-        "description": "Kumar et al.'s full sweep: 2D Shapes, CelebA, 3D Chairs; 300k steps",
-        "seeds": 3,
-        "train": {"arch": "conv", "steps": 300_000, "batch_size": 64, "lr": 1e-4},
-        "metrics": {name: {} for name in PAPER_METRICS + STANDARD_METRICS},
-        "sweep": sweeps,
-    }
-
-
-def quick_grid() -> dict[str, Any]:
-    """VAE, β-VAE (β = 4) and DIP-VAE-I (λ_od = 10) on shapes2d: a first look that trains and
-    evaluates on a 2-core CPU in under ten minutes (short training; every ground-truth metric with
-    its ``fast`` sample sizes)."""
-    return {
-        "name": "quick",
-        "description": "VAE, beta-VAE, DIP-VAE on shapes2d; minutes on a CPU",
-        "seeds": 1,
-        "train": {"arch": "conv", "latent_dim": 10, "steps": 3000, "batch_size": 64, "lr": 5e-4},
-        "metric_profile": "fast",
-        "metrics": {name: {} for name in PAPER_METRICS + STANDARD_METRICS if name != "attribute_accuracy"},
-        "sweep": [
-            {"datasets": ["shapes2d"], "method": "vae"},
-            {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 4}},
-            {"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": 10}},
-        ],
-    }
-
-
-def smoke_grid() -> dict[str, Any]:
-    """Seconds: a handful of steps of each of the paper's methods, for tests and installation checks.
-    Evaluates the cheap metrics only: DCI and SAP fit a classifier per class, seconds even here."""
-    return {
-        "name": "smoke",
-        "description": "a few steps of each method on shapes2d, for tests",
-        "seeds": 1,
-        "train": {"arch": "conv", "latent_dim": 4, "steps": 6, "batch_size": 8, "lr": 1e-3},
-        "metrics": {
-            "reconstruction_error": {"num_images": 64},
-            "beta_vae_score": {"batch_size": 4, "num_train": 40, "num_eval": 20},
-            "factor_vae_score": {"batch_size": 8, "num_train": 40, "num_eval": 20, "num_variance_estimate": 100},
-            "mig": {"num_train": 200},
-            "modularity_explicitness": {"num_train": 200, "num_test": 100},
-            "latent_correlation": {"num_images": 200},
-        },
-        "sweep": [
-            {"datasets": ["shapes2d"], "method": "vae"},
-            {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [2, 8]}},
-            {"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": 5}},
-        ],
-    }
-
-
-#: Locatello et al.'s six methods and their six values each (the study's Table 2 / configs).
-LOCATELLO_SWEEPS = [
-    ("beta_vae", {"beta": [1, 2, 4, 6, 8, 16]}),
-    ("annealed_vae", {"c_max": [5, 10, 25, 50, 75, 100], "gamma": 1000, "iteration_threshold": 100_000}),
-    ("factor_vae", {"gamma": [10, 20, 30, 40, 50, 100]}),
-    ("dip_vae", {"variant": "i", "cov_estimate": "batch", "lambda_od": [1, 2, 5, 10, 20, 50]}),
-    ("dip_vae", {"variant": "ii", "cov_estimate": "batch", "lambda_od": [1, 2, 5, 10, 20, 50]}),
-    ("beta_tc_vae", {"beta": [1, 2, 4, 6, 8, 10]}),
-]
-LOCATELLO_DATASETS = ["shapes2d", "color_dsprites", "noisy_dsprites", "shapes3d", "smallnorb", "cars3d"]
-LOCATELLO_METRICS = ["beta_vae_score", "factor_vae_score", "mig", "dci", "modularity_explicitness", "sap"]
-
-
-def locatello2019_grid() -> dict[str, Any]:
-    """disentanglement_lib's study (Locatello et al., ICML 2019, "Challenging Common Assumptions
-    in the Unsupervised Learning of Disentangled Representations"): β-VAE, AnnealedVAE,
-    FactorVAE, DIP-VAE-I (λ_d = 10 λ_od), DIP-VAE-II (λ_d = λ_od) and β-TCVAE, six values each,
-    with its protocol: 10 latents, disentanglement_lib's conv architecture, 300,000 steps, batch
-    64, Adam lr 1e-4, DIP-VAE's covariance from the minibatch, its six scores at their default
-    sizes (plus the reconstruction error).
-
-    Differs from the study: 3 seeds per setting, not 50; the datasets are the study's that
-    benchbench has — dSprites (as ``shapes2d``, rendered), Color- and Noisy-dSprites (from it),
-    Shapes3D, SmallNORB, Cars3D — so Scream-dSprites is left out; Shapes3D, SmallNORB and Cars3D
-    are trained with benchbench's Gaussian likelihood where disentanglement_lib uses its
-    Bernoulli one for every dataset; and FactorVAE trains 300,000 updates where
-    disentanglement_lib's double-counted step gave it 150,000.
-    """
-    sweeps = [
-        {"datasets": list(LOCATELLO_DATASETS), "method": method, "hyperparameters": hp}
-        for method, hp in LOCATELLO_SWEEPS
-    ]
-    return {
-        "name": "locatello2019",
-        "description": "disentanglement_lib's study: 6 methods x 6 values, dSprites (+color, noisy), 3D data",
-        "seeds": 3,
-        "train": {"arch": "conv", "latent_dim": 10, "steps": 300_000, "batch_size": 64, "lr": 1e-4},
-        "metrics": {name: {} for name in [*LOCATELLO_METRICS, "reconstruction_error"]},
-        "sweep": sweeps,
-    }
-
-
-BUILTIN_GRIDS = {"paper": paper_grid, "quick": quick_grid, "smoke": smoke_grid, "locatello2019": locatello2019_grid}
 
 
 def get_grid(name_or_path: str) -> Grid:

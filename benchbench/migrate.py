@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from benchbench.cells import Cell
-from benchbench.evaluate import EvalSpec
+from benchbench.files import atomic_write_json, read_json
 from benchbench.grids import grid_evaluations
+from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError
-from benchbench.store import LAYOUT, CellStore, RunStore, atomic_write_json, read_json
+from benchbench.store import LAYOUT, CellStore, RunStore
 
 
 def _records(store: CellStore, cell: Cell, options: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> None:
@@ -45,14 +46,14 @@ def _records(store: CellStore, cell: Cell, options: dict[str, dict[str, Any]], m
             {**spec.to_json(), **base, "status": "done", "values": values, "seconds": seconds}, arrays
         )
     if status["status"] == "done":
-        store.set_status("trained", **{k: v for k, v in status.items() if k != "status"})
+        store.mark_trained(**{k: v for k, v in status.items() if k != "status"})
 
 
 def migrate(run: RunStore) -> int:
     """Convert ``run`` in place; returns how many cells were converted (0: already current)."""
     manifest = run.manifest()
     if not manifest:
-        raise BenchbenchError(f"no run at {run.path}: no manifest.json there")
+        raise BenchbenchError(f"{run.manifest_path}: empty or unreadable, so its layout is unknown; nothing converted")
     if manifest.get("layout") == LAYOUT:
         return 0
     cells_dir, ids, converted = run.path / "cells", [], 0

@@ -9,7 +9,7 @@ cells and recomputes failed evaluations.
 Packs are plain, picklable :class:`PackJob` values run by :func:`run_pack` wherever an executor
 sends them: :class:`LocalExecutor` runs them in this process (or one process per visible GPU),
 :class:`benchbench.cluster.DaskExecutor` on a Dask cluster.  A job claims the cells it writes
-(:func:`benchbench.store.claimed`), so one that an executor runs twice never trains a cell twice
+(:func:`benchbench.files.claimed`), so one that an executor runs twice never trains a cell twice
 at the same time, and it checks what is left to do only once it holds them.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,15 @@ from tqdm.auto import tqdm
 
 from benchbench.cells import Cell, make_packs
 from benchbench.data import data_dir
-from benchbench.evaluate import EvalSpec, evaluate_cell, missing
+from benchbench.evaluate import evaluate_cell, missing
+from benchbench.files import claimed
 from benchbench.grids import Grid
+from benchbench.metric import EvalSpec
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
-from benchbench.store import LAYOUT, CellStore, PackStore, RunStore, claimed, pack_id
-from benchbench.trainer import PackTrainer, TrainSettings, cpu_threads
+from benchbench.runtime import cpu_threads
+from benchbench.store import LAYOUT, CellStore, PackStore, RunStore, pack_id
+from benchbench.trainer import PackTrainer, TrainSettings
 
 
 @dataclass
@@ -102,11 +104,6 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
         raise BenchbenchError(f"datasets not available: {'; '.join(problems)}{hint}")
 
 
-def _fail(store: CellStore, exc: BaseException) -> None:
-    (store.path / "error.txt").write_text(traceback.format_exc())
-    store.set_status("failed", error=one_line(exc))
-
-
 def _open(job: PackJob):
     """The job's run, cells, their stores and dataset, or a :class:`SetupError` saying why this
     process cannot have them."""
@@ -171,7 +168,7 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
         trainer = PackTrainer(cells, stores, dataset, device, settings, pack)
         for store in trainer.stores:
             if store.status()["status"] != "trained":
-                store.set_status("running", pack=pack.id, started=now(), device=str(device), **cpu_threads(device))
+                store.mark_running(pack.id, device, **cpu_threads(device))
         trainer.train()
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
         exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
@@ -181,7 +178,7 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
     except Exception as exc:
         for store in stores:
             if store.status()["status"] in ("pending", "running"):
-                _fail(store, exc)
+                store.mark_failed(exc)
 
 
 def _run_jobs(jobs: list[PackJob], overlap: bool, done=lambda cells: None) -> None:
@@ -252,17 +249,13 @@ def plan(
         store = run.add_cell(cell)
         if store is None:  # its folder holds another config: left out, and said
             continue
-        status = store.status()
-        if status.get("damaged"):  # said already; written anew as what it was taken for
-            store.set_status(status["status"])
-        status = status["status"]
+        status = store.repaired_status()
         if status in ("failed", "diverged"):
             if not retry_failed:
                 continue
             if status == "diverged" and not store.model_path.exists():
                 repack.add(cell.id)
-            status = "trained" if store.model_path.exists() else "pending"
-            store.set_status(status)
+            status = store.reopen()
         if status == "trained":
             if missing(store, specs, retry_failed):
                 evaluate.append(cell)

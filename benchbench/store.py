@@ -17,15 +17,16 @@ Layout::
                              versions, git commit, device
             <name>.npy       arrays the metric returned
 
-A write goes to a temp file in the same folder and is renamed into place, so a crash at any
-moment leaves either the old file or the new one, never half of one.  The one exception is the
+Every file is written atomically (:mod:`benchbench.files`).  The one exception is the
 training curve, appended a row at a time so it can be watched; a resume cuts it back to the
 pack's checkpoint (and a half-written last row is never read).  An evaluation's record is
 written after its arrays, so a record present means the evaluation is complete.
 
-Whoever writes into a cell's or a pack's folder first holds its claim (``.claim.lock``, an OS
-file lock, see :func:`claimed`): the run's writer holds the run, and each job the cells it
-works on, so a job that a cluster runs twice never writes one cell from two places at once.
+The run's writer holds the run's lock, and each job the claims of the cells it works on
+(:func:`benchbench.files.claimed`).  A cell's training status changes only through the methods
+of :class:`CellStore` that name its lifecycle (``pending → running → trained | failed |
+diverged``, and a retry reopens); run-level queries (counts, tables) are in
+:mod:`benchbench.results`.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import os
 import socket
-import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,17 @@ from filelock import FileLock, Timeout
 
 from benchbench.arch import VAENet, build_net
 from benchbench.cells import Cell
+from benchbench.checkpoint import PackCheckpoint
+from benchbench.files import (
+    CLAIM,
+    DAMAGED,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    diagnose,
+    read_checked,
+    read_json,
+)
 from benchbench.provenance import now
 from benchbench.registry import BenchbenchError, one_line
 
@@ -57,98 +68,6 @@ EVALUATION_STATUSES = ("done", "failed", "not_applicable")
 #: Version of the run folder layout, in the manifest; runs written before evaluations were
 #: records of their own have none (see :mod:`benchbench.migrate`).
 LAYOUT = 2
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_torch_save(path: Path, obj: Any) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-CLAIM = ".claim.lock"
-
-
-def remove_leftovers(folder: Path) -> None:
-    """Delete the temp files a killed writer left in ``folder`` (call only while holding it)."""
-    for leftover in folder.rglob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def claimed(folders: list[Path], on_wait=lambda folder: None) -> Iterator[None]:
-    """Hold the claims of ``folders`` (cells, packs), waiting for any another job holds.
-
-    Claims are taken in sorted order, so two jobs never wait for each other; they are OS file
-    locks, so a killed holder's are released at once.  Leftover temp files in a folder are
-    removed once it is held: no other writer can be using them."""
-    with contextlib.ExitStack() as stack:
-        for folder in sorted(set(map(Path, folders))):
-            folder.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(folder / CLAIM)
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                on_wait(folder)
-                lock.acquire()
-            stack.callback(lock.release)
-            remove_leftovers(folder)
-        yield
-
-
-def read_json(path: Path, default: Any = None) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, NotADirectoryError):
-        return default
-
-
-#: What :func:`read_checked` returns for a file that is there but cannot be read as JSON.
-DAMAGED = object()
-_said: set[str] = set()
-
-
-def diagnose(message: str) -> None:
-    """Say, once per process, in one line on stderr, that a file of a run is damaged and what
-    benchbench does about it.  A damaged file never stops the rest of the run."""
-    if message not in _said:
-        _said.add(message)
-        print(f"warning: {message}", file=sys.stderr)
-
-
-def forget_diagnoses() -> None:
-    """Say every diagnosis again (each CLI command reports what it finds)."""
-    _said.clear()
-
-
-def read_checked(path: Path) -> Any:
-    """JSON at ``path``: ``None`` if there is no file, :data:`DAMAGED` if it cannot be read."""
-    try:
-        return json.loads(path.read_bytes())
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, ValueError):
-        return DAMAGED
 
 
 class CellStore:
@@ -199,11 +118,39 @@ class CellStore:
         diagnose(f"{self.status_path} {problem}: the cell is taken as unfinished (its pack resumes or restarts it)")
         return {"status": "pending", "damaged": True}
 
-    def set_status(self, status: str, **extra: Any) -> None:
-        assert status in STATUSES, status
+    # ------------------------------------------------- the training status lifecycle
+    def _set_status(self, status: str, **extra: Any) -> None:
         atomic_write_json(self.status_path, {"status": status, **extra})
-        if status == "trained":
-            (self.path / "error.txt").unlink(missing_ok=True)  # an earlier failure's traceback
+
+    def repaired_status(self) -> str:
+        """The cell's status, written anew as what it was taken for if its file was damaged."""
+        status = self.status()
+        if status.get("damaged"):  # said already by status()
+            self._set_status(status["status"])
+        return status["status"]
+
+    def mark_running(self, pack: str, device: torch.device, **where: Any) -> None:
+        self._set_status("running", pack=pack, started=now(), device=str(device), **where)
+
+    def mark_trained(self, **facts: Any) -> None:
+        """Trained, with what is known of how (pack, device, speed); an earlier failure's traceback goes."""
+        self._set_status("trained", **facts)
+        (self.path / "error.txt").unlink(missing_ok=True)
+
+    def mark_failed(self, exc: BaseException) -> None:
+        """Failed with ``exc``: its one-line reason in the status, its traceback in ``error.txt``."""
+        (self.path / "error.txt").write_text("".join(traceback.format_exception(exc)))
+        self._set_status("failed", error=one_line(exc))
+
+    def mark_diverged(self, pack: str, step: int, error: str) -> None:
+        self._set_status("diverged", pack=pack, step=step, error=error)
+
+    def reopen(self) -> str:
+        """A failed or diverged cell given another try: ``trained`` if its model was saved (only
+        its evaluations are retried), else ``pending``.  Returns the new status."""
+        status = "trained" if self.model_path.exists() else "pending"
+        self._set_status(status)
+        return status
 
     def write_log(self, rows: list[dict[str, float]]) -> None:
         """Replace the training curve with ``rows``."""
@@ -317,20 +264,16 @@ class PackStore:
     def write(self, cell_ids: list[str], max_size: int) -> None:
         atomic_write_json(self.info_path, {"cells": list(cell_ids), "max_size": max_size})
 
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
-        atomic_torch_save(self.checkpoint_path, state)
+    def save_checkpoint(self, checkpoint: PackCheckpoint) -> None:
+        checkpoint.save(self.checkpoint_path)
 
-    def load_checkpoint(self) -> dict[str, Any] | None:
+    def load_checkpoint(self) -> PackCheckpoint | None:
         """The pack's checkpoint; ``None`` if there is none, or if it cannot be read (said: the
         pack then starts over from step 0)."""
         if not self.checkpoint_path.exists():
             return None
         try:
-            state = torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
-            missing = CHECKPOINT_KEYS - set(state)
-            if missing:
-                raise ValueError(f"no {', '.join(sorted(missing))}")
-            return state
+            return PackCheckpoint.load(self.checkpoint_path)
         except Exception as exc:
             problem = "is empty" if self.checkpoint_path.stat().st_size == 0 else f"cannot be read ({one_line(exc)})"
             diagnose(f"{self.checkpoint_path} {problem}: the pack starts over from step 0")
@@ -338,22 +281,6 @@ class PackStore:
 
     def drop_checkpoint(self) -> None:
         self.checkpoint_path.unlink(missing_ok=True)
-
-
-CHECKPOINT_KEYS = {
-    "step",
-    "cells",
-    "params",
-    "adam_m",
-    "adam_v",
-    "aux",
-    "aux_m",
-    "aux_v",
-    "state",
-    "rng",
-    "sums",
-    "since_log",
-}
 
 
 def pack_id(cell_ids: list[str]) -> str:
@@ -470,16 +397,6 @@ class RunStore:
         stores = [CellStore(p) for p in sorted(cells_dir.iterdir()) if (p / "config.json").exists()]
         return [s for s in stores if s.verified_cell() is not None]
 
-    def problems(self) -> tuple[list[str], list[str]]:
-        """``(damaged, missing)``: cell folders left out (config unreadable or not matching the
-        folder) and cells of the manifest with no folder at all."""
-        cells_dir = self.path / "cells"
-        folders = sorted(p for p in cells_dir.iterdir() if p.is_dir()) if cells_dir.is_dir() else []
-        damaged = [p.name for p in folders if CellStore(p).verified_cell() is None]
-        present = {p.name for p in folders}
-        missing = [c for c in self.manifest().get("cells", []) if c not in present]
-        return damaged, missing
-
     def trained_cell(self, cell_id: str | None = None) -> CellStore:
         """The cell ``cell_id``, or the first with a trained model."""
         for store in self.cell_stores():
@@ -516,95 +433,16 @@ class RunStore:
         """The run's grid's evaluations as recorded in the manifest: ``{metric: {"key", "options"}}``."""
         return {e["metric"]: e for e in self.manifest().get("evaluations", [])}
 
-    def evaluation_keys(self, chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
-        """Which evaluation of each metric tables show: ``chosen`` (``{metric: key or key prefix}``),
-        else the grid's, else the only one there is.  A metric evaluated with several option sets
-        and none of them chosen is left out with a note, never mixed.  Returns ``(keys, notes)``."""
-        found: dict[str, set[str]] = {}
-        for store in self.cell_stores():
-            for record in store.evaluations():
-                if record.get("status") == "done":
-                    found.setdefault(record["metric"], set()).add(record["key"])
-        grid = self.grid_evaluations()
-        keys, notes = {}, []
-        for metric, wanted in (chosen or {}).items():
-            matches = sorted(k for k in found.get(metric, ()) if k.startswith(wanted))
-            if len(matches) != 1:
-                have = ", ".join(sorted(found.get(metric, ()))) or "none"
-                problem = "matches several" if matches else "matches no evaluation"
-                raise BenchbenchError(f"--evaluation {metric}={wanted}: {problem} of this run (keys: {have})")
-            keys[metric] = matches[0]
-        for metric in sorted(set(found) | set(grid)):
-            if metric in keys:
-                continue
-            if metric in grid:
-                keys[metric] = grid[metric]["key"]
-            elif len(found[metric]) == 1:
-                keys[metric] = next(iter(found[metric]))
-            else:
-                options = ", ".join(sorted(found[metric]))
-                notes.append(
-                    f"{metric}: evaluated with {len(found[metric])} option sets ({options}) and none is the grid's; "
-                    f"left out: pick one with --evaluation {metric}=KEY"
-                )
-        return keys, notes
 
-    def status_counts(self) -> dict[str, Any]:
-        """Models per training status (``interrupted``: running, but no writer holds the run);
-        evaluations done / failed / not applicable / missing (the grid's evaluations a trained
-        model lacks); and ``failures``: ``(cell label, what, error)``."""
-        models = dict.fromkeys((*STATUSES, "interrupted"), 0)
-        evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
-        failures = []
-        grid = self.grid_evaluations()
-        writing = self.is_being_written()
-        for store in self.cell_stores():
-            status, label = store.status(), store.cell().label
-            running_nowhere = status["status"] == "running" and not writing
-            models["interrupted" if running_nowhere else status["status"]] += 1
-            if status["status"] in ("failed", "diverged"):
-                failures.append((label, status["status"], status.get("error", "")))
-            records = store.evaluations()
-            for record in records:
-                evals[record["status"]] += 1
-                if record["status"] == "failed":
-                    failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
-            if status["status"] == "trained":
-                have = {(r["metric"], r["key"]) for r in records}
-                evals["missing"] += sum((m, e["key"]) not in have for m, e in grid.items())
-            if running_nowhere:
-                failures.append((label, "interrupted", "run the same command to resume"))
-        damaged, missing = self.problems()
-        failures += [
-            (f"cell {c}", "damaged", "config unreadable or not matching its folder: left out") for c in damaged
-        ]
-        failures += [
-            (f"cell {c}", "missing", "in the manifest but its folder is gone: rerun to train it") for c in missing
-        ]
-        models.update(damaged=len(damaged), missing=len(missing))
-        return {"models": models, "evaluations": evals, "failures": failures}
-
-
-def results_table(run: RunStore, keys: dict[str, str] | None = None):
-    """One row per cell: dataset, method, hyperparameters, seed, training status and every
-    scalar value (columns ``metric.value``) of the evaluations ``keys`` picks per metric
-    (default: :meth:`RunStore.evaluation_keys`)."""
-    import pandas as pd
-
-    if keys is None:
-        keys = run.evaluation_keys()[0]
-    rows = []
-    for store in run.cell_stores():
-        cell = store.cell()
-        row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
-        row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
-        row.update(seed=cell.seed, status=store.status()["status"])
-        for metric, key in keys.items():
-            record = store.evaluation(metric, key)
-            if record and record["status"] == "done":
-                row.update({f"{metric}.{k}": v for k, v in record["values"].items()})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    hp = sorted(c for c in table.columns if c.startswith("hp."))
-    front = ["cell", "dataset", "method", *hp, "seed", "status"]
-    return table[[c for c in front if c in table] + [c for c in table if c not in front]]
+def open_run(ref: str | Path, results_dir: str | Path | None = None, current: bool = True) -> RunStore:
+    """The run at ``ref`` (a folder, or a run name under ``results_dir``): a one-line error if
+    there is none, or (with ``current``) if an older benchbench wrote it."""
+    tried = [Path(ref)] + ([Path(results_dir) / ref] if results_dir is not None else [])
+    for path in tried:
+        if (path / "manifest.json").is_file():
+            run = RunStore(path)
+            if current:
+                run.check_layout()
+            return run
+    elsewhere = f" (nor {tried[1]})" if len(tried) > 1 else ""
+    raise BenchbenchError(f"no run at {str(ref)!r}{elsewhere}: no manifest.json there")

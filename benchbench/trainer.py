@@ -20,22 +20,22 @@ a crash while the models are being saved is finished from it without training ag
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from benchbench.arch import VAENet, build_net, reconstruction_nll
+from benchbench.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll
 from benchbench.cells import PRECISIONS, Cell
+from benchbench.checkpoint import PackCheckpoint
 from benchbench.data import GroundTruthDataset
 from benchbench.method import Inputs
 from benchbench.registry import methods
+from benchbench.runtime import cpu_threads, derived_seed, tune_cpu_allocator
 from benchbench.store import CellStore, PackStore
 
 ADAM_BETAS = (0.9, 0.999)
@@ -56,43 +56,11 @@ class TrainSettings:
         return self.compile == "on" or (self.compile == "auto" and torch.device(device).type == "cuda")
 
 
-@functools.cache
-def tune_cpu_allocator() -> None:
-    """Keep freed tensor memory in glibc's heap instead of unmapping it.
-
-    By default glibc serves large allocations with mmap and returns them on free, so every CPU
-    training step page-faults its activations in again; raising the mmap and trim thresholds
-    made CPU training 37% faster here (20.5 → 28.2 steps/s, conv net, batch 64).  No-op off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 1 << 31)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-def cpu_threads(device: torch.device) -> dict:
-    """The CPU threads a pack trains with, for its cells' status: a pack of several models
-    rounds differently with another number of them (docs/reproducibility.md)."""
-    return {"threads": torch.get_num_threads()} if torch.device(device).type == "cpu" else {}
-
-
-def derived_seed(seed: int, purpose: str) -> int:
-    """Independent, reproducible 63-bit seeds for one cell's separate random streams."""
-    words = np.random.SeedSequence([seed, *purpose.encode()]).generate_state(2, dtype=np.uint32)
-    return int(words[0]) << 31 ^ int(words[1])
-
-
 def init_net(cell: Cell, image_shape: tuple[int, int, int]) -> VAENet:
     """The cell's initial network, built on the CPU from its seed (same on every device)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derived_seed(cell.seed, "init"))
         return build_net(cell.arch, image_shape, cell.latent_dim)
-
-
-def _kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(dim=1).mean()
 
 
 class PackTrainer:
@@ -135,7 +103,7 @@ class PackTrainer:
         that step, each curve cut back to it)."""
         ckpt = self.pack.load_checkpoint()
         if ckpt is not None:
-            keep = [i for cid in ckpt["cells"] for i, c in enumerate(self.cells) if c.id == cid]
+            keep = [i for cid in ckpt.cells for i, c in enumerate(self.cells) if c.id == cid]
             self.cells, self.stores = [self.cells[i] for i in keep], [self.stores[i] for i in keep]
         nets, states, gens = [], [], []
         for cell in self.cells:
@@ -151,8 +119,8 @@ class PackTrainer:
         }
         numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
         self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
-        self.gens, self.step, self._since_log = gens, 0, 0
-        self._sums: dict[str, torch.Tensor] = {}  # loss terms summed since the last log row
+        self.gens, self.step, self.since_log = gens, 0, 0
+        self.sums: dict[str, torch.Tensor] = {}  # loss terms summed since the last log row
         if ckpt is None:
             self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
             self.adam_m = {k: torch.zeros_like(p) for k, p in self.params.items()}
@@ -168,14 +136,7 @@ class PackTrainer:
             for store in self.stores:
                 store.write_log([])  # a fresh start: no curve from an earlier attempt
             return
-        to = functools.partial(_to_device, device=self.device)
-        self.params = {k: p.to(self.device).requires_grad_() for k, p in ckpt["params"].items()}
-        self.adam_m, self.adam_v, self.state = to(ckpt["adam_m"]), to(ckpt["adam_v"]), to(ckpt["state"])
-        self.aux = {k: p.to(self.device).requires_grad_() for k, p in ckpt["aux"].items()}
-        self.aux_m, self.aux_v = to(ckpt["aux_m"]), to(ckpt["aux_v"])
-        for gen, rng in zip(self.gens, ckpt["rng"]):
-            gen.set_state(rng)
-        self.step, self._since_log, self._sums = int(ckpt["step"]), int(ckpt["since_log"]), to(ckpt["sums"])
+        ckpt.restore(self)
         for store in self.stores:
             store.write_log([r for r in store.read_log() if r["step"] <= self.step])
 
@@ -199,7 +160,7 @@ class PackTrainer:
         mu, logvar, z, logits = functional_call(self.template, params, (x.to(self.network_dtype), eps))
         logits = logits.float()  # the loss, the method's terms and Adam: fp32
         recon = reconstruction_nll(self.dataset.likelihood, logits, x).mean()
-        kl = _kl_to_standard_normal(mu, logvar)
+        kl = kl_to_standard_normal(mu, logvar)
         nets = {
             name: functools.partial(functional_call, template, _prefixed(aux, name))
             for name, template in self.aux_templates.items()
@@ -262,8 +223,7 @@ class PackTrainer:
                 continue  # saved before: by an earlier run of this pack, or before a crash
             if not store.model_path.exists():
                 store.save_model(net.state_dict())
-            store.set_status(
-                "trained",
+            store.mark_trained(
                 pack=self.pack.id,
                 device=str(self.device),
                 **cpu_threads(self.device),
@@ -288,8 +248,8 @@ class PackTrainer:
             self._adam()
             self.state = {k: v.detach().clone() for k, v in new_state.items()}  # not a graph's buffer
             for k, v in terms.items():
-                self._sums[k] = self._sums.get(k, 0) + v.detach()
-            self._since_log += 1
+                self.sums[k] = self.sums.get(k, 0) + v.detach()
+            self.since_log += 1
             on_step(1)
             if self.step % settings.log_every == 0 or self.step == self.steps:
                 self._log()
@@ -305,8 +265,8 @@ class PackTrainer:
 
     def _log(self) -> None:
         """Append interval means to each model's curve; drop models whose loss is not finite."""
-        means = {k: (v / self._since_log).cpu().tolist() for k, v in self._sums.items()}
-        self._sums, self._since_log = {}, 0
+        means = {k: (v / self.since_log).cpu().tolist() for k, v in self.sums.items()}
+        self.sums, self.since_log = {}, 0
         keep = []
         for i, store in enumerate(self.stores):
             row = {"step": self.step, **{k: v[i] for k, v in means.items()}}
@@ -315,33 +275,13 @@ class PackTrainer:
                 keep.append(i)
             else:
                 error = f"loss became {row['loss']} by step {self.step}"
-                store.set_status("diverged", pack=self.pack.id, step=self.step, error=error)
+                store.mark_diverged(self.pack.id, self.step, error)
         if len(keep) < len(self.cells):
             self._keep(keep)
 
     def _checkpoint(self) -> None:
         """Every model of the pack at this step, in one file."""
-        cpu = functools.partial(_to_device, device="cpu")
-        self.pack.save_checkpoint(
-            {
-                "step": self.step,
-                "cells": [c.id for c in self.cells],
-                "params": cpu({k: p.detach() for k, p in self.params.items()}),
-                "adam_m": cpu(self.adam_m),
-                "adam_v": cpu(self.adam_v),
-                "aux": cpu({k: p.detach() for k, p in self.aux.items()}),
-                "aux_m": cpu(self.aux_m),
-                "aux_v": cpu(self.aux_v),
-                "state": cpu(self.state),
-                "rng": [g.get_state() for g in self.gens],
-                "sums": cpu(self._sums),
-                "since_log": self._since_log,
-            }
-        )
-
-
-def _to_device(tensors: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
-    return {k: t.to(device) for k, t in tensors.items()}
+        self.pack.save_checkpoint(PackCheckpoint.of(self))
 
 
 def set_gradients(loss: torch.Tensor, aux_loss: torch.Tensor, params: list, aux: list) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.data import LabelledDataset
-from benchbench.evaluate import MetricNotApplicable, better, profiles
+from benchbench.metric import MetricNotApplicable, better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode
 

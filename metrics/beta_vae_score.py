@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
 

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.stats
 
 from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 

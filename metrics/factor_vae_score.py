@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, encode, label_names, partners, sample_indices
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, label_names, labels_at
 from benchbench.stats import pearson_matrix

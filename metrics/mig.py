@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, logistic_regression, sample_codes
 from benchbench.stats import histogram_discretize, mutual_info_matrix

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.evaluate import better, profiles
+from benchbench.metric import better, profiles
 from benchbench.registry import metrics
 
 CHUNK = 4096  # images per chunk, to bound memory on the 73,728-image shapes2d test split

@@ -13,7 +13,8 @@ import argparse
 
 import pandas as pd
 
-from benchbench.store import RunStore, results_table
+from benchbench.results import results_table
+from benchbench.store import RunStore
 
 
 def main() -> None:

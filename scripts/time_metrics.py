@@ -11,7 +11,8 @@ import time
 import numpy as np
 import torch
 
-from benchbench.evaluate import MetricNotApplicable, open_trained
+from benchbench.evaluate import open_trained
+from benchbench.metric import MetricNotApplicable
 from benchbench.registry import metrics
 from benchbench.runner import resolve_devices
 

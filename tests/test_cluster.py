@@ -18,9 +18,10 @@ from run_helpers import assert_one_line_error
 
 from benchbench.cli import cli
 from benchbench.cluster import a_free_gpu, local_cluster, local_workers
+from benchbench.files import CLAIM
 from benchbench.registry import BenchbenchError
 from benchbench.runner import PackJob, SetupError, run_pack
-from benchbench.store import CLAIM, RunStore
+from benchbench.store import RunStore
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,12 @@ from run_helpers import assert_one_line_error, values
 
 from benchbench.cells import Cell
 from benchbench.cli import cli
-from benchbench.evaluate import EvalSpec, open_trained
+from benchbench.evaluate import open_trained
+from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError, metrics
+from benchbench.runtime import derived_seed
 from benchbench.store import RunStore
-from benchbench.trainer import PackTrainer, derived_seed
+from benchbench.trainer import PackTrainer
 
 OLD_RUN = Path(__file__).parent / "data" / "old_layout_quick"
 

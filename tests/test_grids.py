@@ -3,8 +3,8 @@ from run_helpers import assert_one_line_error
 
 from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
-from benchbench.evaluate import EvalSpec
 from benchbench.grids import get_grid
+from benchbench.metric import EvalSpec
 
 GOOD = """
 name = "mine"
@@ -156,7 +156,7 @@ def test_example_grid_is_valid():
 
 
 def test_grids_wire_in_the_metrics():
-    from benchbench.grids import PAPER_METRICS, STANDARD_METRICS
+    from benchbench.catalogue import PAPER_METRICS, STANDARD_METRICS
 
     paper = {e.metric: e.options for e in get_grid("paper").evaluations()}
     assert set(paper) == set(PAPER_METRICS + STANDARD_METRICS) and len(paper) == 9

@@ -47,7 +47,8 @@ def test_model_view_batches_match_whole(shapes):
 
 
 def test_evaluator_records_metrics_that_do_not_apply(cell, shapes, tmp_path):
-    from benchbench.evaluate import EvalSpec, evaluate_cell
+    from benchbench.evaluate import evaluate_cell
+    from benchbench.metric import EvalSpec
     from benchbench.store import RunStore
 
     store = RunStore(tmp_path / "run").add_cell(cell("vae"))

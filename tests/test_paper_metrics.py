@@ -5,7 +5,7 @@ import pytest
 from metrics_helpers import hinge_loss
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise
 
-from benchbench.evaluate import MetricNotApplicable
+from benchbench.metric import MetricNotApplicable
 from benchbench.metrics.attribute_accuracy import hinge_bias
 from benchbench.registry import metrics
 

@@ -9,7 +9,7 @@ from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
-from benchbench.evaluate import EvalSpec
+from benchbench.metric import EvalSpec
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
 from benchbench.store import RunStore
 
@@ -49,7 +49,7 @@ def add(run, cell, higgins, mse, attributes=None, model=False, **extra):
     store.write_log([{"step": s, "loss": 100.0 / s, "reconstruction": 90.0 / s, "kl": 10.0 / s} for s in (1, 2, 3)])
     if model:
         store.save_model(build_net(cell.arch, (1, 64, 64), cell.latent_dim).state_dict())
-    store.set_status("trained")
+    store.mark_trained()
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def run(tmp_path, cell):
     add(run, c("celeba", "dip_vae", {"lambda_od": 2}), 11.0, 0.091, {k: v + 1 for k, v in base.items()})
     add(run, c("celeba", "dip_vae", {"lambda_od": 5}), 10.0, 0.091, {k: v + 2 for k, v in base.items()})
     store = run.add_cell(c("celeba", "beta_vae", {"beta": 2}))
-    store.set_status("failed", error="RuntimeError: boom")
+    store.mark_failed(RuntimeError("boom"))
     return run
 
 
@@ -169,7 +169,7 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
     run.write_manifest({"grid": {"name": "mine"}})
     store = run.add_cell(cell("dip_vae"))
     store.write_evaluation({**EvalSpec.of("mig").to_json(), "status": "done", "values": {"mig": 0.25}}, {})
-    store.set_status("trained")
+    store.mark_trained()
     folder, _ = report(cli_runner, run, "--format", "csv,html")
     assert (
         "shapes2d: no finished DIP-VAE cells with beta_vae_score.eval_accuracy" in (folder / "index.html").read_text()

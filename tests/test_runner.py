@@ -10,8 +10,9 @@ from run_helpers import values
 from benchbench.cli import cli
 from benchbench.evaluate import open_trained
 from benchbench.registry import BenchbenchError, metrics
+from benchbench.runtime import derived_seed
 from benchbench.store import RunStore
-from benchbench.trainer import PackTrainer, derived_seed
+from benchbench.trainer import PackTrainer
 
 
 def run_cli(cli_runner, *args, code=0):
@@ -101,7 +102,7 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
 
     # a failure is recorded with its error, kept on rerun, and retrained with --retry-failed
     store = run.cell_stores()[0]
-    store.set_status("failed", error="RuntimeError: out of memory")
+    store.mark_failed(RuntimeError("out of memory"))
     out = run_cli(cli_runner, *args, code=1)
     assert "failed: shapes2d/beta_vae(beta=" in out.output and "out of memory" in out.output
     assert store.status()["status"] == "failed"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchbench.evaluate import EvalSpec
-from benchbench.grids import TRAIN_DEFAULTS, paper_grid
+from benchbench.catalogue import paper_grid
+from benchbench.grids import TRAIN_DEFAULTS
+from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore
 

@@ -1,9 +1,10 @@
 """The paper's tables, computed from one tidy table of a run's cells.
 
-Everything starts from :func:`tidy` (a row per cell: dataset, method, hyperparameters, seed,
-status, every scalar metric, and its row label) and :func:`aggregate` (mean, std and n over the
-seeds of each configuration).  A method *variant* is a method with its string hyperparameters
-(DIP-VAE-I and -II, running or batch covariance): variants are separate rows, series and labels.
+Everything starts from :func:`benchbench.results.tidy` (a row per cell: dataset, method,
+hyperparameters, seed, status, every scalar metric, and its row label) and
+:func:`benchbench.results.aggregate` (mean, std and n over the seeds of each configuration).  A
+method *variant* is a method with its string hyperparameters (DIP-VAE-I and -II, running or
+batch covariance): variants are separate rows, series and labels.
 Table 1 picks, per dataset, the VAE, β-VAE at β₁ and β₂, and per DIP-VAE variant the
 configuration with the best mean selection output (the paper's rule: the Higgins score, higher
 is better).  The paper's numbers sit only beside the configuration they belong to.
@@ -16,15 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from benchbench.evaluate import direction
 from benchbench.registry import BenchbenchError
-from benchbench.store import RunStore, results_table
+from benchbench.results import direction, metric_columns, ranked_outputs
 
 HIGGINS = "beta_vae_score.eval_accuracy"
 RECON = "reconstruction_error.mse"
-
-#: How the paper names the methods it compares; other methods keep their registered name.
-PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
 
 #: Table 1 of the paper: (Higgins score, reconstruction error per pixel), keyed by row.
 PAPER_TABLE1 = {
@@ -65,83 +62,6 @@ PAPER_TABLE2 = {
 TABLE2_BETAS = (2.0, 4.0, 8.0)
 
 
-def hp_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c.startswith("hp.")]
-
-
-def string_hp_columns(table: pd.DataFrame) -> list[str]:
-    """Hyperparameters whose values are strings: they make a method's variants."""
-    return [c for c in hp_columns(table) if table[c].map(lambda v: isinstance(v, str)).any()]
-
-
-FIXED = ("cell", "dataset", "method", "seed", "status", "variant", "label")
-
-
-def metric_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c not in FIXED and not c.startswith("hp.")]
-
-
-def _varying(table: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
-    """Per method, the given columns that take more than one value among its cells."""
-    return {method: [c for c in columns if rows[c].dropna().nunique() > 1] for method, rows in table.groupby("method")}
-
-
-#: Hyperparameters in the paper's notation.
-HP_NAMES = {"beta": "β", "lambda_od": "λ_od", "lambda_d": "λ_d"}
-
-
-def _hp_text(key: str, value) -> str:
-    name = key.removeprefix("hp.")
-    name = HP_NAMES.get(name, name)
-    return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
-
-
-def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
-    """A row per cell of the run, with the evaluations ``keys`` picks (see
-    :func:`benchbench.store.results_table`), its variant (method and the string hyperparameters
-    that vary in the run) and a label unique to its configuration."""
-    table = results_table(run, keys)
-    strings = _varying(table, string_hp_columns(table))
-    numbers = _varying(table, [c for c in hp_columns(table) if c not in string_hp_columns(table)])
-
-    def label(row, columns) -> str:
-        parts = [_hp_text(c, row[c]) for c in columns.get(row["method"], []) if pd.notna(row[c])]
-        name = PAPER_NAMES.get(row["method"], row["method"])
-        return f"{name} ({', '.join(parts)})" if parts else name
-
-    table.insert(3, "variant", [label(r, strings) for _, r in table.iterrows()])
-    both = {m: strings.get(m, []) + numbers.get(m, []) for m in set(strings) | set(numbers)}
-    table.insert(4, "label", [label(r, both) for _, r in table.iterrows()])
-    return table
-
-
-def aggregate(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
-    ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
-    done = table[table["status"] == "trained"]
-    keys = ["dataset", "method", "variant", *hp_columns(table), "label"]  # sorted by numbers, not text
-    if done.empty:
-        return pd.DataFrame(columns=keys)
-    grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
-    stats = grouped.agg(["mean", "std", "count"])
-    stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
-    return stats.reset_index()
-
-
-def headline_outputs(columns) -> list[str]:
-    """The ``metric.output`` columns the overview shows, in the order given: those a metric
-    declares a direction for (see :func:`benchbench.evaluate.better`), or every output of a
-    metric that declares none (a plugin's)."""
-    outputs = [c for c in columns if c.count(".") == 1]
-    declared = {c.split(".")[0] for c in outputs if direction(*c.split(".")) is not None}
-    return [c for c in outputs if c.split(".")[0] not in declared or direction(*c.split(".")) is not None]
-
-
-def ranked_outputs(columns) -> list[str]:
-    """The ``metric.output`` columns whose metric declares which way they are better."""
-    return [c for c in columns if c.count(".") == 1 and direction(*c.split(".")) is not None]
-
-
 @dataclass
 class Selection:
     """How Table 1 picks its rows; printed with the table and checked against the run."""
@@ -151,6 +71,8 @@ class Selection:
     #: Whether the user chose ``select_by``: only then must the run have its values (a run
     #: without the Higgins score still gets a report, with the rows it can fill).
     chosen: bool = False
+    #: Which way each output is better, as the run recorded it (:func:`benchbench.results.directions`).
+    directions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def betas_for(self, dataset: str) -> tuple[float, float]:
         """β₁, β₂ for a dataset: as given, else the paper's (4 and 8 for a dataset it lacks)."""
@@ -158,8 +80,7 @@ class Selection:
 
     @property
     def higher(self) -> bool:
-        metric, _, output = self.select_by.partition(".")
-        return direction(metric, output) == "higher"
+        return direction(self.directions, self.select_by) == "higher"
 
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas_for(dataset)
@@ -172,9 +93,8 @@ class Selection:
     def check(self, table: pd.DataFrame) -> None:
         """One-line errors for a selection the run cannot answer: an output with no declared
         direction or no values, a dataset not in the run, a β it did not train."""
-        metric, _, output = self.select_by.partition(".")
-        if self.chosen and (not output or direction(metric, output) is None):
-            known = ", ".join(ranked_outputs(metric_columns(table))) or "none"
+        if self.chosen and direction(self.directions, self.select_by) is None:
+            known = ", ".join(ranked_outputs(metric_columns(table), self.directions)) or "none"
             raise BenchbenchError(
                 f"--select-by {self.select_by!r}: not a METRIC.OUTPUT that declares which way is better "
                 f"(in this run: {known})"

@@ -1,0 +1,147 @@
+"""The metric plugin API: what a metric author imports (the counterpart of :mod:`benchbench.method`).
+
+A metric is a function registered with ``@metrics.register("name")``::
+
+    def my_metric(dataset, model, rng, *, option=default, ...) -> dict[str, float | np.ndarray]
+
+``dataset`` is a :class:`benchbench.data.GroundTruthDataset` (factors) or a
+:class:`benchbench.data.LabelledDataset` (labels; metrics that need factors raise
+:class:`MetricNotApplicable`), ``model`` anything with ``encode(images) → μ`` and, for
+reconstruction metrics, ``reconstruct(images) → decoder mean`` (the evaluator hands a
+:class:`benchbench.evaluate.ModelView`), ``rng`` a ``numpy.random.Generator``.  Options are
+keyword-only and annotated, so grids and ``--option`` are checked against them before anything
+runs.
+
+An *evaluation* is one metric with its fully resolved options (:class:`EvalSpec`: every option
+written out, defaults filled in), keyed by a hash of both, so "the defaults" and "the defaults
+written out" are the same evaluation.  This module knows no store and no trainer: it is the
+vocabulary metrics, grids and the evaluation driver share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from benchbench.cells import canonical_json
+from benchbench.checks import conforms, type_words
+from benchbench.registry import BenchbenchError, metrics
+
+Direction = Literal["higher", "lower"]
+
+
+class MetricNotApplicable(BenchbenchError):
+    """Raised by a metric that does not apply to a dataset (e.g. attribute accuracy without
+    binary labels); the evaluator records it as such and goes on."""
+
+
+def profiles(**named: dict[str, Any]):
+    """Attach named option presets to a metric: ``@profiles(fast={"num_train": 500})``.
+
+    A grid's ``metric_profile = "fast"`` starts every metric from its preset of that name."""
+
+    def attach(fn):
+        fn.profiles = named
+        return fn
+
+    return attach
+
+
+def better(**directions: Direction):
+    """Declare which way each headline output is better: ``@better(mse="lower")``.
+
+    Each evaluation record keeps these, so a report ranks and selects by them (``--select-by``)
+    whether or not the metric's plugin is loaded; outputs not named are still stored and
+    tabulated, never used to pick a row."""
+    wrong = {k: v for k, v in directions.items() if v not in ("higher", "lower")}
+    if wrong:
+        raise ValueError(f"better: {', '.join(wrong)} must be 'higher' or 'lower'")
+
+    def attach(fn):
+        fn.better = dict(directions)
+        return fn
+
+    return attach
+
+
+def declared_directions(metric: str) -> dict[str, Direction]:
+    """``{output: "higher" | "lower"}`` as the registered metric declares (empty if it declares
+    none, or is not registered here)."""
+    return dict(getattr(metrics.get(metric), "better", {})) if metric in metrics else {}
+
+
+def option_parameters(name: str) -> dict[str, inspect.Parameter]:
+    """A metric's options: its keyword-only parameters."""
+    params = inspect.signature(metrics.get(name)).parameters
+    return {p: v for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def resolve_options(name: str, options: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+    """Every option of metric ``name``: ``options`` checked against the metric's signature
+    (names, and types where annotated), the rest filled with their defaults.  A problem is a
+    :class:`BenchbenchError` naming ``where.option``."""
+    where = where or name
+    params = option_parameters(name)
+    for key in options:
+        if key not in params:
+            raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(params))})")
+    hints = typing.get_type_hints(metrics.get(name))
+    resolved = {}
+    for key, param in params.items():
+        if key not in options:
+            if param.default is inspect.Parameter.empty:
+                raise BenchbenchError(f"{where}.{key}: required")
+            resolved[key] = param.default
+            continue
+        value = options[key]
+        hint = hints.get(key, Any if param.default in (None, inspect.Parameter.empty) else type(param.default))
+        if not conforms(value, hint):
+            raise BenchbenchError(f"{where}.{key}: must be {type_words(hint)}, got {value!r}")
+        resolved[key] = value
+    return resolved
+
+
+def profile_options(name: str, profile: str | None) -> dict[str, Any]:
+    """Metric ``name``'s preset ``profile`` (``None`` or ``"default"``: no preset)."""
+    return getattr(metrics.get(name), "profiles", {}).get(profile, {}) if profile else {}
+
+
+def check_profile(profile: str | None, names) -> None:
+    """A profile must be ``default`` or a preset of at least one of the metrics ``names``."""
+    known = {"default", *(p for n in names for p in getattr(metrics.get(n), "profiles", {}))}
+    if profile is not None and profile not in known:
+        raise BenchbenchError(f"unknown metric profile {profile!r} (known: {', '.join(sorted(known))})")
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """One evaluation: a metric and its fully resolved options (see :func:`resolve_options`)."""
+
+    metric: str
+    options: dict[str, Any]
+
+    @classmethod
+    def of(cls, metric: str, options: dict[str, Any] | None = None, where: str | None = None) -> EvalSpec:
+        return cls(metric, resolve_options(metric, options or {}, where))
+
+    @property
+    def key(self) -> str:
+        """Hash of the metric's name and resolved options: the evaluation's folder name."""
+        text = canonical_json({"metric": self.metric, "options": self.options})
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        """The evaluation as records and the manifest keep it, with the metric's declared
+        directions (not part of the key: they say how to read the values, not how to compute them)."""
+        return {"metric": self.metric, "key": self.key, "options": self.options, "better": self.directions}
+
+    @property
+    def directions(self) -> dict[str, Direction]:
+        return declared_directions(self.metric)
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> EvalSpec:
+        return cls(obj["metric"], obj["options"])

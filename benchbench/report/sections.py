@@ -1,0 +1,291 @@
+"""The report's sections: each table or figure of the paper, the every-metric overview and the
+run's own accounting (cells not trained, evaluations shown), built from the tidy table and its
+aggregate into files and HTML fragments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from benchbench.metric import EvalSpec
+from benchbench.registry import BenchbenchError, datasets
+from benchbench.report import figures
+from benchbench.report.html import frame_html, table_html
+from benchbench.report.latex import table_float, tabular
+from benchbench.report.numbers import Column, digits_for
+from benchbench.report.tables import (
+    CELEBA,
+    HIGGINS,
+    PAPER_ATTRIBUTES,
+    representative_cells,
+    table1,
+    table2,
+)
+from benchbench.results import direction, headline_outputs
+from benchbench.store import RunStore
+
+FORMATS = ("csv", "latex", "html")
+SHAPES = ("shapes2d", "dsprites")
+TABLE2_WIDTH = 4  # attributes per tabular: three stacked tabulars fit a one-column page
+
+
+@dataclass
+class Table:
+    """A table as both LaTeX and HTML show it: label columns, numeric columns, row groups."""
+
+    label_headers: list[str]
+    labels: list[list[str]]
+    columns: list[Column]
+    groups: list
+
+
+@dataclass
+class Section:
+    """One table or figure of the report: what it is, how it was made, and what is missing."""
+
+    title: str
+    caption: str
+    html: str = ""
+    images: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return figures.slug(self.title).lower()
+
+
+@dataclass
+class Options:
+    formats: tuple = FORMATS
+    standalone: bool = False
+    logx: bool | None = None
+
+
+def _files(section: Section, images: list[str]) -> None:
+    """Link every figure's PNG and PDF."""
+    section.images += images
+    section.files += [p for image in images for p in (image, image.removesuffix(".png") + ".pdf")]
+
+
+def _save_table(section: Section, out: Path, options: Options, name: str, frame: pd.DataFrame, tables, label) -> None:
+    """The table as ``name``.csv (every column), ``name``.tex (a float, or documents), and HTML."""
+    if "csv" in options.formats:
+        frame.to_csv(out / f"{name}.csv", index=False)
+        section.files.append(f"{name}.csv")
+    if "latex" in options.formats:
+        body = [tabular(t.label_headers, t.labels, t.columns, t.groups) for t in tables]
+        (out / f"{name}.tex").write_text(table_float(body, section.caption, label, options.standalone))
+        section.files.append(f"{name}.tex")
+    section.html = "".join(table_html(t) for t in tables)
+
+
+def table1_section(agg, selection, out, options) -> Section:
+    t1, notes = table1(agg, selection)
+    rule = "; ".join(selection.describe(d) for d in dict.fromkeys(t1["dataset"])) if not t1.empty else ""
+    section = Section(
+        "Table 1",
+        "Disentanglement metric score (%) and reconstruction error per pixel on the test sets, "
+        "mean ± std over n seeds, beside the paper's values for the same configuration. "
+        f"Selection: {rule or 'n/a'}.",
+        notes=notes,
+    )
+    if t1.empty:
+        return section
+    higher = selection.select_by == HIGGINS
+    table = Table(
+        ["Dataset", "Method", "n"],
+        [[d, m, f"{n:.0f}"] for d, m, n in zip(t1["dataset"], t1["method"], t1["n"].fillna(0))],
+        [
+            Column("Metric (%)", list(t1["metric.mean"]), list(t1["metric.std"]), 1, True if higher else None),
+            Column("Reconst. error", list(t1["recon.mean"]), list(t1["recon.std"]), 4, False),
+            Column("Paper metric", list(t1["paper.metric"]), None, 2, True),
+            Column("Paper reconst.", list(t1["paper.recon"]), None, 4, False),
+        ],
+        list(t1["dataset"]),
+    )
+    _save_table(section, out, options, "table1", t1, [table], "tab:benchbench-table1")
+    return section
+
+
+def table2_section(agg, selection, dataset, out, options) -> Section:
+    t2, notes = table2(agg, selection, dataset)
+    section = Section(
+        f"Table 2 — {dataset}",
+        "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the mean "
+        "μ with and without attribute k on the training set, a bias fitted by the hinge loss; ours "
+        "(mean ± std over n seeds), then the paper's for the same configuration. The paper's 12 "
+        "attributes, four at a time; the CSV has every attribute.",
+        notes=notes,
+    )
+    if t2.empty:
+        return section
+    shown = [a for a in PAPER_ATTRIBUTES if a in t2.columns]
+    labels = [[m, f"{n:.0f}"] for m, n in zip(t2["method"], t2["n"].fillna(0))]
+    paper_labels = [[m, "paper"] for m in t2["method"]]
+    tables = []
+    for start in range(0, len(shown), TABLE2_WIDTH):
+        columns = []
+        for a in shown[start : start + TABLE2_WIDTH]:
+            ours = list(t2[a]) + list(t2[f"paper.{a}"])
+            stds = list(t2[f"{a}.std"]) + [float("nan")] * len(t2)
+            columns.append(Column(a.replace("_", " "), ours, stds, 1, True))
+        groups = ["ours"] * len(t2) + ["paper"] * len(t2)
+        tables.append(Table(["Method", "n"], labels + paper_labels, columns, groups))
+    _save_table(section, out, options, f"table2_{dataset}", t2, tables, f"tab:benchbench-table2-{dataset}")
+    return section
+
+
+def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options, directions) -> Section:
+    """Every value of every evaluation shown: a violin grid of the headline outputs per method
+    variant, and mean ± std (n) per configuration."""
+    values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
+    headline = headline_outputs(values, directions)
+    columns = [
+        Column(v, list(agg[f"{v}.mean"]), list(agg[f"{v}.std"]), digits_for(agg[f"{v}.mean"]), _higher(directions, v))
+        for v in headline
+    ]
+    groups = list(agg["dataset"])
+    ns = agg[[f"{v}.n" for v in headline]].max(axis=1) if headline else pd.Series(0, index=agg.index)
+    summary = Table(
+        ["Dataset", "Configuration", "n"],
+        [[d, label, f"{n:.0f}"] for d, label, n in zip(agg["dataset"], agg["label"], ns.fillna(0))],
+        columns,
+        groups,
+    )
+    section = Section(
+        "Every metric",
+        "Each metric's headline outputs (those it declares which way is better; every output of a "
+        "metric that declares none): mean ± std over n seeds per configuration, the best per "
+        "dataset in bold where the metric says which way is better; below, a violin per method "
+        "variant over all its trained models (every hyperparameter and seed, each a point). Every "
+        "output, per-factor ones included, is in cells.csv (per model) and aggregate.csv (per "
+        "configuration).",
+        html=table_html(summary),
+    )
+    for dataset in sorted(set(table["dataset"])):
+        image = figures.overview(table, headline, dataset, out)
+        if image:
+            _files(section, [image])
+    if "csv" in options.formats:
+        section.files += ["cells.csv", "aggregate.csv"]
+    return section
+
+
+def _higher(directions, output: str) -> bool | None:
+    found = direction(directions, output)
+    return None if found is None else found == "higher"
+
+
+def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
+    """Every cell that did not train: its configuration, status and reason."""
+    rows = table[table["status"] != "trained"]
+    if rows.empty:
+        return None
+    stores = {s.path.name: s for s in run.cell_stores()}
+    reasons = [str(stores[c].status().get("error", "")) if c in stores else "" for c in rows["cell"]]
+    frame = rows[["cell", "dataset", "label", "seed", "status"]].assign(reason=reasons)
+    return Section(
+        "Cells not trained",
+        "Cells that failed, diverged or have not finished: they are in no table or figure above.",
+        html=frame_html(frame),
+    )
+
+
+def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -> Section:
+    """Which evaluation (metric + resolved options) every table and figure shows."""
+    rows, stores, grid = [], run.cell_stores(), run.grid_evaluations()
+    for metric, key in keys.items():
+        records = [r for s in stores if (r := s.evaluation(metric, key)) and r["status"] == "done"]
+        options = records[0]["options"] if records else grid.get(metric, {}).get("options", {})
+        rows.append(
+            {
+                "metric": metric,
+                "key": key,
+                "models": len(records),
+                "defaults": "yes" if _is_default(metric, key) else "no",
+                "options": ", ".join(f"{k}={v}" for k, v in options.items()),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["metric", "key", "models", "defaults", "options"])
+    return Section(
+        "Evaluations shown",
+        "Each metric's evaluation in the tables and figures: its key (cells/<id>/evaluations/<metric>/<key>/), "
+        "the models that have it, whether its options are the metric's defaults, and its resolved options.",
+        html=frame_html(frame),
+        notes=notes,
+    )
+
+
+def _is_default(metric: str, key: str) -> bool:
+    try:
+        return EvalSpec.of(metric).key == key
+    except BenchbenchError:
+        return False
+
+
+def dataset_sections(run, table, agg, selection, keys, dataset, out, options) -> dict[str, list[Section]]:
+    """Figure 1, Figure 2, Tables 3–4, traversals and curves of one dataset, by kind, so the
+    page can put them in the paper's order."""
+    cells = representative_cells(table, agg, selection, dataset)
+    chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
+    single = f"One model per method: the lowest seed of each configuration ({chosen})."
+    kinds: dict[str, list[Section]] = {}
+    fig1 = figures.figure1(agg, dataset, out, options.logx)
+    if fig1:
+        section = Section(
+            f"Figure 1 — {dataset}",
+            "Disentanglement metric score against reconstruction error (test), varying β for β-VAE "
+            "(β = 1 is the VAE) and λ_od for each DIP-VAE variant; bars are ± std over seeds; each "
+            "point is labelled with its β or λ_od; hollow circles are the paper's Table 1 values.",
+        )
+        _files(section, [fig1])
+        kinds["figure1"] = [section]
+    if dataset in SHAPES + CELEBA:
+        images, csvs = figures.correlations(run.path, cells, keys, dataset, out)
+        number = "4" if dataset in CELEBA else "3"
+        section = Section(
+            f"Table {number} — {dataset}",
+            "Pearson correlations of μ over the test set: latent × latent (first figure) and "
+            f"factor/attribute × latent (second). {single}",
+            files=csvs,
+            notes=[] if images else [f"{dataset}: no latent_correlation artifacts"],
+        )
+        _files(section, images)
+        kinds["correlations"] = [section]
+        fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
+        if fig2:
+            section = Section(
+                f"Figure 2 — {dataset}",
+                "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
+                "latent's signed correlation with the attribute (red) and with its four most "
+                f"correlated other attributes (blue). {single}",
+            )
+            _files(section, [fig2])
+            kinds["figure2"] = [section]
+    try:
+        data = datasets.get(dataset)()
+        trav = figures.traversals(run.path, cells, data, dataset, out)
+        trav_notes = [] if trav else [f"{dataset}: none of these cells has its model.pt (not kept with this run)"]
+    except BenchbenchError as exc:
+        trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
+    section = Section(
+        f"Latent traversals — {dataset}",
+        "The first test image and its reconstruction, then each latent (rows: its index and mean "
+        "KL over 256 test images) set to −3 … 3 in turn (columns), decoder means (Tables 5–6 of "
+        f"the paper). {single}",
+        notes=trav_notes,
+    )
+    _files(section, [trav] if trav else [])
+    kinds["traversals"] = [section]
+    curves = figures.training_curves(run.path, cells, dataset, out)
+    if curves:
+        section = Section(
+            f"Training curves — {dataset}",
+            f"Every logged term (means over each logging interval) against the step. {single}",
+        )
+        _files(section, [curves])
+        kinds["curves"] = [section]
+    return kinds

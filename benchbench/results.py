@@ -1,0 +1,222 @@
+"""Run-level queries: what a run holds, counted and tabulated — the one place ``status``,
+``report`` and ``compare`` read a run's results from.
+
+:func:`results_table` is a row per cell with the evaluations :func:`evaluation_keys` picks per
+metric; :func:`tidy` adds each cell's method variant and configuration label, :func:`aggregate`
+the mean, std and n over seeds.  Which way each metric output is better is read from the run's
+own records (:func:`directions`), so a report is the same whichever plugins are loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from benchbench.metric import declared_directions
+from benchbench.registry import BenchbenchError
+from benchbench.store import STATUSES, CellStore, RunStore
+
+#: How the paper names the methods it compares; other methods keep their registered name.
+PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
+
+
+def problems(run: RunStore) -> tuple[list[str], list[str]]:
+    """``(damaged, missing)``: cell folders left out (config unreadable or not matching the
+    folder) and cells of the manifest with no folder at all."""
+    cells_dir = run.path / "cells"
+    folders = sorted(p for p in cells_dir.iterdir() if p.is_dir()) if cells_dir.is_dir() else []
+    damaged = [p.name for p in folders if CellStore(p).verified_cell() is None]
+    present = {p.name for p in folders}
+    missing = [c for c in run.manifest().get("cells", []) if c not in present]
+    return damaged, missing
+
+
+def evaluation_keys(run: RunStore, chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Which evaluation of each metric tables show: ``chosen`` (``{metric: key or key prefix}``),
+    else the grid's, else the only one there is.  A metric evaluated with several option sets
+    and none of them chosen is left out with a note, never mixed.  Returns ``(keys, notes)``."""
+    found: dict[str, set[str]] = {}
+    for store in run.cell_stores():
+        for record in store.evaluations():
+            if record.get("status") == "done":
+                found.setdefault(record["metric"], set()).add(record["key"])
+    grid = run.grid_evaluations()
+    keys, notes = {}, []
+    for metric, wanted in (chosen or {}).items():
+        matches = sorted(k for k in found.get(metric, ()) if k.startswith(wanted))
+        if len(matches) != 1:
+            have = ", ".join(sorted(found.get(metric, ()))) or "none"
+            problem = "matches several" if matches else "matches no evaluation"
+            raise BenchbenchError(f"--evaluation {metric}={wanted}: {problem} of this run (keys: {have})")
+        keys[metric] = matches[0]
+    for metric in sorted(set(found) | set(grid)):
+        if metric in keys:
+            continue
+        if metric in grid:
+            keys[metric] = grid[metric]["key"]
+        elif len(found[metric]) == 1:
+            keys[metric] = next(iter(found[metric]))
+        else:
+            options = ", ".join(sorted(found[metric]))
+            notes.append(
+                f"{metric}: evaluated with {len(found[metric])} option sets ({options}) and none is the grid's; "
+                f"left out: pick one with --evaluation {metric}=KEY"
+            )
+    return keys, notes
+
+
+def status_counts(run: RunStore) -> dict[str, Any]:
+    """Models per training status (``interrupted``: running, but no writer holds the run);
+    evaluations done / failed / not applicable / missing (the grid's evaluations a trained
+    model lacks); and ``failures``: ``(cell label, what, error)``."""
+    models = dict.fromkeys((*STATUSES, "interrupted"), 0)
+    evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
+    failures = []
+    grid = run.grid_evaluations()
+    writing = run.is_being_written()
+    for store in run.cell_stores():
+        status, label = store.status(), store.cell().label
+        running_nowhere = status["status"] == "running" and not writing
+        models["interrupted" if running_nowhere else status["status"]] += 1
+        if status["status"] in ("failed", "diverged"):
+            failures.append((label, status["status"], status.get("error", "")))
+        records = store.evaluations()
+        for record in records:
+            evals[record["status"]] += 1
+            if record["status"] == "failed":
+                failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
+        if status["status"] == "trained":
+            have = {(r["metric"], r["key"]) for r in records}
+            evals["missing"] += sum((m, e["key"]) not in have for m, e in grid.items())
+        if running_nowhere:
+            failures.append((label, "interrupted", "run the same command to resume"))
+    damaged, missing = problems(run)
+    failures += [(f"cell {c}", "damaged", "config unreadable or not matching its folder: left out") for c in damaged]
+    failures += [(f"cell {c}", "missing", "in the manifest but its folder is gone: rerun to train it") for c in missing]
+    models.update(damaged=len(damaged), missing=len(missing))
+    return {"models": models, "evaluations": evals, "failures": failures}
+
+
+def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per cell: dataset, method, hyperparameters, seed, training status and every
+    scalar value (columns ``metric.value``) of the evaluations ``keys`` picks per metric
+    (default: :func:`evaluation_keys`)."""
+    if keys is None:
+        keys = evaluation_keys(run)[0]
+    rows = []
+    for store in run.cell_stores():
+        cell = store.cell()
+        row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
+        row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
+        row.update(seed=cell.seed, status=store.status()["status"])
+        for metric, key in keys.items():
+            record = store.evaluation(metric, key)
+            if record and record["status"] == "done":
+                row.update({f"{metric}.{k}": v for k, v in record["values"].items()})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    hp = sorted(c for c in table.columns if c.startswith("hp."))
+    front = ["cell", "dataset", "method", *hp, "seed", "status"]
+    return table[[c for c in front if c in table] + [c for c in table if c not in front]]
+
+
+def hp_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if c.startswith("hp.")]
+
+
+def string_hp_columns(table: pd.DataFrame) -> list[str]:
+    """Hyperparameters whose values are strings: they make a method's variants."""
+    return [c for c in hp_columns(table) if table[c].map(lambda v: isinstance(v, str)).any()]
+
+
+FIXED = ("cell", "dataset", "method", "seed", "status", "variant", "label")
+
+
+def metric_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if c not in FIXED and not c.startswith("hp.")]
+
+
+def _varying(table: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """Per method, the given columns that take more than one value among its cells."""
+    return {method: [c for c in columns if rows[c].dropna().nunique() > 1] for method, rows in table.groupby("method")}
+
+
+#: Hyperparameters in the paper's notation.
+HP_NAMES = {"beta": "β", "lambda_od": "λ_od", "lambda_d": "λ_d"}
+
+
+def _hp_text(key: str, value) -> str:
+    name = key.removeprefix("hp.")
+    name = HP_NAMES.get(name, name)
+    return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
+
+
+def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """A row per cell of the run, with the evaluations ``keys`` picks (see
+    :func:`benchbench.store.results_table`), its variant (method and the string hyperparameters
+    that vary in the run) and a label unique to its configuration."""
+    table = results_table(run, keys)
+    strings = _varying(table, string_hp_columns(table))
+    numbers = _varying(table, [c for c in hp_columns(table) if c not in string_hp_columns(table)])
+
+    def label(row, columns) -> str:
+        parts = [_hp_text(c, row[c]) for c in columns.get(row["method"], []) if pd.notna(row[c])]
+        name = PAPER_NAMES.get(row["method"], row["method"])
+        return f"{name} ({', '.join(parts)})" if parts else name
+
+    table.insert(3, "variant", [label(r, strings) for _, r in table.iterrows()])
+    both = {m: strings.get(m, []) + numbers.get(m, []) for m in set(strings) | set(numbers)}
+    table.insert(4, "label", [label(r, both) for _, r in table.iterrows()])
+    return table
+
+
+def aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
+    ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
+    done = table[table["status"] == "trained"]
+    keys = ["dataset", "method", "variant", *hp_columns(table), "label"]  # sorted by numbers, not text
+    if done.empty:
+        return pd.DataFrame(columns=keys)
+    grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
+    stats = grouped.agg(["mean", "std", "count"])
+    stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
+    return stats.reset_index()
+
+
+def directions(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``{metric: {output: "higher" | "lower"}}`` for the evaluations ``keys`` shows, as the run
+    recorded them: in the evaluations' records, else in the manifest; only a run written before
+    they were recorded falls back to the metric as registered here."""
+    found: dict[str, dict[str, str]] = {}
+    manifest = {e["metric"]: e for e in run.manifest().get("evaluations", [])}
+    for metric, key in keys.items():
+        for store in run.cell_stores():
+            record = store.evaluation(metric, key)
+            if record is not None and "better" in record:
+                found[metric] = record["better"]
+                break
+        else:
+            entry = manifest.get(metric, {})
+            found[metric] = entry["better"] if "better" in entry else declared_directions(metric)
+    return found
+
+
+def direction(directions: dict[str, dict[str, str]], output: str) -> str | None:
+    """``"higher"`` or ``"lower"`` for a ``metric.output`` column; ``None`` if undeclared."""
+    metric, _, name = output.partition(".")
+    return directions.get(metric, {}).get(name)
+
+
+def headline_outputs(columns, directions: dict[str, dict[str, str]]) -> list[str]:
+    """The ``metric.output`` columns the overview shows, in the order given: those a metric
+    declares a direction for (see :func:`benchbench.metric.better`), or every output of a
+    metric that declares none (a plugin's)."""
+    outputs = [c for c in columns if c.count(".") == 1]
+    declared = {c.split(".")[0] for c in outputs if direction(directions, c) is not None}
+    return [c for c in outputs if c.split(".")[0] not in declared or direction(directions, c) is not None]
+
+
+def ranked_outputs(columns, directions: dict[str, dict[str, str]]) -> list[str]:
+    """The ``metric.output`` columns whose metric declares which way they are better."""
+    return [c for c in columns if c.count(".") == 1 and direction(directions, c) is not None]

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS
 from benchbench.files import forget_diagnoses
 from benchbench.grids import check_run_name, get_grid
-from benchbench.registry import BenchbenchError, load_plugins
+from benchbench.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
 from benchbench.results import results_table, status_counts
 from benchbench.store import RunStore, open_run
 from benchbench.trainer import TrainSettings
@@ -71,6 +72,7 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _terminate)
+        warnings.showwarning = _show_warning
         forget_diagnoses()
         try:
             return super().invoke(ctx)
@@ -87,6 +89,17 @@ class Group(click.Group):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can reach the closed pipe
             _say("output closed (broken pipe); run the same command to resume")
             ctx.exit(1)
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A plugin's deprecation as one ``warning:`` line; any other warning as Python shows it."""
+    if issubclass(category, BenchbenchDeprecation):
+        _say(f"warning: {message}")
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 def _say(line: str) -> None:

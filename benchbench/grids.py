@@ -32,7 +32,6 @@ file and the key.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from typing import Any
 from benchbench.arch import ARCHITECTURES
 from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS, Cell
+from benchbench.checks import conforms, type_words
 from benchbench.metric import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
@@ -164,16 +164,9 @@ def _product(hyperparameters: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
-def _type_name(t: type) -> str:
-    return {int: "an integer", float: "a finite number", str: "a string"}[t]
-
-
 def _check_type(where: str, value: Any, t: type) -> None:
-    ok = isinstance(value, t) and not isinstance(value, bool)
-    if t is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok:
-        raise GridError(f"{where}: must be {_type_name(t)}, got {value!r}")
+    if not conforms(value, t):
+        raise GridError(f"{where}: must be {type_words(t)}, got {value!r}")
     if t in (int, float) and value <= 0:
         raise GridError(f"{where}: must be positive, got {value!r}")
 

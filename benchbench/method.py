@@ -2,34 +2,40 @@
 
 The trainer computes, for one model at a time (vectorised over a pack with ``torch.func.vmap``),
 the encoder's ``μ`` and ``log σ²``, a sample ``z``, the reconstruction negative log-likelihood
-and the analytic ``KL(q(z|x) ‖ N(0, I))``, each averaged over the minibatch.  A method turns
-these into its regulariser — the whole loss is ``reconstruction + terms["regularizer"]`` — like
-disentanglement_lib's ``BaseVAE.regularizer``.  Methods that need memory across minibatches
-(DIP-VAE's running covariance) keep it in a per-model ``state`` dict of tensors that the
-trainer stacks, checkpoints and passes back each step.
+and the analytic ``KL(q(z|x) ‖ N(0, I))``, each averaged over the minibatch.  A method's one
+hook, :meth:`Method.terms`, turns these (an :class:`Inputs`) into its regulariser — the whole
+loss is ``reconstruction + terms["regularizer"]``, like disentanglement_lib's
+``BaseVAE.regularizer`` — and anything else it wants logged.  ``Inputs`` also carries the
+training step (AnnealedVAE's schedule), the method's auxiliary networks (FactorVAE's
+discriminator: declared in :meth:`Method.auxiliaries`, built per model, trained by the trainer
+with their own Adam from ``terms["auxiliary"]``, stacked over the pack and checkpointed like the
+VAE) and random draws made outside the vectorised step from the model's own generator
+(:meth:`Method.draws`).  Methods that need memory across minibatches (DIP-VAE's running
+covariance) keep it in a per-model ``state`` dict of tensors that the trainer stacks,
+checkpoints and passes back each step.
 
-Hyperparameters named in ``static`` are strings that change the computation's structure; a
-pack only mixes cells that agree on them.  Every other hyperparameter is a float, handed to
-the method as a 0-d tensor so one pack can sweep it.
+Hyperparameters listed in ``choices`` (with their allowed values) are strings that change the
+computation's structure; a pack only mixes cells that agree on them, and every hook receives
+their resolved values as its first argument, ``static``.  Every other hyperparameter is a
+float, handed to the method as a 0-d tensor (in ``hp``) so one pack can sweep it.
 
-Most methods override :meth:`Method.regularizer` alone.  A method that needs more overrides
-:meth:`Method.terms`, which sees an :class:`Inputs`: the training step (AnnealedVAE's
-schedule), its auxiliary networks (FactorVAE's discriminator: declared in
-:meth:`Method.auxiliaries`, built per model, trained by the trainer with their own Adam from
-``terms["auxiliary"]``, stacked over the pack and checkpointed like the VAE) and random draws
-made outside the vectorised step from the model's own generator (:meth:`Method.draws`).
+A method written for the first version of this API — overriding ``regularizer(static, hp, kl,
+mu, logvar, z, state)``, or naming its choices ``static`` — keeps working, with a one-line
+deprecation warning when its class is defined.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 
-from benchbench.registry import BenchbenchError
+from benchbench.checks import is_number, type_words
+from benchbench.registry import BenchbenchDeprecation, BenchbenchError
 
 Tensors = dict[str, torch.Tensor]
 
@@ -77,10 +83,22 @@ class Method:
     description: ClassVar[str] = ""
     #: hyperparameter → default; ``None`` means "derived in :meth:`derive`".
     hyperparameters: ClassVar[dict[str, Any]] = {}
-    #: string hyperparameter → allowed values.
-    static: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: string hyperparameter → its allowed values (the "static" part of a cell's hyperparameters).
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: numeric hyperparameter → (lowest, highest) allowed value, both included.
     bounds: ClassVar[dict[str, tuple[float, float]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        legacy = cls.__dict__.get("static")
+        if isinstance(legacy, dict):
+            _deprecated(cls, "the class attribute 'static' is now 'choices'")
+            cls.choices = legacy
+        if "regularizer" in cls.__dict__ and "terms" not in cls.__dict__:
+            _deprecated(
+                cls, "regularizer(static, hp, kl, mu, logvar, z, state) is now terms(static, hp, inputs, state)"
+            )
+            cls.terms = _terms_from_regularizer
 
     def derive(self, hp: dict[str, Any]) -> dict[str, Any]:
         """Fill hyperparameters whose default depends on others (override when needed)."""
@@ -94,13 +112,13 @@ class Method:
             raise BenchbenchError(f"method {self.name!r} has no hyperparameter {unknown[0]!r} (known: {known})")
         hp = {**self.hyperparameters, **given}
         for key, value in hp.items():
-            if key in self.static:
-                if value not in self.static[key]:
-                    allowed = ", ".join(map(repr, self.static[key]))
+            if key in self.choices:
+                if value not in self.choices[key]:
+                    allowed = ", ".join(map(repr, self.choices[key]))
                     raise BenchbenchError(f"method {self.name!r}: {key} must be one of {allowed}, got {value!r}")
             elif value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise BenchbenchError(f"method {self.name!r}: {key} must be a number, got {value!r}")
+                if not is_number(value):
+                    raise BenchbenchError(f"method {self.name!r}: {key} must be {type_words(float)}, got {value!r}")
                 hp[key] = float(value)
         hp = self.derive(hp)
         missing = [k for k, v in hp.items() if v is None]
@@ -114,10 +132,10 @@ class Method:
         return hp
 
     def static_part(self, hp: dict[str, Any]) -> dict[str, Any]:
-        return {k: hp[k] for k in self.static}
+        return {k: hp[k] for k in self.choices}
 
     def numeric_part(self, hp: dict[str, Any]) -> dict[str, float]:
-        return {k: v for k, v in hp.items() if k not in self.static}
+        return {k: v for k, v in hp.items() if k not in self.choices}
 
     def init_state(self, static: dict[str, Any], latent_dim: int) -> Tensors:
         """Per-model state carried across steps (none by default)."""
@@ -135,24 +153,18 @@ class Method:
         return {}
 
     def terms(self, static: dict[str, Any], hp: Tensors, inputs: Inputs, state: Tensors) -> tuple[Tensors, Tensors]:
-        """Return ``(terms, new_state)``: ``terms["regularizer"]`` is added to the reconstruction
-        loss, ``terms["auxiliary"]`` (when the method has auxiliary networks) is their loss, and
-        every other entry is logged.  By default, :meth:`regularizer` of the same inputs."""
-        return self.regularizer(static, hp, inputs.kl, inputs.mu, inputs.logvar, inputs.z, state)
+        """Return ``(terms, new_state)`` for one model's minibatch: ``terms["regularizer"]`` is
+        added to the reconstruction loss, ``terms["auxiliary"]`` (when the method has auxiliary
+        networks) is their loss, and every other entry is logged.  The VAE's own: the KL."""
+        return {"regularizer": inputs.kl}, state
 
-    def regularizer(
-        self,
-        static: dict[str, Any],
-        hp: Tensors,
-        kl: torch.Tensor,
-        mu: torch.Tensor,
-        logvar: torch.Tensor,
-        z: torch.Tensor,
-        state: Tensors,
-    ) -> tuple[Tensors, Tensors]:
-        """Return ``(terms, new_state)``; ``terms["regularizer"]`` is added to the reconstruction loss.
 
-        Other entries of ``terms`` are logged to the training curve.  ``mu``/``logvar``/``z``
-        are one model's ``(batch, latent)`` tensors; ``kl`` is the minibatch-mean KL.
-        """
-        return {"regularizer": kl}, state
+def _deprecated(cls: type, change: str) -> None:
+    warnings.warn(
+        f"method {cls.__qualname__}: {change} (the old form still works)", BenchbenchDeprecation, stacklevel=3
+    )
+
+
+def _terms_from_regularizer(self, static, hp, inputs: Inputs, state):
+    """``terms`` of a method written against the first API, from its ``regularizer``."""
+    return self.regularizer(static, hp, inputs.kl, inputs.mu, inputs.logvar, inputs.z, state)

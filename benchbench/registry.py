@@ -26,6 +26,11 @@ class BenchbenchError(Exception):
     """A user-facing error: the CLI prints it as one line and exits with code 2."""
 
 
+class BenchbenchDeprecation(FutureWarning):
+    """A plugin written against an older form of an API that still works: shown to the user
+    (a ``FutureWarning``, not hidden like a ``DeprecationWarning``) as one ``warning:`` line."""
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as the one line a status file or a console shows."""
     return f"{type(exc).__name__}: {exc}".splitlines()[0]

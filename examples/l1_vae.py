@@ -16,6 +16,6 @@ class L1VAE(Method):
     hyperparameters = {"gamma": 1.0}
     bounds = {"gamma": (0.0, float("inf"))}
 
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        l1 = mu.abs().sum(dim=1).mean()
-        return {"regularizer": kl + hp["gamma"] * l1, "l1": l1}, state
+    def terms(self, static, hp, inputs, state):
+        l1 = inputs.mu.abs().sum(dim=1).mean()
+        return {"regularizer": inputs.kl + hp["gamma"] * l1, "l1": l1}, state

@@ -40,6 +40,6 @@ class BetaTCVAE(Method):
     hyperparameters = {"beta": 6.0}
     bounds = {"beta": (0.0, float("inf"))}
 
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        tc = total_correlation(z, mu, logvar)
-        return {"regularizer": kl + (hp["beta"] - 1) * tc, "tc": tc}, state
+    def terms(self, static, hp, inputs, state):
+        tc = total_correlation(inputs.z, inputs.mu, inputs.logvar)
+        return {"regularizer": inputs.kl + (hp["beta"] - 1) * tc, "tc": tc}, state

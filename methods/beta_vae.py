@@ -12,5 +12,5 @@ class BetaVAE(Method):
     hyperparameters = {"beta": 4.0}
     bounds = {"beta": (0.0, float("inf"))}
 
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        return {"regularizer": hp["beta"] * kl}, state
+    def terms(self, static, hp, inputs, state):
+        return {"regularizer": hp["beta"] * inputs.kl}, state

@@ -50,7 +50,7 @@ class DIPVAE(Method):
         "cov_estimate": "running",
         "momentum": 0.9,
     }
-    static = {"variant": ("i", "ii"), "cov_estimate": ("running", "batch")}
+    choices = {"variant": ("i", "ii"), "cov_estimate": ("running", "batch")}
     bounds = {"lambda_od": (0.0, float("inf")), "lambda_d": (0.0, float("inf")), "momentum": (0.0, 1.0)}
 
     def derive(self, hp):
@@ -63,14 +63,14 @@ class DIPVAE(Method):
             return {}
         return {"cov": torch.zeros(latent_dim, latent_dim), "seen": torch.zeros(())}
 
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        cov = batch_covariance(mu)
+    def terms(self, static, hp, inputs, state):
+        cov = batch_covariance(inputs.mu)
         if static["variant"] == "ii":
-            cov = cov + torch.diag_embed(torch.exp(logvar).mean(dim=0))
+            cov = cov + torch.diag_embed(torch.exp(inputs.logvar).mean(dim=0))
         new_state = state
         if static["cov_estimate"] == "running":
             weight = hp["momentum"] * state["seen"]  # 0 on the first step: C_1 = Ĉ_batch
             cov = weight * state["cov"].detach() + (1 - weight) * cov
             new_state = {"cov": cov.detach(), "seen": torch.ones_like(state["seen"])}
         off, diag = dip_penalty(cov, hp["lambda_od"], hp["lambda_d"])
-        return {"regularizer": kl + off + diag, "dip_offdiag": off, "dip_diag": diag}, new_state
+        return {"regularizer": inputs.kl + off + diag, "dip_offdiag": off, "dip_diag": diag}, new_state

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchbench.method import Inputs
 from benchbench.registry import BenchbenchError, methods
 
 
@@ -31,7 +32,8 @@ def regulariser(method_name, hp_given, mu, logvar, state=None, kl=0.0):
     static = method.static_part(hp)
     numeric = {k: torch.tensor(v, dtype=torch.float64) for k, v in method.numeric_part(hp).items()}
     state = state if state is not None else {k: v.double() for k, v in method.init_state(static, mu.shape[1]).items()}
-    return method.regularizer(static, numeric, torch.tensor(kl, dtype=torch.float64), mu, logvar, mu, state)
+    inputs = Inputs(torch.tensor(kl, dtype=torch.float64), mu, logvar, mu, torch.tensor(0.0))
+    return method.terms(static, numeric, inputs, state)
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def test_beta_vae_and_vae(batch):
     assert t["regularizer"].item() == pytest.approx(3.0)
     t, _ = regulariser("vae", {}, torch.tensor(mu), torch.tensor(logvar), kl=0.5)
     assert t["regularizer"].item() == pytest.approx(0.5)
-    with pytest.raises(BenchbenchError, match="must be a number"):
+    with pytest.raises(BenchbenchError, match="must be a finite number, got 'big'"):
         methods.get("beta_vae")().resolve({"beta": "big"})
 
 
@@ -158,7 +160,8 @@ def test_beta_tc_vae_tc_matches_formula(batch):
     method = methods.get("beta_tc_vae")()
     hp = {"beta": torch.tensor(6.0, dtype=torch.float64)}
     kl = torch.tensor(1.5, dtype=torch.float64)
-    terms, _ = method.regularizer({}, hp, kl, *(torch.tensor(a) for a in (mu, logvar, z)), {})
+    inputs = Inputs(kl, *(torch.tensor(a) for a in (mu, logvar, z)), torch.tensor(0.0))
+    terms, _ = method.terms({}, hp, inputs, {})
     tc = reference_tc(z, mu, logvar)
     assert terms["tc"].item() == pytest.approx(tc, rel=1e-10)
     assert terms["regularizer"].item() == pytest.approx(1.5 + 5 * tc, rel=1e-10)

@@ -173,3 +173,23 @@ def test_a_broken_plugin_is_one_line_exit_2(cli_runner, tmp_path, source, messag
         (line,) = out.output.strip().splitlines()
         assert line.startswith(f"Error: plugin {plugin} failed to import: {message}")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_plugin_on_the_first_method_api_is_one_warning_line(tmp_path, cli_runner):
+    plugin = tmp_path / "legacy.py"
+    plugin.write_text(
+        PLUGIN.replace('"l1_vae"', '"legacy_l1_vae"')
+        .replace(
+            "def terms(self, static, hp, inputs, state):",
+            "def regularizer(self, static, hp, kl, mu, logvar, z, state):",
+        )
+        .replace("inputs.mu", "mu")
+        .replace("inputs.kl", "kl")
+    )
+    out = cli_runner.invoke(cli, ["list", "methods", "--plugin", str(plugin)])
+    assert out.exit_code == 0 and "legacy_l1_vae" in out.output, out.output
+    warnings = [line for line in out.output.splitlines() if "warning" in line.lower()]
+    assert warnings == [
+        "warning: method L1VAE: regularizer(static, hp, kl, mu, logvar, z, state) is now terms(static, hp, inputs, "
+        "state) (the old form still works)"
+    ]

@@ -118,8 +118,8 @@ class Explode(Method):
 
     hyperparameters = {"scale": 1.0}
 
-    def regularizer(self, static, hp, kl, mu, logvar, z, state):
-        return {"regularizer": kl + torch.log(hp["scale"])}, state
+    def terms(self, static, hp, inputs, state):
+        return {"regularizer": inputs.kl + torch.log(hp["scale"])}, state
 
 
 if "test_explode" not in methods:
@@ -236,3 +236,46 @@ def test_a_bf16_cell_runs_its_layers_in_bf16_from_fp32_weights(cell, shapes, tmp
         )
         for low_row, full_row in zip(low_log, full_log, strict=True):
             assert low_row["loss"] == pytest.approx(full_row["loss"], rel=1e-3)
+
+
+class SparseVAE(Method):
+    """VAE + γ·E|μ|₁, written against today's method API."""
+
+    hyperparameters = {"gamma": 1.0, "norm": "l1"}
+    choices = {"norm": ("l1",)}
+
+    def terms(self, static, hp, inputs, state):
+        l1 = inputs.mu.abs().sum(dim=1).mean()
+        return {"regularizer": inputs.kl + hp["gamma"] * l1, "l1": l1}, state
+
+
+def test_a_method_written_against_the_first_api_warns_once_and_trains_the_same_bits(cell, shapes, tmp_path):
+    from benchbench.registry import BenchbenchDeprecation
+
+    with pytest.warns(BenchbenchDeprecation) as said:
+
+        class LegacySparseVAE(Method):
+            hyperparameters = {"gamma": 1.0, "norm": "l1"}
+            static = {"norm": ("l1",)}
+
+            def regularizer(self, static, hp, kl, mu, logvar, z, state):
+                l1 = mu.abs().sum(dim=1).mean()
+                return {"regularizer": kl + hp["gamma"] * l1, "l1": l1}, state
+
+    assert [str(w.message) for w in said] == [
+        "method test_a_method_written_against_the_first_api_warns_once_and_trains_the_same_bits.<locals>."
+        "LegacySparseVAE: the class attribute 'static' is now 'choices' (the old form still works)",
+        "method test_a_method_written_against_the_first_api_warns_once_and_trains_the_same_bits.<locals>."
+        "LegacySparseVAE: regularizer(static, hp, kl, mu, logvar, z, state) is now terms(static, hp, inputs, "
+        "state) (the old form still works)",
+    ]
+    assert LegacySparseVAE.choices == {"norm": ("l1",)}
+    for name, cls in (("test_sparse", SparseVAE), ("test_sparse_legacy", LegacySparseVAE)):
+        if name not in methods:
+            methods.register(name)(cls)
+    new, old = (cell(name, {"gamma": 3}, seed=0, steps=6) for name in ("test_sparse", "test_sparse_legacy"))
+    assert LegacySparseVAE().static_part(old.hyperparameters) == {"norm": "l1"}
+    weights = [train([c], shapes, tmp_path / c.method)[c.id] for c in (new, old)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    logs = [CellStore(tmp_path / c.method / c.id).read_log() for c in (new, old)]
+    assert logs[0] == logs[1] and "l1" in logs[0][0]

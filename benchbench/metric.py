@@ -134,13 +134,16 @@ class EvalSpec:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def to_json(self) -> dict[str, Any]:
-        """The evaluation as records and the manifest keep it, with the metric's declared
-        directions (not part of the key: they say how to read the values, not how to compute them)."""
-        return {"metric": self.metric, "key": self.key, "options": self.options, "better": self.directions}
+        """The evaluation as records and the manifest keep it, with what a report needs to know of
+        the metric without loading it: its declared directions and whether these options are its
+        defaults (neither is part of the key: they say how to read the values, not how to
+        compute them)."""
+        described = {"better": declared_directions(self.metric), "defaults": self.is_default()}
+        return {"metric": self.metric, "key": self.key, "options": self.options, **described}
 
-    @property
-    def directions(self) -> dict[str, Direction]:
-        return declared_directions(self.metric)
+    def is_default(self) -> bool:
+        """Whether the options are the metric's defaults (``False`` for a metric not registered here)."""
+        return self.metric in metrics and self.options == resolve_options(self.metric, {})
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> EvalSpec:

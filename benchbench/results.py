@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from benchbench.metric import declared_directions
-from benchbench.registry import BenchbenchError
+from benchbench.metric import EvalSpec, declared_directions
+from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
 
 #: How the paper names the methods it compares; other methods keep their registered name.
@@ -184,21 +184,20 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     return stats.reset_index()
 
 
-def directions(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, str]]:
-    """``{metric: {output: "higher" | "lower"}}`` for the evaluations ``keys`` shows, as the run
-    recorded them: in the evaluations' records, else in the manifest; only a run written before
-    they were recorded falls back to the metric as registered here."""
-    found: dict[str, dict[str, str]] = {}
-    manifest = {e["metric"]: e for e in run.manifest().get("evaluations", [])}
+def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``{metric: {"better": {output: "higher" | "lower"}, "defaults": bool}}`` for the evaluations
+    ``keys`` shows, as the run recorded them — in the evaluations' records, else in the manifest —
+    so a report reads the same whichever plugins are loaded.  Only a run written before they were
+    recorded falls back to the metric as registered here."""
+    manifest = {(e["metric"], e["key"]): e for e in run.manifest().get("evaluations", [])}
+    found = {}
     for metric, key in keys.items():
-        for store in run.cell_stores():
-            record = store.evaluation(metric, key)
-            if record is not None and "better" in record:
-                found[metric] = record["better"]
-                break
-        else:
-            entry = manifest.get(metric, {})
-            found[metric] = entry["better"] if "better" in entry else declared_directions(metric)
+        records = (store.evaluation(metric, key) for store in run.cell_stores())
+        record = next((r for r in records if r is not None and "better" in r), manifest.get((metric, key), {}))
+        if "better" not in record:  # written before these were recorded
+            default = metric in metrics and EvalSpec.of(metric).key == key
+            record = {"better": declared_directions(metric), "defaults": default}
+        found[metric] = {"better": record["better"], "defaults": record["defaults"]}
     return found
 
 

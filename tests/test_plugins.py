@@ -193,3 +193,57 @@ def test_a_plugin_on_the_first_method_api_is_one_warning_line(tmp_path, cli_runn
         "warning: method L1VAE: regularizer(static, hp, kl, mu, logvar, z, state) is now terms(static, hp, inputs, "
         "state) (the old form still works)"
     ]
+
+
+METRIC_PLUGIN = """
+import numpy as np
+
+from benchbench.metric import better
+from benchbench.registry import metrics
+
+
+@metrics.register("code_spread")
+@better(spread="lower")
+def code_spread(dataset, model, rng, *, num_images: int = 32):
+    codes = model.encode_indices(dataset, rng.choice(len(dataset), num_images, replace=False))
+    return {"spread": float(codes.std()), "mean_abs": float(np.abs(codes).mean())}
+"""
+
+METRIC_GRID = """
+name = "spread"
+[train]
+latent_dim = 4
+steps = 4
+batch_size = 8
+[metrics.code_spread]
+[[sweep]]
+datasets = ["shapes2d"]
+method = "dip_vae"
+hyperparameters = { lambda_od = [1, 10] }
+"""
+
+
+def test_a_report_reads_a_plugin_metrics_directions_from_the_run_not_the_loaded_plugins(tmp_path, cli_runner):
+    plugin, grid = tmp_path / "spread.py", tmp_path / "spread.toml"
+    plugin.write_text(METRIC_PLUGIN)
+    grid.write_text(METRIC_GRID)
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--plugin", str(plugin), "--device", "cpu",
+                                  "--no-progress", "--results", str(tmp_path)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    run = RunStore(tmp_path / "spread")
+    (entry,) = run.manifest()["evaluations"]
+    assert entry["better"] == {"spread": "lower"} and entry["defaults"] is True
+    record = run.cell_stores()[0].evaluations()[0]
+    assert record["better"] == {"spread": "lower"} and record["defaults"] is True
+    folders = []
+    for name, loaded in (("with", ["--plugin", str(plugin)]), ("without", [])):
+        folder = tmp_path / name
+        args = ["report", str(run.path), "--out", str(folder), "--select-by", "code_spread.spread", *loaded]
+        out = cli_runner.invoke(cli, args)
+        assert out.exit_code == 0, out.output
+        folders.append(folder)
+    files = sorted(p.relative_to(folders[0]) for p in folders[0].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(folders[1]) for p in folders[1].rglob("*") if p.is_file())
+    assert all((folders[0] / f).read_bytes() == (folders[1] / f).read_bytes() for f in files)
+    page = (folders[1] / "index.html").read_text()
+    assert "lowest mean code_spread.spread" in page and "code_spread.mean_abs</th>" not in page

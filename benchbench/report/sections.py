@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError, datasets
 from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html
@@ -194,7 +193,7 @@ def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
     )
 
 
-def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -> Section:
+def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str], facts: dict[str, dict]) -> Section:
     """Which evaluation (metric + resolved options) every table and figure shows."""
     rows, stores, grid = [], run.cell_stores(), run.grid_evaluations()
     for metric, key in keys.items():
@@ -205,7 +204,7 @@ def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -
                 "metric": metric,
                 "key": key,
                 "models": len(records),
-                "defaults": "yes" if _is_default(metric, key) else "no",
+                "defaults": "yes" if facts[metric]["defaults"] else "no",
                 "options": ", ".join(f"{k}={v}" for k, v in options.items()),
             }
         )
@@ -217,13 +216,6 @@ def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str]) -
         html=frame_html(frame),
         notes=notes,
     )
-
-
-def _is_default(metric: str, key: str) -> bool:
-    try:
-        return EvalSpec.of(metric).key == key
-    except BenchbenchError:
-        return False
 
 
 def dataset_sections(run, table, agg, selection, keys, dataset, out, options) -> dict[str, list[Section]]:

@@ -7,8 +7,6 @@ import pandas as pd
 
 from benchbench.catalogue import paper_grid
 from benchbench.grids import TRAIN_DEFAULTS
-from benchbench.metric import EvalSpec
-from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore
 
 TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", "precision")
@@ -22,18 +20,12 @@ def training_settings(run: RunStore) -> pd.DataFrame:
     )
 
 
-def _non_default(keys: dict[str, str]) -> list[str]:
-    out = []
-    for metric, key in keys.items():
-        try:
-            if EvalSpec.of(metric).key != key:
-                out.append(metric)
-        except BenchbenchError:  # a plugin metric not loaded here: its defaults are unknown
-            out.append(metric)
-    return out
+def _non_default(facts: dict[str, dict]) -> list[str]:
+    """The metrics shown with options other than their defaults (:func:`benchbench.results.described`)."""
+    return [metric for metric, fact in facts.items() if not fact["defaults"]]
 
 
-def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dict[str, str]) -> list[tuple[str, str]]:
+def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: dict[str, dict]) -> list[tuple[str, str]]:
     """``(name, value)`` lines for the top of the page."""
     manifest = run.manifest()
     counts = table["status"].value_counts()
@@ -57,8 +49,8 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dic
         seeds = trained.groupby(["dataset", "label"])["seed"].nunique()
         lines.append(("Seeds per configuration", ", ".join(str(s) for s in sorted(set(seeds)))))
     profile = manifest.get("grid", {}).get("spec", {}).get("metric_profile")
-    non_default = _non_default(keys)
-    metrics = f"{len(keys)} evaluated" + (f"; profile {profile!r}" if profile else "")
+    non_default = _non_default(facts)
+    metrics = f"{len(facts)} evaluated" + (f"; profile {profile!r}" if profile else "")
     metrics += f"; options not the defaults: {', '.join(non_default)}" if non_default else "; every one at its defaults"
     lines.append(("Metrics", metrics + " (see Evaluations shown)"))
     lines.append(
@@ -67,7 +59,7 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, keys: dic
     return lines
 
 
-def protocol_warnings(training: pd.DataFrame, keys: dict[str, str]) -> list[str]:
+def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict]) -> list[str]:
     """Each way the run departs from the paper grid's protocol, in one sentence."""
     paper = {**TRAIN_DEFAULTS, **paper_grid()["train"]}
     departures = []
@@ -77,7 +69,7 @@ def protocol_warnings(training: pd.DataFrame, keys: dict[str, str]) -> list[str]
             text = {"steps": lambda v: f"{v:,}", "precision": str}.get(name, lambda v: f"{v:g}")
             shown = ", ".join(text(v) for v in values)
             departures.append(f"{name.replace('_', ' ')} {shown} (paper grid: {text(paper[name])})")
-    non_default = _non_default(keys)
+    non_default = _non_default(facts)
     if non_default:
         departures.append(f"metric options other than the defaults for {', '.join(non_default)}")
     if not departures:

@@ -24,7 +24,7 @@ from benchbench.report.sections import (
 )
 from benchbench.report.settings import header, protocol_warnings, training_settings
 from benchbench.report.tables import TABLE1_DATASETS, Selection
-from benchbench.results import aggregate, directions, evaluation_keys, tidy
+from benchbench.results import aggregate, described, evaluation_keys, tidy
 from benchbench.store import open_run
 
 MARKER = ".benchbench-report"
@@ -71,7 +71,8 @@ def make_report(
     out = Path(out or default).absolute()
     _check_out(out, default.absolute())
     keys, notes = evaluation_keys(run, evaluations)
-    selection = dataclasses.replace(selection or Selection(), directions=directions(run, keys))
+    facts = described(run, keys)
+    selection = dataclasses.replace(selection or Selection(), directions={m: f["better"] for m, f in facts.items()})
     table = tidy(run, keys)
     if table.empty:
         raise BenchbenchError(f"run {run_path} has no cells yet")
@@ -82,7 +83,7 @@ def make_report(
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        _write(run, table, keys, notes, selection, staging, options)
+        _write(run, table, keys, facts, notes, selection, staging, options)
         _replace(staging, out)
     finally:
         if staging.exists():
@@ -90,7 +91,7 @@ def make_report(
     return out, notes
 
 
-def _write(run, table, keys, notes, selection, out: Path, options: Options) -> None:
+def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> None:
     agg = aggregate(table)
     (out / MARKER).write_text(f"benchbench report of run {run.path.name}\n")
     if "csv" in options.formats:
@@ -113,10 +114,10 @@ def _write(run, table, keys, notes, selection, out: Path, options: Options) -> N
     sections.append(overview_section(table, agg, out, options, selection.directions))
     failures = failures_section(run, table)
     sections += [failures] if failures else []
-    sections.append(evaluations_section(run, keys, notes))
+    sections.append(evaluations_section(run, keys, notes, facts))
     if "html" in options.formats:
         written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
         sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
         training = training_settings(run)
-        warnings = protocol_warnings(training, keys)
-        write_html(out / "index.html", run.path.name, header(run, training, table, keys), warnings, sections)
+        warnings = protocol_warnings(training, facts)
+        write_html(out / "index.html", run.path.name, header(run, training, table, facts), warnings, sections)

@@ -9,31 +9,23 @@ import time
 from pathlib import Path
 
 import torch
+from run_helpers import grid_toml
 
 from benchbench.store import RunStore
 
 KILLER = Path(__file__).parent / "killer.py"
-GRID = """
-name = "faults"
-seeds = 2
-[train]
-latent_dim = 4
-steps = 40
-batch_size = 16
-lr = 1e-3
-[metrics.reconstruction_error]
-num_images = 64
-[metrics.mig]
-num_train = 300
-[[sweep]]
-datasets = ["shapes2d"]
-method = "beta_vae"
-hyperparameters = { beta = 4 }
-[[sweep]]
-datasets = ["shapes2d"]
-method = "dip_vae"
-hyperparameters = { lambda_od = 10 }
-"""
+#: Two packs of two cells (two seeds of β-VAE, two of DIP-VAE), two metrics.
+SPEC = {
+    "name": "faults",
+    "seeds": 2,
+    "train": {"latent_dim": 4, "steps": 40, "batch_size": 16, "lr": 1e-3},
+    "metrics": {"reconstruction_error": {"num_images": 64}, "mig": {"num_train": 300}},
+    "sweep": [
+        {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 4}},
+        {"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": 10}},
+    ],
+}
+GRID = grid_toml(SPEC)
 
 
 def command(tmp_path: Path, results: str, *extra: str) -> list[str]:

@@ -12,9 +12,9 @@ import dask
 import pytest
 import torch
 from distributed import Client
-from faults import GRID, assert_same, command, launch, snapshot
+from faults import SPEC, assert_same, command, launch, snapshot
 from filelock import FileLock
-from run_helpers import assert_one_line_error
+from run_helpers import assert_one_line_error, write_grid
 
 from benchbench.cli import cli
 from benchbench.cluster import a_free_gpu, local_cluster, local_workers
@@ -170,7 +170,8 @@ def test_a_worker_that_cannot_import_a_plugin_or_open_the_dataset_stops_the_run_
 ):
     running, _ = cluster
     (tmp_path / "lab.py").write_text(plugin)
-    (tmp_path / "grid.toml").write_text(GRID.replace('"shapes2d"', f'"{dataset}"'))
+    sweeps = [{**sweep, "datasets": [dataset]} for sweep in SPEC["sweep"]]
+    write_grid(tmp_path / "grid.toml", {**SPEC, "sweep": sweeps})
     args = ["run", "--grid", str(tmp_path / "grid.toml"), "--plugin", str(tmp_path / "lab.py"), "--no-progress",
             "--scheduler", running.scheduler_address, "--results", str(tmp_path)]  # fmt: skip
     out = cli_runner.invoke(cli, args)

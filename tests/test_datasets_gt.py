@@ -3,6 +3,7 @@
 import h5py
 import numpy as np
 import pytest
+from run_helpers import write_grid
 
 from benchbench.cli import cli
 from benchbench.data import DatasetError
@@ -193,7 +194,7 @@ def test_cars3d_reads_mat_files(root):
 def shapes3d_run(tmp_path, *extra):
     """``benchbench run`` arguments for a two-step VAE on shapes3d, results under tmp_path/r."""
     grid = tmp_path / "g.toml"
-    grid.write_text('[[sweep]]\ndatasets = ["shapes3d"]\nmethod = "vae"\n')
+    write_grid(grid, {"sweep": [{"datasets": ["shapes3d"], "method": "vae"}]})
     return ["run", "--grid", str(grid), "--results", str(tmp_path / "r"), "--device", "cpu", "--steps", "2",
             "--no-progress", *extra]  # fmt: skip
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from run_helpers import assert_one_line_error, values
+from run_helpers import assert_one_line_error, values, write_grid
 
 from benchbench.cells import Cell
 from benchbench.cli import cli
@@ -137,23 +137,15 @@ def test_run_reuses_trained_models_and_adds_only_the_new_metric(tmp_path, cli_ru
     run = smoke(cli_runner, tmp_path)
     before = {s.path.name: (s.model_path.stat().st_mtime_ns, len(s.evaluations())) for s in run.cell_stores()}
     grid = tmp_path / "more.toml"
-    grid.write_text("""
-name = "smoke"
-[train]
-latent_dim = 4
-steps = 6
-batch_size = 8
-lr = 1e-3
-[metrics.reconstruction_error]
-num_images = 64
-[metrics.sap]
-num_train = 200
-num_test = 100
-[[sweep]]
-datasets = ["shapes2d"]
-method = "beta_vae"
-hyperparameters = { beta = [2, 8] }
-""")
+    write_grid(
+        grid,
+        {
+            "name": "smoke",
+            "train": {"latent_dim": 4, "steps": 6, "batch_size": 8, "lr": 1e-3},
+            "metrics": {"reconstruction_error": {"num_images": 64}, "sap": {"num_train": 200, "num_test": 100}},
+            "sweep": [{"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [2, 8]}}],
+        },
+    )
 
     def no_training(*args, **kwargs):
         raise AssertionError("a trained model was trained again")

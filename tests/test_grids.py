@@ -1,30 +1,28 @@
 import pytest
-from run_helpers import assert_one_line_error
+from run_helpers import assert_one_line_error, grid_toml
 
 from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
 from benchbench.grids import get_grid
 from benchbench.metric import EvalSpec
 
-GOOD = """
-name = "mine"
-seeds = 2
-[train]
-steps = 5
-batch_size = 8
-latent_dim = 3
-[metrics.reconstruction_error]
-num_images = 32
-[[sweep]]
-datasets = ["shapes2d"]
-method = "beta_vae"
-hyperparameters = { beta = [1, 4] }
-[[sweep]]
-datasets = ["shapes2d"]
-method = "dip_vae"
-hyperparameters = { lambda_od = 2, variant = ["i", "ii"] }
-train = { latent_dim = 5 }
-"""
+GOOD = grid_toml(
+    {
+        "name": "mine",
+        "seeds": 2,
+        "train": {"steps": 5, "batch_size": 8, "latent_dim": 3},
+        "metrics": {"reconstruction_error": {"num_images": 32}},
+        "sweep": [
+            {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [1, 4]}},
+            {
+                "datasets": ["shapes2d"],
+                "method": "dip_vae",
+                "hyperparameters": {"lambda_od": 2, "variant": ["i", "ii"]},
+                "train": {"latent_dim": 5},
+            },
+        ],
+    }
+)
 
 
 def test_paper_grid_is_the_seeds_sweep():

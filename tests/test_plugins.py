@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from run_helpers import values
+from run_helpers import values, write_grid
 
 from benchbench import registry
 from benchbench.cli import cli
@@ -10,19 +10,12 @@ from benchbench.store import RunStore
 
 PLUGIN = (Path(__file__).resolve().parents[1] / "examples" / "l1_vae.py").read_text()
 
-GRID = """
-name = "plug"
-[train]
-steps = 4
-batch_size = 8
-latent_dim = 3
-[metrics.reconstruction_error]
-num_images = 16
-[[sweep]]
-datasets = ["shapes2d"]
-method = "l1_vae"
-hyperparameters = { gamma = [0.1, 2.0] }
-"""
+SPEC = {
+    "name": "plug",
+    "train": {"steps": 4, "batch_size": 8, "latent_dim": 3},
+    "metrics": {"reconstruction_error": {"num_images": 16}},
+    "sweep": [{"datasets": ["shapes2d"], "method": "l1_vae", "hyperparameters": {"gamma": [0.1, 2.0]}}],
+}
 
 
 def test_registry_lookup_and_close_matches():
@@ -63,8 +56,7 @@ def test_entry_point_plugins_are_loaded(monkeypatch):
 def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     plugin = tmp_path / "my_method.py"
     plugin.write_text(PLUGIN)  # a temporary file, outside the package
-    grid = tmp_path / "plug.toml"
-    grid.write_text(GRID)
+    grid = write_grid(tmp_path / "plug.toml", SPEC)
     listing = cli_runner.invoke(cli, ["list", "methods", "--plugin", str(plugin)])
     assert listing.exit_code == 0 and "l1_vae" in listing.output and "gamma=1.0" in listing.output
     out = cli_runner.invoke(
@@ -122,7 +114,8 @@ def test_a_plugin_with_an_auxiliary_network_runs_in_a_grid(tmp_path, cli_runner)
     plugin = tmp_path / "critic.py"
     plugin.write_text(AUX_PLUGIN)
     grid = tmp_path / "aux.toml"
-    grid.write_text(GRID.replace('"plug"', '"aux"').replace("l1_vae", "critic_vae").replace("gamma", "alpha"))
+    sweep = {"datasets": ["shapes2d"], "method": "critic_vae", "hyperparameters": {"alpha": [0.1, 2.0]}}
+    write_grid(grid, {**SPEC, "name": "aux", "sweep": [sweep]})
     args = ["run", "--plugin", str(plugin), "--grid", str(grid), "--device", "cpu", "--no-progress"]
     out = cli_runner.invoke(cli, [*args, "--results", str(tmp_path / "results"), "--log-every", "2"])
     assert out.exit_code == 0, out.output
@@ -209,24 +202,17 @@ def code_spread(dataset, model, rng, *, num_images: int = 32):
     return {"spread": float(codes.std()), "mean_abs": float(np.abs(codes).mean())}
 """
 
-METRIC_GRID = """
-name = "spread"
-[train]
-latent_dim = 4
-steps = 4
-batch_size = 8
-[metrics.code_spread]
-[[sweep]]
-datasets = ["shapes2d"]
-method = "dip_vae"
-hyperparameters = { lambda_od = [1, 10] }
-"""
+METRIC_SPEC = {
+    "name": "spread",
+    "train": {"latent_dim": 4, "steps": 4, "batch_size": 8},
+    "metrics": {"code_spread": {}},
+    "sweep": [{"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": [1, 10]}}],
+}
 
 
 def test_a_report_reads_a_plugin_metrics_directions_from_the_run_not_the_loaded_plugins(tmp_path, cli_runner):
-    plugin, grid = tmp_path / "spread.py", tmp_path / "spread.toml"
+    plugin, grid = tmp_path / "spread.py", write_grid(tmp_path / "spread.toml", METRIC_SPEC)
     plugin.write_text(METRIC_PLUGIN)
-    grid.write_text(METRIC_GRID)
     out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--plugin", str(plugin), "--device", "cpu",
                                   "--no-progress", "--results", str(tmp_path)])  # fmt: skip
     assert out.exit_code == 0, out.output

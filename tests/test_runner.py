@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from faults import GRID
-from run_helpers import values
+from faults import SPEC
+from run_helpers import grid_toml, values
 
 from benchbench.cli import cli
 from benchbench.evaluate import open_trained
@@ -224,8 +224,7 @@ def slow_metric(dataset, model, rng, *, seconds: float = 1.5):
 '''
 
 # the faults grid with one seed (two packs: one method each) and only the slow metric
-FAULTS_METRICS = "[metrics.reconstruction_error]\nnum_images = 64\n[metrics.mig]\nnum_train = 300"
-OVERLAP_GRID = GRID.replace("seeds = 2", "seeds = 1").replace(FAULTS_METRICS, "[metrics.slow_metric]\nseconds = 1.0")
+OVERLAP_GRID = grid_toml({**SPEC, "seeds": 1, "metrics": {"slow_metric": {"seconds": 1.0}}})
 
 
 @pytest.fixture(scope="module")

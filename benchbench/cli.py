@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -72,10 +73,12 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _terminate)
-        warnings.showwarning = _show_warning
         forget_diagnoses()
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                shown = warnings.showwarning
+                warnings.showwarning = functools.partial(_show_warning, shown)
+                return super().invoke(ctx)
         except BenchbenchError as exc:
             raise UserError(str(exc)) from None
         except click.UsageError as exc:
@@ -91,15 +94,12 @@ class Group(click.Group):
             ctx.exit(1)
 
 
-_python_showwarning = warnings.showwarning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A plugin's deprecation as one ``warning:`` line; any other warning as Python shows it."""
+def _show_warning(shown, message, category, filename, lineno, file=None, line=None) -> None:
+    """A plugin's deprecation as one ``warning:`` line; any other warning as it was ``shown``."""
     if issubclass(category, BenchbenchDeprecation):
         _say(f"warning: {message}")
     else:
-        _python_showwarning(message, category, filename, lineno, file, line)
+        shown(message, category, filename, lineno, file, line)
 
 
 def _say(line: str) -> None:

@@ -69,24 +69,3 @@ def interrupt_at(monkeypatch):
         monkeypatch.setattr(PackTrainer, "_adam", original if step is None else crash)
 
     return arm
-
-
-def _uninterrupted(tmp_path_factory, threads):
-    from faults import command, launch, snapshot
-
-    tmp = tmp_path_factory.mktemp("faults")
-    assert launch(command(tmp, "straight"), threads=threads) == 0
-    return snapshot(tmp / "straight" / "faults"), tmp / "straight" / "faults"
-
-
-@pytest.fixture(scope="session")
-def uninterrupted(tmp_path_factory, shapes):
-    """The reference run on two CPU threads, as the suite runs: its snapshot and its folder (the
-    dataset cache is built before, by ``shapes``)."""
-    return _uninterrupted(tmp_path_factory, 2)
-
-
-@pytest.fixture(scope="session")
-def uninterrupted_on_one_thread(tmp_path_factory, shapes):
-    """The same on one thread, as a Dask worker runs (Dask sets ``OMP_NUM_THREADS=1``)."""
-    return _uninterrupted(tmp_path_factory, 1)

@@ -1,5 +1,6 @@
-"""A small grid of two packs of two cells, run as a subprocess that the tests kill, and the
-snapshot that says whether two runs gave the same bits."""
+"""A small grid of two packs of two cells, run as a subprocess that the tests kill (and resumed
+in this process, where nothing is killed), and the snapshot that says whether two runs gave the
+same bits."""
 
 import os
 import signal
@@ -9,8 +10,10 @@ import time
 from pathlib import Path
 
 import torch
+from click.testing import CliRunner
 from run_helpers import grid_toml
 
+from benchbench.cli import cli
 from benchbench.store import RunStore
 
 KILLER = Path(__file__).parent / "killer.py"
@@ -62,13 +65,21 @@ def progress(run_dir: Path) -> int:
     return lines + len(list(run_dir.glob("cells/*/evaluations/*/*/evaluation.json")))
 
 
-def launch(args, kill_after=None, kill_at_progress=None, threads=None) -> int:
-    """Run the CLI; with ``kill_at_progress=(run_dir, n, delay)``, SIGKILL it ``delay`` seconds
-    after its progress reaches ``n`` (whatever the machine's speed); with ``threads``, torch uses
-    that many CPU threads (a pack of several models rounds differently with another number)."""
-    env = {**os.environ, "KILL_AFTER": kill_after or ""}
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = str(threads)
+#: CPU threads of every run of the faults grid, killed or not: a pack of several models rounds
+#: differently with another number of them.
+THREADS = 2
+
+
+def thread_env() -> dict[str, str]:
+    """The environment that gives a subprocess :data:`THREADS` threads in torch and MKL alike."""
+    return {"OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS)}
+
+
+def launch(args, kill_after=None, kill_at_progress=None) -> int:
+    """Run the CLI in a subprocess (on :data:`THREADS` threads); with ``kill_at_progress=(run_dir,
+    n, delay)``, SIGKILL it ``delay`` seconds after its progress reaches ``n`` (whatever the
+    machine's speed)."""
+    env = {**os.environ, "KILL_AFTER": kill_after or "", **thread_env()}
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
     )
@@ -80,6 +91,24 @@ def launch(args, kill_after=None, kill_at_progress=None, threads=None) -> int:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=300)
     return proc.returncode
+
+
+def finish(args, threads: int = THREADS) -> None:
+    """Run ``args`` (a :func:`command`) to the end in this process, on ``threads`` CPU threads, as
+    the CLI would: nothing here is killed, so it needs no process of its own."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = CliRunner().invoke(cli, args[2:])  # without the interpreter and killer.py
+    finally:
+        torch.set_num_threads(previous)
+    assert out.exit_code == 0, out.output
+
+
+def uninterrupted(tmp_path: Path, threads: int = THREADS) -> tuple[dict, Path]:
+    """The faults grid run once, never interrupted: its snapshot and its folder."""
+    finish(command(tmp_path, "straight"), threads)
+    return snapshot(tmp_path / "straight" / "faults"), tmp_path / "straight" / "faults"
 
 
 def snapshot(run_dir: Path) -> dict:

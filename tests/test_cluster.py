@@ -12,7 +12,7 @@ import dask
 import pytest
 import torch
 from distributed import Client
-from faults import SPEC, assert_same, command, launch, snapshot
+from faults import SPEC, assert_same, command, finish, launch, snapshot, uninterrupted
 from filelock import FileLock
 from run_helpers import assert_one_line_error, write_grid
 
@@ -23,16 +23,32 @@ from benchbench.registry import BenchbenchError
 from benchbench.runner import PackJob, SetupError, run_pack
 from benchbench.store import RunStore
 
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, shapes):
+    """The faults grid run once in this process on one thread, as a Dask worker runs it (Dask sets
+    ``OMP_NUM_THREADS=1``): the bits every run on the cluster must end with."""
+    return uninterrupted(tmp_path_factory.mktemp("reference"), threads=1)
+
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A running cluster that runs reach with ``--scheduler``, and a client of the tests' own."""
+    """A running cluster that runs reach with ``--scheduler``, and a client of the tests' own.
+
+    A worker the tests kill is restarted by its nanny, which sets Dask's worker settings
+    (``OMP_NUM_THREADS=1``, ``MKL_NUM_THREADS=1``…) in this process's environment again: the
+    environment is put back when the module ends, so later tests' subprocesses are not changed."""
+    environ = dict(os.environ)
     with (
         local_cluster(2) as running,
         Client(running) as client,
     ):
         assert "OMP_NUM_THREADS" not in os.environ  # Dask's worker settings stay in the workers
         yield running, client
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def test_the_cluster_executor_leaves_the_environment_as_it_was(tmp_path, cli_runner):
@@ -45,14 +61,17 @@ def test_the_cluster_executor_leaves_the_environment_as_it_was(tmp_path, cli_run
     assert {k: os.environ.get(k) for k in workers_only} == {k: before.get(k) for k in workers_only}
 
 
-def test_the_smoke_grid_on_a_local_cluster_gives_the_bits_of_a_local_run(tmp_path, cli_runner):
+def test_the_smoke_grid_on_a_cluster_gives_the_bits_of_a_local_run(tmp_path, cli_runner, cluster):
+    running, _ = cluster
     smoke = ["run", "--grid", "smoke", "--no-progress", "--device", "cpu"]
     local = cli_runner.invoke(cli, [*smoke, "--results", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output
-    dask = cli_runner.invoke(cli, [*smoke, "--cluster", "local:2", "--results", str(tmp_path / "dask")])
+    dask = cli_runner.invoke(
+        cli, [*smoke, "--scheduler", running.scheduler_address, "--results", str(tmp_path / "dask")]
+    )
     assert dask.exit_code == 0, dask.output
     a, b = RunStore(tmp_path / "local" / "smoke"), RunStore(tmp_path / "dask" / "smoke")
-    assert a.manifest()["executor"] == "local" and b.manifest()["executor"] == "dask local:2"
+    assert a.manifest()["executor"] == "local" and b.manifest()["executor"] == f"dask {running.scheduler_address}"
     compared = cli_runner.invoke(cli, ["compare", str(a.path), str(b.path)])
     assert compared.exit_code == 0 and "within 0 on 4 shared models" in compared.output, compared.output
     for store in a.cell_stores():
@@ -66,9 +85,7 @@ def _pids(client: Client) -> dict[str, int]:
     return client.run(os.getpid)
 
 
-def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(
-    tmp_path, cluster, uninterrupted_on_one_thread
-):
+def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(tmp_path, cluster, reference):
     running, client = cluster
     run_dir = tmp_path / "killed" / "faults"
     args = command(tmp_path, "killed", "--scheduler", running.scheduler_address)
@@ -88,7 +105,7 @@ def test_a_worker_killed_mid_pack_the_pack_resumes_elsewhere_with_the_same_bits(
     assert proc.returncode == 0, err
     assert (run_dir / "packs" / victim[2]).is_dir()
     assert victim[1] not in _pids(client).values()  # that process is gone; its task ran elsewhere
-    assert_same(snapshot(run_dir), uninterrupted_on_one_thread[0])  # every cell trained, each curve once
+    assert_same(snapshot(run_dir), reference[0])  # every cell trained, each curve once
 
 
 def _steps(run_dir) -> tuple[dict[str, int], dict[str, int]]:
@@ -103,10 +120,11 @@ def _steps(run_dir) -> tuple[dict[str, int], dict[str, int]]:
     return logged, saved
 
 
-def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bits(
-    tmp_path, uninterrupted_on_one_thread
-):
-    args = command(tmp_path, "client", "--cluster", "local:2")
+def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bits(tmp_path, cluster, reference):
+    """The client killed -9: its tasks may still run on the workers; the same command, run again,
+    waits for what they hold and finishes the run."""
+    running, _ = cluster
+    args = command(tmp_path, "client", "--scheduler", running.scheduler_address)
     run_dir = tmp_path / "client" / "faults"
     assert launch(args, kill_at_progress=(run_dir, 12, 0.0)) == -signal.SIGKILL
     run = RunStore(run_dir)
@@ -117,8 +135,8 @@ def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bi
         pack = statuses[cell].get("pack")
         if statuses[cell]["status"] != "trained" and step >= 7:
             assert saved.get(pack, 0) >= step - 7, (step, saved.get(pack))
-    assert launch(args) == 0
-    assert_same(snapshot(run_dir), uninterrupted_on_one_thread[0])
+    finish(args)
+    assert_same(snapshot(run_dir), reference[0])
 
 
 WORKER_ONLY = """
@@ -189,10 +207,10 @@ def test_a_second_client_on_a_run_is_refused_in_one_line(tmp_path, cli_runner, c
     assert_one_line_error(out, f"Error: {run.path} is being written by another benchbench", "--cluster local:2")
 
 
-def test_a_duplicated_task_waits_for_the_first_and_trains_nothing_again(tmp_path, uninterrupted, capfd):
+def test_a_duplicated_task_waits_for_the_first_and_trains_nothing_again(tmp_path, reference, capfd):
     """As when Dask runs a task a second time while the first still runs: the second holds the
     cells only once the first lets them go, finds them trained, and writes nothing."""
-    run = RunStore(shutil.copytree(uninterrupted[1], tmp_path / "faults"))
+    run = RunStore(shutil.copytree(reference[1], tmp_path / "faults"))
     before = {p: p.stat().st_mtime_ns for p in run.path.rglob("*") if p.is_file() and p.name != CLAIM}
     pack = run.pack_stores()[0]
     configs = [run.cell_store(i).cell().config() for i in pack.cells()]

@@ -9,11 +9,18 @@ import time
 
 import numpy as np
 import pytest
-from faults import assert_same, command, default_sigint, launch, progress, snapshot
+from faults import assert_same, command, default_sigint, finish, launch, progress, snapshot, thread_env, uninterrupted
 
 from benchbench.store import RunStore
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, shapes):
+    """The faults grid run once, never interrupted: what every killed run must end as."""
+    return uninterrupted(tmp_path_factory.mktemp("reference"))
+
+
+@pytest.mark.faults
 @pytest.mark.parametrize(
     "kill_after",
     [
@@ -24,36 +31,44 @@ from benchbench.store import RunStore
         "CellStore.write_evaluation:3",  # between two evaluations
     ],
 )
-def test_kill_at_a_boundary_then_rerun_gives_the_same_bits(tmp_path, uninterrupted, kill_after):
+def test_kill_at_a_boundary_then_rerun_gives_the_same_bits(tmp_path, reference, kill_after):
     args = command(tmp_path, "killed")
     assert launch(args, kill_after=kill_after) == -signal.SIGKILL
     saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "killed").rglob("model.pt")}
-    assert launch(args) == 0
-    assert_same(snapshot(tmp_path / "killed" / "faults"), uninterrupted[0])
+    finish(args)
+    assert_same(snapshot(tmp_path / "killed" / "faults"), reference[0])
     assert {p: p.stat().st_mtime_ns for p in saved} == saved  # a saved model is never trained or written again
 
 
-def test_kill_at_ten_random_moments_then_rerun_gives_the_same_bits(tmp_path, uninterrupted):
-    """Ten runs, each killed -9 at a random moment (mid-write included), then run again to the end."""
+@pytest.mark.faults
+def test_one_run_killed_at_ten_random_moments_resuming_in_between_gives_the_same_bits(tmp_path, reference):
+    """One run killed -9 at ten random moments (mid-write included), in order: each kill lands in
+    a run resumed after the one before, so a resumed run is killed again; then run to the end."""
     rng, landed = np.random.default_rng(0), 0
-    total = progress(uninterrupted[1])
-    for i in range(10):
-        args = command(tmp_path, f"killed{i}")
-        moment = (tmp_path / f"killed{i}" / "faults", int(rng.integers(1, total)), float(rng.uniform(0, 0.05)))
-        landed += launch(args, kill_at_progress=moment) == -signal.SIGKILL
-        assert launch(args) == 0
-        run = RunStore(tmp_path / f"killed{i}" / "faults")
-        assert_same(snapshot(run.path), uninterrupted[0])
-        packs = {s.status()["pack"] for s in run.cell_stores()}
-        assert len(packs) == 2 and all(len(run.pack_store(p).cells()) == 2 for p in packs)
+    run_dir = tmp_path / "killed" / "faults"
+    args = command(tmp_path, "killed")
+    total = progress(reference[1])
+    for target in sorted(rng.choice(np.arange(1, total), size=10, replace=False)):
+        landed += launch(args, kill_at_progress=(run_dir, int(target), float(rng.uniform(0, 0.05)))) == -signal.SIGKILL
+    finish(args)
+    run = RunStore(run_dir)
+    assert_same(snapshot(run.path), reference[0])
+    packs = {s.status()["pack"] for s in run.cell_stores()}
+    assert len(packs) == 2 and all(len(run.pack_store(p).cells()) == 2 for p in packs)
     assert landed >= 8  # the kills came before the run could finish
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path, uninterrupted, signum, code):
+def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path, reference, signum, code):
     args = command(tmp_path, "signalled")
     proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+        env={**os.environ, **thread_env()},
     )
     run_dir = tmp_path / "signalled" / "faults"
     while proc.poll() is None and progress(run_dir) < 10:  # mid-training, however fast the machine
@@ -67,21 +82,23 @@ def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path
     run = RunStore(tmp_path / "signalled" / "faults")
     statuses = [s.status()["status"] for s in run.cell_stores()]
     assert "failed" not in statuses and statuses.count("trained") < 4
-    assert launch(args) == 0
-    assert_same(snapshot(run.path), uninterrupted[0])
+    finish(args)
+    assert_same(snapshot(run.path), reference[0])
 
 
-def test_a_closed_output_pipe_never_fails_a_cell(tmp_path, uninterrupted):
+@pytest.mark.faults
+def test_a_closed_output_pipe_never_fails_a_cell(tmp_path, reference):
     """As under `| tee` when tee is stopped: every write to the output fails."""
     args = [a for a in command(tmp_path, "piped") if a != "--no-progress"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, **thread_env()}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     proc.stdout.close()
     proc.stderr.close()
     assert proc.wait(timeout=300) == 1
     run = RunStore(tmp_path / "piped" / "faults")
     assert not [s for s in run.cell_stores() if s.status()["status"] in ("failed", "diverged")]
-    assert launch(args) == 0
-    assert_same(snapshot(run.path), uninterrupted[0])
+    finish(args)
+    assert_same(snapshot(run.path), reference[0])
 
 
 def test_one_writer_at_a_time_and_a_dead_writers_lock_does_not_block(tmp_path, cli_runner):

@@ -181,7 +181,7 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
     from benchbench.report.figures import figure1_series
-    from benchbench.report.tables import aggregate, tidy
+    from benchbench.results import aggregate, tidy
 
     run = RunStore(tmp_path / "r")
     run.write_manifest({"grid": {"name": "mine"}})

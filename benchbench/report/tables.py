@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from benchbench.metric import declared_directions
 from benchbench.registry import BenchbenchError
 from benchbench.results import direction, metric_columns, ranked_outputs
 
@@ -93,7 +94,10 @@ class Selection:
     def check(self, table: pd.DataFrame) -> None:
         """One-line errors for a selection the run cannot answer: an output with no declared
         direction or no values, a dataset not in the run, a β it did not train."""
-        if self.chosen and direction(self.directions, self.select_by) is None:
+        metric = self.select_by.partition(".")[0]
+        # a metric the run lacks: what it declares where it is registered, for the clearer error
+        declared = self.directions if metric in self.directions else {metric: declared_directions(metric)}
+        if self.chosen and direction(declared, self.select_by) is None:
             known = ", ".join(ranked_outputs(metric_columns(table), self.directions)) or "none"
             raise BenchbenchError(
                 f"--select-by {self.select_by!r}: not a METRIC.OUTPUT that declares which way is better "

@@ -60,7 +60,13 @@ DAMAGES = {
 }
 
 
-@pytest.mark.parametrize("damage", DAMAGES)
+#: Variants of a case the everyday loop already covers (README): they run in the full suite.
+LIKE_ANOTHER = {"status empty", "status truncated", "config edited"}
+
+
+@pytest.mark.parametrize(
+    "damage", [pytest.param(d, marks=pytest.mark.slow) if d in LIKE_ANOTHER else d for d in DAMAGES]
+)
 def test_a_damaged_file_is_one_line_and_the_rest_goes_on(finished, tmp_path, cli_runner, damage):
     hurt, said = DAMAGES[damage]
     run = tmp_path / "smoke"
@@ -85,6 +91,7 @@ def test_a_damaged_file_is_one_line_and_the_rest_goes_on(finished, tmp_path, cli
         assert values(RunStore(run).cell_store(name)) == values(RunStore(finished).cell_store(name))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"", b"garbage, not a checkpoint"])
 def test_a_damaged_checkpoint_restarts_its_pack_and_says_so(tmp_path, cli_runner, interrupt_at, content):
     args = ["run", *SMOKE, "--steps", "10", "--checkpoint-every", "4", "--results"]

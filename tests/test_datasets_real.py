@@ -107,6 +107,7 @@ def test_chairs_errors(root, cli_runner):
     assert "a_model/renders has 5 renders" in out.output and not (root / "results").exists()
 
 
+@pytest.mark.slow
 def test_paper_grid_runs_celeba_when_present(root, cli_runner):
     write_celeba(root)
     out = cli_runner.invoke(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from click.testing import CliRunner
 from run_helpers import assert_one_line_error, values, write_grid
 
 from benchbench.cells import Cell
@@ -53,6 +54,12 @@ def smoke(cli_runner, tmp_path, *extra):
     return RunStore(tmp_path / "smoke")
 
 
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """A finished smoke run that tests leave as they found it."""
+    return smoke(CliRunner(), tmp_path_factory.mktemp("smoke"))
+
+
 def test_options_resolve_to_one_key_and_are_type_checked():
     spec = EvalSpec.of("mig")
     assert spec.options == {"num_train": 10_000, "num_bins": 20, "mode": "default"}
@@ -73,6 +80,7 @@ def test_options_resolve_to_one_key_and_are_type_checked():
         EvalSpec.of("latent_correlation", {"num_images": float("nan")})
 
 
+@pytest.mark.slow
 def test_run_then_two_evaluates_keep_every_evaluation(tmp_path, cli_runner):
     run = smoke(cli_runner, tmp_path)
     stores = run.cell_stores()
@@ -123,6 +131,7 @@ def test_run_then_two_evaluates_keep_every_evaluation(tmp_path, cli_runner):
     assert "evaluations 18 done, 0 failed, 0 missing" in status.output
 
 
+@pytest.mark.slow
 def test_a_metric_with_several_option_sets_and_no_grid_choice_is_left_out(tmp_path, cli_runner):
     run = smoke(cli_runner, tmp_path)
     for n in ("100", "150"):
@@ -160,6 +169,7 @@ def test_run_reuses_trained_models_and_adds_only_the_new_metric(tmp_path, cli_ru
         assert 0 <= values(store)["sap"]["sap"] <= 1
 
 
+@pytest.mark.slow
 def test_a_new_metric_plugin_evaluates_an_old_run_and_shows_in_the_report(tmp_path, cli_runner):
     run = smoke(cli_runner, tmp_path)
     plugin = tmp_path / "my_metric.py"
@@ -230,14 +240,15 @@ def test_evaluate_killed_midway_continues_where_it_stopped(tmp_path, cli_runner,
         (["--datasets", "celeba"], "has no dataset celeba"),
     ],
 )
-def test_bad_evaluate_input_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, args, message):
-    run = smoke(cli_runner, tmp_path)
+def test_bad_evaluate_input_is_one_line_exit_2_nothing_written(smoke_run, cli_runner, args, message):
+    run = smoke_run
     before = sorted(p for p in run.path.rglob("*"))
     out = invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig", *args, "--no-progress", code=2)
     assert_one_line_error(out, message)
     assert sorted(p for p in run.path.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_an_old_run_is_refused_then_migrated_keeping_every_number(tmp_path, cli_runner):
     old = tmp_path / "quick"
     shutil.copytree(OLD_RUN, old)

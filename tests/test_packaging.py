@@ -5,6 +5,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DIRS = {"methods": "benchbench/methods", "metrics": "benchbench/metrics", "datasets": "benchbench/datasets"}
 
@@ -30,6 +32,7 @@ def build_wheel(dest: Path) -> tuple[Path, str]:
     return wheel, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_wheel_ships_plugins_under_benchbench(tmp_path):
     wheel, said = build_wheel(tmp_path)
     # a package folder missing from pyproject's list is shipped, if at all, as data, with a warning
@@ -49,11 +52,13 @@ def test_wheel_ships_plugins_under_benchbench(tmp_path):
     assert "benchbench = benchbench.cli:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
     listing = subprocess.run([sys.executable, "-m", "benchbench", "list"], capture_output=True, text=True, check=True)
     assert "dip_vae" in listing.stdout and "dci" in listing.stdout
 
 
+@pytest.mark.slow
 def test_the_wheel_installed_as_users_install_it_writes_a_report(tmp_path, cli_runner):
     """`pip install` of the wheel (not editable) into a fresh venv, then `benchbench report`."""
     from benchbench.cli import cli

@@ -5,6 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
+from conftest import make_cell
 from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
@@ -52,11 +54,11 @@ def add(run, cell, higgins, mse, attributes=None, model=False, **extra):
     store.mark_trained()
 
 
-@pytest.fixture
-def run(tmp_path, cell):
-    run = RunStore(tmp_path / "paperish")
+def paper_run(root) -> RunStore:
+    """A run like the paper grid's, with known values: 2D Shapes (two seeds) and CelebA."""
+    run = RunStore(root / "paperish")
     run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
-    c = lambda dataset, method, hp=None, seed=0: on(dataset, cell(method, hp, seed=seed))  # noqa: E731
+    c = lambda dataset, method, hp=None, seed=0: on(dataset, make_cell(method, hp, seed=seed))  # noqa: E731
     for seed, (h, m) in enumerate([(80.0, 0.0020), (82.0, 0.0022)]):
         add(run, c("shapes2d", "vae", seed=seed), h, m, model=True)
         add(run, c("shapes2d", "beta_vae", {"beta": 4}, seed), h - 1, m * 2, model=True)
@@ -74,14 +76,27 @@ def run(tmp_path, cell):
     return run
 
 
+@pytest.fixture
+def run(tmp_path):
+    return paper_run(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory):
+    """The paper-like run and its full report, made once for the tests that only read them."""
+    run = paper_run(tmp_path_factory.mktemp("shown"))
+    folder, _ = report(CliRunner(), run)
+    return run, folder
+
+
 def report(cli_runner, run, *args):
     out = cli_runner.invoke(cli, ["report", str(run.path), *args])
     assert out.exit_code == 0, out.output
     return run.path / "report", out.output
 
 
-def test_report_tables_have_the_exact_numbers(run, cli_runner):
-    folder, _ = report(cli_runner, run)
+def test_report_tables_have_the_exact_numbers(shown):
+    _, folder = shown
     cells = pd.read_csv(folder / "cells.csv")
     assert len(cells) == 16 and set(cells["status"]) == {"trained", "failed"}
     t1 = pd.read_csv(folder / "table1.csv")
@@ -110,6 +125,7 @@ def paper_values(t1, dataset):
     return {m: (None if pd.isna(v) else v) for m, v in rows["paper.metric"].items()}
 
 
+@pytest.mark.slow
 def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_runner):
     """β = 2, 8 and DIP-VAE-II are not the paper's rows: their paper columns stay empty."""
     run = RunStore(tmp_path / "r")
@@ -131,6 +147,7 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
     assert values["DIP-VAE (variant = i)"] is None and values["DIP-VAE (variant = ii)"] is None
 
 
+@pytest.mark.slow
 def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
     run.write_manifest({"grid": {"name": "mine"}})
@@ -178,6 +195,7 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
     assert cli_runner.invoke(cli, ["report", str(run.path), "--select-by", "mig.mig"]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
     from benchbench.report.figures import figure1_series
@@ -230,8 +248,8 @@ def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
     assert list(t1["dataset"]) == ["celeba_official"] and t1["paper.metric"].tolist() == [7.5]
 
 
-def test_report_latex_structure_and_bold(run, cli_runner):
-    folder, _ = report(cli_runner, run)
+def test_report_latex_structure_and_bold(shown):
+    _, folder = shown
     tex = (folder / "table1.tex").read_text()
     assert tex.startswith("\\begin{table}") and tex.rstrip().endswith("\\end{table}")
     assert "\\caption{" in tex and "\\label{tab:benchbench-table1}" in tex and "standalone" not in tex
@@ -266,36 +284,37 @@ def test_report_latex_structure_and_bold(run, cli_runner):
     assert header.count("\\multicolumn{2}{c}") == 4 and "Arched\\\\Eyebrows" in header  # long names on two lines
     assert "Rosy" not in t2 and "\\setlength{\\tabcolsep}{3pt}" in t2
     assert "\\textbf{96.2}" in t2  # the paper's best Wearing_Hat (DIP-VAE), in its own group
-    report(cli_runner, run, "--format", "latex", "--standalone")
-    doc = (folder / "table2_celeba.tex").read_text()
-    assert doc.startswith("\\documentclass[varwidth]{standalone}")
-    assert len([line for line in doc.splitlines() if line.startswith("\\begin{tabular}")]) == 3
-    assert "\\caption" not in doc and doc.rstrip().endswith("\\end{document}")
 
 
-def test_report_is_deterministic_and_holds_only_what_it_wrote(run, cli_runner):
+@pytest.mark.slow
+def test_report_is_deterministic_and_holds_only_what_it_wrote(shown, cli_runner, tmp_path):
     def snapshot(folder):
         return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
-    folder, _ = report(cli_runner, run)
+    run, folder = shown
     first = snapshot(folder)
     assert any(k.endswith(".pdf") for k in first) and any(k.endswith(".png") for k in first)
-    second = snapshot(report(cli_runner, run)[0])
+    again = tmp_path / "again"
+    report(cli_runner, run, "--out", str(again))
+    second = snapshot(again)
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
-    report(cli_runner, run, "--format", "latex")
-    files = {p.name for p in folder.rglob("*") if p.is_file()}
+    report(cli_runner, run, "--format", "latex", "--standalone", "--out", str(again))
+    files = {p.name for p in again.rglob("*") if p.is_file()}
     assert "table1.tex" in files and not {"table1.csv", "cells.csv", "index.html"} & files  # no stale files
-    (run.path / "mine").mkdir()
-    (run.path / "mine" / "notes.txt").write_text("mine")
-    out = cli_runner.invoke(cli, ["report", str(run.path), "--out", str(run.path / "mine")])
+    doc = (again / "table2_celeba.tex").read_text()
+    assert doc.startswith("\\documentclass[varwidth]{standalone}")
+    assert len([line for line in doc.splitlines() if line.startswith("\\begin{tabular}")]) == 3
+    assert "\\caption" not in doc and doc.rstrip().endswith("\\end{document}")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    out = cli_runner.invoke(cli, ["report", str(run.path), "--out", str(tmp_path / "mine")])
     assert_one_line_error(out, "not a benchbench report folder")
-    assert (run.path / "mine" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
 
 
-def test_report_figures_and_html(run, cli_runner):
-    folder = run.path / "r"
-    assert cli_runner.invoke(cli, ["report", str(run.path), "--out", str(folder)]).exit_code == 0
+def test_report_figures_and_html(shown):
+    _, folder = shown
     for name in (
         "figure1_shapes2d",
         "figure1_celeba",
@@ -346,6 +365,7 @@ def test_label_placement_avoids_overlap():
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_partial_run_and_formats(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "small")
     run.write_manifest({"grid": {"name": "quick"}})

@@ -240,6 +240,7 @@ def slow_metric(tmp_path_factory):
     return str(path), next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(path)).CALLS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overlap", [True, False])
 def test_evaluations_run_beside_the_next_pack_s_training_when_asked(tmp_path, monkeypatch, slow_metric, overlap):
     from benchbench.grids import get_grid

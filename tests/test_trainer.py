@@ -49,7 +49,7 @@ def assert_close_as_rounding_allows(a, b):
     [
         ("dip_vae", [{"lambda_od": 1}, {"lambda_od": 20}, {"lambda_od": 5, "momentum": 0.5}]),
         ("beta_vae", [{"beta": 1}, {"beta": 4}, {"beta": 16}]),
-        ("factor_vae", [{"gamma": 10}, {"gamma": 40}, {"gamma": 100}]),
+        pytest.param("factor_vae", [{"gamma": 10}, {"gamma": 40}, {"gamma": 100}], marks=pytest.mark.slow),
         ("beta_tc_vae", [{"beta": 1}, {"beta": 4}, {"beta": 10}]),
         (
             "annealed_vae",
@@ -186,6 +186,7 @@ def test_each_loss_moves_only_its_own_networks(cell, shapes, tmp_path):
     assert all(torch.equal(p.grad, g) for p, g in zip(trainer.aux.values(), disc_only))
 
 
+@pytest.mark.slow
 def test_a_compiled_step_trains_as_the_eager_one_within_rounding(cell, shapes, tmp_path):
     """``torch.compile`` of the pack's loss and gradients (on a GPU with CUDA graphs; here the
     CPU's inductor kernels): the same models, within what fused kernels' rounding allows."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
 
 from benchbench.data import Dataset, GroundTruthDataset, LabelledDataset
 from benchbench.registry import BenchbenchError
@@ -28,6 +26,11 @@ def logistic_regression(mode: Mode):
     """The logistic regression a metric fits.  ``compat``: the one disentanglement_lib ran on,
     scikit-learn ≤ 0.21's default (liblinear, one binary problem per class); ``default``: today's
     scikit-learn default (lbfgs, multinomial), given room to converge."""
+    from sklearn.linear_model import (
+        LogisticRegression,  # deferred: scikit-learn takes seconds to import, and every command loads the metrics
+    )
+    from sklearn.multiclass import OneVsRestClassifier
+
     if mode == "compat":
         return OneVsRestClassifier(LogisticRegression(solver="liblinear"))
     return LogisticRegression(max_iter=1000)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from sklearn.svm import LinearSVC
 
 from benchbench.metric import better, profiles
 from benchbench.registry import BenchbenchError, metrics
@@ -68,6 +67,8 @@ def beta_vae_score(
     x_eval, y_eval = _points(dataset, model, num_eval, batch_size, use, rng)
     seed = int(rng.integers(2**31 - 1))
     if classifier == "svm":
+        from sklearn.svm import LinearSVC  # deferred: seconds to import, and every command loads the metrics
+
         clf = LinearSVC(C=0.01, loss="hinge", max_iter=20_000, random_state=seed)
     elif classifier == "logreg":
         clf = logistic_regression(mode)

@@ -15,7 +15,6 @@ trees grown for every factor at once on the model's device.
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from benchbench.boosting import fit_classifiers
 from benchbench.metric import better, profiles
@@ -25,6 +24,8 @@ from benchbench.representation import sample_codes
 
 def disentanglement(importance: np.ndarray) -> float:
     """``Σ_i ρ_i (1 − H_K(p_i))`` over latents i (rows of the latents × factors matrix)."""
+    import scipy.stats  # deferred: seconds to import, and every command loads the metrics
+
     per_latent = 1.0 - scipy.stats.entropy(importance.T + 1e-11, base=importance.shape[1])
     weights = importance if importance.sum() > 0 else np.ones_like(importance)
     return float(np.sum(per_latent * weights.sum(axis=1) / weights.sum()))
@@ -32,6 +33,8 @@ def disentanglement(importance: np.ndarray) -> float:
 
 def completeness(importance: np.ndarray) -> float:
     """``Σ_j ρ_j (1 − H_D(p_j))`` over factors j (columns)."""
+    import scipy.stats
+
     per_factor = 1.0 - scipy.stats.entropy(importance + 1e-11, base=importance.shape[0])
     weights = importance if importance.sum() > 0 else np.ones_like(importance)
     return float(np.sum(per_factor * weights.sum(axis=0) / weights.sum()))

@@ -21,8 +21,6 @@ data) where disentanglement_lib's ``MultiLabelBinarizer`` raises when a sample l
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
 
 from benchbench.metric import better, profiles
 from benchbench.registry import metrics
@@ -41,6 +39,9 @@ def modularity(mi: np.ndarray) -> float:
 
 
 def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) -> float:
+    from sklearn.metrics import roc_auc_score  # deferred: seconds to import, and every command loads the metrics
+    from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
+
     if compat:
         return roc_auc_score(MultiLabelBinarizer().fit_transform(y[:, None]), proba)
     onehot = label_binarize(y, classes=classes)

@@ -14,8 +14,6 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.svm import LinearSVC
 
 from benchbench.metric import better, profiles
 from benchbench.registry import metrics
@@ -24,6 +22,11 @@ from benchbench.representation import sample_codes
 
 def _accuracy_row(mu_train, ys_train, mu_test, ys_test):
     """Accuracies of one latent predicting each factor."""
+    from sklearn.exceptions import (
+        ConvergenceWarning,  # deferred: seconds to import, and every command loads the metrics
+    )
+    from sklearn.svm import LinearSVC
+
     row = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

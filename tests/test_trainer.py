@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from benchbench.checkpoint import PackCheckpoint
 from benchbench.method import Method
 from benchbench.registry import methods
 from benchbench.store import CellStore, PackStore
@@ -88,21 +89,9 @@ def test_resume_from_checkpoint_equals_uninterrupted(cell, shapes, tmp_path, int
     assert [r["step"] for r in store.read_log()] == [2, 4, 6]  # written as it trains
     ckpt = torch.load(pack.checkpoint_path, weights_only=True)
     assert ckpt["step"] == 4 and ckpt["cells"] == [c.id] and ckpt["since_log"] == 0
-    assert set(ckpt) == {
-        "step",
-        "cells",
-        "params",
-        "adam_m",
-        "adam_v",
-        "state",
-        "rng",
-        "sums",
-        "since_log",
-        "aux",
-        "aux_m",
-        "aux_v",
-    }
-    assert ckpt["aux"] == {}  # DIP-VAE trains no auxiliary network
+    assert set(ckpt) == {f.name for f in dataclasses.fields(PackCheckpoint)}  # every field, saved
+    assert set(ckpt["params"]) == set(ckpt["adam_m"]) == set(ckpt["adam_v"]) and set(ckpt["state"]) == {"cov", "seen"}
+    assert ckpt["aux"] == {} and len(ckpt["rng"]) == 1  # DIP-VAE trains no auxiliary network; one model
     resumed = train([c], shapes, tmp_path / "crash")[c.id]
     assert max_diff(straight, resumed) == 0.0
     assert not pack.checkpoint_path.exists() and store.model_path.exists()
@@ -280,3 +269,19 @@ def test_a_method_written_against_the_first_api_warns_once_and_trains_the_same_b
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     logs = [CellStore(tmp_path / c.method / c.id).read_log() for c in (new, old)]
     assert logs[0] == logs[1] and "l1" in logs[0][0]
+
+
+def test_a_checkpoint_missing_a_field_is_damaged_and_the_pack_starts_over(cell, shapes, tmp_path, interrupt_at, capsys):
+    c = cell("vae", steps=10)
+    interrupt_at(7)
+    with pytest.raises(KeyboardInterrupt):
+        train([c], shapes, tmp_path)
+    interrupt_at(None)
+    pack = PackStore(tmp_path / "pack")
+    state = torch.load(pack.checkpoint_path, weights_only=True)
+    del state["sums"]
+    torch.save(state, pack.checkpoint_path)
+    assert pack.load_checkpoint() is None
+    assert (
+        f"{pack.checkpoint_path} cannot be read (ValueError: no sums): the pack starts over" in capsys.readouterr().err
+    )

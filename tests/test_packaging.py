@@ -24,8 +24,10 @@ def source_packages() -> set[str]:
     return found
 
 
-def build_wheel(dest: Path) -> tuple[Path, str]:
-    """The wheel `pip install .` would build, and what the build said."""
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel `pip install .` would build, and what the build said: built once per session."""
+    dest = tmp_path_factory.mktemp("dist")
     args = ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dest), str(ROOT)]
     out = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, check=True)
     (wheel,) = dest.glob("benchbench-*.whl")
@@ -33,8 +35,8 @@ def build_wheel(dest: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.slow
-def test_wheel_ships_plugins_under_benchbench(tmp_path):
-    wheel, said = build_wheel(tmp_path)
+def test_wheel_ships_plugins_under_benchbench(built_wheel):
+    wheel, said = built_wheel
     # a package folder missing from pyproject's list is shipped, if at all, as data, with a warning
     assert "is absent from the `packages` configuration" not in said, said
     names = zipfile.ZipFile(wheel).namelist()
@@ -59,14 +61,14 @@ def test_python_dash_m_runs_the_cli():
 
 
 @pytest.mark.slow
-def test_the_wheel_installed_as_users_install_it_writes_a_report(tmp_path, cli_runner):
+def test_the_wheel_installed_as_users_install_it_writes_a_report(tmp_path, cli_runner, built_wheel):
     """`pip install` of the wheel (not editable) into a fresh venv, then `benchbench report`."""
     from benchbench.cli import cli
 
     out = cli_runner.invoke(cli, ["run", "--grid", "smoke", "--methods", "vae", "--device", "cpu", "--no-progress",
                                   "--results", str(tmp_path / "results")])  # fmt: skip
     assert out.exit_code == 0, out.output
-    wheel, _ = build_wheel(tmp_path / "dist")
+    wheel, _ = built_wheel
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"

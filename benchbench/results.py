@@ -190,9 +190,9 @@ def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
     so a report reads the same whichever plugins are loaded.  Only a run written before they were
     recorded falls back to the metric as registered here."""
     manifest = {(e["metric"], e["key"]): e for e in run.manifest().get("evaluations", [])}
-    found = {}
+    stores, found = run.cell_stores(), {}
     for metric, key in keys.items():
-        records = (store.evaluation(metric, key) for store in run.cell_stores())
+        records = (store.evaluation(metric, key) for store in stores)
         record = next((r for r in records if r is not None and "better" in r), manifest.get((metric, key), {}))
         if "better" not in record:  # written before these were recorded
             default = metric in metrics and EvalSpec.of(metric).key == key

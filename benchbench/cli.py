@@ -447,7 +447,7 @@ def report(run_ref, results_dir, out, formats, betas, select_by, standalone, log
     from benchbench.report import make_report
     from benchbench.report.tables import Selection
 
-    load_plugins(plugins)  # a plugin metric's declared directions (--select-by, bold, overview)
+    load_plugins(plugins)  # a plugin dataset (traversals); directions come from the run, older runs from here
     source = click.get_current_context().get_parameter_source("select_by")
     selection = Selection(select_by=select_by, chosen=source is not click.core.ParameterSource.DEFAULT)
     for spec in betas:

@@ -409,7 +409,11 @@ def migrate(run_ref, results_dir, plugins) -> None:
 @click.option("--results", "results_dir", default="results", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
 @click.option(
-    "--format", "formats", default="csv,latex,html", show_default=True, help="Comma-separated: csv, latex, html."
+    "--format",
+    "formats",
+    default="csv,latex,figures,html",
+    show_default=True,
+    help="Comma-separated: csv, latex, figures (PNG and PDF), html (draws the figures too).",
 )
 @click.option(
     "--beta",

@@ -147,7 +147,6 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
     assert values["DIP-VAE (variant = i)"] is None and values["DIP-VAE (variant = ii)"] is None
 
 
-@pytest.mark.slow
 def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
     run.write_manifest({"grid": {"name": "mine"}})
@@ -155,7 +154,7 @@ def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
         add(run, cell("dip_vae", {"lambda_od": lam}), higgins, mse, mig={"mig": mig})
 
     def dip(*args):
-        folder, output = report(cli_runner, run, *args)
+        folder, output = report(cli_runner, run, "--format", "csv", *args)
         t1 = pd.read_csv(folder / "table1.csv").set_index("method")
         return t1.loc["DIP-VAE", "hp.lambda_od"], output
 
@@ -195,7 +194,6 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
     assert cli_runner.invoke(cli, ["report", str(run.path), "--select-by", "mig.mig"]).exit_code == 0
 
 
-@pytest.mark.slow
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
     from benchbench.report.figures import figure1_series
@@ -209,7 +207,7 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
     for (variant, lam), score in scores.items():
         add(run, cell("dip_vae", {"variant": variant, "lambda_od": lam}), score, 0.002)
     add(run, cell("dip_vae", {"variant": "ii", "lambda_od": 2, "cov_estimate": "batch"}), 94.0, 0.002)
-    folder, _ = report(cli_runner, run, "--beta", "shapes2d=4,4")
+    folder, _ = report(cli_runner, run, "--beta", "shapes2d=4,4", "--format", "csv")
     t1 = pd.read_csv(folder / "table1.csv").set_index("method")
     i, ii_run, ii_batch = (
         "DIP-VAE (cov_estimate = running, variant = i)",
@@ -302,6 +300,7 @@ def test_report_is_deterministic_and_holds_only_what_it_wrote(shown, cli_runner,
     report(cli_runner, run, "--format", "latex", "--standalone", "--out", str(again))
     files = {p.name for p in again.rglob("*") if p.is_file()}
     assert "table1.tex" in files and not {"table1.csv", "cells.csv", "index.html"} & files  # no stale files
+    assert not [f for f in files if f.endswith((".png", ".pdf"))]  # LaTeX alone draws nothing
     doc = (again / "table2_celeba.tex").read_text()
     assert doc.startswith("\\documentclass[varwidth]{standalone}")
     assert len([line for line in doc.splitlines() if line.startswith("\\begin{tabular}")]) == 3
@@ -373,7 +372,12 @@ def test_partial_run_and_formats(tmp_path, cell, cli_runner):
     out = cli_runner.invoke(cli, ["report", str(run.path), "--format", "csv"])
     assert out.exit_code == 0, out.output
     files = {p.name for p in (run.path / "report").iterdir()}
-    assert {"cells.csv", "table1.csv"} <= files and not {"table1.tex", "index.html", "table2_celeba.csv"} & files
+    assert {"cells.csv", "table1.csv"} <= files
+    assert not {"table1.tex", "index.html", "table2_celeba.csv", "figures"} & files  # nothing drawn
+    assert cli_runner.invoke(cli, ["report", str(run.path), "--format", "figures"]).exit_code == 0
+    drawn = {p.relative_to(run.path / "report").as_posix() for p in (run.path / "report").rglob("*.*")}
+    assert {"figures/overview_shapes2d.png", "figures/overview_shapes2d.pdf"} <= drawn
+    assert not {"cells.csv", "table1.csv", "table1.tex", "index.html"} & drawn
     assert cli_runner.invoke(cli, ["report", str(run.path), "--format", "html"]).exit_code == 0
     page = (run.path / "report" / "index.html").read_text()
     assert "celeba: not in this run" in page and "shapes2d: no finished DIP-VAE cells" in page

@@ -164,7 +164,8 @@ def load_artifact(run_path: Path, cell: str, keys: dict[str, str], name: str) ->
     return CellStore(run_path / "cells" / cell).artifact(metric, keys[metric], array) if metric in keys else None
 
 
-def _correlation_arrays(run_path, cells, keys):
+def correlation_arrays(run_path, cells, keys) -> dict:
+    """``{label: (latent × latent, latent × factor, factor names)}`` of the cells that have them."""
     found = {}
     for label, cell in cells.items():
         zz, zf = (
@@ -177,26 +178,28 @@ def _correlation_arrays(run_path, cells, keys):
     return found
 
 
-def correlations(
-    run_path: Path, cells: dict[str, str], keys: dict[str, str], dataset: str, out: Path
-) -> tuple[list[str], list[str]]:
-    """Tables 3–4 as heatmaps — latent × latent (one figure), factor × latent (another, sized so
-    every factor's name is readable) — a column per method, and a CSV per matrix."""
-    found = _correlation_arrays(run_path, cells, keys)
-    if not found:
-        return [], []
+def correlation_tables(found: dict, dataset: str, out: Path) -> list[str]:
+    """Tables 3–4 as numbers: a CSV per method and matrix (latent × latent, factor × latent)."""
     csvs = []
     folder = out / "correlations"
-    folder.mkdir(parents=True, exist_ok=True)
     for label, (zz, zf, names) in found.items():
         latents = [f"z{i}" for i in range(zz.shape[0])]
         for kind, frame in (
             ("latent_latent", pd.DataFrame(zz, latents, latents)),
             ("factor_latent", pd.DataFrame(zf.T, names, latents)),
         ):
+            folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{dataset}_{slug(label)}_{kind}.csv"
             frame.to_csv(path)
             csvs.append(str(path.relative_to(out)))
+    return csvs
+
+
+def correlations(found: dict, dataset: str, out: Path) -> list[str]:
+    """Tables 3–4 as heatmaps — latent × latent (one figure), factor × latent (another, sized so
+    every factor's name is readable) — a column per method."""
+    if not found:
+        return []
     images = []
     d = max(zz.shape[0] for zz, _, _ in found.values())
     n = max(len(names) for _, _, names in found.values())
@@ -227,7 +230,7 @@ def correlations(
                 ax.set_ylabel("latent" if kind == "latent" else "factor / attribute")
         fig.tight_layout()
         images.append(save(fig, out, f"correlations_{kind}_{dataset}"))
-    return images, csvs
+    return images
 
 
 def figure2(
@@ -241,7 +244,7 @@ def figure2(
     """The paper's Figure 2: for each attribute, the latent most correlated with it; bars are
     that latent's signed correlation with the attribute itself (dark, marked) and with its four
     most correlated other attributes."""
-    found = _correlation_arrays(run_path, cells, keys)
+    found = correlation_arrays(run_path, cells, keys)
     data = {}
     for label, (_, zf, names) in found.items():
         others = load_artifact(run_path, cells[label], keys, "latent_correlation.top_others")

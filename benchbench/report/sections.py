@@ -25,7 +25,8 @@ from benchbench.report.tables import (
 from benchbench.results import direction, headline_outputs
 from benchbench.store import RunStore
 
-FORMATS = ("csv", "latex", "html")
+#: What a report can write; the page shows the figures, so ``html`` draws them too.
+FORMATS = ("csv", "latex", "figures", "html")
 SHAPES = ("shapes2d", "dsprites")
 TABLE2_WIDTH = 4  # attributes per tabular: three stacked tabulars fit a one-column page
 
@@ -61,6 +62,12 @@ class Options:
     formats: tuple = FORMATS
     standalone: bool = False
     logx: bool | None = None
+
+    @property
+    def figures(self) -> bool:
+        """Whether to draw the figures: asked for, or shown by the page (drawing is most of a
+        report's time)."""
+        return "figures" in self.formats or "html" in self.formats
 
 
 def _files(section: Section, images: list[str]) -> None:
@@ -164,7 +171,7 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
         "configuration).",
         html=table_html(summary),
     )
-    for dataset in sorted(set(table["dataset"])):
+    for dataset in sorted(set(table["dataset"])) if options.figures else []:
         image = figures.overview(table, headline, dataset, out)
         if image:
             _files(section, [image])
@@ -225,6 +232,22 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
     chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
     single = f"One model per method: the lowest seed of each configuration ({chosen})."
     kinds: dict[str, list[Section]] = {}
+    if dataset in SHAPES + CELEBA:
+        found = figures.correlation_arrays(run.path, cells, keys)
+        csvs = figures.correlation_tables(found, dataset, out) if "csv" in options.formats else []
+        images = figures.correlations(found, dataset, out) if options.figures else []
+        number = "4" if dataset in CELEBA else "3"
+        section = Section(
+            f"Table {number} — {dataset}",
+            "Pearson correlations of μ over the test set: latent × latent (first figure) and "
+            f"factor/attribute × latent (second). {single}",
+            files=csvs,
+            notes=[] if found else [f"{dataset}: no latent_correlation artifacts"],
+        )
+        _files(section, images)
+        kinds["correlations"] = [section]
+    if not options.figures:
+        return kinds
     fig1 = figures.figure1(agg, dataset, out, options.logx)
     if fig1:
         section = Section(
@@ -235,28 +258,16 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
         )
         _files(section, [fig1])
         kinds["figure1"] = [section]
-    if dataset in SHAPES + CELEBA:
-        images, csvs = figures.correlations(run.path, cells, keys, dataset, out)
-        number = "4" if dataset in CELEBA else "3"
+    fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
+    if fig2:
         section = Section(
-            f"Table {number} — {dataset}",
-            "Pearson correlations of μ over the test set: latent × latent (first figure) and "
-            f"factor/attribute × latent (second). {single}",
-            files=csvs,
-            notes=[] if images else [f"{dataset}: no latent_correlation artifacts"],
+            f"Figure 2 — {dataset}",
+            "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
+            "latent's signed correlation with the attribute (red) and with its four most "
+            f"correlated other attributes (blue). {single}",
         )
-        _files(section, images)
-        kinds["correlations"] = [section]
-        fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
-        if fig2:
-            section = Section(
-                f"Figure 2 — {dataset}",
-                "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
-                "latent's signed correlation with the attribute (red) and with its four most "
-                f"correlated other attributes (blue). {single}",
-            )
-            _files(section, [fig2])
-            kinds["figure2"] = [section]
+        _files(section, [fig2])
+        kinds["figure2"] = [section]
     try:
         data = datasets.get(dataset)()
         trav = figures.traversals(run.path, cells, data, dataset, out)

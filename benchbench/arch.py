@@ -104,6 +104,21 @@ def mlp_net(image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
 ARCHITECTURES = {"conv": conv_net, "mlp": mlp_net}
 
 
+@torch.no_grad()
+def tensorflow_init(module: nn.Module) -> None:
+    """TensorFlow 1's default initial weights, with which disentanglement_lib's layers start:
+    Glorot-uniform kernels, ``U(±√(6 / (fan_in + fan_out)))`` (PyTorch's layouts give the same
+    fans), and zero biases.  A :class:`VAENet`'s last encoder layer is TensorFlow's two layers
+    ``means`` and ``log_var``, so each half is drawn with its own ``fan_out`` (the latent size)."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    if isinstance(module, VAENet):
+        for half in module.encoder[-1].weight.chunk(2):  # the μ rows, then the log σ² rows
+            nn.init.xavier_uniform_(half)
+
+
 def build_net(arch: str, image_shape: tuple[int, int, int], latent_dim: int) -> VAENet:
     try:
         factory = ARCHITECTURES[arch]

@@ -13,6 +13,17 @@ from benchbench.registry import methods
 #: compute in: one table, so every precision a grid accepts is one the trainer can run.
 PRECISIONS = {"fp32": "float32", "bf16": "bfloat16"}
 
+#: The training settings that are words, each with its allowed values; the first is what every
+#: cell trained before the setting existed did, and a cell at it leaves the setting out of its
+#: config, so its id is the one it always had (see :class:`Cell`).
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "precision": tuple(PRECISIONS),
+    "likelihood": ("dataset", "bernoulli", "gaussian"),
+    "init": ("pytorch", "tensorflow"),
+    "adam": ("pytorch", "tensorflow"),
+    "train_images": ("split", "all"),
+}
+
 
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -24,9 +35,20 @@ class Cell:
 
     Metrics are not part of a cell: an evaluation is a record attached to the trained model
     (see :mod:`benchbench.evaluate`), so changing how a model is evaluated never retrains it.
-    ``precision`` is the arithmetic of the network's layers: ``fp32``, or ``bf16`` (from fp32
-    master weights; loss, method terms and Adam stay fp32), which trains a measurably different
-    model; it enters the config only when not fp32, so every fp32 cell keeps the id it had."""
+
+    The :data:`SETTINGS` enter the config only away from their first value, so every cell
+    keeps the id it had before they existed:
+
+    * ``precision``: the arithmetic of the network's layers, ``fp32`` or ``bf16`` (from fp32
+      master weights; loss, method terms and Adam stay fp32);
+    * ``likelihood``: the reconstruction loss, the ``dataset``'s own or ``bernoulli`` (sigmoid
+      cross-entropy on the logits) or ``gaussian`` (squared error of the sigmoid) for every dataset;
+    * ``init``: the layers' initial weights, PyTorch's defaults or ``tensorflow``'s (Glorot-uniform
+      kernels, zero biases, as disentanglement_lib's layers start);
+    * ``adam``: PyTorch's Adam (ε after bias correction) or TensorFlow 1's (ε added to the
+      uncorrected √v, its ``lr_t`` form);
+    * ``train_images``: the dataset's training ``split`` (its test images held out) or ``all``
+      of its images, as disentanglement_lib trains."""
 
     dataset: str
     method: str
@@ -38,12 +60,21 @@ class Cell:
     batch_size: int
     lr: float
     precision: str = "fp32"
+    likelihood: str = "dataset"
+    init: str = "pytorch"
+    adam: str = "pytorch"
+    train_images: str = "split"
 
     def config(self) -> dict[str, Any]:
         config = asdict(self)
-        if config["precision"] == "fp32":
-            del config["precision"]
+        for name, allowed in SETTINGS.items():
+            if config[name] == allowed[0]:
+                del config[name]
         return config
+
+    def settings(self) -> dict[str, str]:
+        """The settings away from their first value (those in the config)."""
+        return {name: getattr(self, name) for name, allowed in SETTINGS.items() if getattr(self, name) != allowed[0]}
 
     @property
     def id(self) -> str:
@@ -54,8 +85,8 @@ class Cell:
         """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded)."""
         numeric = {k: v for k, v in self.hyperparameters.items() if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
-        precision = f"/{self.precision}" if self.precision != "fp32" else ""
-        return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}{precision}"
+        settings = "".join(f"/{v}" if k == "precision" else f"/{k}={v}" for k, v in self.settings().items())
+        return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}{settings}"
 
     def pack_key(self) -> str:
         """Cells with equal keys can train as one pack: same data, network, precision, method
@@ -71,7 +102,7 @@ class Cell:
                 self.batch_size,
                 self.steps,
                 self.lr,
-                self.precision,
+                *(getattr(self, name) for name in SETTINGS),
             ]
         )
 

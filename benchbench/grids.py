@@ -12,6 +12,8 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     steps = 2000
     batch_size = 64
     lr = 1e-4
+    likelihood = "bernoulli"        # optional settings (benchbench.cells.SETTINGS): precision,
+    init = "tensorflow"             # likelihood, init, adam, train_images
 
     metric_profile = "fast"         # optional: start every metric from its named preset
 
@@ -40,7 +42,7 @@ from typing import Any
 
 from benchbench.arch import ARCHITECTURES
 from benchbench.catalogue import BUILTIN_GRIDS
-from benchbench.cells import PRECISIONS, Cell
+from benchbench.cells import SETTINGS, Cell
 from benchbench.checks import conforms, type_words
 from benchbench.metric import EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
@@ -51,7 +53,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "steps": 300_000,
     "batch_size": 64,
     "lr": 1e-4,
-    "precision": "fp32",
+    **{name: allowed[0] for name, allowed in SETTINGS.items()},
 }
 TRAIN_TYPES: dict[str, type] = {
     "arch": str,
@@ -59,7 +61,7 @@ TRAIN_TYPES: dict[str, type] = {
     "steps": int,
     "batch_size": int,
     "lr": float,
-    "precision": str,
+    **{name: str for name in SETTINGS},
 }
 TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
@@ -130,7 +132,7 @@ class Grid:
                             steps=train["steps"],
                             batch_size=train["batch_size"],
                             lr=float(train["lr"]),
-                            precision=train["precision"],
+                            **{name: train[name] for name in SETTINGS},
                         )
                         out.setdefault(cell.id, cell)
         return list(out.values())
@@ -189,8 +191,9 @@ def _check_train(where: str, train: Any) -> None:
         _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
     if "arch" in train and train["arch"] not in ARCHITECTURES:
         raise GridError(f"{where}arch: unknown arch {train['arch']!r} (known: {', '.join(ARCHITECTURES)})")
-    if "precision" in train and train["precision"] not in PRECISIONS:
-        raise GridError(f"{where}precision: must be one of {', '.join(PRECISIONS)}, got {train['precision']!r}")
+    for name, allowed in SETTINGS.items():
+        if name in train and train[name] not in allowed:
+            raise GridError(f"{where}{name}: must be one of {', '.join(allowed)}, got {train[name]!r}")
 
 
 def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> None:

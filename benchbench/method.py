@@ -87,6 +87,9 @@ class Method:
     choices: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: numeric hyperparameter → (lowest, highest) allowed value, both included.
     bounds: ClassVar[dict[str, tuple[float, float]]] = {}
+    #: hyperparameter added after cells were stored → the value that reproduces how those cells
+    #: trained: a stored cell without it trains (and resumes) as it always did, and keeps its id.
+    legacy: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -132,9 +135,11 @@ class Method:
         return hp
 
     def static_part(self, hp: dict[str, Any]) -> dict[str, Any]:
+        hp = {**self.legacy, **hp}
         return {k: hp[k] for k in self.choices}
 
     def numeric_part(self, hp: dict[str, Any]) -> dict[str, float]:
+        hp = {**self.legacy, **hp}
         return {k: v for k, v in hp.items() if k not in self.choices}
 
     def init_state(self, static: dict[str, Any], latent_dim: int) -> Tensors:

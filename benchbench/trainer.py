@@ -25,11 +25,12 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from benchbench.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll
+from benchbench.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll, tensorflow_init
 from benchbench.cells import PRECISIONS, Cell
 from benchbench.checkpoint import PackCheckpoint
 from benchbench.data import GroundTruthDataset
@@ -60,7 +61,10 @@ def init_net(cell: Cell, image_shape: tuple[int, int, int]) -> VAENet:
     """The cell's initial network, built on the CPU from its seed (same on every device)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derived_seed(cell.seed, "init"))
-        return build_net(cell.arch, image_shape, cell.latent_dim)
+        net = build_net(cell.arch, image_shape, cell.latent_dim)
+        if cell.init == "tensorflow":
+            tensorflow_init(net)
+        return net
 
 
 class PackTrainer:
@@ -88,7 +92,10 @@ class PackTrainer:
         self.aux_specs = self.method.auxiliaries(self.static, first.latent_dim)
         self.aux_templates = {n: a.build(first.latent_dim).to(self.device) for n, a in self.aux_specs.items()}
         self.images = dataset.image_store(self.device)
-        self.train_idx = torch.as_tensor(dataset.train_indices, device=self.device)
+        train = np.arange(len(dataset)) if first.train_images == "all" else dataset.train_indices
+        self.train_idx = torch.as_tensor(train, device=self.device)
+        self.likelihood = dataset.likelihood if first.likelihood == "dataset" else first.likelihood
+        self.tensorflow_adam = first.adam == "tensorflow"
         self._init_models()
         self.network_dtype = getattr(torch, PRECISIONS[first.precision])
         self._loss = vmap(self._one_model_loss, in_dims=(0, 0, 0, 0, 0, 0, 0, None))
@@ -159,7 +166,7 @@ class PackTrainer:
             params = {k: p.to(self.network_dtype) for k, p in params.items()}
         mu, logvar, z, logits = functional_call(self.template, params, (x.to(self.network_dtype), eps))
         logits = logits.float()  # the loss, the method's terms and Adam: fp32
-        recon = reconstruction_nll(self.dataset.likelihood, logits, x).mean()
+        recon = reconstruction_nll(self.likelihood, logits, x).mean()
         kl = kl_to_standard_normal(mu, logvar)
         nets = {
             name: functools.partial(functional_call, template, _prefixed(aux, name))
@@ -192,11 +199,12 @@ class PackTrainer:
     def _adam(self) -> None:
         """One Adam update of every model's parameters, and of each auxiliary network's with its
         own settings (Adam is element-wise: stacked models never mix)."""
-        _adam_update(self.params, self.adam_m, self.adam_v, self.step, self.lr, ADAM_BETAS, ADAM_EPS)
+        tf = self.tensorflow_adam
+        adam_update(self.params, self.adam_m, self.adam_v, self.step, self.lr, ADAM_BETAS, ADAM_EPS, tf)
         for name, spec in self.aux_specs.items():
             keys = [k for k in self.aux if k.startswith(f"{name}.")]
             params, m, v = ({k: d[k] for k in keys} for d in (self.aux, self.aux_m, self.aux_v))
-            _adam_update(params, m, v, self.step, spec.lr, spec.betas, spec.eps)
+            adam_update(params, m, v, self.step, spec.lr, spec.betas, spec.eps, tf)
 
     # ---------------------------------------------------------------- loop
     def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
@@ -306,19 +314,24 @@ def init_aux(cell: Cell, name: str, spec) -> torch.nn.Module:
     """The cell's initial auxiliary network ``name``, on the CPU from its seed."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derived_seed(cell.seed, f"init:{name}"))
-        return spec.build(cell.latent_dim)
+        net = spec.build(cell.latent_dim)
+        if cell.init == "tensorflow":
+            tensorflow_init(net)
+        return net
 
 
 @torch.no_grad()
-def _adam_update(params, m, v, t: int, lr: float, betas: tuple[float, float], eps: float) -> None:
-    """Adam (Kingma & Ba, as ``torch.optim.Adam``) on each parameter from its ``.grad``, ``t``
-    updates counted including this one."""
+def adam_update(params, m, v, t: int, lr: float, betas, eps: float, tensorflow: bool = False) -> None:
+    """Adam (Kingma & Ba) on each parameter from its ``.grad``, ``t`` updates counted including
+    this one: as ``torch.optim.Adam`` (``ε`` added to the bias-corrected ``√v̂``), or as
+    TensorFlow 1's ``AdamOptimizer`` documents it, ``lr_t = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ)`` and
+    ``θ −= lr_t·m/(√v + ε)`` (``ε`` added to the uncorrected ``√v``)."""
     b1, b2 = betas
-    step_size = lr / (1 - b1**t)
     bias2_sqrt = math.sqrt(1 - b2**t)
+    step_size = lr * bias2_sqrt / (1 - b1**t) if tensorflow else lr / (1 - b1**t)
     for k, p in params.items():
         g = p.grad
         m[k].lerp_(g, 1 - b1)
         v[k].mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = (v[k].sqrt() / bias2_sqrt).add_(eps)
+        denom = v[k].sqrt().add_(eps) if tensorflow else (v[k].sqrt() / bias2_sqrt).add_(eps)
         p.addcdiv_(m[k], denom, value=-step_size)

@@ -6,13 +6,18 @@ disentanglement_lib's ``methods/unsupervised/vae.py`` and ``shared/architectures
 * Discriminator ``D``: an MLP ``latent → 1000 → … → 1000 → 2`` (six hidden layers, leaky ReLU of
   slope 0.2, disentanglement_lib's ``fc_discriminator``), trained to tell ``z`` (class 0) from
   ``z`` with each dimension permuted independently across the batch (class 1, ``shuffle_codes``):
-  loss ``−½·mean log softmax(D(z))₀ − ½·mean log softmax(D(z̃))₁``, minimised over its own
-  parameters only by Adam with lr 1e-4, β₁ 0.5, β₂ 0.9 (the study's discriminator optimizer).
-  The VAE's loss moves only the VAE, as disentanglement_lib's two ``var_list``s do.
+  loss ``−½·mean log p(D(z))₀ − ½·mean log p(D(z̃))₁``, minimised over its own parameters
+  only by Adam with lr 1e-4, β₁ 0.5, β₂ 0.9 (the study's discriminator optimizer).  The VAE's
+  loss moves only the VAE, as disentanglement_lib's two ``var_list``s do.
+* ``discriminator_probs = "clipped"`` (the default): ``p`` is the softmax clipped to
+  [1e-6, 1 − 1e-6], as disentanglement_lib's ``make_discriminator`` clips it (no gradient where
+  it clips), so a confident discriminator's loss stays ≤ −log 1e-6 ≈ 13.8.  ``"exact"``: the
+  unclipped log-softmax, which grows without bound as the discriminator grows confident (what
+  benchbench trained before this choice existed; a stored cell without it trains so).
 
-Differences: ``log softmax`` where disentanglement_lib takes ``log`` of the softmax (the same
-value, without its underflow to −inf); and disentanglement_lib's two optimizers each advance the
-global step, so its "300k steps" are 150k updates — here a step is one update of both.
+disentanglement_lib's two optimizers each advance the global step, so its "300k steps" are 150k
+updates of each: here a step is one update of both (the ``locatello2019`` grid trains its
+FactorVAE cells 150,000 steps for that reason).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from benchbench.method import Auxiliary, Method
 from benchbench.registry import methods
 
 HIDDEN, LAYERS = 1000, 6
+CLIP = 1e-6  # disentanglement_lib's make_discriminator
 
 
 def discriminator(latent_dim: int) -> nn.Module:
@@ -40,13 +46,23 @@ def shuffle_codes(z: torch.Tensor, permutation: torch.Tensor) -> torch.Tensor:
     return torch.gather(z, 0, permutation)
 
 
+def log_probabilities(logits: torch.Tensor, form: str) -> torch.Tensor:
+    """The discriminator's log class probabilities: ``clipped`` to [1e-6, 1 − 1e-6] first, as
+    disentanglement_lib, or ``exact``."""
+    if form == "clipped":
+        return torch.softmax(logits, dim=1).clamp(CLIP, 1 - CLIP).log()
+    return torch.log_softmax(logits, dim=1)
+
+
 @methods.register("factor_vae")
 class FactorVAE(Method):
     """FactorVAE: VAE + γ·TC, the total correlation estimated by a discriminator."""
 
     description = "FactorVAE: VAE + gamma * TC from a z-vs-permuted-z discriminator (Kim & Mnih 2018)"
-    hyperparameters = {"gamma": 10.0}
+    hyperparameters = {"gamma": 10.0, "discriminator_probs": "clipped"}
+    choices = {"discriminator_probs": ("clipped", "exact")}
     bounds = {"gamma": (0.0, float("inf"))}
+    legacy = {"discriminator_probs": "exact"}
 
     def auxiliaries(self, static, latent_dim):
         return {"discriminator": Auxiliary(discriminator, lr=1e-4, betas=(0.5, 0.9), eps=1e-8)}
@@ -60,6 +76,6 @@ class FactorVAE(Method):
         logits = d(inputs.z)
         tc = (logits[:, 0] - logits[:, 1]).mean()
         shuffled = d(shuffle_codes(inputs.z, inputs.draws["permutation"]))
-        real, fake = torch.log_softmax(logits, dim=1), torch.log_softmax(shuffled, dim=1)
+        real, fake = (log_probabilities(x, static["discriminator_probs"]) for x in (logits, shuffled))
         discriminator_loss = -0.5 * real[:, 0].mean() - 0.5 * fake[:, 1].mean()
         return {"regularizer": inputs.kl + hp["gamma"] * tc, "tc": tc, "auxiliary": discriminator_loss}, state

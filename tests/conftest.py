@@ -20,7 +20,7 @@ def shapes():
 
 
 def make_cell(
-    method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv", precision="fp32"
+    method="vae", hp=None, seed=0, steps=8, batch_size=8, lr=1e-3, latent_dim=4, arch="conv", precision="fp32", **rest
 ):
     return Cell(
         dataset="shapes2d",
@@ -33,6 +33,7 @@ def make_cell(
         batch_size=batch_size,
         lr=lr,
         precision=precision,
+        **rest,
     )
 
 
@@ -48,7 +49,7 @@ def _few_threads():
 
 @pytest.fixture
 def cell():
-    """Factory for small shapes2d cells: ``cell(method, hp, seed=…, steps=…)``."""
+    """Factory for small shapes2d cells: ``cell(method, hp, seed=…, steps=…, likelihood=…)``."""
     return make_cell
 
 

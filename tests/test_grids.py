@@ -34,6 +34,7 @@ def test_paper_grid_is_the_seeds_sweep():
         4,
         8,
         16,
+        20,
         25,
         32,
         60,
@@ -51,7 +52,7 @@ def test_paper_grid_is_the_seeds_sweep():
     assert {c.latent_dim for c in by("shapes2d", "vae")} == {10}
     assert {c.latent_dim for c in cells if c.dataset != "shapes2d"} == {32}
     assert {(c.steps, c.batch_size, c.lr, c.arch) for c in cells} == {(300_000, 64, 1e-4, "conv")}
-    assert len(cells) == 19 + 18 + 18
+    assert len(cells) == 20 + 18 + 18
     assert len(grid.cells()) == 3 * len(cells)
 
 
@@ -84,6 +85,11 @@ def test_cell_id_is_a_stable_hash_of_the_training_config(cell):
     bf16 = cell("beta_vae", {"beta": 4}, seed=3, precision="bf16")  # another model; fp32 ids unchanged
     assert bf16.config() == {**c.config(), "precision": "bf16"} and bf16.id != c.id
     assert Cell.from_config(bf16.config()) == bf16 and bf16.label.endswith("/s3/bf16")
+    study = Cell(**{**c.config(), "likelihood": "bernoulli", "init": "tensorflow"})  # the study's setup
+    assert study.config() == {**c.config(), "likelihood": "bernoulli", "init": "tensorflow"} and study.id != c.id
+    assert Cell.from_config(study.config()) == study
+    assert study.label.endswith("/s3/likelihood=bernoulli/init=tensorflow")
+    assert Cell(**{**c.config(), "adam": "pytorch", "train_images": "split"}).id == c.id  # the defaults: no change
 
 
 def test_packs_group_compatible_cells(cell):
@@ -121,6 +127,10 @@ def test_packs_group_compatible_cells(cell):
         (("steps = 5", 'steps = 5\narch = "resnet"'), "train.arch: unknown arch 'resnet' (known: conv, mlp)"),
         (("steps = 5", "steps = 5\nlr = nan"), "train.lr: must be a finite number, got nan"),
         (("steps = 5", 'steps = 5\nprecision = "fp16"'), "train.precision: must be one of fp32, bf16, got 'fp16'"),
+        (
+            ("steps = 5", 'steps = 5\nlikelihood = "l2"'),
+            "train.likelihood: must be one of dataset, bernoulli, gaussian, got 'l2'",
+        ),
         (("steps = 5", "steps = 5\nlr = inf"), "train.lr: must be a finite number, got inf"),
         (("num_images = 32", 'num_images = "lots"'), "reconstruction_error.num_images: must be an integer or none"),
         (("seeds = 2", 'seeds = 2\nmetric_profile = "fastest"'), "unknown metric profile 'fastest'"),
@@ -240,7 +250,12 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         assert all(h["lambda_d"] == factor * h["lambda_od"] and h["cov_estimate"] == "batch" for h in dips)
     study = ["shapes2d", "color_dsprites", "noisy_dsprites", "shapes3d", "smallnorb", "cars3d"]
     assert Counter(c.dataset for c in cells) == dict.fromkeys(study, 108)
-    assert {(c.steps, c.batch_size, c.lr, c.latent_dim) for c in cells} == {(300_000, 64, 1e-4, 10)}
+    assert {(c.batch_size, c.lr, c.latent_dim) for c in cells} == {(64, 1e-4, 10)}
+    # FactorVAE's two optimizers each advanced the study's global step: 150,000 updates of each
+    assert {(c.method == "factor_vae", c.steps) for c in cells} == {(True, 150_000), (False, 300_000)}
+    assert values("factor_vae", "discriminator_probs") == ["clipped"]
+    setup = {(c.likelihood, c.init, c.adam, c.train_images) for c in cells}
+    assert setup == {("bernoulli", "tensorflow", "tensorflow", "all")}  # shared.gin, TF defaults, every image
     metrics = {e.metric for e in get_grid("locatello2019").evaluations()}
     assert metrics == {
         "beta_vae_score",

@@ -213,7 +213,10 @@ def test_factor_vae_terms_match_formula(batch):
     assert all(sorted(perm[:, l]) == list(range(z.shape[0])) for l in range(z.shape[1]))  # a permutation per dim
     kl = torch.tensor(2.0, dtype=torch.float64)
     inputs = Inputs(kl, z, z, z, torch.tensor(0.0), {"discriminator": net}, draws)
-    terms, _ = method.terms({}, {"gamma": torch.tensor(40.0, dtype=torch.float64)}, inputs, {})
+    gamma = {"gamma": torch.tensor(40.0, dtype=torch.float64)}
+    terms, _ = method.terms({"discriminator_probs": "exact"}, gamma, inputs, {})
+    clipped, _ = method.terms({"discriminator_probs": "clipped"}, gamma, inputs, {})
+    assert all(torch.equal(terms[k], clipped[k]) for k in ("tc", "regularizer"))  # the clip touches only D's loss
     logits = numpy_discriminator(net, mu)
     shuffled = np.stack([mu[perm[:, l], l] for l in range(mu.shape[1])], axis=1)
     logits_fake = numpy_discriminator(net, shuffled)
@@ -226,3 +229,4 @@ def test_factor_vae_terms_match_formula(batch):
     assert terms["tc"].item() == pytest.approx(tc, rel=1e-9)
     assert terms["regularizer"].item() == pytest.approx(2.0 + 40 * tc, rel=1e-9)
     assert terms["auxiliary"].item() == pytest.approx(d_loss, rel=1e-9)
+    assert clipped["auxiliary"].item() == pytest.approx(d_loss, rel=1e-9)  # an unsure D: nothing clipped

@@ -6,10 +6,19 @@ from __future__ import annotations
 import pandas as pd
 
 from benchbench.catalogue import paper_grid
+from benchbench.cells import SETTINGS
 from benchbench.grids import TRAIN_DEFAULTS
 from benchbench.store import RunStore
 
-TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", "precision")
+TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", *SETTINGS)
+#: How the header names a setting away from its first value.
+SETTING_WORDS = {
+    "precision": lambda v: f"{v} layers (fp32 weights and loss)",
+    "likelihood": lambda v: f"{v} likelihood",
+    "init": lambda v: f"{v}'s initial weights",
+    "adam": lambda v: f"{v}'s Adam",
+    "train_images": lambda v: f"trained on {v} images",
+}
 
 
 def training_settings(run: RunStore) -> pd.DataFrame:
@@ -41,7 +50,11 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
                     f"Training, {dataset}",
                     f"{r['arch']} architecture, {r['latent_dim']} latents, {r['steps']:,} steps, "
                     f"batch {r['batch_size']}, Adam lr {r['lr']:g}"
-                    + (f", {r['precision']} layers (fp32 weights and loss)" if r["precision"] != "fp32" else ""),
+                    + "".join(
+                        f", {SETTING_WORDS[name](r[name])}"
+                        for name, allowed in SETTINGS.items()
+                        if r[name] != allowed[0]
+                    ),
                 )
             )
     trained = table[table["status"] == "trained"]
@@ -63,10 +76,10 @@ def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict]) -> list[st
     """Each way the run departs from the paper grid's protocol, in one sentence."""
     paper = {**TRAIN_DEFAULTS, **paper_grid()["train"]}
     departures = []
-    for name in ("steps", "batch_size", "lr", "precision"):
+    for name in ("steps", "batch_size", "lr", *SETTINGS):
         values = sorted(set(training[name]))
         if values and values != [paper[name]]:
-            text = {"steps": lambda v: f"{v:,}", "precision": str}.get(name, lambda v: f"{v:g}")
+            text = {"steps": lambda v: f"{v:,}", **dict.fromkeys(SETTINGS, str)}.get(name, lambda v: f"{v:g}")
             shown = ", ".join(text(v) for v in values)
             departures.append(f"{name.replace('_', ' ')} {shown} (paper grid: {text(paper[name])})")
     non_default = _non_default(facts)

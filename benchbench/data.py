@@ -163,6 +163,8 @@ class Dataset(abc.ABC):
     likelihood: str = "bernoulli"
     test_fraction: float = 0.1
     split_seed: int = 0
+    #: What this dataset stands in for when it is not the original data (reports say so).
+    stand_in: str = ""
 
     @abc.abstractmethod
     def __len__(self) -> int: ...
@@ -184,6 +186,12 @@ class Dataset(abc.ABC):
         """What a metric sees at ``indices``: :meth:`images_at`, with the nuisance of a
         :attr:`stochastic` dataset drawn from ``rng``."""
         return self.images_at(indices)
+
+    def rows(self, indices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The :meth:`image_store` rows the trainer gathers for one model's minibatch of
+        ``indices``: the same rows, unless a :attr:`stochastic` dataset stores several images of
+        one index and draws which (from ``generator``, the model's own stream)."""
+        return indices
 
     def observe(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """What the trainer sees of a minibatch of :meth:`image_store` images (on the device):

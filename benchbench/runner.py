@@ -86,7 +86,7 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
     """Fail before any training if a dataset is not implemented or its files are missing or
     malformed.  Opening each dataset here also builds its cache once, up front.  With
     ``download``, files with a stable public URL are fetched (and verified) first."""
-    problems, available = [], []
+    problems, available, fetchable = [], [], []
     for name in sorted({c.dataset for c in cells}):
         if name not in datasets:
             problems.append(f"{name} (not implemented)")
@@ -99,8 +99,10 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
             available.append(name)
         except BenchbenchError as exc:
             problems.append(str(exc))
+            fetchable += [name] if datasets.get(name).downloads and not download else []
     if problems:
-        hint = f"; run with --datasets {','.join(available)}" if available else ""
+        hint = f"; --download fetches the files of {', '.join(fetchable)}" if fetchable else ""
+        hint += f"; run with --datasets {','.join(available)}" if available else ""
         raise BenchbenchError(f"datasets not available: {'; '.join(problems)}{hint}")
 
 

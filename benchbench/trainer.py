@@ -188,10 +188,12 @@ class PackTrainer:
             )
             for g in self.gens
         ]
-        idx = torch.stack([i for i, _ in draws])
-        x = self.images.batch(self.train_idx[idx.flatten()])
-        if self.dataset.stochastic:  # each model's nuisance (colour, noise) from its own stream
-            x = torch.cat([self.dataset.observe(part, g) for part, g in zip(x.split(b), self.gens)])
+        rows = self.train_idx[torch.stack([i for i, _ in draws]).flatten()]
+        if self.dataset.stochastic:  # each model's nuisance (image, colour, noise) from its own stream
+            data, parts = self.dataset, zip(rows.split(b), self.gens)
+            x = torch.cat([data.observe(self.images.batch(data.rows(part, g)), g) for part, g in parts])
+        else:
+            x = self.images.batch(rows)
         extra = [self.method.draws(self.static, b, d, g) for g in self.gens]  # after the batch: old streams unchanged
         return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws]), self._stack(extra)
 

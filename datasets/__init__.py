@@ -1,6 +1,6 @@
 """Built-in dataset plugins; importing this package registers them."""
 
-from benchbench.datasets import (  # noqa: F401  (nuisance.py: a base class, registers nothing)
+from benchbench.datasets import (  # noqa: F401  (nuisance.py: a mixin, registers nothing)
     cars3d,
     celeba,
     chairs,
@@ -8,6 +8,7 @@ from benchbench.datasets import (  # noqa: F401  (nuisance.py: a base class, reg
     dsprites,
     mpi3d,
     noisy_dsprites,
+    scream_dsprites,
     shapes2d,
     shapes3d,
     smallnorb,

@@ -1,7 +1,8 @@
-"""Observations of ``shapes2d`` with a nuisance drawn afresh each time, as disentanglement_lib's
-Color- and Noisy-dSprites make them.
+"""Observations of a binary dSprites dataset (the rendered ``shapes2d`` or the official
+``dsprites``) with a nuisance drawn afresh each time, as disentanglement_lib's Color-, Noisy- and
+Scream-dSprites make them.
 
-The factors, their sizes, the split and the stored images are ``shapes2d``'s (its cached
+The factors, their sizes, the split and the stored images are the base dataset's (its cached
 bit-packed array, never a second copy); the nuisance is applied on the fly by one function,
 :meth:`Nuisance.nuisance`, written once for numpy and torch alike, so metrics and the trainer
 see the same kind of observation: :meth:`observations` draws from the metric's numpy ``rng``,
@@ -16,11 +17,12 @@ import abc
 import numpy as np
 import torch
 
-from benchbench.datasets.shapes2d import SIZE, Shapes2D
+from benchbench.datasets.shapes2d import SIZE
 
 
-class Nuisance(Shapes2D):
-    """Base of a ``shapes2d`` variant whose observations are ``nuisance(sprites, uniform)``."""
+class Nuisance:
+    """Put before a binary dSprites dataset class: its observations become
+    ``nuisance(sprites, uniform)`` (``class ColorDSprites(ColorNuisance, Shapes2D)``)."""
 
     image_shape = (3, SIZE, SIZE)
     stochastic = True
@@ -35,7 +37,7 @@ class Nuisance(Shapes2D):
         )
 
     def observations(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sprites = Shapes2D.images_at(self, indices)
+        sprites = super().images_at(indices)  # the base dataset's binary images
         return self.nuisance(sprites, lambda shape: rng.random(shape, dtype=np.float32))
 
     def observe(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

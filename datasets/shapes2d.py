@@ -85,6 +85,7 @@ class Shapes2D(CachedImages, GroundTruthDataset):
     image_shape = (1, SIZE, SIZE)
     likelihood = "bernoulli"
     packed_bits = True
+    stand_in = "the official dSprites file (dsprites): rendered here, same factors and sizes, not the same pixels"
 
     def __init__(self):
         shape = (len(self), SIZE, SIZE // 8)

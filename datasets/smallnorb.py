@@ -6,13 +6,14 @@ magic (0x1E3D4C55 bytes, 0x1E3D4C54 int32), int32 rank, max(3, rank) int32 dimen
 The left image of each stereo pair is resized from 96×96 to 64×64 (PIL Lanczos, as
 disentanglement_lib).  Factors: category (5), instance (10), elevation (9), azimuth (18, the
 file's 0, 2, …, 34), lighting (6) — every combination once across the two files, placed in
-index order.  disentanglement_lib treats the instance as a nuisance it samples; here it is a
-factor, so the dataset is a complete grid.
+index order.  Here the instance is a factor, so the dataset is a complete grid;
+``smallnorb4`` is the study's version, where the instance is a nuisance drawn per observation.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PIL import Image
 
 from benchbench.data import (
@@ -84,3 +85,34 @@ class SmallNORB(CachedImages, GroundTruthDataset):
 
         key = f"images_{fingerprint(list(paths.values()))}"
         self.pixels = cached_array("smallnorb", key, (len(self), 1, 64, 64), fill)
+
+
+@datasets.register("smallnorb4")
+class SmallNORB4(SmallNORB):
+    """small NORB as disentanglement_lib's study has it: 4 factors (category, elevation, azimuth,
+    lighting), the instance a nuisance drawn uniformly for every observation (its ``norb.py``)."""
+
+    factor_names = ("category", "elevation", "azimuth", "lighting")
+    stochastic = True
+
+    def __init__(self):
+        super().__init__()
+        category, self.instances, *rest = self.factor_sizes
+        self.factor_sizes = (category, *rest)
+        self.rest = int(np.prod(rest))  # images per (category, instance)
+
+    def _stored(self, indices, instance):
+        """The stored image of each index (a 4-factor combination) for the given instances."""
+        return indices // self.rest * (self.instances * self.rest) + instance * self.rest + indices % self.rest
+
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        raise TypeError("smallnorb4 draws its instance per observation: use observations(indices, rng)")
+
+    def observations(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        indices = np.asarray(indices, dtype=np.int64)
+        instance = (rng.random(indices.shape) * self.instances).astype(np.int64)
+        return SmallNORB.images_at(self, self._stored(indices, instance))
+
+    def rows(self, indices, generator):
+        instance = (torch.rand(indices.shape, generator=generator, device=indices.device) * self.instances).long()
+        return self._stored(indices, instance)

@@ -33,7 +33,7 @@ def test_same_factors_and_stored_images_as_shapes2d(variant, shapes):
 def check_nuisance(name, observed: np.ndarray, sprites: np.ndarray) -> None:
     """``observed (n, 3, H, W)`` is ``sprites (n, 1, H, W)`` with this dataset's nuisance."""
     on = np.broadcast_to(sprites == 1, observed.shape)
-    if name == "color_dsprites":  # the sprite in one colour per image, channels in [0.5, 1]; background black
+    if name.startswith("color_dsprites"):  # the sprite in one colour per image, channels in [0.5, 1]; background black
         assert (observed[~on] == 0).all()
         colours = observed.max(axis=(2, 3))  # (n, 3)
         assert ((colours >= 0.5) & (colours <= 1)).all()

@@ -40,6 +40,9 @@ def test_every_setting_the_page_states_is_what_the_grid_trains(grid):
     for row in _rows(grid):
         chosen = _selected(cells, row["cells"])
         assert chosen, f"{row['point']}: no cell of {grid} is {row['cells']!r}"
+        if row["point"] == "Datasets":
+            assert set(re.findall(r"`(\w+)`", row["benchbench"])) == {c.dataset for c in cells}
+            checked += 1
         for name, text in SETTING.findall(row["benchbench"]):
             value = _value(text.strip())
             if name == "seeds":

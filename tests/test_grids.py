@@ -231,7 +231,7 @@ def test_locatello2019_grid_is_the_study(cli_runner):
     from benchbench.cli import cli
 
     cells = get_grid("locatello2019").cells()
-    assert len(cells) == 6 * 6 * 6 * 3  # methods × values × datasets × seeds
+    assert len(cells) == 6 * 6 * 7 * 3  # methods × values × datasets × seeds
 
     def values(method, key, variant=None):
         found = {
@@ -248,7 +248,15 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         dips = [c.hyperparameters for c in cells if c.method == "dip_vae" and c.hyperparameters["variant"] == variant]
         assert sorted({h["lambda_od"] for h in dips}) == [1, 2, 5, 10, 20, 50]
         assert all(h["lambda_d"] == factor * h["lambda_od"] and h["cov_estimate"] == "batch" for h in dips)
-    study = ["shapes2d", "color_dsprites", "noisy_dsprites", "shapes3d", "smallnorb", "cars3d"]
+    study = [  # sweep.py's seven; dSprites and its variants from the official file
+        "dsprites",
+        "color_dsprites_official",
+        "noisy_dsprites_official",
+        "scream_dsprites",
+        "shapes3d",
+        "smallnorb4",
+        "cars3d",
+    ]
     assert Counter(c.dataset for c in cells) == dict.fromkeys(study, 108)
     assert {(c.batch_size, c.lr, c.latent_dim) for c in cells} == {(64, 1e-4, 10)}
     # FactorVAE's two optimizers each advanced the study's global step: 150,000 updates of each

@@ -342,6 +342,8 @@ def test_report_figures_and_html(shown):
     assert "latent traversals skipped: dataset celeba: missing" in page
     assert "DIP-VAE, seed 0 = cell" in page  # which seed the single-model figures show
     assert "8 steps" in page and "batch 8" in page and "Not the paper&#x27;s protocol: steps 8" in page
+    assert "a stand-in for the official dSprites file (dsprites): rendered here" in page  # shapes2d, named
+    assert "Data, celeba" not in page and "Data, shapes2d" in page
     assert re.search(r"<td class='label'>shapes2d</td><td class='label'>VAE</td><td class='label'>2</td>", page)
 
 

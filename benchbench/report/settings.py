@@ -8,6 +8,7 @@ import pandas as pd
 from benchbench.catalogue import paper_grid
 from benchbench.cells import SETTINGS
 from benchbench.grids import TRAIN_DEFAULTS
+from benchbench.registry import datasets
 from benchbench.store import RunStore
 
 TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", *SETTINGS)
@@ -57,6 +58,10 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
                     ),
                 )
             )
+    for dataset in sorted(set(training["dataset"])):
+        stand_in = datasets.get(dataset).stand_in if dataset in datasets else ""
+        if stand_in:
+            lines.append((f"Data, {dataset}", f"a stand-in for {stand_in}"))
     trained = table[table["status"] == "trained"]
     if not trained.empty:
         seeds = trained.groupby(["dataset", "label"])["seed"].nunique()

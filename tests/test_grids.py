@@ -1,3 +1,6 @@
+import shutil
+from pathlib import Path
+
 import pytest
 from run_helpers import assert_one_line_error, grid_toml
 
@@ -275,3 +278,21 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         "reconstruction_error",
     }
     assert "locatello2019" in cli_runner.invoke(cli, ["list", "grids"]).output
+
+
+def test_a_run_made_before_the_training_settings_resumes_with_nothing_to_do(tmp_path, cli_runner):
+    """The committed quick reference run (made before likelihood, init, adam and train_images
+    existed): today's quick grid expands to exactly its cells, so the same command trains and
+    evaluates nothing and every record stays as it was."""
+    reference = Path(__file__).parent.parent / "results" / "reference" / "quick"
+    run = tmp_path / "quick"
+    shutil.copytree(reference, run, ignore=shutil.ignore_patterns("report", ".lock*"))
+    assert sorted(c.id for c in get_grid("quick").cells()) == sorted(p.name for p in (run / "cells").iterdir())
+    records = {p: p.read_bytes() for p in run.glob("cells/*/*.json")} | {
+        p: p.read_bytes() for p in run.glob("cells/*/evaluations/*/*/*.json")
+    }
+    rerun = ["run", "--grid", "quick", "--device", "cpu", "--no-progress", "--results", str(tmp_path)]
+    out = cli_runner.invoke(cli, rerun)
+    assert out.exit_code == 0, out.output
+    assert "models 3 trained" in out.output and "evaluations 48 done, 0 failed, 0 missing" in out.output
+    assert {p: p.read_bytes() for p in records} == records

@@ -116,7 +116,16 @@ LOCATELLO_DATASETS = [
     "smallnorb4",
     "cars3d",
 ]
-LOCATELLO_METRICS = ["beta_vae_score", "factor_vae_score", "mig", "dci", "modularity_explicitness", "sap"]
+#: The study's scores (``metric_configs/*.gin``): six with labels, and the label-free ones.
+LOCATELLO_METRICS = [
+    "beta_vae_score",
+    "factor_vae_score",
+    "mig",
+    "dci",
+    "modularity_explicitness",
+    "sap",
+    "unsupervised",
+]
 
 
 #: disentanglement_lib's training setup for the study (``shared.gin``, ``architectures.py``,
@@ -143,7 +152,7 @@ def locatello2019_grid() -> dict[str, Any]:
     FactorVAE, DIP-VAE-I (λ_d = 10 λ_od), DIP-VAE-II (λ_d = λ_od) and β-TCVAE, six values each,
     trained as the study trained them (:data:`LOCATELLO_TRAIN`; FactorVAE 150,000 updates with
     clipped discriminator probabilities), DIP-VAE's covariance from the minibatch, its six scores
-    at their default sizes (plus the reconstruction error).
+    and its unsupervised ones at their default sizes (plus the reconstruction error).
 
     Its seven datasets are the study's, dSprites and its variants from the official file: a run
     stops before training when a file is missing (``--download`` fetches dSprites; ``--datasets``

@@ -6,8 +6,10 @@ from benchbench.metrics import (  # noqa: F401
     dci,
     factor_vae_score,
     latent_correlation,
+    mcc,
     mig,
     modularity_explicitness,
     reconstruction_error,
     sap,
+    unsupervised,
 )

@@ -275,6 +275,7 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         "dci",
         "modularity_explicitness",
         "sap",
+        "unsupervised",
         "reconstruction_error",
     }
     assert "locatello2019" in cli_runner.invoke(cli, ["list", "grids"]).output

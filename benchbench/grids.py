@@ -5,6 +5,7 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     name = "my-grid"
     description = "What this grid is for"
     seeds = 2                       # a count (seeds 0…n−1) or a list of seeds
+    metric_profile = "fast"         # optional: start every metric from its named preset
 
     [train]                         # defaults for every sweep
     arch = "conv"                   # conv | mlp
@@ -14,8 +15,6 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     lr = 1e-4
     likelihood = "bernoulli"        # optional settings (benchbench.cells.SETTINGS): precision,
     init = "tensorflow"             # likelihood, init, adam, train_images
-
-    metric_profile = "fast"         # optional: start every metric from its named preset
 
     [metrics.reconstruction_error]  # metrics to compute, with their options
     num_images = 2000

@@ -297,3 +297,16 @@ def test_a_run_made_before_the_training_settings_resumes_with_nothing_to_do(tmp_
     assert out.exit_code == 0, out.output
     assert "models 3 trained" in out.output and "evaluations 48 done, 0 failed, 0 missing" in out.output
     assert {p: p.read_bytes() for p in records} == records
+
+
+def test_the_grid_modules_example_is_a_valid_grid():
+    """The schema example in ``benchbench.grids``' docstring, read as a user's file would be."""
+    import tomllib
+
+    import benchbench.grids
+
+    block = benchbench.grids.__doc__.split("::\n\n", 1)[1].split("\n\nEverything", 1)[0]
+    spec = tomllib.loads("\n".join(line[4:] for line in block.splitlines()))
+    benchbench.grids.validate(spec, "benchbench.grids example")
+    assert spec["metric_profile"] == "fast" and "metric_profile" not in spec["train"]
+    assert {c.init for c in benchbench.grids.Grid("x", "", spec, "doc").cells()} == {"tensorflow"}

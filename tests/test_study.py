@@ -12,7 +12,7 @@ from benchbench.arch import build_net, tensorflow_init
 from benchbench.cells import Cell
 from benchbench.registry import methods
 from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings, adam_update, init_net
+from benchbench.trainer import PackTrainer, TrainSettings, adam_update, init_aux, init_net
 
 ONE_STEP = TrainSettings(checkpoint_every=100, log_every=1, progress=False)
 
@@ -87,8 +87,6 @@ def test_init_setting_changes_only_the_start_and_is_reproducible(cell):
     assert any(not torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
     assert torch.count_nonzero(b.decoder[0].bias) == 0 and torch.count_nonzero(a.decoder[0].bias) > 0
     aux = methods.get("factor_vae")().auxiliaries({}, 4)["discriminator"]
-    from benchbench.trainer import init_aux
-
     disc = init_aux(cell("factor_vae", init="tensorflow"), "discriminator", aux)
     assert all(torch.count_nonzero(m.bias) == 0 for m in disc.modules() if isinstance(m, torch.nn.Linear))
 

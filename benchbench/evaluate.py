@@ -42,7 +42,7 @@ class ModelView:
             tune_cpu_allocator()
         self.batch_size = batch_size
         self.images_encoded = 0
-        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @torch.no_grad()
     def _map(self, images, fn) -> np.ndarray:
@@ -57,27 +57,69 @@ class ModelView:
         """Posterior means ``μ(x)``, shape ``(n, latent_dim)``."""
         return self._map(images, lambda x: self.net.encode(x)[0])
 
-    @torch.no_grad()
+    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """``(μ(x), log σ²(x))``, each ``(n, latent_dim)``."""
+        both = self._map(images, lambda x: torch.cat(self.net.encode(x), dim=1))
+        return np.split(both, 2, axis=1)
+
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
         """``μ`` of the dataset images at ``indices``, encoding only those not seen before."""
+        return self.posterior_indices(dataset, indices)[0]
+
+    @torch.no_grad()
+    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(μ, log σ²)`` of the dataset images at ``indices``, encoding only those not seen before."""
         key = id(dataset)
         if key not in self._cache:
             n, d = len(dataset), self.net.latent_dim
-            self._cache[key] = (dataset.image_store(self.device), np.zeros((n, d), np.float32), np.zeros(n, bool))
-        store, codes, done = self._cache[key]
+            zeros = np.zeros((n, d), np.float32)
+            self._cache[key] = (dataset.image_store(self.device), zeros, zeros.copy(), np.zeros(n, bool))
+        store, mus, logvars, done = self._cache[key]
         indices = np.asarray(indices, dtype=np.int64)
         todo = np.unique(indices[~done[indices]])
         for i in range(0, todo.size, self.batch_size):
             chunk = todo[i : i + self.batch_size]
-            images = store.batch(torch.as_tensor(chunk, device=self.device))
-            codes[chunk] = self.net.encode(images)[0].float().cpu().numpy()
+            mu, logvar = self.net.encode(store.batch(torch.as_tensor(chunk, device=self.device)))
+            mus[chunk], logvars[chunk] = mu.float().cpu().numpy(), logvar.float().cpu().numpy()
         done[todo] = True
         self.images_encoded += todo.size
-        return codes[indices]
+        return mus[indices], logvars[indices]
 
     def reconstruct(self, images) -> np.ndarray:
         """Decoder mean at ``z = μ(x)``: ``sigmoid(logits)``, the images' shape."""
         return self._map(images, lambda x: decoder_mean(self.net.decode(self.net.encode(x)[0])))
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoder means at the codes ``z``."""
+        return self._map(z, lambda z: decoder_mean(self.net.decode(z)))
+
+    def sampled(self, rng: np.random.Generator) -> SampledView:
+        """This model with codes sampled from ``q(z|x)`` (see :class:`SampledView`)."""
+        return SampledView(self, rng)
+
+
+class SampledView:
+    """What a metric sees of a model evaluated on sampled codes (disentanglement_lib's
+    ``sampled`` postprocessing): every code is ``z = μ(x) + σ(x)·ε`` with ``ε ~ N(0, I)`` drawn
+    afresh from ``rng`` (the evaluation's own stream) at each call, so one image seen twice gets
+    two codes; ``μ`` and ``log σ²`` of dataset images come from the mean view's cache.  A
+    reconstruction decodes the sampled code."""
+
+    def __init__(self, view: ModelView, rng: np.random.Generator):
+        self.view, self.rng = view, rng
+
+    def _sample(self, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+        eps = self.rng.standard_normal(mu.shape, dtype=np.float32)
+        return mu + np.exp(0.5 * logvar) * eps
+
+    def encode(self, images) -> np.ndarray:
+        return self._sample(*self.view.posterior(images))
+
+    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        return self._sample(*self.view.posterior_indices(dataset, indices))
+
+    def reconstruct(self, images) -> np.ndarray:
+        return self.view.decode(self.encode(images))
 
 
 def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -125,10 +167,14 @@ def evaluate_cell(
         if bar is not None:
             bar.set_postfix_str(f"{cell.label} {spec.metric}")
         rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}"))
+        options = dict(spec.options)
+        model = view
+        if options.pop("representation", "mean") == "sampled":  # its codes from a stream of its own
+            model = view.sampled(np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}:sampled")))
         record, arrays = {**spec.to_json(), **base, "started": now()}, {}
         t0 = time.perf_counter()
         try:
-            scalars, arrays = split_result(metrics.get(spec.metric)(dataset, view, rng, **spec.options))
+            scalars, arrays = split_result(metrics.get(spec.metric)(dataset, model, rng, **options))
             record.update(status="done", values=scalars)
         except MetricNotApplicable as exc:
             record.update(status="not_applicable", error=str(exc))

@@ -12,6 +12,13 @@ reconstruction metrics, ``reconstruct(images) → decoder mean`` (the evaluator 
 keyword-only and annotated, so grids and ``--option`` are checked against them before anything
 runs.
 
+Every metric also takes ``representation``: the codes it scores, the posterior mean ``μ(x)``
+(``"mean"``, the default) or a code sampled from ``q(z|x)`` (``"sampled"``), as
+disentanglement_lib's ``postprocess`` configs make them.  The evaluation driver hands the metric
+a model whose codes are those samples, drawn from the evaluation's own random stream; the
+metric's function never sees the option.  It enters an evaluation's options, and so its key,
+only when ``"sampled"``: every mean evaluation keeps the key it had.
+
 An *evaluation* is one metric with its fully resolved options (:class:`EvalSpec`: every option
 written out, defaults filled in), keyed by a hash of both, so "the defaults" and "the defaults
 written out" are the same evaluation.  This module knows no store and no trainer: it is the
@@ -31,6 +38,8 @@ from benchbench.checks import conforms, type_words
 from benchbench.registry import BenchbenchError, metrics
 
 Direction = Literal["higher", "lower"]
+#: The codes a metric can score (the ``representation`` option every metric takes).
+REPRESENTATIONS = ("mean", "sampled")
 
 
 class MetricNotApplicable(BenchbenchError):
@@ -85,11 +94,17 @@ def resolve_options(name: str, options: dict[str, Any], where: str | None = None
     :class:`BenchbenchError` naming ``where.option``."""
     where = where or name
     params = option_parameters(name)
+    options = dict(options)
+    representation = options.pop("representation", REPRESENTATIONS[0])
+    if representation not in REPRESENTATIONS:
+        choices = ", ".join(REPRESENTATIONS)
+        raise BenchbenchError(f"{where}.representation: must be one of {choices}, got {representation!r}")
     for key in options:
         if key not in params:
-            raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(params))})")
+            allowed = ", ".join(sorted([*params, "representation"]))
+            raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {allowed})")
     hints = typing.get_type_hints(metrics.get(name))
-    resolved = {}
+    resolved = {} if representation == REPRESENTATIONS[0] else {"representation": representation}
     for key, param in params.items():
         if key not in options:
             if param.default is inspect.Parameter.empty:

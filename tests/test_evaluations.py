@@ -67,7 +67,7 @@ def test_options_resolve_to_one_key_and_are_type_checked():
     assert EvalSpec.of("mig", {"num_train": 500}).key != spec.key
     assert EvalSpec.of("beta_vae_score").key != EvalSpec("mig", {"num_train": 10_000, "num_bins": 20}).key
     for options, message in [
-        ({"num_trian": 5}, "mig.num_trian: unknown key (allowed: mode, num_bins, num_train)"),
+        ({"num_trian": 5}, "mig.num_trian: unknown key (allowed: mode, num_bins, num_train, representation)"),
         ({"num_train": "lots"}, "mig.num_train: must be an integer, got 'lots'"),
         ({"num_train": 1e4}, "mig.num_train: must be an integer, got 10000.0"),
         ({"mode": "compt"}, "mig.mode: must be one of 'default', 'compat', got 'compt'"),

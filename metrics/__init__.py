@@ -5,6 +5,7 @@ from benchbench.metrics import (  # noqa: F401
     beta_vae_score,
     dci,
     factor_vae_score,
+    fairness,
     irs,
     latent_correlation,
     mcc,

@@ -57,14 +57,20 @@ class TrainSettings:
         return self.compile == "on" or (self.compile == "auto" and torch.device(device).type == "cuda")
 
 
-def init_net(cell: Cell, image_shape: tuple[int, int, int]) -> VAENet:
-    """The cell's initial network, built on the CPU from its seed (same on every device)."""
+def _initial(cell: Cell, purpose: str, build) -> torch.nn.Module:
+    """``build()`` on the CPU from the cell's seed stream ``purpose`` (the same on every device),
+    with TensorFlow's initial weights when the cell asks for them."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derived_seed(cell.seed, "init"))
-        net = build_net(cell.arch, image_shape, cell.latent_dim)
+        torch.manual_seed(derived_seed(cell.seed, purpose))
+        net = build()
         if cell.init == "tensorflow":
             tensorflow_init(net)
         return net
+
+
+def init_net(cell: Cell, image_shape: tuple[int, int, int]) -> VAENet:
+    """The cell's initial network."""
+    return _initial(cell, "init", lambda: build_net(cell.arch, image_shape, cell.latent_dim))
 
 
 class PackTrainer:
@@ -313,13 +319,8 @@ def _prefixed(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Te
 
 
 def init_aux(cell: Cell, name: str, spec) -> torch.nn.Module:
-    """The cell's initial auxiliary network ``name``, on the CPU from its seed."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derived_seed(cell.seed, f"init:{name}"))
-        net = spec.build(cell.latent_dim)
-        if cell.init == "tensorflow":
-            tensorflow_init(net)
-        return net
+    """The cell's initial auxiliary network ``name``."""
+    return _initial(cell, f"init:{name}", lambda: spec.build(cell.latent_dim))
 
 
 @torch.no_grad()

@@ -22,6 +22,7 @@ import itertools
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
+from benchbench.data import GroundTruthDataset
 from benchbench.metric import MetricNotApplicable, better, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_codes
@@ -69,7 +70,7 @@ def fairness(
     dataset, model, rng, *, num_train: int = 10_000, num_test_points_per_class: int = 100, device: str | None = None
 ):
     """Unfairness of a factor's classifier when another factor is intervened on, as total variation."""
-    if not hasattr(dataset, "factor_sizes"):
+    if not isinstance(dataset, GroundTruthDataset):
         raise MetricNotApplicable("fairness intervenes on ground-truth factors; this dataset has labels only")
     sizes = np.asarray(dataset.factor_sizes)
     k = sizes.size

@@ -152,7 +152,8 @@ def locatello2019_grid() -> dict[str, Any]:
     FactorVAE, DIP-VAE-I (λ_d = 10 λ_od), DIP-VAE-II (λ_d = λ_od) and β-TCVAE, six values each,
     trained as the study trained them (:data:`LOCATELLO_TRAIN`; FactorVAE 150,000 updates with
     clipped discriminator probabilities), DIP-VAE's covariance from the minibatch, its six scores
-    and its unsupervised ones at their default sizes (plus the reconstruction error).
+    and its unsupervised ones at their default sizes (plus the reconstruction error), each on the
+    posterior mean and on a sampled code, as the study scored them.
 
     Its seven datasets are the study's, dSprites and its variants from the official file: a run
     stops before training when a file is missing (``--download`` fetches dSprites; ``--datasets``
@@ -171,6 +172,7 @@ def locatello2019_grid() -> dict[str, Any]:
         "seeds": 3,
         "train": dict(LOCATELLO_TRAIN),
         "metrics": {name: {} for name in [*LOCATELLO_METRICS, "reconstruction_error"]},
+        "representations": ["mean", "sampled"],
         "sweep": sweeps,
     }
 

@@ -383,7 +383,7 @@ def evaluate(
     click.echo(f"{done} evaluations computed in {time.perf_counter() - t0:.1f} s")
     for spec in specs:
         options = ", ".join(f"{k}={v}" for k, v in spec.options.items())
-        click.echo(f"  {spec.metric} = {spec.key}: {options}")
+        click.echo(f"  {spec.shown} = {spec.key}: {options}")
     _print_status(run)
 
 

@@ -229,9 +229,10 @@ def evaluation_specs(
     run: RunStore, names: list[str] | None, profile: str | None, overrides: dict[str, dict[str, Any]]
 ) -> list[EvalSpec]:
     """What ``benchbench evaluate`` computes: each metric (default: the run's grid's) with the
-    grid's options (or, with ``profile``, that preset instead), ``overrides`` on top, resolved."""
-    grid = run.grid_evaluations()
-    names = names or list(grid)
+    grid's options (or, with ``profile``, that preset instead) on each representation the grid
+    scores, ``overrides`` on top, resolved."""
+    grid = list(run.grid_evaluations().values())
+    names = names or list(dict.fromkeys(e["metric"] for e in grid))
     if not names:
         raise BenchbenchError(f"{run.path}: its grid has no metrics; name them with --metrics")
     for name in names:
@@ -240,8 +241,12 @@ def evaluation_specs(
     for metric in overrides:
         if metric not in names:
             raise BenchbenchError(f"--option {metric}.…: {metric} is not evaluated here ({', '.join(names)})")
-    specs = []
+    specs: dict[str, EvalSpec] = {}
     for name in names:
-        base = grid[name]["options"] if profile is None and name in grid else profile_options(name, profile)
-        specs.append(EvalSpec.of(name, {**base, **overrides.get(name, {})}, where=f"--option {name}"))
-    return specs
+        for entry in [e["options"] for e in grid if e["metric"] == name] or [{}]:
+            if profile is not None:
+                kept = {k: v for k, v in entry.items() if k == "representation"}
+                entry = {**profile_options(name, profile), **kept}
+            spec = EvalSpec.of(name, {**entry, **overrides.get(name, {})}, where=f"--option {name}")
+            specs.setdefault(spec.key, spec)
+    return list(specs.values())

@@ -6,6 +6,7 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     description = "What this grid is for"
     seeds = 2                       # a count (seeds 0…n−1) or a list of seeds
     metric_profile = "fast"         # optional: start every metric from its named preset
+    representations = ["mean", "sampled"]  # optional: score every metric on each (default: mean)
 
     [train]                         # defaults for every sweep
     arch = "conv"                   # conv | mlp
@@ -43,7 +44,7 @@ from benchbench.arch import ARCHITECTURES
 from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import SETTINGS, Cell
 from benchbench.checks import conforms, type_words
-from benchbench.metric import EvalSpec, check_profile, profile_options
+from benchbench.metric import REPRESENTATIONS, EvalSpec, check_profile, profile_options
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -62,7 +63,7 @@ TRAIN_TYPES: dict[str, type] = {
     "lr": float,
     **{name: str for name in SETTINGS},
 }
-TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "sweep"}
+TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "representations", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
 
@@ -142,13 +143,18 @@ class Grid:
 
 
 def grid_evaluations(spec: dict[str, Any]) -> list[EvalSpec]:
-    """Each metric of ``spec``: its preset for the grid's ``metric_profile`` (if it has one), the
-    grid's explicit options on top, every other option at its default."""
+    """Each metric of ``spec`` once per representation of the grid's ``representations`` (as
+    disentanglement_lib scores every model on its mean and on its sampled codes): its preset for
+    the grid's ``metric_profile`` (if it has one), the grid's explicit options on top, every other
+    option at its default.  A metric whose table names a ``representation`` is scored on that one."""
     profile = spec.get("metric_profile")
-    return [
-        EvalSpec.of(name, {**profile_options(name, profile), **options}, where=f"metrics.{name}")
-        for name, options in spec.get("metrics", {}).items()
-    ]
+    out: dict[str, EvalSpec] = {}
+    for name, options in spec.get("metrics", {}).items():
+        for representation in spec.get("representations", REPRESENTATIONS[:1]):
+            chosen = {"representation": representation, **profile_options(name, profile), **options}
+            evaluation = EvalSpec.of(name, chosen, where=f"metrics.{name}")
+            out.setdefault(evaluation.key, evaluation)
+    return list(out.values())
 
 
 def _seed_list(seeds: int | list[int]) -> list[int]:
@@ -222,6 +228,10 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
         metrics.get(name)  # raises the unknown-name error with close matches
         _check_table(f"metrics.{name}", options)
     check_profile(spec.get("metric_profile"), spec.get("metrics", {}))
+    shown = spec.get("representations", list(REPRESENTATIONS[:1]))
+    if not isinstance(shown, list) or not shown or any(r not in REPRESENTATIONS for r in shown):
+        choices = ", ".join(REPRESENTATIONS)
+        raise GridError(f"representations: must be a non-empty list of {choices}, got {shown!r}")
     grid_evaluations(spec)  # option names and types, against each metric's signature
     sweeps = spec.get("sweep")
     if not isinstance(sweeps, list) or not sweeps:

@@ -17,7 +17,9 @@ Every metric also takes ``representation``: the codes it scores, the posterior m
 disentanglement_lib's ``postprocess`` configs make them.  The evaluation driver hands the metric
 a model whose codes are those samples, drawn from the evaluation's own random stream; the
 metric's function never sees the option.  It enters an evaluation's options, and so its key,
-only when ``"sampled"``: every mean evaluation keeps the key it had.
+only when ``"sampled"``: every mean evaluation keeps the key it had.  Tables name a sampled
+evaluation's outputs after :func:`shown_name` (``mig@sampled.discrete_mig``), so mean and
+sampled scores stand in columns of their own, never mixed.
 
 An *evaluation* is one metric with its fully resolved options (:class:`EvalSpec`: every option
 written out, defaults filled in), keyed by a hash of both, so "the defaults" and "the defaults
@@ -45,6 +47,17 @@ REPRESENTATIONS = ("mean", "sampled")
 class MetricNotApplicable(BenchbenchError):
     """Raised by a metric that does not apply to a dataset (e.g. attribute accuracy without
     binary labels); the evaluator records it as such and goes on."""
+
+
+def shown_name(metric: str, options: dict[str, Any]) -> str:
+    """The name tables give an evaluation: the metric's, with ``@sampled`` when it scores sampled codes."""
+    representation = options.get("representation", REPRESENTATIONS[0])
+    return metric if representation == REPRESENTATIONS[0] else f"{metric}@{representation}"
+
+
+def metric_of(shown: str) -> str:
+    """The metric a :func:`shown_name` names."""
+    return shown.partition("@")[0]
 
 
 def profiles(**named: dict[str, Any]):
@@ -141,6 +154,10 @@ class EvalSpec:
     @classmethod
     def of(cls, metric: str, options: dict[str, Any] | None = None, where: str | None = None) -> EvalSpec:
         return cls(metric, resolve_options(metric, options or {}, where))
+
+    @property
+    def shown(self) -> str:
+        return shown_name(self.metric, self.options)
 
     @property
     def key(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchbench.metric import EvalSpec, declared_directions
+from benchbench.metric import EvalSpec, declared_directions, metric_of, shown_name
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
 
@@ -33,14 +33,16 @@ def problems(run: RunStore) -> tuple[list[str], list[str]]:
 
 
 def evaluation_keys(run: RunStore, chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
-    """Which evaluation of each metric tables show: ``chosen`` (``{metric: key or key prefix}``),
-    else the grid's, else the only one there is.  A metric evaluated with several option sets
-    and none of them chosen is left out with a note, never mixed.  Returns ``(keys, notes)``."""
+    """Which evaluation of each metric tables show, by the name tables give it
+    (:func:`benchbench.metric.shown_name`: mean and sampled codes apart): ``chosen``
+    (``{name: key or key prefix}``), else the grid's, else the only one there is.  A metric
+    evaluated with several option sets and none of them chosen is left out with a note, never
+    mixed.  Returns ``(keys, notes)``."""
     found: dict[str, set[str]] = {}
     for store in run.cell_stores():
         for record in store.evaluations():
             if record.get("status") == "done":
-                found.setdefault(record["metric"], set()).add(record["key"])
+                found.setdefault(shown_name(record["metric"], record["options"]), set()).add(record["key"])
     grid = run.grid_evaluations()
     keys, notes = {}, []
     for metric, wanted in (chosen or {}).items():
@@ -88,7 +90,7 @@ def status_counts(run: RunStore) -> dict[str, Any]:
                 failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
         if status["status"] == "trained":
             have = {(r["metric"], r["key"]) for r in records}
-            evals["missing"] += sum((m, e["key"]) not in have for m, e in grid.items())
+            evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
         if running_nowhere:
             failures.append((label, "interrupted", "run the same command to resume"))
     damaged, missing = problems(run)
@@ -110,10 +112,10 @@ def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataF
         row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
         row.update(seed=cell.seed, status=store.status()["status"])
-        for metric, key in keys.items():
-            record = store.evaluation(metric, key)
+        for shown, key in keys.items():
+            record = store.evaluation(metric_of(shown), key)
             if record and record["status"] == "done":
-                row.update({f"{metric}.{k}": v for k, v in record["values"].items()})
+                row.update({f"{shown}.{k}": v for k, v in record["values"].items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     hp = sorted(c for c in table.columns if c.startswith("hp."))
@@ -191,13 +193,14 @@ def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
     recorded falls back to the metric as registered here."""
     manifest = {(e["metric"], e["key"]): e for e in run.manifest().get("evaluations", [])}
     stores, found = run.cell_stores(), {}
-    for metric, key in keys.items():
+    for shown, key in keys.items():
+        metric = metric_of(shown)
         records = (store.evaluation(metric, key) for store in stores)
         record = next((r for r in records if r is not None and "better" in r), manifest.get((metric, key), {}))
         if "better" not in record:  # written before these were recorded
             default = metric in metrics and EvalSpec.of(metric).key == key
             record = {"better": declared_directions(metric), "defaults": default}
-        found[metric] = {"better": record["better"], "defaults": record["defaults"]}
+        found[shown] = {"better": record["better"], "defaults": record["defaults"]}
     return found
 
 

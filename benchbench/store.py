@@ -59,6 +59,7 @@ from benchbench.files import (
     read_checked,
     read_json,
 )
+from benchbench.metric import shown_name
 from benchbench.provenance import now
 from benchbench.registry import BenchbenchError, one_line
 
@@ -430,8 +431,9 @@ class RunStore:
             )
 
     def grid_evaluations(self) -> dict[str, dict[str, Any]]:
-        """The run's grid's evaluations as recorded in the manifest: ``{metric: {"key", "options"}}``."""
-        return {e["metric"]: e for e in self.manifest().get("evaluations", [])}
+        """The run's grid's evaluations as recorded in the manifest, by the name tables give them
+        (:func:`benchbench.metric.shown_name`): ``{name: {"metric", "key", "options", …}}``."""
+        return {shown_name(e["metric"], e["options"]): e for e in self.manifest().get("evaluations", [])}
 
 
 def open_run(ref: str | Path, results_dir: str | Path | None = None, current: bool = True) -> RunStore:

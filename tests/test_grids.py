@@ -139,6 +139,7 @@ def test_packs_group_compatible_cells(cell):
         (("seeds = 2", 'seeds = 2\nmetric_profile = "fastest"'), "unknown metric profile 'fastest'"),
         (('name = "mine"', 'name = "../escaped"'), "name: a run name is one folder name"),
         (('name = "mine"', 'name = ""'), "name: a run name is one folder name"),
+        (("seeds = 2", 'seeds = 2\nrepresentations = ["mean", "median"]'), "representations: must be a non-empty"),
     ],
 )
 def test_malformed_grid_is_one_line_exit_2_nothing_written(tmp_path, cli_runner, edit, message):
@@ -267,7 +268,10 @@ def test_locatello2019_grid_is_the_study(cli_runner):
     assert values("factor_vae", "discriminator_probs") == ["clipped"]
     setup = {(c.likelihood, c.init, c.adam, c.train_images) for c in cells}
     assert setup == {("bernoulli", "tensorflow", "tensorflow", "all")}  # shared.gin, TF defaults, every image
-    metrics = {e.metric for e in get_grid("locatello2019").evaluations()}
+    evaluations = get_grid("locatello2019").evaluations()
+    shown = Counter(e.options.get("representation", "mean") for e in evaluations)
+    assert shown == {"mean": len(evaluations) // 2, "sampled": len(evaluations) // 2}  # every metric on both codes
+    metrics = {e.metric for e in evaluations}
     assert metrics == {
         "beta_vae_score",
         "factor_vae_score",

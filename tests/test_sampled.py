@@ -52,3 +52,37 @@ def test_evaluate_sampled_beside_mean_from_its_own_stream(tmp_path, cli_runner):
     assert a["values"]["mig"] != b["values"]["mig"]
     invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig", "--option", "mig.representation=sampled")
     assert store.evaluation("mig", sampled.key) == b  # computed once, kept
+
+
+def test_a_grid_scoring_both_representations_reports_them_in_columns_of_their_own(tmp_path, cli_runner):
+    from run_helpers import write_grid
+
+    from benchbench.catalogue import smoke_grid
+    from benchbench.results import evaluation_keys, status_counts, tidy
+    from benchbench.store import RunStore
+
+    spec = smoke_grid()
+    spec.update(name="both", representations=["mean", "sampled"], metrics={"mig": {"num_train": 200}})
+    spec["sweep"] = spec["sweep"][:1]
+    grid = write_grid(tmp_path / "both.toml", spec)
+    invoke(cli_runner, "run", "--grid", str(grid), "--device", "cpu", "--no-progress", "--results", str(tmp_path))
+    run = RunStore(tmp_path / "both")
+    keys, notes = evaluation_keys(run)
+    mean, sampled = (
+        EvalSpec.of("mig", {"num_train": 200}),
+        EvalSpec.of("mig", {"num_train": 200, "representation": "sampled"}),
+    )
+    assert keys == {"mig": mean.key, "mig@sampled": sampled.key} and not notes
+    assert status_counts(run)["evaluations"] == {"done": 2, "failed": 0, "not_applicable": 0, "missing": 0}
+    row = tidy(run).iloc[0]
+    store = run.cell_stores()[0]
+    assert row["mig.mig"] == store.evaluation("mig", mean.key)["values"]["mig"]
+    assert row["mig@sampled.mig"] == store.evaluation("mig", sampled.key)["values"]["mig"]
+    assert row["mig.mig"] != row["mig@sampled.mig"]
+    before = store.evaluations()
+    out = invoke(cli_runner, "evaluate", str(run.path), "--device", "cpu", "--no-progress")
+    assert out.output.startswith("0 evaluations computed") and f"mig@sampled = {sampled.key}" in out.output
+    assert store.evaluations() == before  # both kept, none redone
+    invoke(cli_runner, "report", str(run.path), "--format", "csv")
+    header = (run.path / "report" / "aggregate.csv").read_text().splitlines()[0].split(",")
+    assert {"mig.mig.mean", "mig@sampled.mig.mean"} <= set(header)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchbench.metric import metric_of
 from benchbench.registry import BenchbenchError, datasets
 from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html
@@ -203,15 +204,15 @@ def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
 def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str], facts: dict[str, dict]) -> Section:
     """Which evaluation (metric + resolved options) every table and figure shows."""
     rows, stores, grid = [], run.cell_stores(), run.grid_evaluations()
-    for metric, key in keys.items():
-        records = [r for s in stores if (r := s.evaluation(metric, key)) and r["status"] == "done"]
-        options = records[0]["options"] if records else grid.get(metric, {}).get("options", {})
+    for shown, key in keys.items():
+        records = [r for s in stores if (r := s.evaluation(metric_of(shown), key)) and r["status"] == "done"]
+        options = records[0]["options"] if records else grid.get(shown, {}).get("options", {})
         rows.append(
             {
-                "metric": metric,
+                "metric": shown,
                 "key": key,
                 "models": len(records),
-                "defaults": "yes" if facts[metric]["defaults"] else "no",
+                "defaults": "yes" if facts[shown]["defaults"] else "no",
                 "options": ", ".join(f"{k}={v}" for k, v in options.items()),
             }
         )

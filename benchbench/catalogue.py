@@ -124,6 +124,7 @@ LOCATELLO_METRICS = [
     "dci",
     "modularity_explicitness",
     "sap",
+    "downstream_task",
     "unsupervised",
 ]
 
@@ -151,7 +152,7 @@ def locatello2019_grid() -> dict[str, Any]:
     in the Unsupervised Learning of Disentangled Representations"): β-VAE, AnnealedVAE,
     FactorVAE, DIP-VAE-I (λ_d = 10 λ_od), DIP-VAE-II (λ_d = λ_od) and β-TCVAE, six values each,
     trained as the study trained them (:data:`LOCATELLO_TRAIN`; FactorVAE 150,000 updates with
-    clipped discriminator probabilities), DIP-VAE's covariance from the minibatch, its six scores
+    clipped discriminator probabilities), DIP-VAE's covariance from the minibatch, its six scores, its downstream tasks
     and its unsupervised ones at their default sizes (plus the reconstruction error), each on the
     posterior mean and on a sampled code, as the study scored them.
 

@@ -279,6 +279,7 @@ def test_locatello2019_grid_is_the_study(cli_runner):
         "dci",
         "modularity_explicitness",
         "sap",
+        "downstream_task",
         "unsupervised",
         "reconstruction_error",
     }

@@ -1,0 +1,133 @@
+"""``downstream_task``: how well simple classifiers learn each factor from the codes, and from how
+few labels (Locatello et al. 2019, §5.4; disentanglement_lib
+``evaluation/metrics/downstream_task.py``).
+
+For each training size ``n`` of ``num_train`` (the study's 10, 100, 1,000 and 10,000), ``n``
+images and then ``num_test`` fresh ones are drawn uniformly and encoded; each predictor learns
+every factor (or label) from the ``n`` codes and is scored by its accuracy on both sets.  The
+study ran both predictors as two evaluations from the same seed, so on the same draws; here they
+share the draws in one evaluation.  Outputs, named as disentanglement_lib names them with the
+predictor in front: ``<predictor>:<n>:mean_test_accuracy`` (the mean over factors),
+``…:min_test_accuracy`` and the same for the training set, and ``<predictor>:sample_efficiency``,
+the accuracy at 100 divided by the accuracy at 10,000 (the study's statistical efficiency, when
+both sizes are trained).  Per-factor accuracies are artifacts (``<predictor>_test_accuracy``:
+sizes × factors).
+
+Predictors: ``logistic_regression`` is scikit-learn's ``LogisticRegressionCV(Cs=10,
+cv=KFold(5))``; ``compat`` fits it as scikit-learn ≤ 0.21 did (lbfgs, one binary problem per
+class, 100 iterations), ``default`` as today's scikit-learn does (multinomial), given 1,000
+iterations to converge.  ``boosted_trees`` is ``GradientBoostingClassifier()`` with its defaults,
+grown by :mod:`benchbench.boosting` as in DCI (a factor with one value in a tiny training set is
+predicted as that value, where scikit-learn would refuse to fit).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+
+from benchbench.boosting import fit_classifiers
+from benchbench.metric import better, profiles
+from benchbench.registry import metrics
+from benchbench.representation import Mode, sample_codes
+
+Predictor = Literal["logistic_regression", "boosted_trees"]
+PREDICTORS = ["logistic_regression", "boosted_trees"]  # the study's two (defaults are never mutated)
+STUDY_SIZES = [10, 100, 1000, 10_000]
+
+
+def logistic_regression_cv(mode: Mode):
+    """disentanglement_lib's ``logistic_regression_cv`` predictor, as scikit-learn fits it in ``mode``."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import KFold
+    from sklearn.multiclass import OneVsRestClassifier
+
+    study = {"Cs": 10, "cv": KFold(n_splits=5), "scoring": "accuracy"}  # the scoring is the default, written out
+    if mode == "compat":
+        return OneVsRestClassifier(LogisticRegressionCV(**study))
+    return LogisticRegressionCV(**study, max_iter=1000)
+
+
+def regression_accuracies(x_train, y_train, x_test, y_test, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test accuracy per factor of a cross-validated logistic regression per factor."""
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    train, test = [], []
+    for j in range(y_train.shape[1]):
+        if np.unique(y_train[:, j]).size == 1:  # nothing to learn: every training label is this one
+            train.append(1.0), test.append(float(np.mean(y_test[:, j] == y_train[0, j])))
+            continue
+        model = logistic_regression_cv(mode)
+        with warnings.catch_warnings(), threadpool_limits(1):  # small products: threads only contend (2× slower)
+            warnings.simplefilter("ignore", ConvergenceWarning)  # compat keeps the study's 100 iterations
+            warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's notice of its fitted attributes' rename
+            model.fit(x_train, y_train[:, j])
+        train.append(float(np.mean(model.predict(x_train) == y_train[:, j])))
+        test.append(float(np.mean(model.predict(x_test) == y_test[:, j])))
+    return np.array(train), np.array(test)
+
+
+def tree_accuracies(x_train, y_train, x_test, y_test, device) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test accuracy per factor of boosted trees, every factor's grown at once."""
+    fits = fit_classifiers(x_train, y_train, x_test, device=device)
+    train = [np.mean(f.train_prediction == y) for f, y in zip(fits, y_train.T)]
+    test = [np.mean(f.test_prediction == y) for f, y in zip(fits, y_test.T)]
+    return np.array(train, dtype=np.float64), np.array(test, dtype=np.float64)
+
+
+def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndarray) -> dict:
+    """disentanglement_lib's scalars for one predictor (``train``/``test``: sizes × factors)."""
+    out = {}
+    for n, tr, te in zip(sizes, train, test):
+        out.update(
+            {
+                f"{predictor}:{n}:mean_train_accuracy": float(np.mean(tr)),
+                f"{predictor}:{n}:mean_test_accuracy": float(np.mean(te)),
+                f"{predictor}:{n}:min_train_accuracy": float(np.min(tr)),
+                f"{predictor}:{n}:min_test_accuracy": float(np.min(te)),
+            }
+        )
+    if 100 in sizes and 10_000 in sizes:
+        means = test.mean(axis=1)
+        out[f"{predictor}:sample_efficiency"] = float(means[sizes.index(100)] / means[sizes.index(10_000)])
+    return out
+
+
+@metrics.register("downstream_task")
+@better(
+    **{f"{p}:{n}:mean_test_accuracy": "higher" for p in PREDICTORS for n in STUDY_SIZES},
+    **{f"{p}:sample_efficiency": "higher" for p in PREDICTORS},
+)
+@profiles(fast={"num_train": [10, 100, 1000], "num_test": 1000})
+def downstream_task(
+    dataset,
+    model,
+    rng,
+    *,
+    num_train: list[int] = STUDY_SIZES,
+    num_test: int = 5000,
+    predictors: list[Predictor] = PREDICTORS,
+    mode: Mode = "default",
+    device: str | None = None,
+):
+    """Accuracy of logistic regression and boosted trees predicting each factor from 10 … 10,000 labelled codes.
+
+    ``device``: where the trees grow; by default the model's, else the CPU.
+    """
+    device = device or getattr(model, "device", "cpu")
+    draws = []
+    for n in num_train:  # disentanglement_lib's order: each size's training draw, then its test draw
+        draws.append((*sample_codes(dataset, model, n, rng), *sample_codes(dataset, model, num_test, rng)))
+    out, arrays = {}, {}
+    for predictor in dict.fromkeys(predictors):
+        scores = [
+            regression_accuracies(*draw, mode) if predictor == "logistic_regression" else tree_accuracies(*draw, device)
+            for draw in draws
+        ]
+        train, test = (np.stack(s) for s in zip(*scores))
+        out.update(summarise(predictor, list(num_train), train, test))
+        arrays.update({f"{predictor}_train_accuracy": train, f"{predictor}_test_accuracy": test})
+    return {**out, **arrays}

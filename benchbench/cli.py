@@ -610,6 +610,8 @@ def list_(kind, plugins) -> None:
             params = _parameters(k, obj)
             if params:
                 click.echo(f"  {'':<22} {params}")
+            if getattr(obj, "defined_by", None):
+                click.echo(f"  {'':<22} defined by: {obj.defined_by}")
 
 
 def _describe(obj) -> str:

@@ -9,6 +9,7 @@ as wanted.  Metrics see a model through :class:`ModelView`; the API they are wri
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from pathlib import Path
@@ -19,8 +20,9 @@ import torch
 from tqdm.auto import tqdm
 
 from benchbench.arch import VAENet, decoder_mean
+from benchbench.cells import canonical_json
 from benchbench.data import Dataset
-from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, profile_options
+from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, is_across_seeds, profile_options
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, metrics, one_line
 from benchbench.runtime import derived_seed, tune_cpu_allocator
@@ -118,6 +120,12 @@ class SampledView:
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
         return self._sample(*self.view.posterior_indices(dataset, indices))
 
+    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
+        return self.view.posterior(images)
+
+    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.view.posterior_indices(dataset, indices)
+
     def reconstruct(self, images) -> np.ndarray:
         return self.view.decode(self.encode(images))
 
@@ -134,13 +142,40 @@ def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np
 
 
 def missing(store: CellStore, specs: list[EvalSpec], retry_failed: bool = False) -> list[EvalSpec]:
-    """The evaluations of ``specs`` the cell has no record of (or a failed one, with ``retry_failed``)."""
+    """The evaluations of ``specs`` the cell has no record of (or a failed one, with
+    ``retry_failed``); those across seeds are :func:`evaluate_configurations`' to find."""
     out = []
     for spec in specs:
+        if is_across_seeds(spec.metric):
+            continue
         record = store.evaluation(spec.metric, spec.key)
         if record is None or (retry_failed and record["status"] == "failed"):
             out.append(spec)
     return out
+
+
+def _provenance(cell_id: str, device: torch.device) -> dict[str, Any]:
+    return {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
+
+
+def _run_metric(call) -> tuple[dict[str, Any], Any]:
+    """``call()``'s result and the record's status fields: ``done``; ``not_applicable`` with the
+    reason; or ``failed`` with a one-line reason and the traceback kept."""
+    t0, result = time.perf_counter(), None
+    try:
+        result, fields = call(), {"status": "done"}
+    except MetricNotApplicable as exc:
+        fields = {"status": "not_applicable", "error": str(exc)}
+    except BrokenPipeError:  # the output was closed: stop, the metric did not fail
+        raise
+    except Exception as exc:
+        fields = {"status": "failed", "error": one_line(exc), "traceback": traceback.format_exc()}
+    fields["seconds"] = round(time.perf_counter() - t0, 3)
+    return fields, result
+
+
+def _sampled_stream(cell, spec: EvalSpec) -> np.random.Generator:
+    return np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}:sampled"))
 
 
 def evaluate_cell(
@@ -155,7 +190,7 @@ def evaluate_cell(
     if not todo:
         return
     cell = store.cell()
-    base = {"cell": cell.id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
+    base = _provenance(cell.id, device)
     try:
         view = ModelView(store.load_net(dataset.image_shape), device)
     except Exception as exc:
@@ -168,24 +203,84 @@ def evaluate_cell(
             bar.set_postfix_str(f"{cell.label} {spec.metric}")
         rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}"))
         options = dict(spec.options)
-        model = view
-        if options.pop("representation", "mean") == "sampled":  # its codes from a stream of its own
-            model = view.sampled(np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}:sampled")))
-        record, arrays = {**spec.to_json(), **base, "started": now()}, {}
-        t0 = time.perf_counter()
-        try:
-            scalars, arrays = split_result(metrics.get(spec.metric)(dataset, model, rng, **options))
-            record.update(status="done", values=scalars)
-        except MetricNotApplicable as exc:
-            record.update(status="not_applicable", error=str(exc))
-        except BrokenPipeError:  # the output was closed: stop, the metric did not fail
-            raise
-        except Exception as exc:
-            record.update(status="failed", error=one_line(exc), traceback=traceback.format_exc())
-        record["seconds"] = round(time.perf_counter() - t0, 3)
+        sampled = options.pop("representation", "mean") == "sampled"  # its codes from a stream of its own
+        model = view.sampled(_sampled_stream(cell, spec)) if sampled else view
+        record = {**spec.to_json(), **base, "started": now()}
+        fields, result = _run_metric(functools.partial(metrics.get(spec.metric), dataset, model, rng, **options))
+        scalars, arrays = split_result(result) if result is not None else ({}, {})
+        record.update(fields, **({"values": scalars} if result is not None else {}))
         store.write_evaluation(record, arrays)
         if bar is not None:
             bar.update(1)
+
+
+def configuration_key(cell) -> str:
+    """What the seeds of one configuration share: the training config without its seed."""
+    return canonical_json({k: v for k, v in cell.config().items() if k != "seed"})
+
+
+def evaluate_configurations(
+    run: RunStore,
+    specs: list[EvalSpec],
+    device: torch.device,
+    retry_failed: bool = False,
+    progress: bool = True,
+    cell_ids: set[str] | None = None,
+) -> int:
+    """Compute the :func:`~benchbench.metric.across_seeds` evaluations of ``specs`` for every
+    configuration of ``run`` whose trained models have none yet, or whose records name another
+    set of models (a seed trained since, or lost): one call per configuration, one record per
+    model, each naming the models compared (``models``).  With ``cell_ids``, only the
+    configurations of those cells.  Returns the number of calls."""
+    specs = [s for s in specs if is_across_seeds(s.metric)]
+    groups: dict[str, list[CellStore]] = {}
+    for store in run.cell_stores() if specs else []:
+        if store.status()["status"] == "trained":
+            groups.setdefault(configuration_key(store.cell()), []).append(store)
+    work = []
+    for stores in groups.values():
+        stores.sort(key=lambda s: s.cell().seed)
+        ids = [s.path.name for s in stores]
+        if cell_ids is not None and not cell_ids & set(ids):
+            continue
+        for spec in specs:
+            records = [s.evaluation(spec.metric, spec.key) for s in stores]
+            stale = [r is None or r.get("models") != ids or (retry_failed and r["status"] == "failed") for r in records]
+            if any(stale):
+                work.append((stores, spec))
+    opened: dict[str, Dataset] = {}
+    for stores, spec in tqdm(work, desc="evaluations across seeds", unit="eval", disable=not progress):
+        name = stores[0].cell().dataset
+        if name not in opened:
+            opened[name] = datasets.get(name)()
+        _evaluate_together(stores, opened[name], spec, device)
+    return len(work)
+
+
+def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec, device: torch.device) -> None:
+    """One across-seeds evaluation of the models ``stores``, written as a record of each."""
+    cells = [s.cell() for s in stores]
+    ids = [c.id for c in cells]
+    rng = np.random.default_rng(derived_seed(cells[0].seed, f"metric:{spec.metric}:{','.join(ids)}"))
+    options = dict(spec.options)
+    sampled = options.pop("representation", "mean") == "sampled"
+
+    def call():
+        views = [ModelView(s.load_net(dataset.image_shape), device) for s in stores]
+        models = [v.sampled(_sampled_stream(c, spec)) if sampled else v for v, c in zip(views, cells)]
+        results = metrics.get(spec.metric)(dataset, models, rng, **options)
+        if len(results) != len(models):
+            raise ValueError(f"{spec.metric} returned {len(results)} results for {len(models)} models")
+        return results
+
+    started = now()
+    fields, results = _run_metric(call)
+    for i, (store, cell) in enumerate(zip(stores, cells)):
+        record = {**spec.to_json(), **_provenance(cell.id, device), "models": ids, "started": started, **fields}
+        scalars, arrays = split_result(results[i]) if results is not None else ({}, {})
+        if results is not None:
+            record["values"] = scalars
+        store.write_evaluation(record, arrays)
 
 
 def evaluate_run(
@@ -214,7 +309,7 @@ def evaluate_run(
             if name not in opened:
                 opened[name] = datasets.get(name)()
             evaluate_cell(store, opened[name], device, todo, bar)
-    return total
+    return total + evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
 
 
 def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:

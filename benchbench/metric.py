@@ -21,6 +21,12 @@ only when ``"sampled"``: every mean evaluation keeps the key it had.  Tables nam
 evaluation's outputs after :func:`shown_name` (``mig@sampled.discrete_mig``), so mean and
 sampled scores stand in columns of their own, never mixed.
 
+A metric that compares the models of one configuration trained from different seeds (UDR) is
+marked :func:`across_seeds`: it is called once per configuration with the list of its trained
+models, ordered by seed, and returns one result per model.  The evaluation driver writes each
+model's result as that model's record, naming the models compared, and computes it again only
+when the configuration's set of trained models changes.
+
 An *evaluation* is one metric with its fully resolved options (:class:`EvalSpec`: every option
 written out, defaults filled in), keyed by a hash of both, so "the defaults" and "the defaults
 written out" are the same evaluation.  This module knows no store and no trainer: it is the
@@ -70,6 +76,28 @@ def profiles(**named: dict[str, Any]):
         return fn
 
     return attach
+
+
+def defined_by(source: str):
+    """Say where a metric's definition comes from (paper; reference code): ``benchbench list metrics`` shows it."""
+
+    def attach(fn):
+        fn.defined_by = source
+        return fn
+
+    return attach
+
+
+def across_seeds(fn):
+    """Mark a metric as scoring the trained models of one configuration together:
+    ``fn(dataset, models, rng, **options) → [result of models[0], result of models[1], …]``."""
+    fn.across_seeds = True
+    return fn
+
+
+def is_across_seeds(metric: str) -> bool:
+    """Whether the registered metric scores the models of a configuration together (:func:`across_seeds`)."""
+    return bool(getattr(metrics.get(metric), "across_seeds", False))
 
 
 def better(**directions: Direction):

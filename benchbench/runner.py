@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from benchbench.cells import Cell, make_packs
 from benchbench.data import data_dir
-from benchbench.evaluate import evaluate_cell, missing
+from benchbench.evaluate import evaluate_cell, evaluate_configurations, missing
 from benchbench.files import claimed
 from benchbench.grids import Grid
 from benchbench.metric import EvalSpec
@@ -235,6 +235,13 @@ class LocalExecutor:
         pass
 
 
+def _here(device: str) -> torch.device:
+    """Where this process computes what compares a configuration's models: the run's device, or
+    the CPU when that is a GPU this machine lacks (a cluster's client)."""
+    device = torch.device(device)
+    return device if device.type != "cuda" or torch.cuda.is_available() else torch.device("cpu")
+
+
 def plan(
     run: RunStore, cells: list[Cell], specs: list[EvalSpec], retry_failed: bool, pack_size: int
 ) -> tuple[list[tuple[str, list[Cell]]], list[Cell]]:
@@ -354,6 +361,7 @@ def run_grid(
         total = sum(len(j.cells) for j in jobs)
         with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
             executor.run(jobs, bar)
+        evaluate_configurations(run, specs, _here(executor.device_for(0)), retry_failed, settings.progress)
         manifest["ended"] = now()
         run.write_manifest(manifest)
     return run

@@ -15,5 +15,6 @@ from benchbench.metrics import (  # noqa: F401
     modularity_explicitness,
     reconstruction_error,
     sap,
+    udr,
     unsupervised,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.data import LabelledDataset
-from benchbench.metric import MetricNotApplicable, better, profiles
+from benchbench.metric import MetricNotApplicable, better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode
 
@@ -32,6 +32,7 @@ def hinge_bias(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 @metrics.register("attribute_accuracy")
+@defined_by("Kumar et al. 2018 (DIP-VAE), Table 2")
 @better(mean="higher")
 @profiles(fast={"num_train": 5000, "num_test": 2000})
 def attribute_accuracy(dataset, model, rng, *, num_train: int | None = None, num_test: int | None = None):

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 
@@ -97,6 +97,7 @@ def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndar
 
 
 @metrics.register("downstream_task")
+@defined_by("Locatello et al. 2019, §5.4; disentanglement_lib evaluation/metrics/downstream_task.py")
 @better(
     **{f"{p}:{n}:mean_test_accuracy": "higher" for p in PREDICTORS for n in STUDY_SIZES},
     **{f"{p}:sample_efficiency": "higher" for p in PREDICTORS},

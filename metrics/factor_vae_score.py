@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, encode, label_names, partners, sample_indices
 
@@ -34,6 +34,7 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
 
 
 @metrics.register("factor_vae_score")
+@defined_by("Kim & Mnih 2018; disentanglement_lib evaluation/metrics/factor_vae.py")
 @better(eval_accuracy="higher", train_accuracy="higher")
 @profiles(fast={"batch_size": 32, "num_train": 1000, "num_eval": 500, "num_variance_estimate": 2000})
 def factor_vae_score(

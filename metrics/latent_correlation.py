@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, label_names, labels_at
 from benchbench.stats import pearson_matrix
 
 
 @metrics.register("latent_correlation")
+@defined_by("Kumar et al. 2018 (DIP-VAE), Tables 3-4 and Figure 2")
 @better(mean_abs_offdiag="lower")
 @profiles(fast={"num_images": 5000})
 def latent_correlation(dataset, model, rng, *, num_images: int | None = None, top: int = 4):

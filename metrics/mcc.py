@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 from benchbench.stats import pearson_matrix
@@ -35,6 +35,7 @@ def matched_mean(corr: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 @metrics.register("mcc")
+@defined_by("Khemakhem et al. 2020; ilkhem/icebeem metrics/mcc.py")
 @better(mcc_pearson="higher", mcc_spearman="higher")
 @profiles(fast={"num_train": 3000})
 def mcc(dataset, model, rng, *, num_train: int = 10_000):

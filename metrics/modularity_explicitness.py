@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, logistic_regression, sample_codes
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -52,6 +52,7 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 
 
 @metrics.register("modularity_explicitness")
+@defined_by("Ridgeway & Mozer 2018; disentanglement_lib evaluation/metrics/modularity_explicitness.py")
 @better(modularity="higher", explicitness_train="higher", explicitness_test="higher")
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def modularity_explicitness(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 
 CHUNK = 4096  # images per chunk, to bound memory on the 73,728-image shapes2d test split
 
 
 @metrics.register("reconstruction_error")
+@defined_by("Kumar et al. 2018 (DIP-VAE), Table 1")
 @better(mse="lower", bce="lower")
 @profiles(fast={"num_images": 5000})
 def reconstruction_error(dataset, model, rng, *, num_images: int | None = None) -> dict[str, float]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import better, profiles
+from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_indices
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -42,6 +42,7 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
 
 
 @metrics.register("unsupervised")
+@defined_by("Locatello et al. 2019; disentanglement_lib evaluation/metrics/unsupervised_metrics.py")
 @better(
     gaussian_total_correlation="lower",
     gaussian_wasserstein_correlation="lower",

@@ -145,6 +145,8 @@ def test_list_prints_names_descriptions_and_defaults(cli_runner):
         "shapes2d",
         "posY(32)",
         "quick",
+        "defined by: Chen et al. 2018; disentanglement_lib evaluation/metrics/mig.py",
+        "defined by: Duan et al. 2020; disentanglement_lib evaluation/udr/metrics/udr.py",
     ):
         assert text in out.output
 

@@ -81,3 +81,20 @@ def test_labelled_data_and_a_one_valued_factor_in_a_tiny_training_set():
     assert out["logistic_regression:50:mean_test_accuracy"] == pytest.approx(1.0)
     assert out["boosted_trees_test_accuracy"].shape == (2, 5)
     assert np.all((out["logistic_regression_test_accuracy"] >= 0) & (out["logistic_regression_test_accuracy"] <= 1))
+
+
+def test_the_overview_shows_the_study_sizes_and_sample_efficiency():
+    from benchbench.metric import declared_directions
+    from benchbench.metrics.downstream_task import PREDICTORS, STUDY_SIZES
+    from benchbench.results import headline_outputs
+
+    accuracies = np.full((4, 5), 0.5)
+    names = [k for p in PREDICTORS for k in summarise(p, STUDY_SIZES, accuracies, accuracies)]
+    shown = headline_outputs(
+        [f"downstream_task.{k}" for k in names], {"downstream_task": declared_directions("downstream_task")}
+    )
+    study = [f"{p}:{n}:mean_test_accuracy" for p in PREDICTORS for n in STUDY_SIZES]
+    assert {s.removeprefix("downstream_task.") for s in shown} == {
+        *study,
+        *(f"{p}:sample_efficiency" for p in PREDICTORS),
+    }

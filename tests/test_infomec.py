@@ -78,3 +78,9 @@ def test_disentangled_codes_score_above_mixed_ones():
     mixed = metrics.get("infomec")(data, rotated(scale=0.01), np.random.default_rng(0), num_train=2000)
     assert good["infom"] > 0.9 and good["infoc"] > 0.9 and good["infoe"] > 0.9
     assert mixed["infom"] < good["infom"] - 0.2 and mixed["infoc"] < good["infoc"] - 0.2
+
+
+def test_the_overview_shows_infom_infoe_infoc():
+    from benchbench.metric import declared_directions
+
+    assert declared_directions("infomec") == {"infom": "higher", "infoe": "higher", "infoc": "higher"}

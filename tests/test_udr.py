@@ -3,6 +3,7 @@ needs — one call per configuration, a record per model naming the models compa
 again only when the configuration's trained models change."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 from test_evaluations import invoke
@@ -11,6 +12,7 @@ from toy import ToyFactors
 from benchbench.metric import EvalSpec
 from benchbench.metrics.udr import lasso_matrix, relative_strength, spearman_matrix
 from benchbench.registry import metrics
+from benchbench.results import described, evaluation_keys, headline_outputs
 from benchbench.store import RunStore
 
 
@@ -86,7 +88,7 @@ def _grid(tmp_path, seeds):
     from benchbench.catalogue import smoke_grid
 
     spec = smoke_grid()
-    spec.update(name="udr", seeds=seeds, metrics={"udr": {"num_data_points": 200}})
+    spec.update(name="udr", seeds=seeds, metrics={"udr": {"num_data_points": 200}, "mig": {"num_train": 200}})
     spec["sweep"] = [spec["sweep"][0], {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 2}}]
     return write_grid(tmp_path / f"udr{len(seeds)}.toml", spec)
 
@@ -106,6 +108,11 @@ def test_udr_runs_per_configuration_and_again_only_when_its_seeds_change(tmp_pat
         pairwise = pair[0].artifact("udr", key, "pairwise")
         assert pairwise.shape == (2, 2) and records[0]["values"]["udr"] == pairwise[1, 0]  # the median of one pair
         assert records[1]["values"]["udr"] == pairwise[0, 1]
+    invoke(cli_runner, "report", str(run.path), "--format", "csv")
+    directions = described(run, evaluation_keys(run)[0])
+    values = [c.removesuffix(".mean") for c in pd.read_csv(run.path / "report" / "aggregate.csv").columns]
+    shown = headline_outputs([v for v in values if v.count(".") == 1], {k: v["better"] for k, v in directions.items()})
+    assert {"udr.udr", "mig.mig"} <= set(shown)  # the every-metric overview, beside the per-model metrics
     before = [s.evaluation("udr", key) for s in stores]
     out = invoke(cli_runner, "evaluate", str(run.path), "--device", "cpu", "--no-progress")
     assert out.output.startswith("0 evaluations computed") and [s.evaluation("udr", key) for s in stores] == before

@@ -87,16 +87,25 @@ class ModelView:
         self.images_encoded += todo.size
         return mus[indices], logvars[indices]
 
+    def _decoded(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder means at ``z``: ``sigmoid(logits)``, or what a net that decodes to means
+        (``decode_mean``, an encoder trained elsewhere) gives."""
+        own = getattr(self.net, "decode_mean", None)
+        return own(z) if own is not None else decoder_mean(self.net.decode(z))
+
     def reconstruct(self, images) -> np.ndarray:
-        """Decoder mean at ``z = μ(x)``: ``sigmoid(logits)``, the images' shape."""
-        return self._map(images, lambda x: decoder_mean(self.net.decode(self.net.encode(x)[0])))
+        """Decoder mean at ``z = μ(x)``, the images' shape."""
+        return self._map(images, lambda x: self._decoded(self.net.encode(x)[0]))
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Decoder means at the codes ``z``."""
-        return self._map(z, lambda z: decoder_mean(self.net.decode(z)))
+        return self._map(z, self._decoded)
 
     def sampled(self, rng: np.random.Generator) -> SampledView:
-        """This model with codes sampled from ``q(z|x)`` (see :class:`SampledView`)."""
+        """This model with codes sampled from ``q(z|x)`` (see :class:`SampledView`); not
+        applicable to a net that gives no posterior variance (``has_posterior = False``)."""
+        if not getattr(self.net, "has_posterior", True):
+            raise MetricNotApplicable("the encoder gives no posterior log-variance: no codes to sample")
         return SampledView(self, rng)
 
 
@@ -158,7 +167,7 @@ def _provenance(cell_id: str, device: torch.device) -> dict[str, Any]:
     return {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
 
 
-def _run_metric(call) -> tuple[dict[str, Any], Any]:
+def run_metric(call) -> tuple[dict[str, Any], Any]:
     """``call()``'s result and the record's status fields: ``done``; ``not_applicable`` with the
     reason; or ``failed`` with a one-line reason and the traceback kept."""
     t0, result = time.perf_counter(), None
@@ -174,8 +183,19 @@ def _run_metric(call) -> tuple[dict[str, Any], Any]:
     return fields, result
 
 
-def _sampled_stream(cell, spec: EvalSpec) -> np.random.Generator:
-    return np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}:sampled"))
+def metric_streams(seed: int, spec: EvalSpec) -> tuple[np.random.Generator, np.random.Generator]:
+    """An evaluation's random streams, from the model's seed: the metric's own, and the one its
+    sampled codes are drawn from."""
+    own = np.random.default_rng(derived_seed(seed, f"metric:{spec.metric}"))
+    return own, np.random.default_rng(derived_seed(seed, f"metric:{spec.metric}:sampled"))
+
+
+def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
+    """The metric of ``spec`` on ``view`` (or on its sampled codes), with its options and streams."""
+    rng, sampling = metric_streams(seed, spec)
+    options = dict(spec.options)
+    sampled = options.pop("representation", "mean") == "sampled"
+    return metrics.get(spec.metric)(dataset, view.sampled(sampling) if sampled else view, rng, **options)
 
 
 def evaluate_cell(
@@ -201,12 +221,8 @@ def evaluate_cell(
     for spec in todo:
         if bar is not None:
             bar.set_postfix_str(f"{cell.label} {spec.metric}")
-        rng = np.random.default_rng(derived_seed(cell.seed, f"metric:{spec.metric}"))
-        options = dict(spec.options)
-        sampled = options.pop("representation", "mean") == "sampled"  # its codes from a stream of its own
-        model = view.sampled(_sampled_stream(cell, spec)) if sampled else view
         record = {**spec.to_json(), **base, "started": now()}
-        fields, result = _run_metric(functools.partial(metrics.get(spec.metric), dataset, model, rng, **options))
+        fields, result = run_metric(functools.partial(call_metric, spec, dataset, view, cell.seed))
         scalars, arrays = split_result(result) if result is not None else ({}, {})
         record.update(fields, **({"values": scalars} if result is not None else {}))
         store.write_evaluation(record, arrays)
@@ -267,14 +283,14 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec
 
     def call():
         views = [ModelView(s.load_net(dataset.image_shape), device) for s in stores]
-        models = [v.sampled(_sampled_stream(c, spec)) if sampled else v for v, c in zip(views, cells)]
+        models = [v.sampled(metric_streams(c.seed, spec)[1]) if sampled else v for v, c in zip(views, cells)]
         results = metrics.get(spec.metric)(dataset, models, rng, **options)
         if len(results) != len(models):
             raise ValueError(f"{spec.metric} returned {len(results)} results for {len(models)} models")
         return results
 
     started = now()
-    fields, results = _run_metric(call)
+    fields, results = run_metric(call)
     for i, (store, cell) in enumerate(zip(stores, cells)):
         record = {**spec.to_json(), **_provenance(cell.id, device), "models": ids, "started": started, **fields}
         scalars, arrays = split_result(results[i]) if results is not None else ({}, {})

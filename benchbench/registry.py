@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -101,14 +102,20 @@ def load_plugin(spec: str) -> None:
     Importing it runs its ``@register`` decorators.  The same file is imported once
     per process, so packs re-load their plugins safely in worker processes.
     """
+    import_source(spec, "plugin")
+
+
+def import_source(spec: str, what: str) -> ModuleType:
+    """The module of a ``.py`` file path or a dotted module name, imported once per process; a
+    problem is one line naming ``what`` it was meant to be (``plugin``, ``encoder``)."""
     path = Path(spec)
     if spec.endswith(".py"):
         if not path.is_file():
-            raise BenchbenchError(f"plugin file not found: {spec}")
+            raise BenchbenchError(f"{what} file not found: {spec}")
         resolved = path.resolve()
         module_name = f"benchbench_plugin_{abs(hash(str(resolved))):x}"
         if module_name in sys.modules:
-            return
+            return sys.modules[module_name]
         module_spec = importlib.util.spec_from_file_location(module_name, resolved)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
@@ -119,18 +126,18 @@ def load_plugin(spec: str) -> None:
             raise
         except Exception as exc:
             del sys.modules[module_name]
-            raise BenchbenchError(f"plugin {spec} failed to import: {_where(exc, resolved)}{one_line(exc)}") from None
-    else:
-        try:
-            importlib.import_module(spec)
-        except ModuleNotFoundError as exc:
-            if exc.name and spec.startswith(exc.name):
-                raise BenchbenchError(f"plugin module not found: {spec} ({exc})") from None
-            raise BenchbenchError(f"plugin {spec} failed to import: {one_line(exc)}") from None
-        except BenchbenchError:
-            raise
-        except Exception as exc:
-            raise BenchbenchError(f"plugin {spec} failed to import: {one_line(exc)}") from None
+            raise BenchbenchError(f"{what} {spec} failed to import: {_where(exc, resolved)}{one_line(exc)}") from None
+        return module
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name and spec.startswith(exc.name):
+            raise BenchbenchError(f"{what} module not found: {spec} ({exc})") from None
+        raise BenchbenchError(f"{what} {spec} failed to import: {one_line(exc)}") from None
+    except BenchbenchError:
+        raise
+    except Exception as exc:
+        raise BenchbenchError(f"{what} {spec} failed to import: {one_line(exc)}") from None
 
 
 def _where(exc: BaseException, path: Path) -> str:

@@ -1,0 +1,113 @@
+"""Scoring encoders trained elsewhere: loaded from a file, a module or TorchScript, checked on two
+images, and scored exactly as the same network trained here is."""
+
+import numpy as np
+import pytest
+import torch
+
+import benchbench
+from benchbench.arch import build_net, decoder_mean
+from benchbench.evaluate import evaluate_cell
+from benchbench.metric import EvalSpec
+from benchbench.registry import BenchbenchError
+from benchbench.scoring import load_encoder
+from benchbench.store import RunStore
+
+SPECS = {
+    "mig": {"num_train": 300},
+    "unsupervised": {"num_train": 300, "representation": "sampled"},
+    "reconstruction_error": {"num_images": 64},
+}
+
+
+class Wrapped:
+    """A network as another codebase would hand it over: posterior and decoder, images in [0, 1]."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def encode(self, images):
+        return self.net.encode(images)
+
+    def decode(self, z):
+        return decoder_mean(self.net.decode(z))
+
+
+def test_a_network_scores_exactly_as_when_trained_here(cell, shapes, tmp_path):
+    net = build_net("conv", (1, 64, 64), 4)
+    trained = cell("vae")
+    store = RunStore(tmp_path / "run").add_cell(trained)
+    store.save_model(net.state_dict())
+    specs = [EvalSpec.of(name, options) for name, options in SPECS.items()]
+    evaluate_cell(store, shapes, torch.device("cpu"), specs)
+    scored = benchbench.score(Wrapped(net), shapes, list(SPECS), options=SPECS, seed=trained.seed, progress=False)
+    assert set(scored["status"]) == {"done"}
+    for spec in specs:
+        expected = store.evaluation(spec.metric, spec.key)["values"]
+        rows = scored[scored["key"] == spec.key]
+        assert dict(zip(rows["output"], rows["value"])) == expected, spec.metric  # bit for bit
+    assert set(scored["metric"]) == {"mig", "unsupervised@sampled", "reconstruction_error"}
+
+
+def test_codes_alone_score_what_needs_no_posterior_nor_decoder(shapes):
+    net = build_net("conv", (1, 64, 64), 4)
+    scored = benchbench.score(lambda x: net.encode(x)[0], shapes, list(SPECS), options=SPECS, progress=False)
+    status = dict(zip(scored["metric"], scored["status"]))
+    assert status == {"mig": "done", "unsupervised@sampled": "not_applicable", "reconstruction_error": "not_applicable"}
+    errors = dict(zip(scored["metric"], scored["error"]))
+    assert (
+        "no posterior log-variance" in errors["unsupervised@sampled"] and "no decoder" in errors["reconstruction_error"]
+    )
+
+
+def test_encoders_load_from_a_file_a_module_and_torchscript(tmp_path, shapes):
+    (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::512]\n")
+    from_file = load_encoder(f"{tmp_path / 'mine.py'}:encode")
+    images = torch.as_tensor(shapes.images_at(np.arange(3)))
+    assert from_file(images).shape == (3, 8)
+    assert load_encoder("benchbench.arch:decoder_mean") is decoder_mean  # MODULE:NAME
+    scripted = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3)))
+    scripted.save(str(tmp_path / "enc.pt"))
+    scored = benchbench.score(
+        str(tmp_path / "enc.pt"), shapes, ["mig"], options={"mig": {"num_train": 200}}, progress=False
+    )
+    assert scored["status"].tolist() == ["done"] and 0 <= scored["value"].iloc[0] <= 1
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3))
+    torch.export.save(torch.export.export(module, (images[:2],)), str(tmp_path / "enc.pt2"))
+    exported = load_encoder(str(tmp_path / "enc.pt2"))
+    torch.testing.assert_close(exported(images[:2]), module(images[:2]))
+
+
+@pytest.mark.parametrize(
+    "encoder, message",
+    [
+        (lambda x: 1 / 0, "raised on a batch of 2 images (2, 1, 64, 64): ZeroDivisionError: division by zero"),
+        (lambda x: x.flatten(), "must return codes of shape (n, d); got (8192,) for n = 2"),
+        (lambda x: x.flatten(1)[:, :3].long(), "must return float codes; got int64"),
+        (lambda x: x.flatten(1)[:, :3] * np.nan, "returned codes that are not finite"),
+        (lambda x: (x.flatten(1)[:, :3], x.flatten(1)[:1, :3]), "log-variances of shape (n, d); got (1, 3)"),
+    ],
+)
+def test_unusable_encoders_are_one_line_errors(shapes, encoder, message):
+    with pytest.raises(BenchbenchError, match=None) as caught:
+        benchbench.score(encoder, shapes, ["mig"], progress=False)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_unloadable_encoders_are_one_line_errors(tmp_path):
+    (tmp_path / "broken.py").write_text("def encode(x):\n    return x +\n")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    (tmp_path / "ok.py").write_text("class Encoder:\n    pass\n")
+    for spec, message in [
+        (str(tmp_path / "nope.pt"), "encoder file not found"),
+        (f"{tmp_path / 'broken.py'}:encode", "failed to import: line 2"),
+        (f"{tmp_path / 'ok.py'}:encoder", "has no 'encoder'"),
+        (f"{tmp_path / 'ok.py'}:Encoder", "is a class; give an instance or a function"),
+        (str(tmp_path / "junk.pt"), "does not load as TorchScript"),
+        ("no_such_module_xyz:encode", "encoder module not found"),
+    ]:
+        with pytest.raises(BenchbenchError) as caught:
+            load_encoder(spec)
+        assert message in str(caught.value), (spec, str(caught.value))
+    with pytest.raises(BenchbenchError, match="udr compares the seeds"):
+        benchbench.score(lambda x: x.flatten(1)[:, :3], "shapes2d", ["udr"], progress=False)

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from benchbench import baselines
 from benchbench.data import Dataset
 from benchbench.evaluate import ModelView, call_metric, run_metric, split_result
 from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, is_across_seeds, profile_options
@@ -111,15 +112,17 @@ def score(
     device: str = "cpu",
     seed: int = 0,
     label: str | None = None,
+    latent_dim: int = 10,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score ``encoder`` (an object, or a spec for :func:`load_encoder`) on ``dataset`` (a name or
-    a dataset) with ``metrics`` (default: every metric that scores one model) at ``profile``'s
-    sizes with ``options`` per metric on top; the metrics' streams come from ``seed`` as a
-    trained cell's do.  Returns a row per output (``metric``, ``key``, ``status``, ``output``,
-    ``value``, ``error``); a metric that does not apply, or fails, is a row saying why."""
+    """Score ``encoder`` (an object, a spec for :func:`load_encoder`, or ``baseline:NAME`` with
+    ``latent_dim`` codes, see :mod:`benchbench.baselines`) on ``dataset`` (a name or a dataset)
+    with ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
+    ``options`` per metric on top; the metrics' streams come from ``seed`` as a trained cell's
+    do (a baseline is fitted or initialised with it).  Returns a row per output (``metric``,
+    ``key``, ``status``, ``output``, ``value``, ``error``, the metric's ``seconds``); a metric that does not apply, or
+    fails, is a row saying why."""
     label = label or (encoder if isinstance(encoder, str) else getattr(encoder, "__name__", type(encoder).__name__))
-    net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
     data = datasets.get(dataset)() if isinstance(dataset, str) else dataset
     names = metrics_to_score(metrics)
     check_profile(profile, names)
@@ -127,18 +130,29 @@ def score(
         EvalSpec.of(n, {**profile_options(n, profile), **(options or {}).get(n, {})}, where=f"option {n}")
         for n in names
     ]
-    check_encoder(net, data)
-    view = ModelView(net, torch.device(device))
+    view = encoder_view(encoder, data, label, torch.device(device), latent_dim, seed)
     rows = []
     for spec in tqdm(specs, desc="metrics", unit="metric", disable=not progress):
         fields, result = run_metric(lambda spec=spec: call_metric(spec, data, view, seed))
-        base = {"metric": spec.shown, "key": spec.key, "status": fields["status"]}
+        base = {"metric": spec.shown, "key": spec.key, "status": fields["status"], "seconds": fields["seconds"]}
         if result is None:
             rows.append({**base, "output": None, "value": np.nan, "error": fields.get("error")})
             continue
         for output, value in split_result(result)[0].items():
             rows.append({**base, "output": output, "value": value, "error": None})
-    return pd.DataFrame(rows, columns=["metric", "key", "status", "output", "value", "error"])
+    return pd.DataFrame(rows, columns=["metric", "key", "status", "output", "value", "error", "seconds"])
+
+
+def encoder_view(encoder, dataset: Dataset, label: str, device: torch.device, latent_dim: int, seed: int):
+    """What metrics see of ``encoder``: a checked :class:`ForeignNet` in a :class:`ModelView`, or
+    the ``factors`` baseline's own view."""
+    if isinstance(encoder, str) and encoder.startswith("baseline:"):
+        encoder = baselines.build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
+        if isinstance(encoder, baselines.FactorCodes):
+            return encoder
+    net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
+    check_encoder(net, dataset)
+    return ModelView(net, device)
 
 
 def metrics_to_score(names: list[str] | None) -> list[str]:

@@ -111,3 +111,46 @@ def test_unloadable_encoders_are_one_line_errors(tmp_path):
         assert message in str(caught.value), (spec, str(caught.value))
     with pytest.raises(BenchbenchError, match="udr compares the seeds"):
         benchbench.score(lambda x: x.flatten(1)[:, :3], "shapes2d", ["udr"], progress=False)
+
+
+def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch):
+    from sklearn.decomposition import PCA, FastICA
+
+    from benchbench import baselines
+    from benchbench.baselines import build, fitting_images
+
+    monkeypatch.setattr(baselines, "FIT_IMAGES", 600)  # 10,000 by default: ICA takes a while
+    x = fitting_images(shapes, seed=3)
+    assert x.shape == (600, 64 * 64) and set(np.unique(x)) <= {0.0, 1.0}
+    images = shapes.images_at(np.arange(0, 737_280, 50_000))
+    flat = images.reshape(len(images), -1)
+    pca = PCA(n_components=5, random_state=3).fit(x)
+    ica = FastICA(n_components=5, whiten="unit-variance", random_state=3, max_iter=1000).fit(x)
+    for name, reference in (("pca", pca), ("ica", ica)):
+        codes = build(name, shapes, 5, seed=3)(torch.as_tensor(images)).numpy()
+        np.testing.assert_allclose(codes, reference.transform(flat), rtol=1e-4, atol=1e-4 * np.abs(codes).max())
+
+
+def test_the_random_baseline_is_seeded_and_leaves_the_callers_stream_alone(shapes):
+    from benchbench.baselines import build
+
+    images = torch.as_tensor(shapes.images_at(np.arange(4)))
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    one, same, other = (build("random", shapes, 4, seed=s) for s in (0, 0, 1))
+    assert torch.rand(1) == before  # building did not draw from the global stream
+    assert torch.equal(one.encode(images)[0], same.encode(images)[0])
+    assert not torch.equal(one.encode(images)[0], other.encode(images)[0])
+
+
+def test_the_factors_baseline_is_the_ceiling(shapes):
+    scored = benchbench.score(
+        "baseline:factors", shapes, ["mcc", "irs", "reconstruction_error"], profile="fast", progress=False
+    )
+    values = {(m, o): v for m, o, v in zip(scored["metric"], scored["output"], scored["value"])}
+    assert values["mcc", "mcc_pearson"] == pytest.approx(1.0) and values["irs", "irs"] == pytest.approx(1.0)
+    recon = scored[scored["metric"] == "reconstruction_error"]
+    assert recon["status"].tolist() == ["not_applicable"] and "by index" in recon["error"].iloc[0]
+    with pytest.raises(BenchbenchError, match="unknown baseline 'pcb' \\(known: pca, ica, random, factors\\)"):
+        benchbench.score("baseline:pcb", shapes, ["mig"], progress=False)

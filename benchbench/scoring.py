@@ -1,18 +1,10 @@
-"""Scoring encoders benchbench did not train, with the same metrics as its own models.
-
-An encoder is anything that maps a float tensor of images in [0, 1], ``(n, C, H, W)``, to codes
-``(n, d)`` (a tensor or an array): a function, an object with ``encode``, a TorchScript file or
-an exported program (``torch.export``, ``.pt2``).
-If ``encode`` returns ``(μ, log σ²)`` the sampled representation applies; if the object also has
-``decode(z) → images in [0, 1]``, so does the reconstruction error.  :class:`ForeignNet` gives it
-the shape of a trained network, so metrics see it through :class:`~benchbench.evaluate.ModelView`
-— batched on the chosen device, each dataset image encoded once per scoring — exactly as they
-see a model trained here.
+"""Scoring encoders benchbench did not train (:mod:`benchbench.encoders`), with the same metrics
+as its own models: through :class:`~benchbench.evaluate.ModelView` — batched on the chosen
+device, each dataset image encoded once per scoring — with a trained cell's random streams.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,87 +12,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from benchbench import baselines
+from benchbench import encoders
 from benchbench.data import Dataset
 from benchbench.evaluate import ModelView, call_metric, run_metric, split_result
-from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, is_across_seeds, profile_options
-from benchbench.registry import BenchbenchError, datasets, import_source, metrics, one_line
-
-
-def _as_tensor(value, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value).to(device)
-
-
-class ForeignNet(torch.nn.Module):
-    """An encoder trained elsewhere, shaped as :class:`~benchbench.evaluate.ModelView` expects a
-    network: ``encode(x) → (μ, log σ²)`` (zeros when it gives none: ``has_posterior`` says which)
-    and ``decode_mean(z)``.  :func:`check_encoder` fills in ``latent_dim`` and ``has_posterior``."""
-
-    def __init__(self, encoder, label: str):
-        super().__init__()
-        self.encoder = encoder  # a torch module among them moves with .to(device)
-        self.label = label
-        self.latent_dim = 0
-        self.has_posterior = False
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = getattr(self.encoder, "encode", self.encoder)(x)
-        mu, logvar = out if isinstance(out, tuple) else (out, None)
-        mu = _as_tensor(mu, x.device).float()
-        return mu, torch.zeros_like(mu) if logvar is None else _as_tensor(logvar, x.device).float()
-
-    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        decode = getattr(self.encoder, "decode", None)
-        if decode is None:
-            raise MetricNotApplicable(f"{self.label} has no decoder (decode(z) -> images)")
-        return _as_tensor(decode(z), z.device).float()
-
-
-def load_encoder(spec: str):
-    """The encoder ``spec`` names: ``FILE.py:NAME`` or ``MODULE:NAME`` (a callable or an object
-    with ``encode``), a TorchScript file, or a ``torch.export`` program (``.pt2``)."""
-    source, colon, name = spec.rpartition(":")
-    if colon and source and name.isidentifier():
-        module = import_source(source, "encoder")
-        if not hasattr(module, name):
-            raise BenchbenchError(f"encoder {spec}: {source} has no {name!r}")
-        encoder = getattr(module, name)
-        if isinstance(encoder, type):
-            raise BenchbenchError(f"encoder {spec}: {name} is a class; give an instance or a function")
-        if not callable(encoder) and not callable(getattr(encoder, "encode", None)):
-            raise BenchbenchError(f"encoder {spec}: {name} is neither callable nor has encode()")
-        return encoder
-    if not Path(spec).is_file():
-        raise BenchbenchError(f"encoder file not found: {spec} (give FILE.py:NAME, MODULE:NAME or a TorchScript file)")
-    exported = spec.endswith(".pt2")  # torch.export's format; any other file is TorchScript's
-    try:
-        return torch.export.load(spec).module() if exported else torch.jit.load(spec, map_location="cpu")
-    except Exception as exc:
-        kind = "an exported program" if exported else "TorchScript"
-        raise BenchbenchError(f"encoder {spec} does not load as {kind}: {one_line(exc)}") from None
-
-
-def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
-    """Run the encoder on two of the dataset's images and refuse, in one line, what no metric
-    could use: an error, codes not ``(2, d)`` floats, or codes that are not finite."""
-    rng = np.random.default_rng(0)
-    images = dataset.observations(np.arange(2), rng) if dataset.stochastic else dataset.images_at(np.arange(2))
-    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-    try:
-        out = getattr(net.encoder, "encode", net.encoder)(x)
-    except Exception as exc:
-        raise BenchbenchError(f"{net.label} raised on a batch of 2 images {tuple(x.shape)}: {one_line(exc)}") from None
-    parts = out if isinstance(out, tuple) else (out,)
-    for what, part in zip(("codes", "log-variances"), parts):
-        array = part.detach().cpu().numpy() if isinstance(part, torch.Tensor) else np.asarray(part)
-        if array.ndim != 2 or array.shape[0] != 2:
-            raise BenchbenchError(f"{net.label} must return {what} of shape (n, d); got {array.shape} for n = 2")
-        if not np.issubdtype(array.dtype, np.floating):
-            raise BenchbenchError(f"{net.label} must return float {what}; got {array.dtype}")
-        if not np.isfinite(array).all():
-            raise BenchbenchError(f"{net.label} returned {what} that are not finite (NaN or inf)")
-    net.latent_dim = parts[0].shape[1]
-    net.has_posterior = isinstance(out, tuple)
+from benchbench.metric import EvalSpec, check_profile, is_across_seeds, profile_options
+from benchbench.registry import BenchbenchError, datasets, metrics
 
 
 def score(
@@ -147,11 +63,11 @@ def encoder_view(encoder, dataset: Dataset, label: str, device: torch.device, la
     """What metrics see of ``encoder``: a checked :class:`ForeignNet` in a :class:`ModelView`, or
     the ``factors`` baseline's own view."""
     if isinstance(encoder, str) and encoder.startswith("baseline:"):
-        encoder = baselines.build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
-        if isinstance(encoder, baselines.FactorCodes):
+        encoder = encoders.build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
+        if isinstance(encoder, encoders.FactorCodes):
             return encoder
-    net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
-    check_encoder(net, dataset)
+    net = encoders.ForeignNet(encoders.load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
+    encoders.check_encoder(net, dataset)
     return ModelView(net, device)
 
 

@@ -7,10 +7,10 @@ import torch
 
 import benchbench
 from benchbench.arch import build_net, decoder_mean
+from benchbench.encoders import load_encoder
 from benchbench.evaluate import evaluate_cell
 from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError
-from benchbench.scoring import load_encoder
 from benchbench.store import RunStore
 
 SPECS = {
@@ -116,10 +116,10 @@ def test_unloadable_encoders_are_one_line_errors(tmp_path):
 def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch):
     from sklearn.decomposition import PCA, FastICA
 
-    from benchbench import baselines
-    from benchbench.baselines import build, fitting_images
+    from benchbench import encoders
+    from benchbench.encoders import build, fitting_images
 
-    monkeypatch.setattr(baselines, "FIT_IMAGES", 600)  # 10,000 by default: ICA takes a while
+    monkeypatch.setattr(encoders, "FIT_IMAGES", 600)  # 10,000 by default: ICA takes a while
     x = fitting_images(shapes, seed=3)
     assert x.shape == (600, 64 * 64) and set(np.unique(x)) <= {0.0, 1.0}
     images = shapes.images_at(np.arange(0, 737_280, 50_000))
@@ -132,7 +132,7 @@ def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch)
 
 
 def test_the_random_baseline_is_seeded_and_leaves_the_callers_stream_alone(shapes):
-    from benchbench.baselines import build
+    from benchbench.encoders import build
 
     images = torch.as_tensor(shapes.images_at(np.arange(4)))
     torch.manual_seed(123)

@@ -388,6 +388,52 @@ def evaluate(
 
 
 @cli.command()
+@click.argument("encoder")
+@click.option("--dataset", "dataset_name", required=True, help="The dataset to score it on.")
+@click.option("--name", "run_name", default="scores", show_default=True, help="The run its records go to.")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option("--label", help="Its name in tables (default: ENCODER).")
+@click.option("--metrics", "metric_names", multiple=True, help="Metrics to compute (default: every per-model one).")
+@click.option("--profile", help="Start every metric from this preset (fast, default).")
+@click.option(
+    "--option",
+    "option_items",
+    multiple=True,
+    metavar="METRIC.OPTION=VALUE",
+    help="Override one metric option, e.g. mig.num_train=10000; repeatable.",
+)
+@click.option("--latent-dim", default=10, show_default=True, help="Codes of a baseline:NAME encoder.")
+@click.option("--seed", default=0, show_default=True, help="The metrics' streams (and a baseline's fit).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_data_root_option
+@_plugin_option
+def score(
+    encoder, dataset_name, run_name, results_dir, label, metric_names, profile, option_items, latent_dim, seed,
+    device, progress, data_root, plugins,
+) -> None:  # fmt: skip
+    """Score ENCODER, trained elsewhere (FILE.py:NAME, MODULE:NAME, a TorchScript or .pt2 file) or
+    baseline:pca|ica|random|factors, into a run; rerun to compute only what is missing."""
+    from benchbench.runner import resolve_devices
+    from benchbench.scoring import score as score_encoder
+
+    _use_data_root(data_root)
+    load_plugins(plugins)
+    check_run_name(run_name, "--name")
+    registry.datasets.get(dataset_name)  # an unknown name is a one-line error with close matches
+    options = _parse_options(option_items)
+    run = Path(results_dir) / run_name
+    target = str(resolve_devices(device)[0])
+    table = score_encoder(
+        encoder, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress
+    )
+    for (metric, status), rows in table.groupby(["metric", "status"], sort=False):
+        shown = ", ".join(f"{o} = {v:.4g}" for o, v in zip(rows["output"], rows["value"]) if o is not None)
+        click.echo(f"  {metric:<26} {status if status != 'done' else ''}{shown or rows['error'].iloc[0]}"[:160])
+    _print_status(RunStore(run))
+
+
+@cli.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option("--results", "results_dir", default="results", show_default=True)
 @_plugin_option

@@ -22,6 +22,8 @@ and "perfect" score on each metric:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +65,18 @@ class ForeignNet(torch.nn.Module):
         return _as_tensor(decode(z), z.device).float()
 
 
+def split_spec(spec: str) -> tuple[str, str] | None:
+    """``(source, name)`` of ``FILE.py:NAME`` or ``MODULE:NAME``; ``None`` for a file."""
+    source, colon, name = spec.rpartition(":")
+    return (source, name) if colon and source and name.isidentifier() else None
+
+
 def load_encoder(spec: str):
     """The encoder ``spec`` names: ``FILE.py:NAME`` or ``MODULE:NAME`` (a callable or an object
     with ``encode``), a TorchScript file, or a ``torch.export`` program (``.pt2``)."""
-    source, colon, name = spec.rpartition(":")
-    if colon and source and name.isidentifier():
+    named = split_spec(spec)
+    if named:
+        source, name = named
         module = import_source(source, "encoder")
         if not hasattr(module, name):
             raise BenchbenchError(f"encoder {spec}: {source} has no {name!r}")
@@ -110,6 +119,9 @@ def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
     net.has_posterior = isinstance(out, tuple)
 
 
+#: The ``arch`` of a cell that is an encoder benchbench did not train; its folder's
+#: ``encoder.json`` says which, so a run can open it again.
+SCORED = "scored"
 BASELINES = ("pca", "ica", "random", "factors")
 FIT_IMAGES = 10_000  # training images PCA and ICA are fitted on
 
@@ -190,3 +202,43 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
     else:
         fitted = FastICA(n_components=latent_dim, whiten="unit-variance", random_state=seed, max_iter=1000).fit(x)
     return Affine(fitted.mean_, fitted.components_)
+
+
+def identity(encoder: str, latent_dim: int, seed: int) -> str:
+    """What the encoder ``encoder`` names is, hashed: its file's bytes (and the name taken from
+    it), or a baseline's name, size and seed — so a changed file is a new encoder."""
+    if encoder.startswith("baseline:"):
+        content = f"{encoder}|{latent_dim}|{seed}".encode()
+    else:
+        source, colon, name = encoder.rpartition(":")
+        if colon and source and name.isidentifier():
+            path = (
+                Path(source)
+                if source.endswith(".py")
+                else Path(getattr(import_source(source, "encoder"), "__file__", ""))
+            )
+            content = (path.read_bytes() if path.is_file() else source.encode()) + b"\0" + name.encode()
+        else:
+            content = Path(encoder).read_bytes()
+    return hashlib.sha256(content).hexdigest()
+
+
+def open_encoder(encoder, dataset: Dataset, label: str, latent_dim: int, seed: int):
+    """``encoder`` (an object, a spec for :func:`load_encoder`, or ``baseline:NAME``) ready for
+    metrics: a checked :class:`ForeignNet`, or the ``factors`` baseline's own view."""
+    if isinstance(encoder, str) and encoder.startswith("baseline:"):
+        encoder = build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
+        if isinstance(encoder, FactorCodes):
+            return encoder
+    net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
+    check_encoder(net, dataset)
+    return net
+
+
+def reopen(folder: Path, dataset: Dataset):
+    """The scored encoder of a cell folder (see :data:`SCORED`), refused in one line if its file
+    changed since it was scored."""
+    facts = json.loads((folder / "encoder.json").read_text())
+    if identity(facts["encoder"], facts["latent_dim"], facts["seed"]) != facts["sha256"]:
+        raise BenchbenchError(f"{facts['encoder']} changed since it was scored: it is a new encoder, score it again")
+    return open_encoder(facts["encoder"], dataset, facts["label"], facts["latent_dim"], facts["seed"])

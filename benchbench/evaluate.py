@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from benchbench import encoders
 from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import canonical_json
 from benchbench.data import Dataset
@@ -163,7 +164,7 @@ def missing(store: CellStore, specs: list[EvalSpec], retry_failed: bool = False)
     return out
 
 
-def _provenance(cell_id: str, device: torch.device) -> dict[str, Any]:
+def provenance(cell_id: str, device: torch.device) -> dict[str, Any]:
     return {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
 
 
@@ -198,6 +199,22 @@ def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
     return metrics.get(spec.metric)(dataset, view.sampled(sampling) if sampled else view, rng, **options)
 
 
+def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -> None:
+    """Run ``call`` (the metric of ``spec`` on the cell's model) and write its record."""
+    record = {**spec.to_json(), **provenance(store.path.name, device), "started": now()}
+    fields, result = run_metric(call)
+    scalars, arrays = split_result(result) if result is not None else ({}, {})
+    store.write_evaluation({**record, **fields, **({"values": scalars} if result is not None else {})}, arrays)
+
+
+def open_view(store: CellStore, dataset: Dataset, device: torch.device):
+    """What metrics see of the cell's model: its trained network, or the encoder it scored."""
+    if store.cell().arch == encoders.SCORED:
+        opened = encoders.reopen(store.path, dataset)
+        return opened if isinstance(opened, encoders.FactorCodes) else ModelView(opened, device)
+    return ModelView(store.load_net(dataset.image_shape), device)
+
+
 def evaluate_cell(
     store: CellStore, dataset: Dataset, device: torch.device, todo: list[EvalSpec], bar: tqdm | None = None
 ) -> None:
@@ -210,22 +227,19 @@ def evaluate_cell(
     if not todo:
         return
     cell = store.cell()
-    base = _provenance(cell.id, device)
     try:
-        view = ModelView(store.load_net(dataset.image_shape), device)
+        view = open_view(store, dataset, device)
     except Exception as exc:
         for spec in todo:
             error = f"model could not be loaded: {one_line(exc)}"
-            store.write_evaluation({**spec.to_json(), **base, "status": "failed", "error": error}, {})
+            store.write_evaluation(
+                {**spec.to_json(), **provenance(cell.id, device), "status": "failed", "error": error}, {}
+            )
         return
     for spec in todo:
         if bar is not None:
             bar.set_postfix_str(f"{cell.label} {spec.metric}")
-        record = {**spec.to_json(), **base, "started": now()}
-        fields, result = run_metric(functools.partial(call_metric, spec, dataset, view, cell.seed))
-        scalars, arrays = split_result(result) if result is not None else ({}, {})
-        record.update(fields, **({"values": scalars} if result is not None else {}))
-        store.write_evaluation(record, arrays)
+        write_record(store, spec, device, functools.partial(call_metric, spec, dataset, view, cell.seed))
         if bar is not None:
             bar.update(1)
 
@@ -292,7 +306,7 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec
     started = now()
     fields, results = run_metric(call)
     for i, (store, cell) in enumerate(zip(stores, cells)):
-        record = {**spec.to_json(), **_provenance(cell.id, device), "models": ids, "started": started, **fields}
+        record = {**spec.to_json(), **provenance(cell.id, device), "models": ids, "started": started, **fields}
         scalars, arrays = split_result(results[i]) if results is not None else ({}, {})
         if results is not None:
             record["values"] = scalars

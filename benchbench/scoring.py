@@ -5,6 +5,7 @@ device, each dataset image encoded once per scoring — with a trained cell's ra
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,14 @@ import torch
 from tqdm.auto import tqdm
 
 from benchbench import encoders
+from benchbench.cells import Cell
 from benchbench.data import Dataset
-from benchbench.evaluate import ModelView, call_metric, run_metric, split_result
+from benchbench.evaluate import ModelView, call_metric, missing, run_metric, split_result, write_record
+from benchbench.files import atomic_write_json
 from benchbench.metric import EvalSpec, check_profile, is_across_seeds, profile_options
+from benchbench.provenance import git_commit, versions
 from benchbench.registry import BenchbenchError, datasets, metrics
+from benchbench.store import LAYOUT, RunStore
 
 
 def score(
@@ -29,16 +34,22 @@ def score(
     seed: int = 0,
     label: str | None = None,
     latent_dim: int = 10,
+    run: str | Path | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score ``encoder`` (an object, a spec for :func:`load_encoder`, or ``baseline:NAME`` with
-    ``latent_dim`` codes, see :mod:`benchbench.baselines`) on ``dataset`` (a name or a dataset)
-    with ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
+    """Score ``encoder`` (an object, a spec for :func:`~benchbench.encoders.load_encoder`, or
+    ``baseline:NAME`` with ``latent_dim`` codes) on ``dataset`` (a name or a dataset) with
+    ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
     ``options`` per metric on top; the metrics' streams come from ``seed`` as a trained cell's
     do (a baseline is fitted or initialised with it).  Returns a row per output (``metric``,
-    ``key``, ``status``, ``output``, ``value``, ``error``, the metric's ``seconds``); a metric that does not apply, or
-    fails, is a row saying why."""
-    label = label or (encoder if isinstance(encoder, str) else getattr(encoder, "__name__", type(encoder).__name__))
+    ``key``, ``status``, ``output``, ``value``, ``error``, the metric's ``seconds``); a metric
+    that does not apply, or fails, is a row saying why.
+
+    With ``run`` (a folder), the encoder is a model of that run, as a trained cell is: its id
+    hashes what it is (:func:`~benchbench.encoders.identity`) and its label, its evaluations are
+    records, and only those it lacks are computed."""
+    named = isinstance(encoder, str)
+    label = label or (encoder if named else getattr(encoder, "__name__", type(encoder).__name__))
     data = datasets.get(dataset)() if isinstance(dataset, str) else dataset
     names = metrics_to_score(metrics)
     check_profile(profile, names)
@@ -46,29 +57,68 @@ def score(
         EvalSpec.of(n, {**profile_options(n, profile), **(options or {}).get(n, {})}, where=f"option {n}")
         for n in names
     ]
-    view = encoder_view(encoder, data, label, torch.device(device), latent_dim, seed)
+    if run is not None and not (named and isinstance(dataset, str)):
+        how = "FILE.py:NAME, MODULE:NAME, a file or baseline:NAME"
+        raise BenchbenchError(f"to record scores in a run, name the encoder ({how}) and the dataset")
+    opened = encoders.open_encoder(encoder, data, label, latent_dim, seed)
+    view = opened if isinstance(opened, encoders.FactorCodes) else ModelView(opened, torch.device(device))
+    if run is None:
+        found = []
+        for spec in _bar(specs, progress):
+            fields, result = run_metric(lambda spec=spec: call_metric(spec, data, view, seed))
+            found.append((spec, fields, split_result(result)[0] if result is not None else None))
+        return _frame(found)
+    size = getattr(opened, "latent_dim", latent_dim)
+    digest = encoders.identity(encoder, size, seed)
+    cell = Cell(dataset, label, {"encoder": digest[:16]}, seed, encoders.SCORED, size, 0, 0, 0.0)
+    records = record_scores(RunStore(run), cell, encoder, digest, data, view, specs, torch.device(device), progress)
+    return _frame([(spec, r, r.get("values")) for spec, r in zip(specs, records)])
+
+
+def record_scores(
+    run: RunStore, cell: Cell, encoder: str, digest: str, dataset: Dataset, view, specs, device, progress
+):
+    """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (its label as the
+    method, what it is as its one hyperparameter, no training), computing those it lacks."""
+    with run.writing(f"benchbench score {encoder}"):
+        store = run.add_cell(cell)
+        if store is None:
+            raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
+        facts = {"encoder": encoder, "label": cell.method, "latent_dim": cell.latent_dim, "seed": cell.seed}
+        atomic_write_json(store.path / "encoder.json", {**facts, "sha256": digest})
+        if store.status()["status"] != "trained":
+            store.mark_trained(scored=encoder)
+        manifest = run.manifest()
+        known = {e["key"]: e for e in manifest.get("evaluations", [])}
+        manifest.update(
+            layout=manifest.get("layout", LAYOUT),
+            run=run.path.name,
+            grid=manifest.get("grid", {"name": "scores", "source": "benchbench score", "spec": {}}),
+            evaluations=list({**known, **{s.key: s.to_json() for s in specs}}.values()),
+            cells=sorted({*manifest.get("cells", []), cell.id}),
+            git_commit=git_commit(),
+            versions=versions(),
+        )
+        run.write_manifest(manifest)
+        for spec in _bar(missing(store, specs), progress):
+            write_record(store, spec, device, lambda spec=spec: call_metric(spec, dataset, view, cell.seed))
+        return [store.evaluation(s.metric, s.key) for s in specs]
+
+
+def _bar(specs, progress: bool):
+    return tqdm(specs, desc="metrics", unit="metric", disable=not progress)
+
+
+def _frame(results) -> pd.DataFrame:
+    """A row per output of ``(spec, status fields, values or None)``."""
     rows = []
-    for spec in tqdm(specs, desc="metrics", unit="metric", disable=not progress):
-        fields, result = run_metric(lambda spec=spec: call_metric(spec, data, view, seed))
-        base = {"metric": spec.shown, "key": spec.key, "status": fields["status"], "seconds": fields["seconds"]}
-        if result is None:
+    for spec, fields, values in results:
+        base = {"metric": spec.shown, "key": spec.key, "status": fields["status"], "seconds": fields.get("seconds")}
+        if values is None:
             rows.append({**base, "output": None, "value": np.nan, "error": fields.get("error")})
-            continue
-        for output, value in split_result(result)[0].items():
-            rows.append({**base, "output": output, "value": value, "error": None})
+        else:
+            rows += [{**base, "output": k, "value": v, "error": None} for k, v in values.items()]
     return pd.DataFrame(rows, columns=["metric", "key", "status", "output", "value", "error", "seconds"])
-
-
-def encoder_view(encoder, dataset: Dataset, label: str, device: torch.device, latent_dim: int, seed: int):
-    """What metrics see of ``encoder``: a checked :class:`ForeignNet` in a :class:`ModelView`, or
-    the ``factors`` baseline's own view."""
-    if isinstance(encoder, str) and encoder.startswith("baseline:"):
-        encoder = encoders.build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
-        if isinstance(encoder, encoders.FactorCodes):
-            return encoder
-    net = encoders.ForeignNet(encoders.load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
-    encoders.check_encoder(net, dataset)
-    return ModelView(net, device)
 
 
 def metrics_to_score(names: list[str] | None) -> list[str]:

@@ -1,6 +1,7 @@
 """docs/fidelity.md against the built-in grids: every ``name = value`` of its benchbench column
 holds for every cell its row names, so the page cannot drift from what the grids train."""
 
+import json
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def _rows(grid: str) -> list[dict[str, str]]:
 
 
 def _value(text: str):
-    for kind in (int, float):
+    for kind in (int, float, json.loads):
         try:
             return kind(text)
         except ValueError:
@@ -36,7 +37,7 @@ def _selected(cells, names: str):
 
 @pytest.mark.parametrize("grid", ["locatello2019", "paper"])
 def test_every_setting_the_page_states_is_what_the_grid_trains(grid):
-    cells, checked = get_grid(grid).cells(), 0
+    cells, spec, checked = get_grid(grid).cells(), get_grid(grid).spec, 0
     for row in _rows(grid):
         chosen = _selected(cells, row["cells"])
         assert chosen, f"{row['point']}: no cell of {grid} is {row['cells']!r}"
@@ -45,7 +46,9 @@ def test_every_setting_the_page_states_is_what_the_grid_trains(grid):
             checked += 1
         for name, text in SETTING.findall(row["benchbench"]):
             value = _value(text.strip())
-            if name == "seeds":
+            if name in spec and name != "seeds":  # a grid-wide key (representations)
+                assert spec[name] == value, (row["point"], name, spec[name])
+            elif name == "seeds":
                 settings = {(c.dataset, c.method, tuple(sorted(c.hyperparameters.items()))) for c in chosen}
                 assert len(chosen) == value * len(settings), row["point"]
             else:

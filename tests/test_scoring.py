@@ -154,3 +154,60 @@ def test_the_factors_baseline_is_the_ceiling(shapes):
     assert recon["status"].tolist() == ["not_applicable"] and "by index" in recon["error"].iloc[0]
     with pytest.raises(BenchbenchError, match="unknown baseline 'pcb' \\(known: pca, ica, random, factors\\)"):
         benchbench.score("baseline:pcb", shapes, ["mig"], progress=False)
+
+
+def test_scores_in_a_run_are_records_computed_once_and_reported_beside_each_other(tmp_path, cli_runner):
+    from test_evaluations import invoke
+
+    (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::700]\n")
+    mine = f"{tmp_path / 'mine.py'}:encode"
+    common = [
+        "--dataset",
+        "shapes2d",
+        "--profile",
+        "fast",
+        "--results",
+        str(tmp_path),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
+    invoke(cli_runner, "score", mine, "--metrics", "mig", "--label", "mine", *common)
+    run = RunStore(tmp_path / "scores")
+    (store,) = run.cell_stores()
+    key = EvalSpec.of("mig", {"num_train": 3000}).key
+    first = store.evaluation("mig", key)
+    assert first["status"] == "done" and store.cell().method == "mine" and store.status()["status"] == "trained"
+    invoke(cli_runner, "score", mine, "--metrics", "mig,mcc", "--label", "mine", *common)
+    assert store.evaluation("mig", key) == first and store.evaluation(
+        "mcc", EvalSpec.of("mcc", {"num_train": 3000}).key
+    )
+    invoke(cli_runner, "score", "baseline:pca", "--metrics", "mig", "--label", "PCA", *common)
+    invoke(cli_runner, "report", str(run.path), "--format", "csv")
+    rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv")
+    assert sorted(rows["label"]) == ["PCA", "mine"] and rows["mig.mig.mean"].notna().all()
+    (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::600]\n")  # changed
+    invoke(cli_runner, "evaluate", str(run.path), "--metrics", "unsupervised", "--profile", "fast", "--device", "cpu",
+           "--no-progress")  # fmt: skip
+    records = {s.cell().method: s.evaluation("unsupervised", EvalSpec.of("unsupervised", {"num_train": 3000}).key)
+               for s in run.cell_stores()}  # fmt: skip
+    assert records["PCA"]["status"] == "done"  # a baseline opens again from its name, size and seed
+    assert records["mine"]["status"] == "failed" and "changed since it was scored" in records["mine"]["error"]
+    invoke(cli_runner, "score", mine, "--metrics", "mig", "--label", "mine", *common)
+    assert len(run.cell_stores()) == 3  # the changed file is a new encoder, beside the old one
+
+
+def test_score_refuses_bad_input_in_one_line_writing_nothing(tmp_path, cli_runner):
+    from run_helpers import assert_one_line_error
+
+    from benchbench.cli import cli
+
+    args = ["--results", str(tmp_path), "--device", "cpu", "--no-progress"]
+    for extra, message in [
+        (["baseline:pca", "--dataset", "shapes2e"], "unknown dataset 'shapes2e'"),
+        ([str(tmp_path / "nope.pt"), "--dataset", "shapes2d"], "encoder file not found"),
+        (["baseline:pca", "--dataset", "shapes2d", "--metrics", "udr"], "udr compares the seeds"),
+        (["baseline:pca", "--dataset", "shapes2d", "--metrics", "mig", "--option", "mig.bins=3"], "unknown key"),
+    ]:
+        assert_one_line_error(cli_runner.invoke(cli, ["score", *extra, *args]), message)
+    assert not (tmp_path / "scores").exists()

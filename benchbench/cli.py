@@ -43,6 +43,16 @@ def _data_root_option(fn):
     )(fn)
 
 
+#: ``--option METRIC.OPTION=VALUE``, as ``evaluate`` and ``score`` take it (see :func:`_parse_options`).
+_metric_option_option = click.option(
+    "--option",
+    "option_items",
+    multiple=True,
+    metavar="METRIC.OPTION=VALUE",
+    help="Override one metric option, e.g. mig.num_train=10000; repeatable.",
+)
+
+
 def _use_data_root(data_root: str | None) -> None:
     if data_root:
         os.environ["BENCHBENCH_DATA"] = str(Path(data_root).resolve())  # workers inherit it
@@ -347,13 +357,7 @@ def _cells_matching(run: RunStore, datasets: list[str] | None, methods: list[str
     "--profile",
     help="Start every metric from this preset (fast, default) instead of the grid's options.",
 )
-@click.option(
-    "--option",
-    "option_items",
-    multiple=True,
-    metavar="METRIC.OPTION=VALUE",
-    help="Override one metric option, e.g. mig.num_train=10000; repeatable.",
-)
+@_metric_option_option
 @click.option("--datasets", multiple=True, help="Only models of these datasets.")
 @click.option("--methods", multiple=True, help="Only models of these methods.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -395,13 +399,7 @@ def evaluate(
 @click.option("--label", help="Its name in tables (default: ENCODER).")
 @click.option("--metrics", "metric_names", multiple=True, help="Metrics to compute (default: every per-model one).")
 @click.option("--profile", help="Start every metric from this preset (fast, default).")
-@click.option(
-    "--option",
-    "option_items",
-    multiple=True,
-    metavar="METRIC.OPTION=VALUE",
-    help="Override one metric option, e.g. mig.num_train=10000; repeatable.",
-)
+@_metric_option_option
 @click.option("--latent-dim", default=10, show_default=True, help="Codes of a baseline:NAME encoder.")
 @click.option("--seed", default=0, show_default=True, help="The metrics' streams (and a baseline's fit).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")

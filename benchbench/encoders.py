@@ -161,6 +161,7 @@ class FactorCodes:
         if dataset.stochastic:
             raise BenchbenchError("baseline:factors: this dataset draws a nuisance per observation; no codes by index")
         self.dataset = dataset
+        self.latent_dim = len(labels_at(dataset, np.zeros(1, dtype=np.int64))[0])
 
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
         return labels_at(dataset, indices).astype(np.float32)

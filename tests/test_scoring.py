@@ -7,7 +7,7 @@ import torch
 
 import benchbench
 from benchbench.arch import build_net, decoder_mean
-from benchbench.encoders import load_encoder
+from benchbench.encoders import build, load_encoder
 from benchbench.evaluate import evaluate_cell
 from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError
@@ -117,7 +117,7 @@ def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch)
     from sklearn.decomposition import PCA, FastICA
 
     from benchbench import encoders
-    from benchbench.encoders import build, fitting_images
+    from benchbench.encoders import fitting_images
 
     monkeypatch.setattr(encoders, "FIT_IMAGES", 600)  # 10,000 by default: ICA takes a while
     x = fitting_images(shapes, seed=3)
@@ -132,7 +132,6 @@ def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch)
 
 
 def test_the_random_baseline_is_seeded_and_leaves_the_callers_stream_alone(shapes):
-    from benchbench.encoders import build
 
     images = torch.as_tensor(shapes.images_at(np.arange(4)))
     torch.manual_seed(123)
@@ -150,6 +149,7 @@ def test_the_factors_baseline_is_the_ceiling(shapes):
     )
     values = {(m, o): v for m, o, v in zip(scored["metric"], scored["output"], scored["value"])}
     assert values["mcc", "mcc_pearson"] == pytest.approx(1.0) and values["irs", "irs"] == pytest.approx(1.0)
+    assert build("factors", shapes, 10, 0).latent_dim == 5  # shapes2d's five factors
     recon = scored[scored["metric"] == "reconstruction_error"]
     assert recon["status"].tolist() == ["not_applicable"] and "by index" in recon["error"].iloc[0]
     with pytest.raises(BenchbenchError, match="unknown baseline 'pcb' \\(known: pca, ica, random, factors\\)"):

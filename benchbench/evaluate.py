@@ -230,11 +230,10 @@ def evaluate_cell(
     try:
         view = open_view(store, dataset, device)
     except Exception as exc:
+        error = f"model could not be loaded: {one_line(exc)}"
+        failed = {**provenance(cell.id, device), "status": "failed", "error": error}
         for spec in todo:
-            error = f"model could not be loaded: {one_line(exc)}"
-            store.write_evaluation(
-                {**spec.to_json(), **provenance(cell.id, device), "status": "failed", "error": error}, {}
-            )
+            store.write_evaluation({**spec.to_json(), **failed}, {})
         return
     for spec in todo:
         if bar is not None:
@@ -296,7 +295,7 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec
     sampled = options.pop("representation", "mean") == "sampled"
 
     def call():
-        views = [ModelView(s.load_net(dataset.image_shape), device) for s in stores]
+        views = [open_view(s, dataset, device) for s in stores]
         models = [v.sampled(metric_streams(c.seed, spec)[1]) if sampled else v for v, c in zip(views, cells)]
         results = metrics.get(spec.metric)(dataset, models, rng, **options)
         if len(results) != len(models):

@@ -191,18 +191,28 @@ def metric_streams(seed: int, spec: EvalSpec) -> tuple[np.random.Generator, np.r
     return own, np.random.default_rng(derived_seed(seed, f"metric:{spec.metric}:sampled"))
 
 
-def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
-    """The metric of ``spec`` on ``view`` (or on its sampled codes), with its options and streams."""
-    rng, sampling = metric_streams(seed, spec)
+def metric_inputs(spec: EvalSpec, view: ModelView, seed: int) -> tuple[Any, dict[str, Any]]:
+    """What the metric of ``spec`` is given: ``view`` or its codes sampled from the evaluation's
+    stream (the ``representation`` option), and its other options."""
     options = dict(spec.options)
     sampled = options.pop("representation", "mean") == "sampled"
-    return metrics.get(spec.metric)(dataset, view.sampled(sampling) if sampled else view, rng, **options)
+    return (view.sampled(metric_streams(seed, spec)[1]) if sampled else view), options
+
+
+def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
+    """The metric of ``spec`` on ``view`` (or on its sampled codes), with its options and streams."""
+    model, options = metric_inputs(spec, view, seed)
+    return metrics.get(spec.metric)(dataset, model, metric_streams(seed, spec)[0], **options)
 
 
 def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -> None:
     """Run ``call`` (the metric of ``spec`` on the cell's model) and write its record."""
     record = {**spec.to_json(), **provenance(store.path.name, device), "started": now()}
-    fields, result = run_metric(call)
+    write_outcome(store, record, *run_metric(call))
+
+
+def write_outcome(store: CellStore, record: dict[str, Any], fields: dict[str, Any], result) -> None:
+    """Write ``record`` with a metric's status ``fields`` and, if it gave one, its ``result``."""
     scalars, arrays = split_result(result) if result is not None else ({}, {})
     store.write_evaluation({**record, **fields, **({"values": scalars} if result is not None else {})}, arrays)
 
@@ -291,12 +301,10 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec
     cells = [s.cell() for s in stores]
     ids = [c.id for c in cells]
     rng = np.random.default_rng(derived_seed(cells[0].seed, f"metric:{spec.metric}:{','.join(ids)}"))
-    options = dict(spec.options)
-    sampled = options.pop("representation", "mean") == "sampled"
 
     def call():
-        views = [open_view(s, dataset, device) for s in stores]
-        models = [v.sampled(metric_streams(c.seed, spec)[1]) if sampled else v for v, c in zip(views, cells)]
+        inputs = [metric_inputs(spec, open_view(s, dataset, device), c.seed) for s, c in zip(stores, cells)]
+        models, options = [model for model, _ in inputs], inputs[0][1]
         results = metrics.get(spec.metric)(dataset, models, rng, **options)
         if len(results) != len(models):
             raise ValueError(f"{spec.metric} returned {len(results)} results for {len(models)} models")
@@ -305,11 +313,8 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec
     started = now()
     fields, results = run_metric(call)
     for i, (store, cell) in enumerate(zip(stores, cells)):
-        record = {**spec.to_json(), **provenance(cell.id, device), "models": ids, "started": started, **fields}
-        scalars, arrays = split_result(results[i]) if results is not None else ({}, {})
-        if results is not None:
-            record["values"] = scalars
-        store.write_evaluation(record, arrays)
+        record = {**spec.to_json(), **provenance(cell.id, device), "models": ids, "started": started}
+        write_outcome(store, record, fields, results[i] if results is not None else None)
 
 
 def evaluate_run(

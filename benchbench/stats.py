@@ -1,5 +1,5 @@
 """Vectorised statistics shared by metric plugins: discretisation, discrete mutual information,
-entropy and Pearson correlation.  Each matches its scikit-learn / numpy counterpart (tested)."""
+entropy, Pearson correlation and standardisation.  Each matches its scikit-learn / numpy counterpart (tested)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,10 @@ def pearson_matrix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (x.T @ y) / np.outer(sx, sy)
     return np.where(np.outer(sx, sy) > 0, r, 0.0)
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Each column of ``x`` to zero mean and unit variance (ddof 0, scikit-learn's
+    ``StandardScaler``); a constant column is only centred."""
+    std = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)

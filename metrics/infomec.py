@@ -35,17 +35,12 @@ import numpy as np
 from benchbench.metric import better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
+from benchbench.stats import standardise
 
 
 def _encoded(column: np.ndarray) -> np.ndarray:
     """Values as 0…n−1 codes (scikit-learn's ``LabelEncoder``)."""
     return np.unique(column, return_inverse=True)[1].reshape(-1)
-
-
-def _standardised(latents: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance per column (ddof 0; a constant column is only centred)."""
-    std = latents.std(axis=0)
-    return (latents - latents.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
 def nmi_matrix(factors: np.ndarray, latents: np.ndarray, discrete: bool, seed: int) -> np.ndarray:
@@ -54,7 +49,7 @@ def nmi_matrix(factors: np.ndarray, latents: np.ndarray, discrete: bool, seed: i
     from sklearn.metrics import mutual_info_score
 
     sources = np.stack([_encoded(f) for f in factors.T], axis=1)
-    codes = np.stack([_encoded(z) for z in latents.T], axis=1) if discrete else _standardised(latents)
+    codes = np.stack([_encoded(z) for z in latents.T], axis=1) if discrete else standardise(latents)
     out = np.empty((sources.shape[1], codes.shape[1]))
     for i, source in enumerate(sources.T):
         for j, code in enumerate(codes.T):
@@ -101,7 +96,7 @@ def infoe(factors: np.ndarray, latents: np.ndarray, discrete: bool) -> float:
 
         x = OneHotEncoder().fit_transform(latents)
     else:
-        x = _standardised(latents)
+        x = standardise(latents)
     shares = []
     for factor in factors.T:
         y = _encoded(factor)

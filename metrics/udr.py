@@ -26,6 +26,7 @@ import numpy as np
 from benchbench.metric import MetricNotApplicable, across_seeds, better, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_indices
+from benchbench.stats import standardise
 
 ACTIVE_KL = 0.01  # the zeroing threshold, fixed in the reference whatever kl_filter_threshold is
 
@@ -94,9 +95,7 @@ def udr(
     for z, mu, logvar in _encoded(dataset, models, indices, rng):
         z, mu, logvar = z.astype(np.float64), mu.astype(np.float64), logvar.astype(np.float64)
         kl = np.mean(0.5 * (mu**2 + np.exp(logvar) - logvar - 1), axis=0)
-        std = z.std(axis=0)
-        standard = (z - z.mean(axis=0)) / np.where(std > 0, std, 1.0)
-        codes.append(standard * (kl > ACTIVE_KL)), kls.append(kl)
+        codes.append(standardise(z) * (kl > ACTIVE_KL)), kls.append(kl)
     n = len(models)
     pairwise = np.zeros((n, n))
     for i in range(n):

@@ -392,8 +392,9 @@ def evaluate(
 
 
 @cli.command()
-@click.argument("encoder")
-@click.option("--dataset", "dataset_name", required=True, help="The dataset to score it on.")
+@click.argument("encoder", required=False)
+@click.option("--codes", type=click.Path(dir_okay=False), help="Score a code matrix (.npz) instead of an encoder.")
+@click.option("--dataset", "dataset_name", help="The dataset to score it on (codes with their factors: its name).")
 @click.option("--name", "run_name", default="scores", show_default=True, help="The run its records go to.")
 @click.option("--results", "results_dir", default="results", show_default=True)
 @click.option("--label", help="Its name in tables (default: ENCODER).")
@@ -407,18 +408,25 @@ def evaluate(
 @_data_root_option
 @_plugin_option
 def score(
-    encoder, dataset_name, run_name, results_dir, label, metric_names, profile, option_items, latent_dim, seed,
+    encoder, codes, dataset_name, run_name, results_dir, label, metric_names, profile, option_items, latent_dim, seed,
     device, progress, data_root, plugins,
 ) -> None:  # fmt: skip
     """Score ENCODER, trained elsewhere (FILE.py:NAME, MODULE:NAME, a TorchScript or .pt2 file) or
-    baseline:pca|ica|random|factors, into a run; rerun to compute only what is missing."""
+    baseline:pca|ica|random|factors, or a code matrix (--codes FILE.npz: codes, and indices or
+    factors), into a run; rerun to compute only what is missing."""
     from benchbench.runner import resolve_devices
     from benchbench.scoring import score as score_encoder
 
     _use_data_root(data_root)
     load_plugins(plugins)
     check_run_name(run_name, "--name")
-    registry.datasets.get(dataset_name)  # an unknown name is a one-line error with close matches
+    if (encoder is None) == (codes is None):
+        raise BenchbenchError("give an ENCODER or --codes FILE.npz, not both")
+    if codes is None and dataset_name is None:
+        raise BenchbenchError("give --dataset NAME, the dataset to score the encoder on")
+    if codes is None:
+        registry.datasets.get(dataset_name)  # an unknown name is a one-line error with close matches
+    encoder = encoder or f"codes:{codes}"
     options = _parse_options(option_items)
     run = Path(results_dir) / run_name
     target = str(resolve_devices(device)[0])
@@ -426,8 +434,9 @@ def score(
         encoder, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress
     )
     for (metric, status), rows in table.groupby(["metric", "status"], sort=False):
-        shown = ", ".join(f"{o} = {v:.4g}" for o, v in zip(rows["output"], rows["value"]) if o is not None)
-        click.echo(f"  {metric:<26} {status if status != 'done' else ''}{shown or rows['error'].iloc[0]}"[:160])
+        done = ", ".join(f"{o} = {v:.4g}" for o, v in zip(rows["output"], rows["value"]))
+        shown = done if status == "done" else f"{status}: {rows['error'].iloc[0]}"
+        click.echo(f"  {metric:<26} {shown}"[:160])
     _print_status(RunStore(run))
 
 

@@ -181,6 +181,10 @@ class Dataset(abc.ABC):
     #: noisy background): then :meth:`observations` and :meth:`observe` draw it from the caller's
     #: random stream, and an image's encoding is never cached by index.
     stochastic: bool = False
+    #: Whether the dataset is only a fixed set of observations (those a code matrix was computed
+    #: on, without images): a metric that draws observations sharing a factor with others, as
+    #: the interventional scores do, does not apply to it.
+    observed_only: bool = False
 
     def observations(self, indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """What a metric sees at ``indices``: :meth:`images_at`, with the nuisance of a

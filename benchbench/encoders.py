@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 from benchbench.arch import build_net, decoder_mean
-from benchbench.data import Dataset
+from benchbench.data import Dataset, LabelledDataset, classes_from_values
 from benchbench.metric import MetricNotApplicable
-from benchbench.registry import BenchbenchError, import_source, one_line
-from benchbench.representation import labels_at
+from benchbench.registry import BenchbenchError, datasets, import_source, one_line
+from benchbench.representation import label_names, labels_at
 
 
 def _as_tensor(value, device: torch.device) -> torch.Tensor:
@@ -152,27 +152,126 @@ class Untrained(torch.nn.Module):
         return decoder_mean(self.net.decode(z))
 
 
-class FactorCodes:
-    """What a metric sees of the ``factors`` baseline: codes by dataset index only."""
+class CodeTable:
+    """What a metric sees of codes computed without an encoder at hand (a code matrix, or the
+    ``factors`` baseline): the code of each dataset image, by index, and nothing else."""
 
     device = "cpu"
 
-    def __init__(self, dataset: Dataset):
-        if dataset.stochastic:
-            raise BenchbenchError("baseline:factors: this dataset draws a nuisance per observation; no codes by index")
-        self.dataset = dataset
-        self.latent_dim = len(labels_at(dataset, np.zeros(1, dtype=np.int64))[0])
+    def __init__(self, codes: np.ndarray, label: str):
+        self.codes = codes
+        self.label = label
+        self.latent_dim = codes.shape[1]
 
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
-        return labels_at(dataset, indices).astype(np.float32)
+        return self.codes[indices]
 
     def encode(self, images):
-        raise MetricNotApplicable("baseline:factors knows the factors of dataset images by index, not of new images")
+        raise MetricNotApplicable(f"{self.label} has codes of dataset images by index, not of new images")
 
-    reconstruct = encode
+    def reconstruct(self, images):
+        raise MetricNotApplicable(f"{self.label} is codes without a decoder")
 
     def sampled(self, rng):
-        raise MetricNotApplicable("baseline:factors has no posterior to sample")
+        raise MetricNotApplicable(f"{self.label} is codes without a posterior to sample")
+
+
+def factor_codes(dataset: Dataset) -> CodeTable:
+    """The ``factors`` baseline: every image's factor values (a labelled dataset's labels) as its code."""
+    if dataset.stochastic:
+        raise BenchbenchError("baseline:factors: this dataset draws a nuisance per observation; no codes by index")
+    return CodeTable(labels_at(dataset, np.arange(len(dataset))).astype(np.float32), "baseline:factors")
+
+
+#: What prefixes a code matrix's file among encoders: ``codes:FILE.npz`` (``benchbench score --codes``).
+CODES = "codes:"
+CODE_MEMBERS = ("codes", "indices", "factors", "factor_names")
+
+
+class Observed(LabelledDataset):
+    """The observations a code matrix was computed on, as a dataset: their factor values as its
+    labels, no images.  Metrics that need only observed samples run on it; those that draw
+    observations of their own do not (:attr:`~benchbench.data.Dataset.observed_only`)."""
+
+    observed_only = True
+
+    def __init__(self, name: str, label_names: tuple[str, ...], labels: np.ndarray):
+        self.name = name
+        self.label_names = label_names
+        self.labels = labels
+
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        raise MetricNotApplicable(f"{self.name} is codes of given observations, without their images")
+
+    def image_store(self, device: torch.device):
+        return self.images_at(np.arange(0))
+
+
+def _members(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise BenchbenchError(f"codes file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            members = {k: npz[k] for k in npz.files}
+    except Exception as exc:
+        raise BenchbenchError(f"codes {path} does not load as .npz: {one_line(exc)}") from None
+    unknown = sorted(set(members) - set(CODE_MEMBERS))
+    if "codes" not in members or unknown:
+        got = ", ".join(members) or "none"
+        raise BenchbenchError(f"codes {path}: members must be {', '.join(CODE_MEMBERS)} (codes required), got {got}")
+    return members
+
+
+def _checked(path: Path, what: str, array: np.ndarray, rows: int, kind: str) -> np.ndarray:
+    """``array`` refused in one line unless it is 2-D (1-D for indices) with ``rows`` rows of ``kind``."""
+    ndim = 1 if what == "indices" else 2
+    if array.ndim != ndim or array.shape[0] != rows:
+        shape = "(n,)" if ndim == 1 else "(n, d)"
+        raise BenchbenchError(f"codes {path}: {what} must have shape {shape} with n = {rows}; got {array.shape}")
+    if not np.issubdtype(array.dtype, {"float": np.floating, "int": np.integer, "number": np.number}[kind]):
+        raise BenchbenchError(f"codes {path}: {what} must be {kind}s; got {array.dtype}")
+    if kind != "int" and not np.isfinite(array).all():
+        raise BenchbenchError(f"codes {path}: {what} are not all finite (NaN or inf)")
+    return array
+
+
+def load_codes(path: str | Path, dataset: str | Dataset | None, label: str) -> tuple[CodeTable, Dataset]:
+    """A code matrix (``.npz``) and the dataset it scores on.  Its ``codes`` ``(n, d)`` are:
+
+    * one per image of ``dataset``, in index order: every metric that asks for dataset images
+      by index applies, exactly as to an encoder;
+    * with ``indices``, those images' codes: the dataset is those observations (:class:`Observed`);
+    * with ``factors`` ``(n, K)`` (and optionally ``factor_names``), codes of observations of a
+      dataset benchbench does not know, named ``dataset`` (default: the file's name)."""
+    path = Path(path)
+    members = _members(path)
+    codes = _checked(path, "codes", members["codes"], len(members["codes"]), "float").astype(np.float32)
+    n = len(codes)
+    if "factors" in members:
+        if not isinstance(dataset, str | None) or dataset in datasets:
+            known = dataset if isinstance(dataset, str) else dataset.name
+            raise BenchbenchError(f"codes {path} bring their own factors: name their dataset other than {known}")
+        factors = _checked(path, "factors", members["factors"], n, "number")
+        names = [str(x) for x in members.get("factor_names", [f"factor_{j}" for j in range(factors.shape[1])])]
+        if len(names) != factors.shape[1]:
+            raise BenchbenchError(f"codes {path}: {len(names)} factor_names for {factors.shape[1]} factors")
+        return CodeTable(codes, label), Observed(dataset or path.stem, tuple(names), classes_from_values(factors)[0])
+    if dataset is None:
+        raise BenchbenchError(f"codes {path} have no factors: give the dataset they encode, or a factors member")
+    base = datasets.get(dataset)() if isinstance(dataset, str) else dataset
+    dataset = base.name
+    if base.stochastic:
+        raise BenchbenchError(f"{dataset} draws a nuisance per observation: codes by index cannot say which it was")
+    if "indices" not in members:
+        if n != len(base):
+            raise BenchbenchError(
+                f"codes {path}: {n} codes for the {len(base)} images of {dataset}; give one per image, or their indices"
+            )
+        return CodeTable(codes, label), base
+    indices = _checked(path, "indices", members["indices"], n, "int").astype(np.int64)
+    if indices.min(initial=0) < 0 or indices.max(initial=0) >= len(base) or np.unique(indices).size != n:
+        raise BenchbenchError(f"codes {path}: indices must be distinct images of {dataset}, 0 to {len(base) - 1}")
+    return CodeTable(codes, label), Observed(dataset or path.stem, label_names(base), labels_at(base, indices))
 
 
 def fitting_images(dataset: Dataset, seed: int) -> np.ndarray:
@@ -190,7 +289,7 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
     if name not in BASELINES:
         raise BenchbenchError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})")
     if name == "factors":
-        return FactorCodes(dataset)
+        return factor_codes(dataset)
     if name == "random":
         with torch.random.fork_rng(devices=[]):  # seeded, leaving the caller's stream alone
             torch.manual_seed(seed)
@@ -207,9 +306,12 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
 
 def identity(encoder: str, latent_dim: int, seed: int) -> str:
     """What the encoder ``encoder`` names is, hashed: its file's bytes (and the name taken from
-    it), or a baseline's name, size and seed — so a changed file is a new encoder."""
+    it), a code matrix's file, or a baseline's name, size and seed — so a changed file is a new
+    encoder."""
     if encoder.startswith("baseline:"):
         content = f"{encoder}|{latent_dim}|{seed}".encode()
+    elif encoder.startswith(CODES):
+        content = Path(encoder.removeprefix(CODES)).read_bytes()
     else:
         source, colon, name = encoder.rpartition(":")
         if colon and source and name.isidentifier():
@@ -224,21 +326,28 @@ def identity(encoder: str, latent_dim: int, seed: int) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def open_encoder(encoder, dataset: Dataset, label: str, latent_dim: int, seed: int):
-    """``encoder`` (an object, a spec for :func:`load_encoder`, or ``baseline:NAME``) ready for
-    metrics: a checked :class:`ForeignNet`, or the ``factors`` baseline's own view."""
+def open_encoder(encoder, dataset: str | Dataset | None, label: str, latent_dim: int, seed: int):
+    """``(encoder ready for metrics, the dataset it scores on)``: ``encoder`` is an object, a spec
+    for :func:`load_encoder`, ``baseline:NAME`` or ``codes:FILE.npz`` (:func:`load_codes`); ready
+    means a checked :class:`ForeignNet`, or a :class:`CodeTable` for codes and the ``factors``
+    baseline."""
+    if isinstance(encoder, str) and encoder.startswith(CODES):
+        return load_codes(encoder.removeprefix(CODES), dataset, label)
+    if dataset is None:
+        raise BenchbenchError(f"{label}: give the dataset to score it on")
+    data = datasets.get(dataset)() if isinstance(dataset, str) else dataset
     if isinstance(encoder, str) and encoder.startswith("baseline:"):
-        encoder = build(encoder.removeprefix("baseline:"), dataset, latent_dim, seed)
-        if isinstance(encoder, FactorCodes):
-            return encoder
+        encoder = build(encoder.removeprefix("baseline:"), data, latent_dim, seed)
+        if isinstance(encoder, CodeTable):
+            return encoder, data
     net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
-    check_encoder(net, dataset)
-    return net
+    check_encoder(net, data)
+    return net, data
 
 
-def reopen(folder: Path, dataset: Dataset):
-    """The scored encoder of a cell folder (see :data:`SCORED`), refused in one line if its file
-    changed since it was scored."""
+def reopen(folder: Path, dataset: str):
+    """``(encoder, dataset)`` of a scored cell's folder (see :data:`SCORED`), as
+    :func:`open_encoder` gives them, refused in one line if its file changed since it was scored."""
     facts = json.loads((folder / "encoder.json").read_text())
     if identity(facts["encoder"], facts["latent_dim"], facts["seed"]) != facts["sha256"]:
         raise BenchbenchError(f"{facts['encoder']} changed since it was scored: it is a new encoder, score it again")

@@ -217,16 +217,27 @@ def write_outcome(store: CellStore, record: dict[str, Any], fields: dict[str, An
     store.write_evaluation({**record, **fields, **({"values": scalars} if result is not None else {})}, arrays)
 
 
-def open_view(store: CellStore, dataset: Dataset, device: torch.device):
-    """What metrics see of the cell's model: its trained network, or the encoder it scored."""
+def open_view(store: CellStore, dataset: Dataset | str, device: torch.device) -> tuple[Any, Dataset]:
+    """What metrics see of the cell's model — its trained network, or the encoder or codes it
+    scored — and the dataset they see it on (codes may bring their own: see :func:`dataset_of`)."""
     if store.cell().arch == encoders.SCORED:
-        opened = encoders.reopen(store.path, dataset)
-        return opened if isinstance(opened, encoders.FactorCodes) else ModelView(opened, device)
-    return ModelView(store.load_net(dataset.image_shape), device)
+        opened, dataset = encoders.reopen(store.path, dataset)
+        return (opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)), dataset
+    return ModelView(store.load_net(dataset.image_shape), device), dataset
+
+
+def dataset_of(store: CellStore, opened: dict[str, Dataset | str]) -> Dataset | str:
+    """The cell's dataset, opened once per name in ``opened`` — or, for scored codes of a dataset
+    benchbench does not know, its name: :func:`open_view` finds it in the codes."""
+    name = store.cell().dataset
+    if name not in opened:
+        own = store.cell().arch == encoders.SCORED and name not in datasets
+        opened[name] = name if own else datasets.get(name)()
+    return opened[name]
 
 
 def evaluate_cell(
-    store: CellStore, dataset: Dataset, device: torch.device, todo: list[EvalSpec], bar: tqdm | None = None
+    store: CellStore, dataset: Dataset | str, device: torch.device, todo: list[EvalSpec], bar: tqdm | None = None
 ) -> None:
     """Compute the evaluations ``todo`` of the cell (see :func:`missing`) and write each as a record.
 
@@ -238,7 +249,7 @@ def evaluate_cell(
         return
     cell = store.cell()
     try:
-        view = open_view(store, dataset, device)
+        view, dataset = open_view(store, dataset, device)
     except Exception as exc:
         error = f"model could not be loaded: {one_line(exc)}"
         failed = {**provenance(cell.id, device), "status": "failed", "error": error}
@@ -287,25 +298,23 @@ def evaluate_configurations(
             stale = [r is None or r.get("models") != ids or (retry_failed and r["status"] == "failed") for r in records]
             if any(stale):
                 work.append((stores, spec))
-    opened: dict[str, Dataset] = {}
+    opened: dict[str, Dataset | str] = {}
     for stores, spec in tqdm(work, desc="evaluations across seeds", unit="eval", disable=not progress):
-        name = stores[0].cell().dataset
-        if name not in opened:
-            opened[name] = datasets.get(name)()
-        _evaluate_together(stores, opened[name], spec, device)
+        _evaluate_together(stores, dataset_of(stores[0], opened), spec, device)
     return len(work)
 
 
-def _evaluate_together(stores: list[CellStore], dataset: Dataset, spec: EvalSpec, device: torch.device) -> None:
+def _evaluate_together(stores: list[CellStore], dataset: Dataset | str, spec: EvalSpec, device: torch.device) -> None:
     """One across-seeds evaluation of the models ``stores``, written as a record of each."""
     cells = [s.cell() for s in stores]
     ids = [c.id for c in cells]
     rng = np.random.default_rng(derived_seed(cells[0].seed, f"metric:{spec.metric}:{','.join(ids)}"))
 
     def call():
-        inputs = [metric_inputs(spec, open_view(s, dataset, device), c.seed) for s, c in zip(stores, cells)]
+        views = [open_view(s, dataset, device) for s in stores]
+        inputs = [metric_inputs(spec, view, c.seed) for (view, _), c in zip(views, cells)]
         models, options = [model for model, _ in inputs], inputs[0][1]
-        results = metrics.get(spec.metric)(dataset, models, rng, **options)
+        results = metrics.get(spec.metric)(views[0][1], models, rng, **options)
         if len(results) != len(models):
             raise ValueError(f"{spec.metric} returned {len(results)} results for {len(models)} models")
         return results
@@ -333,16 +342,12 @@ def evaluate_run(
         if s.status()["status"] == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
     work = [(s, missing(s, specs, retry_failed)) for s in stores]
-    opened: dict[str, Dataset] = {}
+    opened: dict[str, Dataset | str] = {}
     total = sum(len(todo) for _, todo in work)
     with tqdm(total=total, desc="evaluations", unit="eval", disable=not progress) as bar:
         for store, todo in work:
-            if not todo:
-                continue
-            name = store.cell().dataset
-            if name not in opened:
-                opened[name] = datasets.get(name)()
-            evaluate_cell(store, opened[name], device, todo, bar)
+            if todo:
+                evaluate_cell(store, dataset_of(store, opened), device, todo, bar)
     return total + evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
 
 

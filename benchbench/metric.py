@@ -44,15 +44,11 @@ from typing import Any, Literal
 from benchbench.cells import canonical_json
 from benchbench.checks import conforms, type_words
 from benchbench.registry import BenchbenchError, metrics
+from benchbench.registry import MetricNotApplicable as MetricNotApplicable  # the metric API's name for it
 
 Direction = Literal["higher", "lower"]
 #: The codes a metric can score (the ``representation`` option every metric takes).
 REPRESENTATIONS = ("mean", "sampled")
-
-
-class MetricNotApplicable(BenchbenchError):
-    """Raised by a metric that does not apply to a dataset (e.g. attribute accuracy without
-    binary labels); the evaluator records it as such and goes on."""
 
 
 def shown_name(metric: str, options: dict[str, Any]) -> str:

@@ -27,6 +27,12 @@ class BenchbenchError(Exception):
     """A user-facing error: the CLI prints it as one line and exits with code 2."""
 
 
+class MetricNotApplicable(BenchbenchError):
+    """Raised by a metric that does not apply to a dataset or model (e.g. attribute accuracy
+    without binary labels); the evaluator records it as such and goes on.  Metric plugins import
+    it from :mod:`benchbench.metric`."""
+
+
 class BenchbenchDeprecation(FutureWarning):
     """A plugin written against an older form of an API that still works: shown to the user
     (a ``FutureWarning``, not hidden like a ``DeprecationWarning``) as one ``warning:`` line."""

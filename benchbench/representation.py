@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from benchbench.data import Dataset, GroundTruthDataset, LabelledDataset
-from benchbench.registry import BenchbenchError
+from benchbench.registry import BenchbenchError, MetricNotApplicable
 
 CHUNK = 4096  # images per encode call for models without an index cache
 
@@ -70,6 +70,10 @@ def partners(dataset: Dataset, reference: np.ndarray, k: np.ndarray, rng: np.ran
     (disentanglement_lib's pair sampling).  Labelled: a uniform draw among the images whose
     label ``k`` has the reference's value.
     """
+    if dataset.observed_only:
+        raise MetricNotApplicable(
+            f"{dataset.name} is a fixed set of observations: there are no others to draw that share a factor"
+        )
     reference = np.asarray(reference, dtype=np.int64)
     k = np.broadcast_to(np.asarray(k, dtype=np.int64), reference.shape)
     if isinstance(dataset, GroundTruthDataset):

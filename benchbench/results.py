@@ -183,7 +183,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
     stats = grouped.agg(["mean", "std", "count"])
     stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
-    return stats.reset_index()
+    return stats.copy().reset_index()  # copy: one block, not one per output (many outputs fragment it)
 
 
 def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -20,13 +20,13 @@ from benchbench.evaluate import ModelView, call_metric, missing, run_metric, spl
 from benchbench.files import atomic_write_json
 from benchbench.metric import EvalSpec, check_profile, is_across_seeds, profile_options
 from benchbench.provenance import git_commit, versions
-from benchbench.registry import BenchbenchError, datasets, metrics
+from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import LAYOUT, RunStore
 
 
 def score(
     encoder,
-    dataset: str | Dataset,
+    dataset: str | Dataset | None,
     metrics: list[str] | None = None,
     profile: str | None = None,
     options: dict[str, dict[str, Any]] | None = None,
@@ -37,8 +37,10 @@ def score(
     run: str | Path | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score ``encoder`` (an object, a spec for :func:`~benchbench.encoders.load_encoder`, or
-    ``baseline:NAME`` with ``latent_dim`` codes) on ``dataset`` (a name or a dataset) with
+    """Score ``encoder`` (an object, a spec for :func:`~benchbench.encoders.load_encoder`,
+    ``baseline:NAME`` with ``latent_dim`` codes, or a code matrix ``codes:FILE.npz``, see
+    :func:`~benchbench.encoders.load_codes`) on ``dataset`` (a name or a dataset; codes with
+    their factors need none) with
     ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
     ``options`` per metric on top; the metrics' streams come from ``seed`` as a trained cell's
     do (a baseline is fitted or initialised with it).  Returns a row per output (``metric``,
@@ -49,28 +51,32 @@ def score(
     hashes what it is (:func:`~benchbench.encoders.identity`) and its label, its evaluations are
     records, and only those it lacks are computed."""
     named = isinstance(encoder, str)
-    label = label or (encoder if named else getattr(encoder, "__name__", type(encoder).__name__))
-    data = datasets.get(dataset)() if isinstance(dataset, str) else dataset
+    codes = named and encoder.startswith(encoders.CODES)
+    default = Path(encoder.removeprefix(encoders.CODES)).stem if codes else encoder
+    label = label or (default if named else getattr(encoder, "__name__", type(encoder).__name__))
     names = metrics_to_score(metrics)
     check_profile(profile, names)
     specs = [
         EvalSpec.of(n, {**profile_options(n, profile), **(options or {}).get(n, {})}, where=f"option {n}")
         for n in names
     ]
-    if run is not None and not (named and isinstance(dataset, str)):
-        how = "FILE.py:NAME, MODULE:NAME, a file or baseline:NAME"
+    if run is not None and not (named and isinstance(dataset, str | None)):
+        how = "FILE.py:NAME, MODULE:NAME, a file, baseline:NAME or codes:FILE.npz"
         raise BenchbenchError(f"to record scores in a run, name the encoder ({how}) and the dataset")
-    opened = encoders.open_encoder(encoder, data, label, latent_dim, seed)
-    view = opened if isinstance(opened, encoders.FactorCodes) else ModelView(opened, torch.device(device))
+    opened, data = encoders.open_encoder(encoder, dataset, label, latent_dim, seed)
+    view = opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, torch.device(device))
     if run is None:
         found = []
         for spec in _bar(specs, progress):
             fields, result = run_metric(lambda spec=spec: call_metric(spec, data, view, seed))
             found.append((spec, fields, split_result(result)[0] if result is not None else None))
         return _frame(found)
-    size = getattr(opened, "latent_dim", latent_dim)
+    if codes:
+        encoder = encoders.CODES + str(Path(encoder.removeprefix(encoders.CODES)).resolve())
+    size = opened.latent_dim
     digest = encoders.identity(encoder, size, seed)
-    cell = Cell(dataset, label, {"encoder": digest[:16]}, seed, encoders.SCORED, size, 0, 0, 0.0)
+    kind = "codes" if codes else "encoder"
+    cell = Cell(data.name, label, {kind: digest[:16]}, seed, encoders.SCORED, size, 0, 0, 0.0)
     records = record_scores(RunStore(run), cell, encoder, digest, data, view, specs, torch.device(device), progress)
     return _frame([(spec, r, r.get("values")) for spec, r in zip(specs, records)])
 

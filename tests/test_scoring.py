@@ -151,7 +151,7 @@ def test_the_factors_baseline_is_the_ceiling(shapes):
     assert values["mcc", "mcc_pearson"] == pytest.approx(1.0) and values["irs", "irs"] == pytest.approx(1.0)
     assert build("factors", shapes, 10, 0).latent_dim == 5  # shapes2d's five factors
     recon = scored[scored["metric"] == "reconstruction_error"]
-    assert recon["status"].tolist() == ["not_applicable"] and "by index" in recon["error"].iloc[0]
+    assert recon["status"].tolist() == ["not_applicable"] and "without a decoder" in recon["error"].iloc[0]
     with pytest.raises(BenchbenchError, match="unknown baseline 'pcb' \\(known: pca, ica, random, factors\\)"):
         benchbench.score("baseline:pcb", shapes, ["mig"], progress=False)
 
@@ -210,4 +210,119 @@ def test_score_refuses_bad_input_in_one_line_writing_nothing(tmp_path, cli_runne
         (["baseline:pca", "--dataset", "shapes2d", "--metrics", "mig", "--option", "mig.bins=3"], "unknown key"),
     ]:
         assert_one_line_error(cli_runner.invoke(cli, ["score", *extra, *args]), message)
+    assert not (tmp_path / "scores").exists()
+
+
+CODE_SPECS = {
+    "mig": {"num_train": 200},
+    "beta_vae_score": {"batch_size": 8, "num_train": 40, "num_eval": 20},
+    "irs": {"num_train": 200},
+    "reconstruction_error": {"num_images": 8},
+}
+
+
+def scaled(x):
+    """An element-wise encoder: its codes do not depend on how images are batched."""
+    return x.flatten(1) * torch.tensor([2.0, -1.0, 0.5, 3.0]) + 0.1
+
+
+def code_scores(encoder, dataset):
+    table = benchbench.score(encoder, dataset, list(CODE_SPECS), options=CODE_SPECS, progress=False)
+    table = table.fillna({"output": "", "value": -1.0})  # NaN is not equal to itself
+    return {(m, o): (status, value, error) for m, o, status, value, error in
+            zip(table["metric"], table["output"], table["status"], table["value"], table["error"])}  # fmt: skip
+
+
+def test_codes_of_every_image_score_as_their_encoder_does(tmp_path):
+    from toy import ToyFactors
+
+    toy = ToyFactors()
+    path = tmp_path / "codes.npz"
+    images = toy.image_store(torch.device("cpu")).batch(torch.arange(len(toy)))  # what ModelView encodes
+    np.savez(path, codes=scaled(images).numpy())
+    from_codes, from_encoder = code_scores(f"codes:{path}", toy), code_scores(scaled, toy)
+    done = {k: v for k, v in from_encoder.items() if v[0] == "done"}
+    assert {m for m, _ in done} == {"mig", "beta_vae_score", "irs"}  # every image has its code: all apply
+    assert {k: from_codes[k] for k in done} == done  # bit for bit
+    (recon,) = [v for (m, _), v in from_codes.items() if m == "reconstruction_error"]
+    assert recon[0] == "not_applicable" and "without a decoder" in recon[2]
+
+
+def test_codes_of_some_observations_score_what_needs_only_observed_samples(tmp_path):
+    from toy import ToyFactors
+
+    toy = ToyFactors()
+    indices = np.sort(np.random.default_rng(0).choice(len(toy), 200, replace=False))
+    factors = toy.index_to_factors(indices)
+    codes = (factors[:, ::-1] * [0.5, 2.0, -1.0, 4.0] + 1.0).astype(np.float32)  # the factors, permuted and scaled
+    np.savez(tmp_path / "some.npz", codes=codes, indices=indices)
+    np.savez(tmp_path / "own.npz", codes=codes, factors=factors, factor_names=np.array(toy.factor_names))
+    some = code_scores(f"codes:{tmp_path / 'some.npz'}", toy)
+    own = code_scores(f"codes:{tmp_path / 'own.npz'}", None)
+    # a dataset's observations by index, or the same observations brought with their factors
+    assert {k: v[:2] for k, v in some.items()} == {k: v[:2] for k, v in own.items()}
+    status = {m: v[0] for (m, _), v in some.items()}
+    assert status == {"mig": "done", "irs": "done", "beta_vae_score": "not_applicable",
+                      "reconstruction_error": "not_applicable"}  # fmt: skip
+    assert "no others to draw that share a factor" in some["beta_vae_score", ""][2]
+    mcc = benchbench.score(f"codes:{tmp_path / 'own.npz'}", None, ["mcc"], options={"mcc": {"num_train": 100}},
+                           progress=False)  # fmt: skip
+    assert dict(zip(mcc["output"], mcc["value"]))["mcc_pearson"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_code_files_in_a_run_are_models_of_their_dataset(tmp_path, cli_runner):
+    from test_evaluations import invoke
+
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 4, (500, 3))
+    codes = (factors + 0.1 * rng.standard_normal((500, 3))).astype(np.float32)
+    np.savez(tmp_path / "mine.npz", codes=codes, factors=factors)
+    common = ["--profile", "fast", "--results", str(tmp_path), "--no-progress"]
+    score = ["score", "--codes", str(tmp_path / "mine.npz"), "--dataset", "mydata", "--metrics", "mig", *common]
+    invoke(cli_runner, *score)
+    run = RunStore(tmp_path / "scores")
+    (store,) = run.cell_stores()
+    assert (store.cell().dataset, store.cell().method) == ("mydata", "mine")
+    first = store.evaluation("mig", EvalSpec.of("mig", {"num_train": 3000}).key)
+    assert first["status"] == "done" and first["values"]["mig"] > 0.5
+    assert "0 evaluations computed" in invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig",
+                                              "--profile", "fast", "--no-progress").output  # fmt: skip
+    invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mcc", "--profile", "fast", "--no-progress")
+    assert store.evaluation("mcc", EvalSpec.of("mcc", {"num_train": 3000}).key)["status"] == "done"
+    invoke(cli_runner, "report", str(run.path), "--format", "csv")
+    rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv")
+    assert rows[["dataset", "label"]].values.tolist() == [["mydata", "mine"]]
+    np.savez(tmp_path / "mine.npz", codes=codes[:, ::-1].copy(), factors=factors)  # changed
+    invoke(cli_runner, *score)
+    assert len(run.cell_stores()) == 2  # a changed file is a new model, beside the old one
+
+
+def test_bad_code_files_are_one_line_errors_writing_nothing(tmp_path, cli_runner):
+    from run_helpers import assert_one_line_error
+
+    from benchbench.cli import cli
+
+    def npz(name, **members):
+        np.savez(tmp_path / name, **members)
+        return ["--codes", str(tmp_path / name)]
+
+    codes = np.zeros((10, 3), np.float32)
+    args = ["--results", str(tmp_path), "--no-progress", "--metrics", "mig"]
+    for extra, message in [
+        ([*npz("short.npz", codes=codes), "--dataset", "shapes2d"], "10 codes for the 737280 images of shapes2d"),
+        ([*npz("nan.npz", codes=codes + np.nan), "--dataset", "shapes2d"], "not all finite"),
+        ([*npz("ints.npz", codes=codes.astype(int)), "--dataset", "shapes2d"], "must be floats; got int64"),
+        ([*npz("flat.npz", codes=codes[:, 0]), "--dataset", "shapes2d"], "codes must have shape (n, d)"),
+        ([*npz("typo.npz", codes=codes, indexes=np.arange(10)), "--dataset", "shapes2d"], "got codes, indexes"),
+        ([*npz("far.npz", codes=codes, indices=np.arange(10) + 10**7), "--dataset", "shapes2d"], "0 to 737279"),
+        (npz("alone.npz", codes=codes), "have no factors: give the dataset"),
+        ([*npz("own.npz", codes=codes, factors=np.ones((10, 2))), "--dataset", "shapes2d"], "other than shapes2d"),
+        ([*npz("few.npz", codes=codes, factors=np.ones((9, 2)))], "factors must have shape (n, d) with n = 10"),
+        (["baseline:pca", *npz("both.npz", codes=codes)], "not both"),
+        ([str(tmp_path / "both.npz"), "--dataset", "shapes2d"], "does not load as TorchScript"),
+        (["--codes", str(tmp_path / "none.npz")], "codes file not found"),
+    ]:
+        assert_one_line_error(cli_runner.invoke(cli, ["score", *extra, *args]), message)
+    (tmp_path / "text.npz").write_text("not a zip")
+    assert_one_line_error(cli_runner.invoke(cli, ["score", "--codes", str(tmp_path / "text.npz"), *args]), "npz")
     assert not (tmp_path / "scores").exists()

@@ -498,8 +498,17 @@ def migrate(run_ref, results_dir, plugins) -> None:
     metavar="METRIC=KEY",
     help="Which evaluation of METRIC the tables show (KEY or a prefix; default: the grid's options).",
 )
+@click.option(
+    "--baselines",
+    is_flag=True,
+    help="Rows of the baselines that need no training (PCA, ICA, the untrained net, the factors) beside "
+    "the models; scored first where missing (with the run's evaluations, latent size and seeds).",
+)
+@click.option("--device", default="auto", show_default=True, help="Where --baselines are scored.")
 @_plugin_option
-def report(run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, plugins) -> None:
+def report(
+    run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, baselines, device, plugins
+) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report import make_report
     from benchbench.report.tables import Selection
@@ -522,6 +531,12 @@ def report(run_ref, results_dir, out, formats, betas, select_by, standalone, log
         chosen[metric.strip()] = key.strip()
     run = open_run(run_ref, results_dir)
     formats = [f.strip() for f in formats.split(",")]
+    if baselines:
+        from benchbench.runner import resolve_devices
+        from benchbench.scoring import score_baselines
+
+        for note in score_baselines(run, resolve_devices(device)[0]):
+            click.echo(f"note: {note}")
     folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx)
     for note in notes:
         click.echo(f"note: {note}")

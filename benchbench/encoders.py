@@ -304,12 +304,12 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
     return Affine(fitted.mean_, fitted.components_)
 
 
-def identity(encoder: str, latent_dim: int, seed: int) -> str:
+def identity(encoder: str, latent_dim: int) -> str:
     """What the encoder ``encoder`` names is, hashed: its file's bytes (and the name taken from
-    it), a code matrix's file, or a baseline's name, size and seed — so a changed file is a new
+    it), a code matrix's file, or a baseline's name and size — so a changed file is a new
     encoder."""
     if encoder.startswith("baseline:"):
-        content = f"{encoder}|{latent_dim}|{seed}".encode()
+        content = f"{encoder}|{latent_dim}".encode()  # its seed is the cell's
     elif encoder.startswith(CODES):
         content = Path(encoder.removeprefix(CODES)).read_bytes()
     else:
@@ -345,10 +345,36 @@ def open_encoder(encoder, dataset: str | Dataset | None, label: str, latent_dim:
     return net, data
 
 
+BASELINE_WORDS = {
+    "pca": "PCA fitted on {fit_images:,} training images",
+    "ica": "FastICA fitted on {fit_images:,} training images",
+    "random": "the conv net at its seeded initialisation, never trained",
+    "factors": "the ground-truth factors as codes (the ceiling)",
+}
+
+
+def scored_facts(encoder: str, label: str, latent_dim: int, seed: int) -> dict:
+    """What a run keeps of a scored encoder (its cell's ``encoder.json``, beside its hash)."""
+    facts = {"encoder": encoder, "label": label, "latent_dim": latent_dim, "seed": seed}
+    return {**facts, "fit_images": FIT_IMAGES} if encoder in ("baseline:pca", "baseline:ica") else facts
+
+
+def described(facts: dict) -> str:
+    """A scored encoder in words, for a report: what it is and its code size."""
+    encoder = facts["encoder"]
+    if encoder.startswith("baseline:"):
+        words = BASELINE_WORDS[encoder.removeprefix("baseline:")].format(fit_images=facts.get("fit_images", FIT_IMAGES))
+    elif encoder.startswith(CODES):
+        words = f"codes from {Path(encoder.removeprefix(CODES)).name}"
+    else:
+        words = f"encoder {Path(encoder).name}"
+    return f"{words}, {facts['latent_dim']} codes"
+
+
 def reopen(folder: Path, dataset: str):
     """``(encoder, dataset)`` of a scored cell's folder (see :data:`SCORED`), as
     :func:`open_encoder` gives them, refused in one line if its file changed since it was scored."""
     facts = json.loads((folder / "encoder.json").read_text())
-    if identity(facts["encoder"], facts["latent_dim"], facts["seed"]) != facts["sha256"]:
+    if identity(facts["encoder"], facts["latent_dim"]) != facts["sha256"]:
         raise BenchbenchError(f"{facts['encoder']} changed since it was scored: it is a new encoder, score it again")
     return open_encoder(facts["encoder"], dataset, facts["label"], facts["latent_dim"], facts["seed"])

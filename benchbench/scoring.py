@@ -5,6 +5,7 @@ device, each dataset image encoded once per scoring — with a trained cell's ra
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,20 @@ from tqdm.auto import tqdm
 from benchbench import encoders
 from benchbench.cells import Cell
 from benchbench.data import Dataset
-from benchbench.evaluate import ModelView, call_metric, missing, run_metric, split_result, write_record
+from benchbench.evaluate import (
+    ModelView,
+    call_metric,
+    evaluation_specs,
+    missing,
+    run_metric,
+    split_result,
+    write_record,
+)
 from benchbench.files import atomic_write_json
 from benchbench.metric import EvalSpec, check_profile, is_across_seeds, profile_options
 from benchbench.provenance import git_commit, versions
-from benchbench.registry import BenchbenchError, metrics
+from benchbench.registry import BenchbenchError, datasets, metrics
+from benchbench.representation import label_names
 from benchbench.store import LAYOUT, RunStore
 
 
@@ -73,24 +83,28 @@ def score(
         return _frame(found)
     if codes:
         encoder = encoders.CODES + str(Path(encoder.removeprefix(encoders.CODES)).resolve())
-    size = opened.latent_dim
-    digest = encoders.identity(encoder, size, seed)
-    kind = "codes" if codes else "encoder"
-    cell = Cell(data.name, label, {kind: digest[:16]}, seed, encoders.SCORED, size, 0, 0, 0.0)
-    records = record_scores(RunStore(run), cell, encoder, digest, data, view, specs, torch.device(device), progress)
+    cell = scored_cell(encoder, data.name, label, opened.latent_dim, seed)
+    records = record_scores(RunStore(run), cell, encoder, data, view, specs, torch.device(device), progress)
     return _frame([(spec, r, r.get("values")) for spec, r in zip(specs, records)])
 
 
-def record_scores(
-    run: RunStore, cell: Cell, encoder: str, digest: str, dataset: Dataset, view, specs, device, progress
-):
-    """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (its label as the
-    method, what it is as its one hyperparameter, no training), computing those it lacks."""
+def scored_cell(encoder: str, dataset: str, label: str, latent_dim: int, seed: int) -> Cell:
+    """The cell a named encoder is in a run: its label as the method, what it is (a hash: see
+    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training."""
+    kind = "codes" if encoder.startswith(encoders.CODES) else "encoder"
+    digest = encoders.identity(encoder, latent_dim)[:16]
+    return Cell(dataset, label, {kind: digest}, seed, encoders.SCORED, latent_dim, 0, 0, 0.0)
+
+
+def record_scores(run: RunStore, cell: Cell, encoder: str, dataset: Dataset, view, specs, device, progress):
+    """The records of ``specs`` for the scored encoder ``cell`` (:func:`scored_cell`) of ``run``,
+    computing those it lacks."""
     with run.writing(f"benchbench score {encoder}"):
         store = run.add_cell(cell)
         if store is None:
             raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
-        facts = {"encoder": encoder, "label": cell.method, "latent_dim": cell.latent_dim, "seed": cell.seed}
+        facts = encoders.scored_facts(encoder, cell.method, cell.latent_dim, cell.seed)
+        digest = encoders.identity(encoder, cell.latent_dim)
         atomic_write_json(store.path / "encoder.json", {**facts, "sha256": digest})
         if store.status()["status"] != "trained":
             store.mark_trained(scored=encoder)
@@ -134,3 +148,36 @@ def metrics_to_score(names: list[str] | None) -> list[str]:
         if is_across_seeds(name):
             raise BenchbenchError(f"{name} compares the seeds of a configuration trained here, not one encoder")
     return list(names) if names else [n for n in metrics.names() if not is_across_seeds(n)]
+
+
+def score_baselines(run: RunStore, device: torch.device, progress: bool = True) -> list[str]:
+    """Score every baseline (:data:`~benchbench.encoders.BASELINES`) into ``run`` beside its
+    trained models: on each of their datasets, at their latent size, with each of their seeds,
+    with the run's evaluations (those of one model), computing only what is missing.  Returns
+    notes: a baseline that does not apply to a dataset, or that the run has no trained models."""
+    trained = [
+        s.cell() for s in run.cell_stores() if s.cell().arch != encoders.SCORED and s.status()["status"] == "trained"
+    ]
+    if not trained:
+        return ["--baselines: the run has no trained models to set baselines beside"]
+    specs = [s for s in evaluation_specs(run, None, None, {}) if not is_across_seeds(s.metric)]
+    notes = []
+    for dataset in sorted({c.dataset for c in trained}):
+        cells = [c for c in trained if c.dataset == dataset]
+        latent_dim = Counter(c.latent_dim for c in cells).most_common(1)[0][0]
+        data = datasets.get(dataset)()
+        for name in encoders.BASELINES:
+            encoder = f"baseline:{name}"
+            size = latent_dim if name != "factors" else len(label_names(data))
+            for seed in sorted({c.seed for c in cells}):
+                cell = scored_cell(encoder, dataset, encoder, size, seed)
+                if run.cell_store(cell.id).config_path.exists() and not missing(run.cell_store(cell.id), specs):
+                    continue  # scored before: nothing to fit again
+                try:
+                    opened, _ = encoders.open_encoder(encoder, data, encoder, size, seed)
+                except BenchbenchError as exc:
+                    notes.append(f"{encoder} on {dataset}: {exc}")
+                    break
+                view = opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)
+                record_scores(run, cell, encoder, data, view, specs, device, progress)
+    return notes

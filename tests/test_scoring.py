@@ -326,3 +326,29 @@ def test_bad_code_files_are_one_line_errors_writing_nothing(tmp_path, cli_runner
     (tmp_path / "text.npz").write_text("not a zip")
     assert_one_line_error(cli_runner.invoke(cli, ["score", "--codes", str(tmp_path / "text.npz"), *args]), "npz")
     assert not (tmp_path / "scores").exists()
+
+
+def test_report_baselines_scores_them_beside_the_models_once(tmp_path, cli_runner, monkeypatch):
+    from test_evaluations import invoke, smoke
+
+    monkeypatch.setattr("benchbench.encoders.FIT_IMAGES", 1000)  # FastICA's whitening SVD: 40 s at 10,000
+    run = smoke(cli_runner, tmp_path, "--seeds", "2")
+    invoke(cli_runner, "report", str(run.path), "--format", "csv", "--baselines", "--device", "cpu")
+    rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv").set_index("label")
+    baselines = ["baseline:factors", "baseline:ica", "baseline:pca", "baseline:random"]
+    assert sorted(rows.index) == [*baselines, "β-VAE (β = 2)", "β-VAE (β = 8)"]
+    assert (rows["mig.mig.n"] == 2).all()  # each baseline with each of the run's seeds
+    assert rows["mig.mig.mean"].idxmax() == "baseline:factors"  # the ceiling
+    assert pd_isna(rows.loc["baseline:pca", "reconstruction_error.mse.mean"])  # PCA's codes have no decoder here
+    baseline = {s.cell().method: s for s in run.cell_stores()}["baseline:pca"]
+    assert baseline.cell().latent_dim == 4  # the run's latent size
+    before = {p: p.stat().st_mtime_ns for p in (baseline.path / "evaluations").rglob("*.json")}
+    invoke(cli_runner, "report", str(run.path), "--format", "html", "--baselines", "--device", "cpu")
+    assert {p: p.stat().st_mtime_ns for p in (baseline.path / "evaluations").rglob("*.json")} == before
+    page = (run.path / "report" / "index.html").read_text()
+    assert "baseline:pca: PCA fitted on 1,000 training images, 4 codes" in page  # what each scored row is
+    assert "steps 6 (paper grid: 300,000)" in page  # scored models are no training settings
+
+
+def pd_isna(value) -> bool:
+    return bool(__import__("pandas").isna(value))

@@ -3,10 +3,13 @@ metric options, and — loudly — where they are not the paper's protocol."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from benchbench.catalogue import paper_grid
 from benchbench.cells import SETTINGS
+from benchbench.encoders import SCORED, described
 from benchbench.grids import TRAIN_DEFAULTS
 from benchbench.registry import datasets
 from benchbench.store import RunStore
@@ -23,11 +26,22 @@ SETTING_WORDS = {
 
 
 def training_settings(run: RunStore) -> pd.DataFrame:
-    """Each cell's dataset and training settings, read once for the header and the warnings."""
-    cells = [s.cell() for s in run.cell_stores()]
+    """Each trained cell's dataset and training settings, read once for the header and the
+    warnings (encoders scored here were not trained here: see :func:`scored`)."""
+    cells = [c for c in (s.cell() for s in run.cell_stores()) if c.arch != SCORED]
     return pd.DataFrame(
         [[c.dataset, *(getattr(c, f) for f in TRAIN_FIELDS)] for c in cells], columns=["dataset", *TRAIN_FIELDS]
     )
+
+
+def scored(run: RunStore) -> dict[str, list[str]]:
+    """Per dataset, each encoder scored in the run (not trained here) as ``label: what it is``."""
+    found: dict[str, dict[str, str]] = {}
+    for store in run.cell_stores():
+        if store.cell().arch == SCORED and (store.path / "encoder.json").is_file():
+            facts = json.loads((store.path / "encoder.json").read_text())
+            found.setdefault(store.cell().dataset, {})[facts["label"]] = f"{facts['label']}: {described(facts)}"
+    return {dataset: sorted(words.values()) for dataset, words in sorted(found.items())}
 
 
 def _non_default(facts: dict[str, dict]) -> list[str]:
@@ -58,6 +72,8 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
                     ),
                 )
             )
+    for dataset, words in scored(run).items():
+        lines.append((f"Scored, not trained here, {dataset}", "; ".join(words)))
     for dataset in sorted(set(training["dataset"])):
         stand_in = datasets.get(dataset).stand_in if dataset in datasets else ""
         if stand_in:

@@ -172,6 +172,7 @@ def cli() -> None:
 @click.option(
     "--retry-failed", is_flag=True, help="Retrain cells that failed or diverged; recompute failed evaluations."
 )
+@click.option("--extend", is_flag=True, help="Add this grid's cells to a run made by another grid (--name).")
 @click.option(
     "--pack-size",
     type=click.IntRange(min=1),
@@ -206,6 +207,7 @@ def run(
     data_root,
     download,
     retry_failed,
+    extend,
     pack_size,
     checkpoint_every,
     log_every,
@@ -241,9 +243,13 @@ def run(
             pack_size=pack_size,
             command=sys.argv,
             download=download,
+            extend=extend,
         )
     counts = _print_status(store)
     _print_results(results_table(store), cells)
+    if not grid.evaluations():
+        click.echo(f"note: grid {grid.name!r} names no metrics: nothing was evaluated "
+                   f"(add [metrics], or run benchbench evaluate {store.path} --metrics NAMES)")  # fmt: skip
     failed = counts["models"]["failed"] + counts["models"]["diverged"] + counts["evaluations"]["failed"]
     if failed:
         _say(f"{failed} of this run's models and evaluations failed or diverged (listed above)")
@@ -288,7 +294,7 @@ def _print_status(store: RunStore) -> dict:
     counts = status_counts(store)
     models, evals = counts["models"], counts["evaluations"]
     interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
-    broken = "".join(f", {models[k]} {k}" for k in ("damaged", "missing") if models[k])
+    broken = "".join(f", {models[k]} {k}" for k in ("without weights", "damaged", "missing") if models[k])
     not_applicable = f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else ""
     click.echo(
         f"{store.path}: models {models['trained']} trained, {models['running']} running, {interrupted}"
@@ -383,12 +389,17 @@ def evaluate(
     target = resolve_devices(device)[0]
     t0 = time.perf_counter()
     with run.writing(" ".join(sys.argv)):
-        done = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
-    click.echo(f"{done} evaluations computed in {time.perf_counter() - t0:.1f} s")
+        written = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
+    counts = ", ".join(f"{written[s]} {s.replace('_', ' ')}" for s in ("failed", "not_applicable") if written[s])
+    click.echo(f"{written['done']} evaluations computed in {time.perf_counter() - t0:.1f} s"
+               + (f" ({counts})" if counts else ""))  # fmt: skip
     for spec in specs:
         options = ", ".join(f"{k}={v}" for k, v in spec.options.items())
         click.echo(f"  {spec.shown} = {spec.key}: {options}")
     _print_status(run)
+    if written["failed"]:
+        _say(f"{written['failed']} of the evaluations computed failed (listed above)")
+        sys.exit(1)
 
 
 @cli.command()

@@ -100,6 +100,13 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
             }
             for c in diff.index
         ]
+    if not rows:
+        trained = {t: int((x.set_index("cell").loc[common, "status"] == "trained").sum()) for t, x in
+                   (("A", table_a), ("B", table_b))}  # fmt: skip
+        raise BenchbenchError(
+            f"{path_a} and {path_b} share {len(common)} cells but no evaluated output to compare "
+            f"(trained among them: {trained['A']} in A, {trained['B']} in B)"
+        )
     return pd.DataFrame(rows), verdicts, notes
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -276,12 +277,12 @@ def evaluate_configurations(
     retry_failed: bool = False,
     progress: bool = True,
     cell_ids: set[str] | None = None,
-) -> int:
+) -> list[tuple[CellStore, EvalSpec]]:
     """Compute the :func:`~benchbench.metric.across_seeds` evaluations of ``specs`` for every
     configuration of ``run`` whose trained models have none yet, or whose records name another
     set of models (a seed trained since, or lost): one call per configuration, one record per
     model, each naming the models compared (``models``).  With ``cell_ids``, only the
-    configurations of those cells.  Returns the number of calls."""
+    configurations of those cells.  Returns ``(store, spec)`` of each record written."""
     specs = [s for s in specs if is_across_seeds(s.metric)]
     groups: dict[str, list[CellStore]] = {}
     for store in run.cell_stores() if specs else []:
@@ -301,7 +302,7 @@ def evaluate_configurations(
     opened: dict[str, Dataset | str] = {}
     for stores, spec in tqdm(work, desc="evaluations across seeds", unit="eval", disable=not progress):
         _evaluate_together(stores, dataset_of(stores[0], opened), spec, device)
-    return len(work)
+    return [(store, spec) for stores, spec in work for store in stores]
 
 
 def _evaluate_together(stores: list[CellStore], dataset: Dataset | str, spec: EvalSpec, device: torch.device) -> None:
@@ -333,9 +334,10 @@ def evaluate_run(
     cell_ids: set[str] | None = None,
     retry_failed: bool = False,
     progress: bool = True,
-) -> int:
+) -> Counter:
     """Evaluate every trained model of ``run`` (or those in ``cell_ids``) with ``specs``; trains
-    nothing.  Returns the number of evaluations computed."""
+    nothing.  Returns how many records of each status (``done``, ``failed``,
+    ``not_applicable``) were written."""
     stores = [
         s
         for s in run.cell_stores()
@@ -348,7 +350,9 @@ def evaluate_run(
         for store, todo in work:
             if todo:
                 evaluate_cell(store, dataset_of(store, opened), device, todo, bar)
-    return total + evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
+    written = [(store, spec) for store, todo in work for spec in todo]
+    written += evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
+    return Counter(store.evaluation(spec.metric, spec.key)["status"] for store, spec in written)
 
 
 def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:

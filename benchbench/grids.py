@@ -227,7 +227,7 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     for name, options in _check_table("metrics", spec.get("metrics", {})).items():
         metrics.get(name)  # raises the unknown-name error with close matches
         _check_table(f"metrics.{name}", options)
-    check_profile(spec.get("metric_profile"), spec.get("metrics", {}))
+    check_profile(spec.get("metric_profile"), spec.get("metrics") or metrics.names())  # none named: any
     shown = spec.get("representations", list(REPRESENTATIONS[:1]))
     if not isinstance(shown, list) or not shown or any(r not in REPRESENTATIONS for r in shown):
         choices = ", ".join(REPRESENTATIONS)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from benchbench.encoders import SCORED
+from benchbench.files import diagnose
 from benchbench.metric import EvalSpec, declared_directions, metric_of, shown_name
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
@@ -69,10 +71,11 @@ def evaluation_keys(run: RunStore, chosen: dict[str, str] | None = None) -> tupl
 
 
 def status_counts(run: RunStore) -> dict[str, Any]:
-    """Models per training status (``interrupted``: running, but no writer holds the run);
+    """Models per training status (``interrupted``: running, but no writer holds the run;
+    ``without weights``: trained, but its ``model.pt`` is gone, said in a ``warning:`` line);
     evaluations done / failed / not applicable / missing (the grid's evaluations a trained
     model lacks); and ``failures``: ``(cell label, what, error)``."""
-    models = dict.fromkeys((*STATUSES, "interrupted"), 0)
+    models = dict.fromkeys((*STATUSES, "interrupted", "without weights"), 0)
     evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
     failures = []
     grid = run.grid_evaluations()
@@ -88,6 +91,10 @@ def status_counts(run: RunStore) -> dict[str, Any]:
             evals[record["status"]] += 1
             if record["status"] == "failed":
                 failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
+        if status["status"] == "trained" and store.cell().arch != SCORED and not store.model_path.exists():
+            models["without weights"] += 1
+            failures.append((label, "without weights", "its model.pt is gone: delete the cell's folder and rerun"))
+            diagnose(f"{store.model_path} is missing: the trained model {label} cannot be evaluated")
         if status["status"] == "trained":
             have = {(r["metric"], r["key"]) for r in records}
             evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
@@ -180,6 +187,8 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["dataset", "method", "variant", *hp_columns(table), "label"]  # sorted by numbers, not text
     if done.empty:
         return pd.DataFrame(columns=keys)
+    if not metric_columns(table):  # trained, never evaluated: its configurations, nothing to average
+        return done[keys].drop_duplicates().sort_values(keys, na_position="last").reset_index(drop=True)
     grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
     stats = grouped.agg(["mean", "std", "count"])
     stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]

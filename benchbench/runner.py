@@ -289,15 +289,28 @@ def plan(
     return list(packs.items()), evaluate
 
 
-def _start_manifest(run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size) -> dict:
+def _start_manifest(
+    run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size, extend: bool = False
+) -> dict:
     """The run's manifest as this command starts: what runs, with what, where (``started`` is the
-    first command's; ``resumed`` this one's)."""
+    first command's; ``resumed`` this one's).  A run belongs to its grid: another grid's cells
+    join it only with ``extend``, and then the manifest keeps the grids before (``extended``)
+    and their evaluations."""
     manifest = run.manifest()
+    before = manifest.get("grid")
+    if before and before.get("name") != grid.name:
+        if not extend:
+            raise BenchbenchError(
+                f"{run.path} is a run of grid {before.get('name')!r}, not {grid.name!r}: give another --name, "
+                f"or --extend to add this grid's cells to it"
+            )
+        manifest["extended"] = [*manifest.get("extended", []), before]
+    known = {e["key"]: e for e in manifest.get("evaluations", [])} if extend else {}
     manifest.update(
         layout=LAYOUT,
         run=run.path.name,
         grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
-        evaluations=[s.to_json() for s in specs],
+        evaluations=list({**known, **{s.key: s.to_json() for s in specs}}.values()),
         plugins=plugins,
         pack_size=pack_size,
         command=command,
@@ -323,6 +336,7 @@ def run_grid(
     pack_size: int | None = None,
     command: list[str] | None = None,
     download: bool = False,
+    extend: bool = False,
 ) -> RunStore:
     """Train every untrained cell of ``cells`` into ``run_dir`` and compute the grid's missing
     evaluations of every trained one, with ``executor`` (default: a :class:`LocalExecutor` on
@@ -335,7 +349,7 @@ def run_grid(
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
         run.check_layout()
-        manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size)
+        manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size, extend)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         by_dataset: dict[str, list[Cell]] = {}
         for cell in evaluate:

@@ -76,6 +76,9 @@ def make_report(
     table = tidy(run, keys)
     if table.empty:
         raise BenchbenchError(f"run {run_path} has no cells yet")
+    if not (table["status"] == "trained").any():
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
+        raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
     options = Options(tuple(formats), standalone, logx)
     staging = out.with_name(f".{out.name}.writing")

@@ -1,0 +1,75 @@
+"""What a user meets on a run that lacks something: a note or one line (exit 2), never a traceback."""
+
+import shutil
+
+import pandas as pd
+from run_helpers import assert_one_line_error, write_grid
+
+from benchbench.cli import cli
+
+GRID = {
+    "name": "bare",
+    "seeds": 1,
+    "train": {"arch": "conv", "latent_dim": 4, "steps": 2, "batch_size": 8, "lr": 1e-3},
+    "sweep": [{"datasets": ["shapes2d"], "method": "vae"}],
+}
+
+
+def bare_run(tmp_path, cli_runner, **extra):
+    grid = write_grid(tmp_path / "bare.toml", {**GRID, **extra})
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--device", "cpu", "--no-progress",
+                                  "--results", str(tmp_path)], catch_exceptions=False)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    return tmp_path / "bare", out.output
+
+
+def test_a_grid_without_metrics_says_so_and_its_run_reports(tmp_path, cli_runner):
+    run, output = bare_run(tmp_path, cli_runner, metric_profile="fast")  # a profile of the metrics there are
+    assert "names no metrics: nothing was evaluated" in output
+    out = cli_runner.invoke(cli, ["report", str(run), "--format", "csv"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    rows = pd.read_csv(run / "report" / "aggregate.csv")
+    assert rows[["dataset", "label"]].values.tolist() == [["shapes2d", "VAE"]]  # the model, no averages
+
+
+def test_runs_without_a_trained_model_are_one_line_refusals(tmp_path, cli_runner):
+    run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
+    empty = tmp_path / "empty"  # the same cells, interrupted before any finished
+    shutil.copytree(run, empty)
+    for cell in (empty / "cells").iterdir():
+        for name in ("status.json", "model.pt"):
+            (cell / name).unlink()
+        shutil.rmtree(cell / "evaluations")
+    out = cli_runner.invoke(cli, ["report", str(empty)])
+    assert_one_line_error(out, "has no trained model yet (1 pending): nothing to report")
+    assert not (empty / "report").exists()
+    out = cli_runner.invoke(cli, ["compare", str(run), str(empty)])
+    assert_one_line_error(out, "share 1 cells but no evaluated output", "1 in A, 0 in B")
+
+
+def test_a_run_belongs_to_its_grid_unless_extended(tmp_path, cli_runner):
+    run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
+    other = write_grid(tmp_path / "other.toml", {**GRID, "name": "other", "seeds": [1]})
+    args = ["run", "--grid", str(other), "--name", "bare", "--device", "cpu", "--no-progress", "--results",
+            str(tmp_path)]  # fmt: skip
+    before = (run / "manifest.json").read_bytes()
+    assert_one_line_error(cli_runner.invoke(cli, args), "is a run of grid 'bare', not 'other'", "--extend")
+    assert (run / "manifest.json").read_bytes() == before and len(list((run / "cells").iterdir())) == 1
+    out = cli_runner.invoke(cli, [*args, "--extend"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    manifest = __import__("json").loads((run / "manifest.json").read_text())
+    assert manifest["grid"]["name"] == "other" and [g["name"] for g in manifest["extended"]] == ["bare"]
+    assert [e["metric"] for e in manifest["evaluations"]] == ["mig"]  # the first grid's evaluations kept
+    out = cli_runner.invoke(cli, ["report", str(run), "--format", "csv"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert pd.read_csv(run / "report" / "cells.csv")["seed"].tolist() == [0, 1]
+
+
+def test_a_trained_model_without_weights_is_said_and_its_evaluations_fail_the_command(tmp_path, cli_runner):
+    run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
+    (model,) = run.glob("cells/*/model.pt")
+    model.unlink()
+    out = cli_runner.invoke(cli, ["status", str(run)])
+    assert "1 without weights" in out.output and f"warning: {model} is missing" in out.output
+    out = cli_runner.invoke(cli, ["evaluate", str(run), "--metrics", "mcc", "--device", "cpu", "--no-progress"])
+    assert out.exit_code == 1 and "0 evaluations computed" in out.output and "(1 failed)" in out.output

@@ -112,6 +112,14 @@ def _show_warning(shown, message, category, filename, lineno, file=None, line=No
         shown(message, category, filename, lineno, file, line)
 
 
+_progress_option = click.option(
+    "--progress/--no-progress",
+    default=lambda: sys.stderr.isatty(),
+    show_default="when stderr is a terminal",
+    help="Progress bars (never escape codes in a log).",
+)
+
+
 def _say(line: str) -> None:
     """One line on stderr, if stderr can still take it."""
     try:
@@ -127,13 +135,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--grid",
-    "grid_name",
-    default="quick",
-    show_default=True,
-    help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.",
-)
+@click.option("--grid", "grid_name", help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.")
 @click.option("--datasets", multiple=True, help="Only these datasets (comma-separated or repeated).")
 @click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
@@ -179,8 +181,16 @@ def cli() -> None:
     help="Most cells trained together as one pack (default: 1 on the CPU, where `bench` measures packs "
     "slower than one model at a time; 16 on a GPU).",
 )
-@click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1))
-@click.option("--log-every", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--checkpoint-every",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Steps between pack checkpoints: what a crash can lose.",
+)
+@click.option(
+    "--log-every", default=100, show_default=True, type=click.IntRange(min=1), help="Steps between curve points."
+)
 @click.option(
     "--compile",
     "compile_step",
@@ -189,7 +199,7 @@ def cli() -> None:
     show_default=True,
     help="torch.compile the training step (auto: on a GPU, with CUDA graphs); changes rounding, recorded per cell.",
 )
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_progress_option
 @_plugin_option
 def run(
     grid_name,
@@ -223,6 +233,11 @@ def run(
 
     _use_data_root(data_root)
     load_plugins(plugins)
+    if grid_name is None:
+        raise BenchbenchError(
+            "give --grid: quick (VAE, β-VAE, DIP-VAE on shapes2d; 10–27 min on a 2-core CPU as measured), "
+            "smoke (6 steps a model: a first try), paper, locatello2019, or a .toml file"
+        )
     grid = get_grid(grid_name)
     cells = grid.cells(
         datasets=_split(datasets), methods=_split(methods), seeds=seeds, steps=steps, precision=precision
@@ -250,6 +265,7 @@ def run(
     if not grid.evaluations():
         click.echo(f"note: grid {grid.name!r} names no metrics: nothing was evaluated "
                    f"(add [metrics], or run benchbench evaluate {store.path} --metrics NAMES)")  # fmt: skip
+    click.echo(f"next: benchbench report {store.path}")
     failed = counts["models"]["failed"] + counts["models"]["diverged"] + counts["evaluations"]["failed"]
     if failed:
         _say(f"{failed} of this run's models and evaluations failed or diverged (listed above)")
@@ -317,14 +333,16 @@ def status(run_ref, results_dir, per_cell) -> None:
     _print_status(run)
     if per_cell:
         packs, membership = {p.id: len(p.cells()) for p in run.pack_stores()}, run.packs_of_cells()
-        for store in run.cell_stores():
+        stores, writing = run.cell_stores(), run.is_being_written()
+        width = max((len(s.cell().label) for s in stores), default=0)
+        for store in stores:
             status, records = store.status(), store.evaluations()
+            shown = "interrupted" if status["status"] == "running" and not writing else status["status"]
             pack = status.get("pack") or membership.get(store.path.name)
-            packed = f"pack {pack} ({packs.get(pack, '?')} cells)" if pack else "no pack yet"
+            size = packs.get(pack, "?")
+            packed = f"pack {pack} ({size} cell{'' if size == 1 else 's'})" if pack else "no pack yet"
             done = sum(r["status"] == "done" for r in records)
-            click.echo(
-                f"  {store.path.name}  {store.cell().label:<40} {status['status']:<9} {packed}, {done} evaluations"
-            )
+            click.echo(f"  {store.path.name}  {store.cell().label:<{width}}  {shown:<11} {packed}, {done} evaluations")
 
 
 def _parse_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -368,7 +386,7 @@ def _cells_matching(run: RunStore, datasets: list[str] | None, methods: list[str
 @click.option("--methods", multiple=True, help="Only models of these methods.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_progress_option
 @_data_root_option
 @_plugin_option
 def evaluate(
@@ -415,7 +433,7 @@ def evaluate(
 @click.option("--latent-dim", default=10, show_default=True, help="Codes of a baseline:NAME encoder.")
 @click.option("--seed", default=0, show_default=True, help="The metrics' streams (and a baseline's fit).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_progress_option
 @_data_root_option
 @_plugin_option
 def score(
@@ -618,7 +636,7 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
 @cli.command(name="bench")
 @click.option("--pack-sizes", default="1,4,16", show_default=True, help="Comma-separated pack sizes.")
 @click.option("--steps", default=20, show_default=True, type=click.IntRange(min=1), help="Timed steps per size.")
-@click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0))
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(min=0), help="Untimed steps before timing.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--dataset", default="shapes2d", show_default=True)
 @click.option("--method", default="dip_vae", show_default=True)

@@ -15,10 +15,10 @@ GRID = {
 }
 
 
-def bare_run(tmp_path, cli_runner, **extra):
+def bare_run(tmp_path, cli_runner, bars=("--no-progress",), **extra):
     grid = write_grid(tmp_path / "bare.toml", {**GRID, **extra})
-    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--device", "cpu", "--no-progress",
-                                  "--results", str(tmp_path)], catch_exceptions=False)  # fmt: skip
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--device", "cpu", *bars, "--results", str(tmp_path)],
+                            catch_exceptions=False)  # fmt: skip
     assert out.exit_code == 0, out.output
     return tmp_path / "bare", out.output
 
@@ -73,3 +73,13 @@ def test_a_trained_model_without_weights_is_said_and_its_evaluations_fail_the_co
     assert "1 without weights" in out.output and f"warning: {model} is missing" in out.output
     out = cli_runner.invoke(cli, ["evaluate", str(run), "--metrics", "mcc", "--device", "cpu", "--no-progress"])
     assert out.exit_code == 1 and "0 evaluations computed" in out.output and "(1 failed)" in out.output
+
+
+def test_run_asks_for_a_grid_and_says_what_comes_next(tmp_path, cli_runner):
+    assert_one_line_error(cli_runner.invoke(cli, ["run"]), "give --grid: quick", "as measured")
+    run, output = bare_run(tmp_path, cli_runner, bars=())  # the default, off a terminal: no bars
+    assert f"next: benchbench report {run}" in output and "step/s" not in output
+    (cell,) = run.glob("cells/*")
+    (cell / "status.json").write_text('{"status": "running"}')  # killed mid-training, no writer now
+    out = cli_runner.invoke(cli, ["status", str(run), "--cells"])
+    assert "interrupted" in out.output and "(1 cell)" in out.output, out.output

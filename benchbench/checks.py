@@ -43,3 +43,16 @@ def type_words(hint: Any) -> str:
         return " or ".join(type_words(a) for a in args)
     names = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false", type(None): "none"}
     return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def interval_words(low: float, high: float) -> str:
+    """A closed range in words: ``a finite number ≥ 1``, ``between 0 and 1``."""
+    if high == math.inf:
+        return f"a finite number ≥ {low:g}"
+    return f"between {low:g} and {high:g}"
+
+
+def within(value: Any, low: float, high: float) -> bool:
+    """Whether a number (or every number of a list; ``None`` passes) lies in ``[low, high]``."""
+    values = value if isinstance(value, list) else [value]
+    return all(v is None or (math.isfinite(v) and low <= v <= high) for v in values)

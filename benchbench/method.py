@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from benchbench.checks import is_number, type_words
+from benchbench.checks import interval_words, is_number, type_words
 from benchbench.registry import BenchbenchDeprecation, BenchbenchError
 
 Tensors = dict[str, torch.Tensor]
@@ -68,12 +68,6 @@ class Inputs:
     step: torch.Tensor
     aux: dict[str, Callable[[torch.Tensor], torch.Tensor]] = field(default_factory=dict)
     draws: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-def _interval(low: float, high: float) -> str:
-    if high == math.inf:
-        return f"a finite number ≥ {low:g}"
-    return f"between {low:g} and {high:g}"
 
 
 class Method:
@@ -130,7 +124,7 @@ class Method:
         for key, value in self.numeric_part(hp).items():
             low, high = self.bounds.get(key, (-math.inf, math.inf))
             if not (math.isfinite(value) and low <= value <= high):
-                where = "a finite number" if (low, high) == (-math.inf, math.inf) else _interval(low, high)
+                where = "a finite number" if (low, high) == (-math.inf, math.inf) else interval_words(low, high)
                 raise BenchbenchError(f"method {self.name!r}: {key} must be {where}, got {value!r}")
         return hp
 

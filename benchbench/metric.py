@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from benchbench.cells import canonical_json
-from benchbench.checks import conforms, type_words
+from benchbench.checks import conforms, interval_words, type_words, within
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.registry import MetricNotApplicable as MetricNotApplicable  # the metric API's name for it
 
@@ -94,6 +95,22 @@ def across_seeds(fn):
 def is_across_seeds(metric: str) -> bool:
     """Whether the registered metric scores the models of a configuration together (:func:`across_seeds`)."""
     return bool(getattr(metrics.get(metric), "across_seeds", False))
+
+
+#: The range of an option that counts something (samples, bins, a batch): at least one.
+COUNT = (1, math.inf)
+
+
+def bounds(**ranges: tuple[float, float]):
+    """Declare the range (both ends included) of numeric options: ``@bounds(num_train=COUNT,
+    diff_quantile=(0, 1))``; each element of a list option is held to it.  Grids, ``evaluate``
+    and ``score`` refuse a value outside in one line, before anything trains or runs."""
+
+    def attach(fn):
+        fn.bounds = dict(ranges)
+        return fn
+
+    return attach
 
 
 def better(**directions: Direction):
@@ -152,6 +169,9 @@ def resolve_options(name: str, options: dict[str, Any], where: str | None = None
         hint = hints.get(key, Any if param.default in (None, inspect.Parameter.empty) else type(param.default))
         if not conforms(value, hint):
             raise BenchbenchError(f"{where}.{key}: must be {type_words(hint)}, got {value!r}")
+        low, high = getattr(metrics.get(name), "bounds", {}).get(key, (-math.inf, math.inf))
+        if (low, high) != (-math.inf, math.inf) and not within(value, low, high):
+            raise BenchbenchError(f"{where}.{key}: must be {interval_words(low, high)}, got {value!r}")
         resolved[key] = value
     return resolved
 

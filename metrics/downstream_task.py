@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import better, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 
@@ -102,6 +102,7 @@ def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndar
     **{f"{p}:{n}:mean_test_accuracy": "higher" for p in PREDICTORS for n in STUDY_SIZES},
     **{f"{p}:sample_efficiency": "higher" for p in PREDICTORS},
 )
+@bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": [10, 100, 1000], "num_test": 1000})
 def downstream_task(
     dataset,

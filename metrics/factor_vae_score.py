@@ -14,9 +14,11 @@ position among the *active* latents rather than by latent.  Neither changes the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from benchbench.metric import better, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, encode, label_names, partners, sample_indices
 
@@ -36,6 +38,13 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
 @metrics.register("factor_vae_score")
 @defined_by("Kim & Mnih 2018; disentanglement_lib evaluation/metrics/factor_vae.py")
 @better(eval_accuracy="higher", train_accuracy="higher")
+@bounds(
+    batch_size=(2, math.inf),
+    num_train=COUNT,
+    num_eval=COUNT,
+    num_variance_estimate=(2, math.inf),
+    prune_threshold=(0, math.inf),
+)
 @profiles(fast={"batch_size": 32, "num_train": 1000, "num_eval": 500, "num_variance_estimate": 2000})
 def factor_vae_score(
     dataset,

@@ -12,9 +12,11 @@ latent (collapsed to the prior mean) correlates 0 with everything.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from benchbench.metric import better, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, label_names, labels_at
 from benchbench.stats import pearson_matrix
@@ -23,6 +25,7 @@ from benchbench.stats import pearson_matrix
 @metrics.register("latent_correlation")
 @defined_by("Kumar et al. 2018 (DIP-VAE), Tables 3-4 and Figure 2")
 @better(mean_abs_offdiag="lower")
+@bounds(num_images=(2, math.inf), top=COUNT)
 @profiles(fast={"num_images": 5000})
 def latent_correlation(dataset, model, rng, *, num_images: int | None = None, top: int = 4):
     """Latent × latent and latent × factor correlations, with the paper's summaries."""

@@ -14,9 +14,11 @@ correlates 0 with everything (the reference's ``np.corrcoef`` gives NaN and so a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from benchbench.metric import better, defined_by, profiles
+from benchbench.metric import better, bounds, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 from benchbench.stats import pearson_matrix
@@ -37,6 +39,7 @@ def matched_mean(corr: np.ndarray) -> tuple[float, np.ndarray]:
 @metrics.register("mcc")
 @defined_by("Khemakhem et al. 2020; ilkhem/icebeem metrics/mcc.py")
 @better(mcc_pearson="higher", mcc_spearman="higher")
+@bounds(num_train=(2, math.inf))
 @profiles(fast={"num_train": 3000})
 def mcc(dataset, model, rng, *, num_train: int = 10_000):
     """Mean |correlation| of latents and factors after the best one-to-one matching (Pearson, Spearman)."""

@@ -20,9 +20,11 @@ reference.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from benchbench.metric import better, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_indices
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -49,6 +51,7 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
     gaussian_wasserstein_correlation_norm="lower",
     mutual_info_score="lower",
 )
+@bounds(num_train=(2, math.inf), num_bins=COUNT)
 @profiles(fast={"num_train": 3000})
 def unsupervised(dataset, model, rng, *, num_train: int = 10_000, num_bins: int = 20):
     """Gaussian total and Wasserstein correlation of the codes, and their mean pairwise mutual information."""

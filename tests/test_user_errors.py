@@ -83,3 +83,18 @@ def test_run_asks_for_a_grid_and_says_what_comes_next(tmp_path, cli_runner):
     (cell / "status.json").write_text('{"status": "running"}')  # killed mid-training, no writer now
     out = cli_runner.invoke(cli, ["status", str(run), "--cells"])
     assert "interrupted" in out.output and "(1 cell)" in out.output, out.output
+
+
+def test_metric_options_out_of_range_are_refused_before_anything_runs(tmp_path, cli_runner):
+    for metrics, message in [
+        ({"mig": {"num_train": -5}}, "metrics.mig.num_train: must be a finite number ≥ 1, got -5"),
+        ({"irs": {"diff_quantile": 1.5}}, "metrics.irs.diff_quantile: must be between 0 and 1, got 1.5"),
+        ({"downstream_task": {"num_train": [10, 0]}}, "num_train: must be a finite number ≥ 1, got [10, 0]"),
+    ]:
+        grid = write_grid(tmp_path / "bad.toml", {**GRID, "metrics": metrics})
+        out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path), "--no-progress"])
+        assert_one_line_error(out, message)
+    assert not (tmp_path / "bare").exists()
+    run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
+    out = cli_runner.invoke(cli, ["evaluate", str(run), "--option", "mig.num_bins=0", "--no-progress"])
+    assert_one_line_error(out, "mig.num_bins: must be a finite number ≥ 1, got 0")

@@ -247,10 +247,11 @@ def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
 
 
 def test_report_latex_structure_and_bold(shown):
-    _, folder = shown
+    run, folder = shown
     tex = (folder / "table1.tex").read_text()
     assert tex.startswith("\\begin{table}") and tex.rstrip().endswith("\\end{table}")
-    assert "\\caption{" in tex and "\\label{tab:benchbench-table1}" in tex and "standalone" not in tex
+    assert "\\caption{" in tex and "standalone" not in tex
+    assert f"\\label{{tab:{run.path.name}-table1}}" in tex  # unique per run
     for rule in ("\\toprule", "\\bottomrule"):
         assert tex.count(rule) == 1
     assert tex.count("\\begin{") == tex.count("\\end{")

@@ -63,6 +63,7 @@ class Options:
     formats: tuple = FORMATS
     standalone: bool = False
     logx: bool | None = None
+    run: str = "benchbench"  # prefixes the LaTeX labels, so two runs' tables in one paper never collide
 
     @property
     def figures(self) -> bool:
@@ -113,7 +114,7 @@ def table1_section(agg, selection, out, options) -> Section:
         ],
         list(t1["dataset"]),
     )
-    _save_table(section, out, options, "table1", t1, [table], "tab:benchbench-table1")
+    _save_table(section, out, options, "table1", t1, [table], f"tab:{options.run}-table1")
     return section
 
 
@@ -141,7 +142,7 @@ def table2_section(agg, selection, dataset, out, options) -> Section:
             columns.append(Column(a.replace("_", " "), ours, stds, 1, True))
         groups = ["ours"] * len(t2) + ["paper"] * len(t2)
         tables.append(Table(["Method", "n"], labels + paper_labels, columns, groups))
-    _save_table(section, out, options, f"table2_{dataset}", t2, tables, f"tab:benchbench-table2-{dataset}")
+    _save_table(section, out, options, f"table2_{dataset}", t2, tables, f"tab:{options.run}-table2-{dataset}")
     return section
 
 

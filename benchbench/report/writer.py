@@ -80,7 +80,7 @@ def make_report(
         counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
         raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
-    options = Options(tuple(formats), standalone, logx)
+    options = Options(tuple(formats), standalone, logx, run.path.name)
     staging = out.with_name(f".{out.name}.writing")
     if staging.exists():
         shutil.rmtree(staging)

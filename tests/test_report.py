@@ -303,7 +303,7 @@ def test_report_is_deterministic_and_holds_only_what_it_wrote(shown, cli_runner,
     assert "table1.tex" in files and not {"table1.csv", "cells.csv", "index.html"} & files  # no stale files
     assert not [f for f in files if f.endswith((".png", ".pdf"))]  # LaTeX alone draws nothing
     doc = (again / "table2_celeba.tex").read_text()
-    assert doc.startswith("\\documentclass[varwidth]{standalone}")
+    assert doc.startswith("\\documentclass[varwidth=\\maxdimen]{standalone}")  # as wide as its table
     assert len([line for line in doc.splitlines() if line.startswith("\\begin{tabular}")]) == 3
     assert "\\caption" not in doc and doc.rstrip().endswith("\\end{document}")
     (tmp_path / "mine").mkdir()

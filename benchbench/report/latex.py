@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from benchbench.report.numbers import Column, formatted
 
-PREAMBLE = "\\documentclass[varwidth]{standalone}\n\\usepackage{booktabs}\n\\begin{document}\n"
+#: ``varwidth=\maxdimen``: each document as wide as its table (plain ``varwidth`` stops at the line
+#: width and clips a wide table's last columns).
+PREAMBLE = "\\documentclass[varwidth=\\maxdimen]{standalone}\n\\usepackage{booktabs}\n\\begin{document}\n"
 #: Replaced in order: LaTeX's special characters first, then the symbols that become math.
 SYMBOLS = {
     "_": r"\_",
@@ -75,11 +77,12 @@ def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Col
 
 
 def table_float(tabulars: list[str], caption: str, label: str, standalone: bool = False) -> str:
-    """A ``table`` float (or, standalone, a document per tabular) with caption and label."""
+    """A ``table`` float (or, standalone, a document per tabular) with caption and label; a skip
+    parts the caption above from the table's top rule (the standard classes put none there)."""
     if standalone:
         return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + "\n\\end{document}\n"
     inner = "\n\\medskip\n".join(tabulars)
     return (
         "\\begin{table}[t]\n\\centering\n\\small\n\\setlength{\\tabcolsep}{3pt}\n"
-        f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n{inner}\n\\end{{table}}\n"
+        f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n\\medskip\n{inner}\n\\end{{table}}\n"
     )

@@ -12,6 +12,8 @@ from run_helpers import assert_one_line_error
 from benchbench.arch import build_net
 from benchbench.cli import cli
 from benchbench.metric import EvalSpec
+from benchbench.report.latex import tex_text
+from benchbench.report.numbers import BOLD_RULE, Column, formatted
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
 from benchbench.store import RunStore
 
@@ -267,7 +269,8 @@ def test_report_latex_structure_and_bold(shown):
     dip = next(r for r in rows if r.startswith("shapes2d & DIP-VAE"))
     assert "& 2 & \\textbf{96.5} & $\\pm$ 2.1 &" in dip  # n, then the best Higgins score, in bold
     vae = next(r for r in rows if r.startswith("shapes2d & VAE"))
-    assert "\\textbf{0.0021} & $\\pm$ 0.0001" in vae  # lowest error (tied with DIP-VAE), in bold
+    assert "& 0.0021 & $\\pm$ 0.0001" in vae and "textbf{0.0021}" not in tex  # lowest, tied: no bold
+    assert tex_text(BOLD_RULE) in tex
     # Every number of a column has the same decimals, so right alignment is decimal alignment.
     cells = [[c.strip() for c in r.rstrip(" \\").split("&")] for r in rows]
     for col in range(3, 9):
@@ -418,3 +421,17 @@ def test_a_bf16_run_is_named_a_departure_from_the_paper_protocol():
     (warning,) = protocol_warnings(study, {})
     assert "likelihood bernoulli (paper grid: dataset); init tensorflow (paper grid: pytorch)" in warning
     assert "train images all (paper grid: split)" in warning
+
+
+def test_bold_marks_only_a_best_that_stands_apart():
+    def bold(means, stds=None, higher=True, groups=None):
+        column = Column("x", means, stds, digits=4, higher=higher)
+        return [b for _, _, b in formatted(column, groups or [0] * len(means))]
+
+    assert bold([0.2044, 0.2045], [0.0401, 0.0403]) == [False, False]  # bands overlap
+    assert bold([12.5] * 4) == [False] * 4  # tied
+    assert bold([0.9, 0.5, 0.4], [0.1, 0.1, 0.1]) == [True, False, False]  # 0.4 apart > 0.1 + 0.1
+    assert bold([0.9, 0.75], [0.1, 0.1]) == [False, False]  # 0.15 apart < 0.2
+    assert bold([0.3, 0.1], [np.nan, np.nan], higher=False) == [False, True]  # no spread: apart when not tied
+    assert bold([0.30004, 0.30001], higher=False) == [False, False]  # tied at the shown precision
+    assert bold([1.0, 2.0], groups=["a", "b"]) == [True, True]  # alone in its group

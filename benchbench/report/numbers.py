@@ -1,6 +1,7 @@
 """Numbers as tables show them, the same in LaTeX and HTML: per column the same count of
 decimals for every value (trailing zeros trimmed only where every value allows it, so right
-alignment is decimal alignment), ``mean ± std``, the best value per group in bold."""
+alignment is decimal alignment), ``mean ± std``, and the best value per group in bold where it
+stands apart (:data:`BOLD_RULE`)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,32 @@ class Column:
     higher: bool | None = None
 
 
-def _best(values: np.ndarray, groups: list, higher: bool | None) -> np.ndarray:
+#: How tables choose their bold, for captions to state.
+BOLD_RULE = (
+    "Bold: the best mean of its group, only where it is alone there and its mean ± std does not "
+    "overlap the runner-up's."
+)
+
+
+def _best(values: np.ndarray, stds: np.ndarray, groups: list, higher: bool | None, digits: int) -> np.ndarray:
+    """Per row, whether it is its group's distinguishable best (:data:`BOLD_RULE`): ties at the
+    shown precision, or bands (mean ± std, a missing std counting as 0) that overlap the
+    runner-up's, bold nothing."""
     best = np.zeros(len(values), dtype=bool)
     if higher is None:
         return best
+    shown = np.round(values, digits)
     for group in dict.fromkeys(groups):
-        members = np.array([g == group for g in groups]) & np.isfinite(values)
-        if members.any():
-            target = values[members].max() if higher else values[members].min()
-            best |= members & np.isclose(values, target, rtol=0, atol=1e-12)
+        members = np.flatnonzero(np.array([g == group for g in groups]) & np.isfinite(values))
+        if members.size == 0:
+            continue
+        order = members[np.argsort(-shown[members] if higher else shown[members], kind="stable")]
+        if order.size == 1:
+            best[order[0]] = True
+            continue
+        first, second = order[0], order[1]
+        spread = np.nan_to_num(stds[first]) + np.nan_to_num(stds[second])
+        best[first] = shown[first] != shown[second] and abs(values[first] - values[second]) > spread
     return best
 
 
@@ -50,7 +68,7 @@ def formatted(column: Column, groups: list) -> list[tuple[str, str, bool]]:
     means = np.asarray(column.means, dtype=float)
     stds = np.asarray(column.stds if column.stds is not None else [np.nan] * len(means), dtype=float)
     d_mean = d_std = decimals(means, column.digits)  # a spread to the mean's precision
-    bold = _best(means, groups, column.higher)
+    bold = _best(means, stds, groups, column.higher, d_mean)
     out = []
     for mean, std, strong in zip(means, stds, bold):
         text = "–" if not math.isfinite(mean) else f"{mean:.{d_mean}f}"

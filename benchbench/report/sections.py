@@ -14,7 +14,7 @@ from benchbench.registry import BenchbenchError, datasets
 from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html
 from benchbench.report.latex import table_float, tabular
-from benchbench.report.numbers import Column, digits_for
+from benchbench.report.numbers import BOLD_RULE, Column, digits_for
 from benchbench.report.tables import (
     CELEBA,
     HIGGINS,
@@ -97,7 +97,7 @@ def table1_section(agg, selection, out, options) -> Section:
         "Table 1",
         "Disentanglement metric score (%) and reconstruction error per pixel on the test sets, "
         "mean ± std over n seeds, beside the paper's values for the same configuration. "
-        f"Selection: {rule or 'n/a'}.",
+        f"Selection: {rule or 'n/a'}. {BOLD_RULE}",
         notes=notes,
     )
     if t1.empty:
@@ -125,7 +125,7 @@ def table2_section(agg, selection, dataset, out, options) -> Section:
         "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the mean "
         "μ with and without attribute k on the training set, a bias fitted by the hinge loss; ours "
         "(mean ± std over n seeds), then the paper's for the same configuration. The paper's 12 "
-        "attributes, four at a time; the CSV has every attribute.",
+        f"attributes, four at a time; the CSV has every attribute. {BOLD_RULE}",
         notes=notes,
     )
     if t2.empty:

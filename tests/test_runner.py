@@ -90,7 +90,7 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
     status = cli_runner.invoke(cli, ["status", str(run.path), "--cells"])
     assert "models 0 trained, 0 running, 2 interrupted, 0 failed" in status.output
-    assert status.output.count(f"running   pack {pack.id} (2 cells)") == 2  # which pack each cell is in
+    assert status.output.count(f"interrupted pack {pack.id} (2 cells)") == 2  # its pack; no writer now
     assert run.manifest()["pack_size"] == 16
     assert sorted(pack.cells()) == [s.path.name for s in run.cell_stores()]
     assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4

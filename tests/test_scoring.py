@@ -188,7 +188,7 @@ def test_scores_in_a_run_are_records_computed_once_and_reported_beside_each_othe
     assert sorted(rows["label"]) == ["PCA", "mine"] and rows["mig.mig.mean"].notna().all()
     (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::600]\n")  # changed
     invoke(cli_runner, "evaluate", str(run.path), "--metrics", "unsupervised", "--profile", "fast", "--device", "cpu",
-           "--no-progress")  # fmt: skip
+           "--no-progress", code=1)  # fmt: skip  (the changed file's evaluation fails)
     records = {s.cell().method: s.evaluation("unsupervised", EvalSpec.of("unsupervised", {"num_train": 3000}).key)
                for s in run.cell_stores()}  # fmt: skip
     assert records["PCA"]["status"] == "done"  # a baseline opens again from its name, size and seed

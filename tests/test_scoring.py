@@ -187,8 +187,19 @@ def test_scores_in_a_run_are_records_computed_once_and_reported_beside_each_othe
     rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv")
     assert sorted(rows["label"]) == ["PCA", "mine"] and rows["mig.mig.mean"].notna().all()
     (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::600]\n")  # changed
-    invoke(cli_runner, "evaluate", str(run.path), "--metrics", "unsupervised", "--profile", "fast", "--device", "cpu",
-           "--no-progress", code=1)  # fmt: skip  (the changed file's evaluation fails)
+    invoke(
+        cli_runner,
+        "evaluate",
+        str(run.path),
+        "--metrics",
+        "unsupervised",
+        "--profile",
+        "fast",
+        "--device",
+        "cpu",
+        "--no-progress",
+        code=1,
+    )  # fmt: skip  (the changed file's evaluation fails)
     records = {s.cell().method: s.evaluation("unsupervised", EvalSpec.of("unsupervised", {"num_train": 3000}).key)
                for s in run.cell_stores()}  # fmt: skip
     assert records["PCA"]["status"] == "done"  # a baseline opens again from its name, size and seed
@@ -352,3 +363,15 @@ def test_report_baselines_scores_them_beside_the_models_once(tmp_path, cli_runne
 
 def pd_isna(value) -> bool:
     return bool(__import__("pandas").isna(value))
+
+
+def test_compare_sets_two_runs_scores_of_one_encoder_side_by_side(tmp_path, cli_runner, monkeypatch):
+    from test_evaluations import invoke
+
+    monkeypatch.setattr("benchbench.encoders.FIT_IMAGES", 500)
+    for name in ("one", "two"):
+        invoke(cli_runner, "score", "baseline:pca", "--dataset", "shapes2d", "--latent-dim", "4", "--metrics",
+               "mig", "--option", "mig.num_train=300", "--name", name, "--results", str(tmp_path),
+               "--no-progress")  # fmt: skip
+    out = invoke(cli_runner, "compare", str(tmp_path / "one"), str(tmp_path / "two"))
+    assert "mig.mig" in out.output and "identical" in out.output and "1 shared model" in out.output, out.output

@@ -371,10 +371,15 @@ def described(facts: dict) -> str:
     return f"{words}, {facts['latent_dim']} codes"
 
 
+def read_facts(folder: Path) -> dict:
+    """A scored cell's ``encoder.json``: :func:`scored_facts` and the encoder's hash."""
+    return json.loads((folder / "encoder.json").read_text())
+
+
 def reopen(folder: Path, dataset: str):
     """``(encoder, dataset)`` of a scored cell's folder (see :data:`SCORED`), as
     :func:`open_encoder` gives them, refused in one line if its file changed since it was scored."""
-    facts = json.loads((folder / "encoder.json").read_text())
+    facts = read_facts(folder)
     if identity(facts["encoder"], facts["latent_dim"]) != facts["sha256"]:
         raise BenchbenchError(f"{facts['encoder']} changed since it was scored: it is a new encoder, score it again")
     return open_encoder(facts["encoder"], dataset, facts["label"], facts["latent_dim"], facts["seed"])

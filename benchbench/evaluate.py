@@ -223,8 +223,14 @@ def open_view(store: CellStore, dataset: Dataset | str, device: torch.device) ->
     scored — and the dataset they see it on (codes may bring their own: see :func:`dataset_of`)."""
     if store.cell().arch == encoders.SCORED:
         opened, dataset = encoders.reopen(store.path, dataset)
-        return (opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)), dataset
+        return view_of(opened, device), dataset
     return ModelView(store.load_net(dataset.image_shape), device), dataset
+
+
+def view_of(opened, device: torch.device):
+    """What metrics see of an encoder :func:`~benchbench.encoders.open_encoder` opened: codes by
+    index (a :class:`~benchbench.encoders.CodeTable`) as they are, a network through :class:`ModelView`."""
+    return opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)
 
 
 def dataset_of(store: CellStore, opened: dict[str, Dataset | str]) -> Dataset | str:

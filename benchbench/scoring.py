@@ -18,12 +18,12 @@ from benchbench import encoders
 from benchbench.cells import Cell
 from benchbench.data import Dataset
 from benchbench.evaluate import (
-    ModelView,
     call_metric,
     evaluation_specs,
     missing,
     run_metric,
     split_result,
+    view_of,
     write_record,
 )
 from benchbench.files import atomic_write_json
@@ -74,7 +74,7 @@ def score(
         how = "FILE.py:NAME, MODULE:NAME, a file, baseline:NAME or codes:FILE.npz"
         raise BenchbenchError(f"to record scores in a run, name the encoder ({how}) and the dataset")
     opened, data = encoders.open_encoder(encoder, dataset, label, latent_dim, seed)
-    view = opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, torch.device(device))
+    view = view_of(opened, torch.device(device))
     if run is None:
         found = []
         for spec in _bar(specs, progress):
@@ -83,28 +83,29 @@ def score(
         return _frame(found)
     if codes:
         encoder = encoders.CODES + str(Path(encoder.removeprefix(encoders.CODES)).resolve())
-    cell = scored_cell(encoder, data.name, label, opened.latent_dim, seed)
-    records = record_scores(RunStore(run), cell, encoder, data, view, specs, torch.device(device), progress)
+    cell, digest = scored_cell(encoder, data.name, label, opened.latent_dim, seed)
+    records = record_scores(RunStore(run), cell, digest, encoder, data, view, specs, torch.device(device), progress)
     return _frame([(spec, r, r.get("values")) for spec, r in zip(specs, records)])
 
 
-def scored_cell(encoder: str, dataset: str, label: str, latent_dim: int, seed: int) -> Cell:
-    """The cell a named encoder is in a run: its label as the method, what it is (a hash: see
-    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training."""
+def scored_cell(encoder: str, dataset: str, label: str, latent_dim: int, seed: int) -> tuple[Cell, str]:
+    """The cell a named encoder is in a run — its label as the method, what it is (a hash: see
+    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training — and that hash."""
     kind = "codes" if encoder.startswith(encoders.CODES) else "encoder"
-    digest = encoders.identity(encoder, latent_dim)[:16]
-    return Cell(dataset, label, {kind: digest}, seed, encoders.SCORED, latent_dim, 0, 0, 0.0)
+    digest = encoders.identity(encoder, latent_dim)
+    return Cell(dataset, label, {kind: digest[:16]}, seed, encoders.SCORED, latent_dim, 0, 0, 0.0), digest
 
 
-def record_scores(run: RunStore, cell: Cell, encoder: str, dataset: Dataset, view, specs, device, progress):
-    """The records of ``specs`` for the scored encoder ``cell`` (:func:`scored_cell`) of ``run``,
-    computing those it lacks."""
+def record_scores(
+    run: RunStore, cell: Cell, digest: str, encoder: str, dataset: Dataset, view, specs, device, progress
+):
+    """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (with its ``digest``,
+    see :func:`scored_cell`), computing those it lacks."""
     with run.writing(f"benchbench score {encoder}"):
         store = run.add_cell(cell)
         if store is None:
             raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
         facts = encoders.scored_facts(encoder, cell.method, cell.latent_dim, cell.seed)
-        digest = encoders.identity(encoder, cell.latent_dim)
         atomic_write_json(store.path / "encoder.json", {**facts, "sha256": digest})
         if store.status()["status"] != "trained":
             store.mark_trained(scored=encoder)
@@ -170,7 +171,7 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
             encoder = f"baseline:{name}"
             size = latent_dim if name != "factors" else len(label_names(data))
             for seed in sorted({c.seed for c in cells}):
-                cell = scored_cell(encoder, dataset, encoder, size, seed)
+                cell, digest = scored_cell(encoder, dataset, encoder, size, seed)
                 if run.cell_store(cell.id).config_path.exists() and not missing(run.cell_store(cell.id), specs):
                     continue  # scored before: nothing to fit again
                 try:
@@ -178,6 +179,5 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
                 except BenchbenchError as exc:
                     notes.append(f"{encoder} on {dataset}: {exc}")
                     break
-                view = opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)
-                record_scores(run, cell, encoder, data, view, specs, device, progress)
+                record_scores(run, cell, digest, encoder, data, view_of(opened, device), specs, device, progress)
     return notes

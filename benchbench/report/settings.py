@@ -3,13 +3,11 @@ metric options, and — loudly — where they are not the paper's protocol."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from benchbench.catalogue import paper_grid
 from benchbench.cells import SETTINGS
-from benchbench.encoders import SCORED, described
+from benchbench.encoders import SCORED, described, read_facts
 from benchbench.grids import TRAIN_DEFAULTS
 from benchbench.registry import datasets
 from benchbench.store import RunStore
@@ -39,7 +37,7 @@ def scored(run: RunStore) -> dict[str, list[str]]:
     found: dict[str, dict[str, str]] = {}
     for store in run.cell_stores():
         if store.cell().arch == SCORED and (store.path / "encoder.json").is_file():
-            facts = json.loads((store.path / "encoder.json").read_text())
+            facts = read_facts(store.path)
             found.setdefault(store.cell().dataset, {})[facts["label"]] = f"{facts['label']}: {described(facts)}"
     return {dataset: sorted(words.values()) for dataset, words in sorted(found.items())}
 

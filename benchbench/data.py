@@ -229,6 +229,9 @@ class GroundTruthDataset(Dataset):
 
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
+    #: Factors whose values are unordered categories (a shape, an object), not steps of a quantity:
+    #: metrics that fit probes classify these and regress the others.
+    categorical_factors: tuple[str, ...] = ()
 
     @property
     def factor_bases(self) -> np.ndarray:

@@ -48,6 +48,7 @@ class Cars3D(CachedImages, GroundTruthDataset):
     """Cars3D: colour 64×64 renders of 183 car models; factors elevation, azimuth, object."""
 
     factor_names = ("elevation", "azimuth", "object")
+    categorical_factors = ("object",)
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
 

@@ -48,6 +48,7 @@ class Chairs(CachedImages, GroundTruthDataset):
     """3D Chairs: binary 64×64 masks of chair renders; factors model, elevation, azimuth."""
 
     factor_names = ("model", "elevation", "azimuth")
+    categorical_factors = ("model",)
     image_shape = (1, 64, 64)
     likelihood = "bernoulli"
     packed_bits = True

@@ -54,6 +54,7 @@ class DSprites(CachedImages, GroundTruthDataset):
     """The official dSprites file: 737,280 binary 64×64 images, 5 factors."""
 
     factor_names = ("shape", "scale", "orientation", "posX", "posY")
+    categorical_factors = ("shape",)
     image_shape = (1, 64, 64)
     likelihood = "bernoulli"
     packed_bits = True

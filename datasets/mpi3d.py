@@ -42,6 +42,7 @@ class MPI3D(CachedImages, GroundTruthDataset):
         "horizontal_axis",
         "vertical_axis",
     )
+    categorical_factors = ("object_color", "object_shape", "background_color")  # as DCI-ES's probes have them
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
     variant = ""

@@ -81,6 +81,7 @@ class Shapes2D(CachedImages, GroundTruthDataset):
     """2D Shapes (dSprites geometry), rendered procedurally; 737,280 binary 64×64 images."""
 
     factor_names = ("shape", "scale", "orientation", "posX", "posY")
+    categorical_factors = ("shape",)
     factor_sizes = (3, 6, 40, 32, 32)
     image_shape = (1, SIZE, SIZE)
     likelihood = "bernoulli"

@@ -36,6 +36,7 @@ class Shapes3D(CachedImages, GroundTruthDataset):
     """3D Shapes: 480,000 colour 64×64 images, 6 factors."""
 
     factor_names = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
+    categorical_factors = ("shape",)
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
     downloads = (

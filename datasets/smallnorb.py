@@ -53,6 +53,7 @@ class SmallNORB(CachedImages, GroundTruthDataset):
     """small NORB: 48,600 grey 64×64 images of toys; 5 factors."""
 
     factor_names = ("category", "instance", "elevation", "azimuth", "lighting")
+    categorical_factors = ("category", "instance")
     image_shape = (1, 64, 64)
     likelihood = "gaussian"
 
@@ -93,6 +94,7 @@ class SmallNORB4(SmallNORB):
     lighting), the instance a nuisance drawn uniformly for every observation (its ``norb.py``)."""
 
     factor_names = ("category", "elevation", "azimuth", "lighting")
+    categorical_factors = ("category",)
     stochastic = True
 
     def __init__(self):

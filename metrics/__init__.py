@@ -4,6 +4,7 @@ from benchbench.metrics import (  # noqa: F401
     attribute_accuracy,
     beta_vae_score,
     dci,
+    dci_es,
     downstream_task,
     factor_vae_score,
     fairness,

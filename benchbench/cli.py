@@ -528,6 +528,11 @@ def migrate(run_ref, results_dir, plugins) -> None:
     help="Which evaluation of METRIC the tables show (KEY or a prefix; default: the grid's options).",
 )
 @click.option(
+    "--profile",
+    metavar="NAME",
+    help="Show every metric's evaluation with this preset (fast, default), as evaluate --profile NAME made it.",
+)
+@click.option(
     "--baselines",
     is_flag=True,
     help="Rows of the baselines that need no training (PCA, ICA, the untrained net, the factors) beside "
@@ -536,7 +541,8 @@ def migrate(run_ref, results_dir, plugins) -> None:
 @click.option("--device", default="auto", show_default=True, help="Where --baselines are scored.")
 @_plugin_option
 def report(
-    run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, baselines, device, plugins
+    run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, profile, baselines, device,
+    plugins,
 ) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report import make_report
@@ -566,7 +572,9 @@ def report(
 
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
-    folder, notes = make_report(run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx)
+    folder, notes = make_report(
+        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile
+    )
     for note in notes:
         click.echo(f"note: {note}")
     table1 = folder / "table1.csv"

@@ -15,7 +15,7 @@ import pandas as pd
 
 from benchbench.encoders import SCORED
 from benchbench.files import diagnose
-from benchbench.metric import EvalSpec, declared_directions, metric_of, shown_name
+from benchbench.metric import EvalSpec, check_profile, declared_directions, metric_of, profile_options, shown_name
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
 
@@ -34,17 +34,44 @@ def problems(run: RunStore) -> tuple[list[str], list[str]]:
     return damaged, missing
 
 
-def evaluation_keys(run: RunStore, chosen: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
-    """Which evaluation of each metric tables show, by the name tables give it
-    (:func:`benchbench.metric.shown_name`: mean and sampled codes apart): ``chosen``
-    (``{name: key or key prefix}``), else the grid's, else the only one there is.  A metric
-    evaluated with several option sets and none of them chosen is left out with a note, never
-    mixed.  Returns ``(keys, notes)``."""
-    found: dict[str, set[str]] = {}
+def held_evaluations(run: RunStore) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every evaluation a run holds done, by ``(shown name, key)``: its resolved options and how
+    many models have it."""
+    held: dict[tuple[str, str], dict[str, Any]] = {}
     for store in run.cell_stores():
         for record in store.evaluations():
             if record.get("status") == "done":
-                found.setdefault(shown_name(record["metric"], record["options"]), set()).add(record["key"])
+                entry = held.setdefault(
+                    (shown_name(record["metric"], record["options"]), record["key"]),
+                    {"options": record["options"], "models": 0},
+                )
+                entry["models"] += 1
+    return held
+
+
+def profile_key(shown: str, profile: str) -> str | None:
+    """The key of metric ``shown``'s evaluation with preset ``profile`` and otherwise its defaults
+    (what ``evaluate --profile`` computes), or ``None`` when the metric is not loaded."""
+    if metric_of(shown) not in metrics:
+        return None
+    representation = shown.partition("@")[2]
+    options = {**profile_options(metric_of(shown), profile)}
+    options.update({"representation": representation} if representation else {})
+    return EvalSpec.of(metric_of(shown), options).key
+
+
+def evaluation_keys(
+    run: RunStore, chosen: dict[str, str] | None = None, profile: str | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Which evaluation of each metric tables show, by the name tables give it
+    (:func:`benchbench.metric.shown_name`: mean and sampled codes apart): ``chosen``
+    (``{name: key or key prefix}``), else ``profile``'s (the preset's options, as ``evaluate
+    --profile`` computes them), else the grid's, else the only one there is.  A metric
+    evaluated with several option sets and none of them chosen is left out with a note, never
+    mixed.  Returns ``(keys, notes)``."""
+    found: dict[str, set[str]] = {}
+    for shown, key in held_evaluations(run):
+        found.setdefault(shown, set()).add(key)
     grid = run.grid_evaluations()
     keys, notes = {}, []
     for metric, wanted in (chosen or {}).items():
@@ -54,6 +81,14 @@ def evaluation_keys(run: RunStore, chosen: dict[str, str] | None = None) -> tupl
             problem = "matches several" if matches else "matches no evaluation"
             raise BenchbenchError(f"--evaluation {metric}={wanted}: {problem} of this run (keys: {have})")
         keys[metric] = matches[0]
+    if profile is not None:
+        check_profile(profile, [m for m in {metric_of(s) for s in found} if m in metrics])
+        for metric in sorted(set(found) - set(keys)):
+            key = profile_key(metric, profile)
+            if key in found[metric]:
+                keys[metric] = key
+            else:
+                notes.append(f"{metric}: no evaluation with the {profile!r} profile in this run; shows the grid's")
     for metric in sorted(set(found) | set(grid)):
         if metric in keys:
             continue

@@ -11,7 +11,7 @@ from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
-from benchbench.metric import EvalSpec
+from benchbench.metric import EvalSpec, profile_options
 from benchbench.report.latex import tex_text
 from benchbench.report.numbers import BOLD_RULE, Column, formatted
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
@@ -435,3 +435,29 @@ def test_bold_marks_only_a_best_that_stands_apart():
     assert bold([0.3, 0.1], [np.nan, np.nan], higher=False) == [False, True]  # no spread: apart when not tied
     assert bold([0.30004, 0.30001], higher=False) == [False, False]  # tied at the shown precision
     assert bold([1.0, 2.0], groups=["a", "b"]) == [True, True]  # alone in its group
+
+
+def test_report_profile_shows_every_metrics_preset_and_the_page_lists_the_others(tmp_path, cli_runner):
+    """Beside the grid's (default) Higgins scores, the run holds ``fast`` ones: ``--profile fast``
+    shows those, and each page names the option that shows the evaluations it does not."""
+    run = RunStore(tmp_path / "two")
+    run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
+    fast = EvalSpec.of("beta_vae_score", profile_options("beta_vae_score", "fast"))
+    for seed, higgins in enumerate([60.0, 64.0]):
+        c = make_cell("vae", None, seed=seed)
+        add(run, c, higgins, 0.01)
+        record = {**fast.to_json(), "status": "done", "values": {"eval_accuracy": higgins - 12, "train_accuracy": 0.0}}
+        run.add_cell(c).write_evaluation(record, {})
+    _, said = report(cli_runner, run)  # two option sets, neither the grid's: left out, with a note
+    assert "beta_vae_score: evaluated with 2 option sets" in said
+    default_page, fast_page = tmp_path / "default", tmp_path / "fast"
+    report(cli_runner, run, "--out", str(default_page), "--profile", "default")
+    report(cli_runner, run, "--out", str(fast_page), "--profile", "fast")
+    mean = lambda folder: pd.read_csv(folder / "aggregate.csv")["beta_vae_score.eval_accuracy.mean"].item()  # noqa: E731
+    assert (mean(default_page), mean(fast_page)) == (62.0, 50.0)
+    shown_by = lambda folder: (folder / "index.html").read_text().split("Other evaluations this run holds")[1]  # noqa: E731
+    assert f"--profile fast or --evaluation beta_vae_score={fast.key[:8]}" in shown_by(default_page)
+    default_key = EvalSpec.of("beta_vae_score").key
+    assert f"--profile default or --evaluation beta_vae_score={default_key[:8]}" in shown_by(fast_page)
+    bad = cli_runner.invoke(cli, ["report", str(run.path), "--profile", "quick"])
+    assert_one_line_error(bad, "unknown metric profile 'quick'")

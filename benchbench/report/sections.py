@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchbench.metric import metric_of
-from benchbench.registry import BenchbenchError, datasets
+from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html
 from benchbench.report.latex import table_float, tabular
@@ -23,7 +23,7 @@ from benchbench.report.tables import (
     table1,
     table2,
 )
-from benchbench.results import direction, headline_outputs
+from benchbench.results import direction, headline_outputs, held_evaluations, profile_key
 from benchbench.store import RunStore
 
 #: What a report can write; the page shows the figures, so ``html`` draws them too.
@@ -202,27 +202,50 @@ def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
     )
 
 
+def _how_to_show(shown: str, key: str) -> str:
+    """The report option that shows evaluation ``key`` of ``shown``: a profile whose preset it is, else its key."""
+    names = ["default", *getattr(metrics.get(metric_of(shown)), "profiles", {})] if metric_of(shown) in metrics else []
+    matching = [f"--profile {p}" for p in names if profile_key(shown, p) == key]
+    return " or ".join(matching + [f"--evaluation {shown}={key[:8]}"])
+
+
 def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str], facts: dict[str, dict]) -> Section:
-    """Which evaluation (metric + resolved options) every table and figure shows."""
-    rows, stores, grid = [], run.cell_stores(), run.grid_evaluations()
+    """Which evaluation (metric + resolved options) every table and figure shows, and every other
+    one the run holds with the option that would show it."""
+    held, grid = held_evaluations(run), run.grid_evaluations()
+    rows = []
     for shown, key in keys.items():
-        records = [r for s in stores if (r := s.evaluation(metric_of(shown), key)) and r["status"] == "done"]
-        options = records[0]["options"] if records else grid.get(shown, {}).get("options", {})
+        options = held[(shown, key)]["options"] if (shown, key) in held else grid.get(shown, {}).get("options", {})
         rows.append(
             {
                 "metric": shown,
                 "key": key,
-                "models": len(records),
+                "models": held.get((shown, key), {}).get("models", 0),
                 "defaults": "yes" if facts[shown]["defaults"] else "no",
                 "options": ", ".join(f"{k}={v}" for k, v in options.items()),
             }
         )
     frame = pd.DataFrame(rows, columns=["metric", "key", "models", "defaults", "options"])
+    others = [
+        {
+            "metric": shown,
+            "key": key,
+            "models": entry["models"],
+            "options": ", ".join(f"{k}={v}" for k, v in entry["options"].items()),
+            "shown by": _how_to_show(shown, key),
+        }
+        for (shown, key), entry in sorted(held.items())
+        if keys.get(shown) != key
+    ]
+    html = frame_html(frame)
+    if others:
+        html += "<p>Other evaluations this run holds, not shown above, and the report option that shows them:</p>"
+        html += frame_html(pd.DataFrame(others))
     return Section(
         "Evaluations shown",
         "Each metric's evaluation in the tables and figures: its key (cells/<id>/evaluations/<metric>/<key>/), "
         "the models that have it, whether its options are the metric's defaults, and its resolved options.",
-        html=frame_html(frame),
+        html=html,
         notes=notes,
     )
 

@@ -81,7 +81,10 @@ class Selection:
 
     @property
     def higher(self) -> bool:
-        return direction(self.directions, self.select_by) == "higher"
+        """Whether ``select_by`` is better higher: as the run recorded it, else as its metric declares."""
+        metric = self.select_by.partition(".")[0]
+        known = self.directions if metric in self.directions else {metric: declared_directions(metric)}
+        return direction(known, self.select_by) == "higher"
 
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas_for(dataset)

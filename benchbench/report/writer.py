@@ -59,9 +59,11 @@ def make_report(
     evaluations: dict[str, str] | None = None,
     standalone: bool = False,
     logx: bool | None = None,
+    profile: str | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
-    the evaluations ``evaluations`` picks (``{metric: key}``; default: the grid's).  Returns the
+    the evaluations ``evaluations`` picks (``{metric: key}``), else those of metric ``profile``,
+    else the grid's.  Returns the
     folder and the notes on evaluations left out."""
     run = open_run(run_path)
     unknown = set(formats) - set(FORMATS)
@@ -70,7 +72,7 @@ def make_report(
     default = run.path / "report"
     out = Path(out or default).absolute()
     _check_out(out, default.absolute())
-    keys, notes = evaluation_keys(run, evaluations)
+    keys, notes = evaluation_keys(run, evaluations, profile)
     facts = described(run, keys)
     selection = dataclasses.replace(selection or Selection(), directions={m: f["better"] for m, f in facts.items()})
     table = tidy(run, keys)

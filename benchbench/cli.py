@@ -306,8 +306,8 @@ def _print_results(table, cells) -> None:
         click.echo(table[headline].to_string(index=False, float_format=fmt))
 
 
-def _print_status(store: RunStore) -> dict:
-    counts = status_counts(store)
+def _print_status(store: RunStore, verify: bool = False) -> dict:
+    counts = status_counts(store, verify)
     models, evals = counts["models"], counts["evaluations"]
     interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
     broken = "".join(f", {models[k]} {k}" for k in ("without weights", "damaged", "missing") if models[k])
@@ -327,10 +327,11 @@ def _print_status(store: RunStore) -> dict:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--results", "results_dir", default="results", show_default=True)
 @click.option("--cells", "per_cell", is_flag=True, help="Also list every cell: status, pack, evaluations.")
-def status(run_ref, results_dir, per_cell) -> None:
+@click.option("--verify", is_flag=True, help="Check every model, curve and array against the checksum written with it.")
+def status(run_ref, results_dir, per_cell, verify) -> None:
     """Models trained / running / failed / pending and evaluations done / failed / missing of RUN."""
     run = open_run(run_ref, results_dir)
-    _print_status(run)
+    _print_status(run, verify)
     if per_cell:
         packs, membership = {p.id: len(p.cells()) for p in run.pack_stores()}, run.packs_of_cells()
         stores, writing = run.cell_stores(), run.is_being_written()

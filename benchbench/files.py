@@ -10,6 +10,7 @@ cell's or a pack's folder first holds its claim (``.claim.lock``, an OS file loc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -77,6 +78,26 @@ def claimed(folders: list[Path], on_wait=lambda folder: None) -> Iterator[None]:
             stack.callback(lock.release)
             remove_leftovers(folder)
         yield
+
+
+def file_facts(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a finished file, recorded where it is written so that damage done to it
+    later is found: a changed size at a glance, other bytes of the same size by :func:`file_problem`
+    with ``verify``."""
+    data = path.read_bytes()
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def file_problem(path: Path, recorded: dict[str, Any], verify: bool = False) -> str | None:
+    """What is wrong with a finished file against its record (``None``: nothing found)."""
+    if not path.is_file():
+        return "is not a file" if path.exists() else "is missing"
+    size = path.stat().st_size
+    if size != recorded.get("size"):
+        return f"has {size} bytes, not the {recorded.get('size')} it was written with"
+    if verify and file_facts(path)["sha256"] != recorded.get("sha256"):
+        return "has other bytes than were written (checksum)"
+    return None
 
 
 def read_json(path: Path, default: Any = None) -> Any:

@@ -46,7 +46,7 @@ def _records(store: CellStore, cell: Cell, options: dict[str, dict[str, Any]], m
             {**spec.to_json(), **base, "status": "done", "values": values, "seconds": seconds}, arrays
         )
     if status["status"] == "done":
-        store.mark_trained(**{k: v for k, v in status.items() if k != "status"})
+        store.mark_trained(**{k: v for k, v in status.items() if k not in ("status", "files")})
 
 
 def migrate(run: RunStore) -> int:

@@ -13,8 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from benchbench.encoders import SCORED
-from benchbench.files import diagnose
 from benchbench.metric import EvalSpec, check_profile, declared_directions, metric_of, profile_options, shown_name
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
@@ -105,11 +103,12 @@ def evaluation_keys(
     return keys, notes
 
 
-def status_counts(run: RunStore) -> dict[str, Any]:
+def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     """Models per training status (``interrupted``: running, but no writer holds the run;
-    ``without weights``: trained, but its ``model.pt`` is gone, said in a ``warning:`` line);
-    evaluations done / failed / not applicable / missing (the grid's evaluations a trained
-    model lacks); and ``failures``: ``(cell label, what, error)``."""
+    ``without weights``: trained, but its model or curve is missing or not as written — with
+    ``verify``, byte for byte — each said in a ``warning:`` line); evaluations done / failed /
+    not applicable / missing (the grid's evaluations a trained model lacks, a damaged one
+    among them); and ``failures``: ``(cell label, what, error)``."""
     models = dict.fromkeys((*STATUSES, "interrupted", "without weights"), 0)
     evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
     failures = []
@@ -121,15 +120,15 @@ def status_counts(run: RunStore) -> dict[str, Any]:
         models["interrupted" if running_nowhere else status["status"]] += 1
         if status["status"] in ("failed", "diverged"):
             failures.append((label, status["status"], status.get("error", "")))
-        records = store.evaluations()
+        records = store.evaluations(verify)
         for record in records:
             evals[record["status"]] += 1
             if record["status"] == "failed":
                 failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
-        if status["status"] == "trained" and store.cell().arch != SCORED and not store.model_path.exists():
+        damage = store.damaged_files(verify)
+        if damage:
             models["without weights"] += 1
-            failures.append((label, "without weights", "its model.pt is gone: delete the cell's folder and rerun"))
-            diagnose(f"{store.model_path} is missing: the trained model {label} cannot be evaluated")
+            failures += [(label, "without weights", f"{p}: running the run's grid again retrains it") for p in damage]
         if status["status"] == "trained":
             have = {(r["metric"], r["key"]) for r in records}
             evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
@@ -154,6 +153,7 @@ def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataF
         row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
         row.update(seed=cell.seed, status=store.status()["status"])
+        store.damaged_files()  # said, once: a table of a run whose model was damaged since
         for shown, key in keys.items():
             record = store.evaluation(metric_of(shown), key)
             if record and record["status"] == "done":

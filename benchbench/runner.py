@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from benchbench.cells import Cell, make_packs
 from benchbench.data import data_dir
 from benchbench.evaluate import evaluate_cell, evaluate_configurations, missing
-from benchbench.files import claimed
+from benchbench.files import claimed, diagnose
 from benchbench.grids import Grid
 from benchbench.metric import EvalSpec
 from benchbench.provenance import device_name, git_commit, now, versions
@@ -252,13 +252,16 @@ def plan(
     are grouped by :func:`make_packs` and their packs recorded before any training starts.
     A retried failed training resumes with its pack; a retried diverged cell starts over in a
     new pack."""
-    membership = run.packs_of_cells()
+    membership = _restored_packs(run, cells, pack_size)
     train, evaluate, repack = [], [], set()
     for cell in cells:
         store = run.add_cell(cell)
         if store is None:  # its folder holds another config: left out, and said
             continue
         status = store.repaired_status()
+        if status == "trained" and store.damaged_files(verify=True):
+            store.restart()
+            status = "pending"
         if status in ("failed", "diverged"):
             if not retry_failed:
                 continue
@@ -287,6 +290,27 @@ def plan(
         packs[pack_id(ids)] = group
         run.pack_store(pack_id(ids)).write(ids, pack_size)
     return list(packs.items()), evaluate
+
+
+def _restored_packs(run: RunStore, cells: list[Cell], pack_size: int) -> dict[str, str]:
+    """Cell id → recorded pack, with any ``pack.json`` that is gone written again from the packs
+    its cells' status names (in the grid's order, the order they were stacked in; checked against
+    the pack's id, which hashes it), so a restored cell trains with the models it trained with."""
+    membership = run.packs_of_cells()
+    named: dict[str, list[str]] = {}
+    for cell in cells:
+        pack = run.cell_store(cell.id).status().get("pack") if cell.id not in membership else None
+        if pack:
+            named.setdefault(pack, []).append(cell.id)
+    for pack, ids in named.items():
+        store = run.pack_store(pack)
+        if pack_id(ids) == pack:
+            diagnose(f"{store.info_path} is missing: written again from its {len(ids)} cells' status")
+            store.write(ids, pack_size)
+            membership.update(dict.fromkeys(ids, pack))
+        else:
+            diagnose(f"{store.info_path} is missing and its cells do not restore it: any to train go in a new pack")
+    return membership
 
 
 def _start_manifest(

@@ -9,18 +9,21 @@ Layout::
         checkpoint.pt    every model of the pack at one step (removed once their models are saved)
     <results>/<run>/cells/<cell id>/      a cell's id is the hash of its training config
         config.json      the training config
-        status.json      {"status": pending|running|trained|failed|diverged, "pack": id, ...}
+        status.json      {"status": pending|running|trained|failed|diverged, "pack": id, ...;
+                         trained: "files", the size and SHA-256 of model.pt and train_log.csv}
         train_log.csv    the training curve: step and every loss term, a row per logging interval
         model.pt         the trained network's state_dict
         evaluations/<metric>/<key>/      one evaluation: the metric with fully resolved options
             evaluation.json  options, status (done|failed|not_applicable), values, seconds,
-                             versions, git commit, device
+                             versions, git commit, device, "files" (each array's size and SHA-256)
             <name>.npy       arrays the metric returned
 
 Every file is written atomically (:mod:`benchbench.files`).  The one exception is the
 training curve, appended a row at a time so it can be watched; a resume cuts it back to the
 pack's checkpoint (and a half-written last row is never read).  An evaluation's record is
-written after its arrays, so a record present means the evaluation is complete.
+written after its arrays, so a record present means the evaluation is complete.  The sizes and
+checksums recorded with each finished file let every reader notice damage done to it later
+(a size at a glance, the bytes with ``status --verify``), and ``run`` restore it.
 
 The run's writer holds the run's lock, and each job the claims of the cells it works on
 (:func:`benchbench.files.claimed`).  A cell's training status changes only through the methods
@@ -35,6 +38,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import socket
 import tempfile
 import traceback
@@ -56,6 +60,8 @@ from benchbench.files import (
     atomic_write_bytes,
     atomic_write_json,
     diagnose,
+    file_facts,
+    file_problem,
     read_checked,
     read_json,
 )
@@ -134,9 +140,36 @@ class CellStore:
         self._set_status("running", pack=pack, started=now(), device=str(device), **where)
 
     def mark_trained(self, **facts: Any) -> None:
-        """Trained, with what is known of how (pack, device, speed); an earlier failure's traceback goes."""
-        self._set_status("trained", **facts)
+        """Trained, with what is known of how (pack, device, speed) and the size and checksum of its
+        model and curve; an earlier failure's traceback goes."""
+        files = {p.name: file_facts(p) for p in (self.model_path, self.log_path) if p.is_file()}
+        self._set_status("trained", **facts, files=files)
         (self.path / "error.txt").unlink(missing_ok=True)
+
+    def damaged_files(self, verify: bool = False) -> list[str]:
+        """A trained cell's model and curve that are not as written (``verify``: their bytes too),
+        each as ``"<path> <problem>"`` and said; of a run written before files were recorded, a
+        missing model."""
+        status = self.status()
+        if status["status"] != "trained" or "scored" in status:  # a scored encoder keeps no model here
+            return []
+        if "files" not in status:  # written before files were recorded: only a missing model is seen
+            damage = [] if self.model_path.exists() else [f"{self.model_path} is missing"]
+        else:
+            found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status["files"].items())
+            damage = [f"{path} {problem}" for path, problem in found if problem]
+        for problem in damage:
+            diagnose(f"{problem}: the model cannot be used; running its grid again retrains it with its pack")
+        return damage
+
+    def restart(self) -> None:
+        """Back to pending with nothing of its training kept: its model, curve and evaluations go,
+        so its pack trains it again from scratch, as if its folder had been deleted."""
+        for path in (self.model_path, self.log_path):
+            path.unlink(missing_ok=True)
+        if self.evaluations_path.exists():
+            shutil.rmtree(self.evaluations_path)
+        self._set_status("pending")
 
     def mark_failed(self, exc: BaseException) -> None:
         """Failed with ``exc``: its one-line reason in the status, its traceback in ``error.txt``."""
@@ -203,29 +236,40 @@ class CellStore:
     def write_evaluation(self, record: dict[str, Any], artifacts: dict[str, np.ndarray]) -> None:
         """Write an evaluation's arrays, then its record (the record marks it complete)."""
         folder = self.evaluation_path(record["metric"], record["key"])
+        if folder.exists() and not folder.is_dir():  # something else in its place: replaced
+            diagnose(f"{folder} is not a folder: replaced by the evaluation")
+            folder.unlink()
+        files = {}
         for name, array in artifacts.items():
             buffer = io.BytesIO()
             np.save(buffer, array)
             atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
-        atomic_write_json(folder / "evaluation.json", {**record, "artifacts": sorted(artifacts)})
+            files[f"{name}.npy"] = file_facts(folder / f"{name}.npy")
+        atomic_write_json(folder / "evaluation.json", {**record, "artifacts": sorted(artifacts), "files": files})
 
-    def evaluation(self, metric: str, key: str) -> dict[str, Any] | None:
-        """The record of one evaluation; ``None`` if there is none, or if it is damaged (said)."""
-        path = self.evaluation_path(metric, key) / "evaluation.json"
+    def evaluation(self, metric: str, key: str, verify: bool = False) -> dict[str, Any] | None:
+        """The record of one evaluation; ``None`` if there is none, or if it or one of its arrays
+        is damaged (said; ``verify``: the arrays' bytes checked too)."""
+        folder = self.evaluation_path(metric, key)
+        path = folder / "evaluation.json"
         record = read_checked(path)
         if record is None:
             return None
         fields = ("metric", "key", "status")
         if isinstance(record, dict) and all(k in record for k in fields) and record["status"] in EVALUATION_STATUSES:
             if record["status"] != "done" or isinstance(record.get("values"), dict):
+                for name, facts in record.get("files", {}).items():
+                    if problem := file_problem(folder / name, facts, verify):
+                        diagnose(f"{folder / name} {problem}: the evaluation will be computed again")
+                        return None
                 return record
         diagnose(f"{path} is not a readable evaluation record: the evaluation will be computed again")
         return None
 
-    def evaluations(self) -> list[dict[str, Any]]:
-        """Every readable evaluation record of this cell, sorted by metric and key."""
+    def evaluations(self, verify: bool = False) -> list[dict[str, Any]]:
+        """Every readable, undamaged evaluation record of this cell, sorted by metric and key."""
         paths = sorted(self.evaluations_path.glob("*/*/evaluation.json"))
-        found = (self.evaluation(p.parent.parent.name, p.parent.name) for p in paths)
+        found = (self.evaluation(p.parent.parent.name, p.parent.name, verify) for p in paths)
         return [r for r in found if r is not None]
 
     def artifact(self, metric: str, key: str, name: str) -> np.ndarray | None:

@@ -55,13 +55,23 @@ DAMAGES = {
     ),
     "config garbage": (garbage("config.json", "nope"), "config.json is not a cell's config: cell left out"),
     "config edited": (edit_seed, "/s7), not"),
-    "log garbage": (garbage("train_log.csv", "step,loss\n1,2\nxx,yy\n"), None),
+    "log garbage": (garbage("train_log.csv", "step,loss\n1,2\nxx,yy\n"), "train_log.csv has 20 bytes, not the"),
+    "log emptied": (garbage("train_log.csv", ""), "train_log.csv has 0 bytes, not the"),
+    "model truncated": (
+        lambda run: (first_cell(run) / "model.pt").write_bytes((first_cell(run) / "model.pt").read_bytes()[:100]),
+        "model.pt has 100 bytes, not the",
+    ),
+    "model deleted": (lambda run: (first_cell(run) / "model.pt").unlink(), "model.pt is missing: the model cannot be used"),
+    "array garbage": (
+        lambda run: next(first_evaluation(run).parent.parent.parent.glob("*/*/*.npy")).write_bytes(b"garbage"),
+        ".npy has 7 bytes, not the",
+    ),
     "folder deleted": (lambda run: shutil.rmtree(first_cell(run)), None),
 }
 
 
 #: Variants of a case the everyday loop already covers (README): they run in the full suite.
-LIKE_ANOTHER = {"status empty", "status truncated", "config edited"}
+LIKE_ANOTHER = {"status empty", "status truncated", "config edited", "log emptied", "model deleted"}
 
 
 @pytest.mark.parametrize(
@@ -110,3 +120,38 @@ def test_a_damaged_checkpoint_restarts_its_pack_and_says_so(tmp_path, cli_runner
         again = RunStore(tmp_path / "hurt" / "smoke").cell_store(store.path.name)
         assert all(torch.equal(a, b) for a, b in zip(store.load_model().values(), again.load_model().values()))
         assert store.log_path.read_bytes() == again.log_path.read_bytes()
+
+
+def test_same_size_damage_is_seen_by_its_checksum_and_lost_records_are_restored(finished, tmp_path, cli_runner):
+    """Bytes zeroed in place keep a file's size: ``status`` does not open them, ``status --verify``
+    and ``run`` do.  A deleted ``pack.json`` is written again from the cells' status, and an
+    evaluation folder replaced by a file is put back."""
+    run = tmp_path / "smoke"
+    shutil.copytree(finished, run)
+    model = first_cell(run) / "model.pt"
+    model.write_bytes(bytes(model.stat().st_size))
+    (pack,) = run.glob("packs/*/pack.json")
+    recorded = pack.read_bytes()
+    pack.unlink()
+    evaluation = sorted((run / "cells").glob("*/evaluations/*/*"))[-1]
+    shutil.rmtree(evaluation)
+    evaluation.write_text("not a folder")
+    quiet = cli_runner.invoke(cli, ["status", str(run)]).output
+    assert "warning:" not in quiet and "models 2 trained" in quiet
+    checked = cli_runner.invoke(cli, ["status", str(run), "--verify"]).output
+    assert f"warning: {model} has other bytes than were written (checksum)" in checked and "1 without weights" in checked
+    out = cli_runner.invoke(cli, ["run", *SMOKE, "--results", str(tmp_path)])
+    assert out.exit_code == 0 and "Traceback" not in out.output, out.output
+    warnings = [line for line in out.output.splitlines() if line.startswith("warning: ")]
+    assert sorted(w.split(": ", 1)[1].split(" ", 1)[1] for w in warnings) == sorted([
+        "has other bytes than were written (checksum): the model cannot be used; running its grid again retrains "
+        "it with its pack",
+        "is missing: written again from its 2 cells' status",
+        "is not a folder: replaced by the evaluation",
+    ]), warnings  # fmt: skip
+    assert pack.read_bytes() == recorded
+    status = cli_runner.invoke(cli, ["status", str(run), "--verify"]).output
+    assert "warning:" not in status and "models 2 trained" in status and "evaluations 12 done" in status
+    for name in (first_cell(run).name, evaluation.parent.parent.parent.name):
+        assert values(RunStore(run).cell_store(name)) == values(RunStore(finished).cell_store(name))
+    assert model.read_bytes() == (finished / "cells" / first_cell(run).name / "model.pt").read_bytes()

@@ -18,7 +18,7 @@ from benchbench import registry
 from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS
 from benchbench.files import forget_diagnoses
-from benchbench.grids import check_run_name, get_grid
+from benchbench.grids import MAX_STEPS, check_run_name, get_grid
 from benchbench.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
 from benchbench.results import results_table, status_counts
 from benchbench.store import RunStore, open_run
@@ -139,7 +139,7 @@ def cli() -> None:
 @click.option("--datasets", multiple=True, help="Only these datasets (comma-separated or repeated).")
 @click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
-@click.option("--steps", type=click.IntRange(min=1), help="Override the training length of every cell.")
+@click.option("--steps", type=click.IntRange(min=1, max=MAX_STEPS), help="Override the training length of every cell.")
 @click.option(
     "--precision",
     type=click.Choice(list(PRECISIONS)),

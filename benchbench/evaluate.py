@@ -20,11 +20,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchbench import encoders
+from benchbench import encoders, representation
 from benchbench.arch import VAENet, decoder_mean
 from benchbench.cells import canonical_json
 from benchbench.data import Dataset
-from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, is_across_seeds, profile_options
+from benchbench.metric import (
+    EvalSpec,
+    MetricNotApplicable,
+    check_factor_names,
+    check_profile,
+    is_across_seeds,
+    profile_options,
+)
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.registry import BenchbenchError, datasets, metrics, one_line
 from benchbench.runtime import derived_seed, tune_cpu_allocator
@@ -243,6 +250,18 @@ def dataset_of(store: CellStore, opened: dict[str, Dataset | str]) -> Dataset | 
     return opened[name]
 
 
+def check_specs_fit(specs: list[EvalSpec], name: str, dataset: Dataset | str) -> None:
+    """Refuse, before anything runs, an evaluation whose options name a factor ``dataset`` lacks."""
+    if isinstance(dataset, str):
+        return  # scored codes with factors of their own: checked when the codes are read
+    try:
+        names = representation.label_names(dataset)
+    except BenchbenchError:
+        return  # neither factors nor labels: such metrics are not applicable there
+    for spec in specs:
+        check_factor_names(spec, name, names)
+
+
 def evaluate_cell(
     store: CellStore, dataset: Dataset | str, device: torch.device, todo: list[EvalSpec], bar: tqdm | None = None
 ) -> None:
@@ -351,6 +370,8 @@ def evaluate_run(
     ]
     work = [(s, missing(s, specs, retry_failed)) for s in stores]
     opened: dict[str, Dataset | str] = {}
+    for store, todo in work:
+        check_specs_fit(todo, store.cell().dataset, dataset_of(store, opened))
     total = sum(len(todo) for _, todo in work)
     with tqdm(total=total, desc="evaluations", unit="eval", disable=not progress) as bar:
         for store, todo in work:

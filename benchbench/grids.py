@@ -63,6 +63,8 @@ TRAIN_TYPES: dict[str, type] = {
     "lr": float,
     **{name: str for name in SETTINGS},
 }
+#: The most steps a cell may train: ~10 days at 1,000 steps/s, far beyond any study's 300,000.
+MAX_STEPS = 10**9
 TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "representations", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
@@ -194,6 +196,8 @@ def _check_train(where: str, train: Any) -> None:
     _check_keys(where, _check_table(where.rstrip("."), train), set(TRAIN_TYPES))
     for key, value in train.items():
         _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
+    if train.get("steps", 0) > MAX_STEPS:
+        raise GridError(f"{where}steps: must be at most {MAX_STEPS:,}, got {train['steps']:,}")
     if "arch" in train and train["arch"] not in ARCHITECTURES:
         raise GridError(f"{where}arch: unknown arch {train['arch']!r} (known: {', '.join(ARCHITECTURES)})")
     for name, allowed in SETTINGS.items():

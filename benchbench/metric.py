@@ -113,6 +113,30 @@ def bounds(**ranges: tuple[float, float]):
     return attach
 
 
+def names_factors(*options: str):
+    """Declare options whose values name factors (or labels) of the dataset: ``@names_factors(
+    "factors")``.  ``run`` and ``evaluate`` check them against each dataset a metric scores
+    (:func:`check_factor_names`) before anything trains or runs."""
+
+    def attach(fn):
+        fn.names_factors = options
+        return fn
+
+    return attach
+
+
+def check_factor_names(spec: EvalSpec, dataset: str, names: tuple[str, ...]) -> None:
+    """One line for an option of ``spec`` that names a factor ``dataset`` does not have."""
+    for option in getattr(metrics.get(spec.metric), "names_factors", ()):
+        value = spec.options.get(option)
+        unknown = [v for v in value or () if v not in names]
+        if unknown:
+            raise BenchbenchError(
+                f"{spec.metric}.{option}: {dataset} has no factor {', '.join(map(repr, unknown))} "
+                f"(its factors: {', '.join(names)})"
+            )
+
+
 def better(**directions: Direction):
     """Declare which way each headline output is better: ``@better(mse="lower")``.
 

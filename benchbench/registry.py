@@ -127,23 +127,30 @@ def import_source(spec: str, what: str) -> ModuleType:
         sys.modules[module_name] = module
         try:
             module_spec.loader.exec_module(module)
-        except BenchbenchError:
+        except (KeyboardInterrupt, BenchbenchError):
             del sys.modules[module_name]
             raise
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit() and BaseException subclasses too: one line, not a traceback
             del sys.modules[module_name]
-            raise BenchbenchError(f"{what} {spec} failed to import: {_where(exc, resolved)}{one_line(exc)}") from None
+            raise _failed(what, spec, exc, resolved) from None
         return module
     try:
         return importlib.import_module(spec)
     except ModuleNotFoundError as exc:
         if exc.name and spec.startswith(exc.name):
             raise BenchbenchError(f"{what} module not found: {spec} ({exc})") from None
-        raise BenchbenchError(f"{what} {spec} failed to import: {one_line(exc)}") from None
-    except BenchbenchError:
+        raise _failed(what, spec, exc) from None
+    except (KeyboardInterrupt, BenchbenchError):
         raise
-    except Exception as exc:
-        raise BenchbenchError(f"{what} {spec} failed to import: {one_line(exc)}") from None
+    except BaseException as exc:
+        raise _failed(what, spec, exc) from None
+
+
+def _failed(what: str, spec: str, exc: BaseException, path: Path | None = None) -> BenchbenchError:
+    """The one line for a module that did not import: where it raised, or that it asked to exit."""
+    if isinstance(exc, SystemExit):
+        return BenchbenchError(f"{what} {spec} called sys.exit({exc.code!r}) while being imported")
+    return BenchbenchError(f"{what} {spec} failed to import: {_where(exc, path) if path else ''}{one_line(exc)}")
 
 
 def _where(exc: BaseException, path: Path) -> str:

@@ -21,14 +21,16 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from benchbench.arch import build_net
 from benchbench.cells import Cell, make_packs
 from benchbench.data import data_dir
-from benchbench.evaluate import evaluate_cell, evaluate_configurations, missing
+from benchbench.evaluate import check_specs_fit, evaluate_cell, evaluate_configurations, missing
 from benchbench.files import claimed, diagnose
 from benchbench.grids import Grid
 from benchbench.metric import EvalSpec
@@ -82,11 +84,12 @@ def resolve_devices(spec: str) -> list[torch.device]:
 DEFAULT_PACK_SIZE = {"cpu": 1, "cuda": 16}
 
 
-def check_datasets(cells: list[Cell], download: bool = False) -> None:
+def check_datasets(cells: list[Cell], download: bool = False) -> dict[str, Any]:
     """Fail before any training if a dataset is not implemented or its files are missing or
     malformed.  Opening each dataset here also builds its cache once, up front.  With
-    ``download``, files with a stable public URL are fetched (and verified) first."""
-    problems, available, fetchable = [], [], []
+    ``download``, files with a stable public URL are fetched (and verified) first.  Returns the
+    opened datasets by name."""
+    problems, available, fetchable, opened = [], [], [], {}
     for name in sorted({c.dataset for c in cells}):
         if name not in datasets:
             problems.append(f"{name} (not implemented)")
@@ -95,7 +98,7 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
             if download:
                 for item in datasets.get(name).downloads:
                     item.fetch(name)
-            datasets.get(name)()
+            opened[name] = datasets.get(name)()
             available.append(name)
         except BenchbenchError as exc:
             problems.append(str(exc))
@@ -104,6 +107,35 @@ def check_datasets(cells: list[Cell], download: bool = False) -> None:
         hint = f"; --download fetches the files of {', '.join(fetchable)}" if fetchable else ""
         hint += f"; run with --datasets {','.join(available)}" if available else ""
         raise BenchbenchError(f"datasets not available: {'; '.join(problems)}{hint}")
+    return opened
+
+
+def check_sizes(cells: list[Cell], opened: dict[str, Any], device_type: str) -> None:
+    """Fail before any training if a cell cannot fit: a batch larger than its dataset's training
+    split, or a network whose weights, gradients and Adam moments alone exceed the memory of
+    the device kind it trains on."""
+    for cell in cells:
+        split = len(opened[cell.dataset].train_indices)
+        if cell.batch_size > split:
+            raise BenchbenchError(
+                f"batch_size {cell.batch_size} is larger than {cell.dataset}'s training split ({split} images)"
+            )
+    if device_type == "cuda" and not torch.cuda.is_available():
+        return  # GPUs elsewhere (a cluster's): their memory is not known here
+    memory = (
+        min(torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count()))
+        if device_type == "cuda"
+        else os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    )
+    for arch, dataset, latent_dim in sorted({(c.arch, c.dataset, c.latent_dim) for c in cells}):
+        with torch.device("meta"):
+            params = sum(p.numel() for p in build_net(arch, opened[dataset].image_shape, latent_dim).parameters())
+        needed = params * 4 * 4  # float32 weights, gradients and two Adam moments
+        if needed > memory:
+            raise BenchbenchError(
+                f"latent_dim {latent_dim} ({arch}, {dataset}): one model's weights, gradients and Adam state "
+                f"need {needed / 2**30:.1f} GiB, more than this {device_type}'s {memory / 2**30:.1f} GiB"
+            )
 
 
 def _open(job: PackJob):
@@ -369,7 +401,10 @@ def run_grid(
     executor = executor or LocalExecutor()
     pack_size = pack_size or DEFAULT_PACK_SIZE.get(executor.device_type, 1)
     specs = grid.evaluations()
-    check_datasets(cells, download)
+    opened = check_datasets(cells, download)
+    check_sizes(cells, opened, executor.device_type)
+    for name, dataset in opened.items():
+        check_specs_fit(specs, name, dataset)
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
         run.check_layout()

@@ -19,6 +19,7 @@ from benchbench.cells import Cell
 from benchbench.data import Dataset
 from benchbench.evaluate import (
     call_metric,
+    check_specs_fit,
     evaluation_specs,
     missing,
     run_metric,
@@ -74,6 +75,7 @@ def score(
         how = "FILE.py:NAME, MODULE:NAME, a file, baseline:NAME or codes:FILE.npz"
         raise BenchbenchError(f"to record scores in a run, name the encoder ({how}) and the dataset")
     opened, data = encoders.open_encoder(encoder, dataset, label, latent_dim, seed)
+    check_specs_fit(specs, getattr(data, "name", type(data).__name__), data)
     view = view_of(opened, torch.device(device))
     if run is None:
         found = []

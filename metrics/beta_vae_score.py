@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
 
@@ -48,6 +48,7 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
 @defined_by("Higgins et al. 2017; disentanglement_lib evaluation/metrics/beta_vae.py")
 @better(eval_accuracy="higher", train_accuracy="higher")
 @bounds(batch_size=COUNT, num_train=COUNT, num_eval=COUNT)
+@names_factors("factors")
 @profiles(fast={"batch_size": 16, "num_train": 1000, "num_eval": 500})
 def beta_vae_score(
     dataset,

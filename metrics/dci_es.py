@@ -40,7 +40,7 @@ import math
 import numpy as np
 import torch
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles
 from benchbench.registry import metrics
 from benchbench.representation import Mode, label_names, sample_codes
 
@@ -157,6 +157,7 @@ FAST = {"num_train": 3000, "num_val": 1000, "num_test": 2000, "widths": [0, 14, 
     passes=COUNT, pass_size=COUNT, batch_size=COUNT, lr=(0, math.inf),
 )  # fmt: skip
 @profiles(fast=FAST)
+@names_factors("categorical")
 def dci_es(
     dataset,
     model,

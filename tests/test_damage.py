@@ -61,7 +61,7 @@ DAMAGES = {
         lambda run: (first_cell(run) / "model.pt").write_bytes((first_cell(run) / "model.pt").read_bytes()[:100]),
         "model.pt has 100 bytes, not the",
     ),
-    "model deleted": (lambda run: (first_cell(run) / "model.pt").unlink(), "model.pt is missing: the model cannot be used"),
+    "model deleted": (lambda run: (first_cell(run) / "model.pt").unlink(), "model.pt is missing: the model cannot"),
     "array garbage": (
         lambda run: next(first_evaluation(run).parent.parent.parent.glob("*/*/*.npy")).write_bytes(b"garbage"),
         ".npy has 7 bytes, not the",
@@ -139,7 +139,8 @@ def test_same_size_damage_is_seen_by_its_checksum_and_lost_records_are_restored(
     quiet = cli_runner.invoke(cli, ["status", str(run)]).output
     assert "warning:" not in quiet and "models 2 trained" in quiet
     checked = cli_runner.invoke(cli, ["status", str(run), "--verify"]).output
-    assert f"warning: {model} has other bytes than were written (checksum)" in checked and "1 without weights" in checked
+    assert f"warning: {model} has other bytes than were written (checksum)" in checked
+    assert "1 without weights" in checked
     out = cli_runner.invoke(cli, ["run", *SMOKE, "--results", str(tmp_path)])
     assert out.exit_code == 0 and "Traceback" not in out.output, out.output
     warnings = [line for line in out.output.splitlines() if line.startswith("warning: ")]

@@ -157,6 +157,7 @@ def test_list_prints_names_descriptions_and_defaults(cli_runner):
         ("x = (\n", "line 1: SyntaxError: '(' was never closed"),
         ("import no_such_module_xyz\n", "line 1: ModuleNotFoundError: No module named 'no_such_module_xyz'"),
         ("x = 1\nraise ValueError('bad plugin')\n", "line 2: ValueError: bad plugin"),
+        ("class Odd(BaseException): pass\nraise Odd('odd')\n", "line 2: Odd: odd"),
     ],
 )
 def test_a_broken_plugin_is_one_line_exit_2(cli_runner, tmp_path, source, message):
@@ -168,6 +169,15 @@ def test_a_broken_plugin_is_one_line_exit_2(cli_runner, tmp_path, source, messag
         (line,) = out.output.strip().splitlines()
         assert line.startswith(f"Error: plugin {plugin} failed to import: {message}")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("code", ["0", "'done'"])
+def test_a_plugin_that_calls_sys_exit_is_one_line_exit_2(cli_runner, tmp_path, code):
+    plugin = tmp_path / "exits.py"
+    plugin.write_text(f"import sys\nsys.exit({code})\n")
+    out = cli_runner.invoke(cli, ["list", "--plugin", str(plugin)])
+    assert out.exit_code == 2
+    assert out.output.strip() == f"Error: plugin {plugin} called sys.exit({code}) while being imported"
 
 
 def test_a_plugin_on_the_first_method_api_is_one_warning_line(tmp_path, cli_runner):

@@ -98,3 +98,29 @@ def test_metric_options_out_of_range_are_refused_before_anything_runs(tmp_path, 
     run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
     out = cli_runner.invoke(cli, ["evaluate", str(run), "--option", "mig.num_bins=0", "--no-progress"])
     assert_one_line_error(out, "mig.num_bins: must be a finite number ≥ 1, got 0")
+
+
+def test_cells_that_cannot_fit_are_refused_before_anything_trains(tmp_path, cli_runner):
+    """A batch larger than the training split, a network larger than memory, a run that never
+    ends: one line each (exit 2), the size asked against what allows it, nothing written."""
+    for train, message in [
+        ({"batch_size": 1_000_000}, "batch_size 1000000 is larger than shapes2d's training split ("),
+        ({"latent_dim": 100_000_000}, "latent_dim 100000000 (conv, shapes2d): one model's weights, gradients and"),
+        ({"steps": 2**62}, "train.steps: must be at most 1,000,000,000, got 4,611,686,018,427,387,904"),
+    ]:
+        grid = write_grid(tmp_path / "big.toml", {**GRID, "train": {**GRID["train"], **train}})
+        out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--device", "cpu", "--results", str(tmp_path)])
+        assert_one_line_error(out, message)
+        assert not (tmp_path / "bare").exists()
+
+
+def test_a_metric_option_naming_a_factor_the_dataset_lacks_is_refused_up_front(tmp_path, cli_runner):
+    grid = write_grid(tmp_path / "nope.toml", {**GRID, "metrics": {"beta_vae_score": {"factors": ["nope"]}}})
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--device", "cpu", "--results", str(tmp_path)])
+    assert_one_line_error(out, "beta_vae_score.factors: shapes2d has no factor 'nope' (its factors: shape, scale,")
+    assert not (tmp_path / "bare").exists()
+    run, _ = bare_run(tmp_path, cli_runner)
+    option = "dci_es.categorical=['shape', 'colour']"
+    out = cli_runner.invoke(cli, ["evaluate", str(run), "--metrics", "dci_es", "--option", option])
+    assert_one_line_error(out, "dci_es.categorical: shapes2d has no factor 'colour'")
+    assert not list(run.glob("cells/*/evaluations/*"))

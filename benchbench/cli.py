@@ -291,19 +291,34 @@ def _executor(name: str | None, scheduler: str | None, local_cluster: str | None
     return LocalExecutor(device)
 
 
-def _print_results(table, cells) -> None:
-    """The run's cells and their headline metrics (per-factor values stay in the files): one
-    column per cell when they fit side by side, one row per cell otherwise."""
-    labels = {c.id: c.label for c in cells}
-    table = table[table["cell"].isin(labels)]
-    fmt = lambda v: f"{v:.4g}"  # noqa: E731
-    metrics = [c for c in table.columns if "." in c and not c.startswith("hp.") and c.count(".") == 1]
-    if len(table) <= 6:
-        wide = table.set_index(table["cell"].map(labels))[["status", *metrics]].T
-        click.echo(wide.to_string(float_format=fmt))
-    else:
-        headline = [c for c in table.columns if c != "cell" and c.count(".") <= 1]
-        click.echo(table[headline].to_string(index=False, float_format=fmt))
+def _print_results(table, cells, width: int = 120) -> None:
+    """The run's cells, sorted (seed last), numbered with their status, and their headline metrics
+    as rows with a column per cell — in blocks that fit ``width`` characters, 4 significant
+    digits, ``–`` where a model has no value (per-factor values stay in the files)."""
+    import pandas as pd
+
+    from benchbench.metric import declared_directions
+    from benchbench.results import headline_outputs
+
+    order = sorted(cells, key=lambda c: (c.dataset, c.method, c.label.replace(f"/s{c.seed}", ""), c.seed))
+    rows = table.set_index("cell")
+    order = [c for c in order if c.id in rows.index]
+    for number, cell in enumerate(order, 1):
+        click.echo(f"#{number:<3} {cell.label}  {rows.at[cell.id, 'status']}")
+    outputs = [c for c in table.columns if c.count(".") == 1 and not c.startswith("hp.")]
+    names = {o.split(".")[0].partition("@")[0] for o in outputs}
+    outputs = headline_outputs(outputs, {m: declared_directions(m) for m in names if m in registry.metrics})
+    if not outputs:
+        return
+    name_width = min(max(map(len, outputs)), 48)
+    per_block = max(1, (width - name_width) // 10)
+    for start in range(0, len(order), per_block):
+        block = order[start : start + per_block]
+        click.echo(f"{'':<{name_width}}" + "".join(f"{'#' + str(start + i + 1):>10}" for i in range(len(block))))
+        for output in outputs:
+            values = [rows.at[c.id, output] for c in block]
+            shown = "".join(f"{'–' if pd.isna(v) else f'{v:.4g}':>10}" for v in values)
+            click.echo(f"{output[:name_width]:<{name_width}}{shown}")
 
 
 def _print_status(store: RunStore, verify: bool = False) -> dict:

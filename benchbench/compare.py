@@ -1,7 +1,9 @@
 """``benchbench compare RUN_A RUN_B``: the same models (same cell id, i.e. the same training
 config) in two runs, every metric output side by side, and a verdict per output.
 
-Verdicts, in order: *identical* (every value equal, bit for bit), *within tolerance* (largest
+Verdicts, in order: *identical* (every value equal, bit for bit), *within float rounding* (every
+|difference| ≤ :data:`ROUNDING` times the larger |value|: what summing in another order can do to
+a float32 result — another CPU thread count, another machine), *within tolerance* (largest
 |difference| ≤ ``--tolerance``), *within the seeds' spread* (every |difference| ≤ the std over
 seeds of that configuration in RUN_A), *differs*.  Only evaluations with the same key (metric
 and resolved options) are compared; a metric shown with different options in the two runs is
@@ -19,6 +21,10 @@ import pandas as pd
 from benchbench.registry import BenchbenchError
 from benchbench.results import aggregate, evaluation_keys, metric_columns, tidy
 from benchbench.store import open_run
+
+
+#: Relative difference that float rounding alone explains: ~8 units in the last place of float32.
+ROUNDING = 1e-6
 
 
 @dataclass
@@ -78,8 +84,11 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
         if diff.isna().any():  # a value on one side only
             largest = float("inf")
         spread = _spread(table_a, output).reindex(diff.index)
+        rounding = ROUNDING * np.maximum(va.abs(), vb.abs())[present]
         if same.all():
             verdict = "identical"
+        elif (diff.abs() <= rounding).all():
+            verdict = "within float rounding"
         elif largest <= tolerance:
             verdict = "within tolerance"
         elif (diff.abs() <= spread).all():

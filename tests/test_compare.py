@@ -52,6 +52,15 @@ def test_a_changed_value_differs_and_fails(copy, cli_runner):
     assert relaxed.exit_code == 0 and "mig.mig: within tolerance" in relaxed.output
 
 
+def test_a_difference_of_float_rounding_is_said_as_such(copy, cli_runner):
+    """2 units in float32's last place of the MIG (relative 2.4e-7) is rounding; 2e-6 relative is not."""
+    edit(copy, "mig", "mig", lambda v: float(v * (1 + 2.4e-7)))
+    out = cli_runner.invoke(cli, ["compare", str(REFERENCE), str(copy)])
+    assert out.exit_code == 1 and "mig.mig: within float rounding (max |Δ| = " in out.output
+    edit(copy, "mig", "mig", lambda v: float(v * (1 + 2e-6)))
+    assert "mig.mig: differs" in cli_runner.invoke(cli, ["compare", str(REFERENCE), str(copy)]).output
+
+
 def test_differences_within_the_seeds_spread(tmp_path, cell, cli_runner):
     runs = []
     for name, shift in (("a", 0.0), ("b", 0.5)):

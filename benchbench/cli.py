@@ -548,6 +548,7 @@ def migrate(run_ref, results_dir, plugins) -> None:
     metavar="NAME",
     help="Show every metric's evaluation with this preset (fast, default), as evaluate --profile NAME made it.",
 )
+@click.option("--interval", is_flag=True, help="Each mean's 95 % bootstrap interval in the LaTeX tables too.")
 @click.option(
     "--baselines",
     is_flag=True,
@@ -557,8 +558,8 @@ def migrate(run_ref, results_dir, plugins) -> None:
 @click.option("--device", default="auto", show_default=True, help="Where --baselines are scored.")
 @_plugin_option
 def report(
-    run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, profile, baselines, device,
-    plugins,
+    run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, profile, interval, baselines,
+    device, plugins,
 ) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report import make_report
@@ -589,7 +590,7 @@ def report(
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
     folder, notes = make_report(
-        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile
+        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval
     )
     for note in notes:
         click.echo(f"note: {note}")

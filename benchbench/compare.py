@@ -22,7 +22,6 @@ from benchbench.registry import BenchbenchError
 from benchbench.results import aggregate, evaluation_keys, metric_columns, tidy
 from benchbench.store import open_run
 
-
 #: Relative difference that float rounding alone explains: ~8 units in the last place of float32.
 ROUNDING = 1e-6
 

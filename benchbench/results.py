@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchbench.analysis import bootstrap_interval
 from benchbench.metric import EvalSpec, check_profile, declared_directions, metric_of, profile_options, shown_name
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.store import STATUSES, CellStore, RunStore
@@ -216,8 +217,9 @@ def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
 
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof 1) and n over the seeds of each trained configuration; columns
-    ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (n counts the seeds with that value)."""
+    """Mean, std (ddof 1), n and the 95 % bootstrap interval of the mean over the seeds of each
+    trained configuration; columns ``<metric>.mean``, ``<metric>.std``, ``<metric>.n`` (the
+    seeds with that value), ``<metric>.ci_low``, ``<metric>.ci_high`` (NaN below 3 seeds)."""
     done = table[table["status"] == "trained"]
     keys = ["dataset", "method", "variant", *hp_columns(table), "label"]  # sorted by numbers, not text
     if done.empty:
@@ -225,9 +227,19 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     if not metric_columns(table):  # trained, never evaluated: its configurations, nothing to average
         return done[keys].drop_duplicates().sort_values(keys, na_position="last").reset_index(drop=True)
     grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
-    stats = grouped.agg(["mean", "std", "count"])
+    stats = grouped.agg(["mean", "std", "count", ci_low, ci_high])
     stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
     return stats.copy().reset_index()  # copy: one block, not one per output (many outputs fragment it)
+
+
+def ci_low(values: pd.Series) -> float:
+    """The low end of the 95 % bootstrap interval of the mean (:func:`benchbench.analysis.bootstrap_interval`)."""
+    return bootstrap_interval(values)[0]
+
+
+def ci_high(values: pd.Series) -> float:
+    """The high end of the 95 % bootstrap interval of the mean."""
+    return bootstrap_interval(values)[1]
 
 
 def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The report from a synthetic run folder with known metric values."""
 
+import math
 import re
 
 import numpy as np
@@ -461,3 +462,25 @@ def test_report_profile_shows_every_metrics_preset_and_the_page_lists_the_others
     assert f"--profile default or --evaluation beta_vae_score={default_key[:8]}" in shown_by(fast_page)
     bad = cli_runner.invoke(cli, ["report", str(run.path), "--profile", "quick"])
     assert_one_line_error(bad, "unknown metric profile 'quick'")
+
+
+def test_intervals_stand_beside_means_from_three_seeds(tmp_path, cli_runner):
+    run = RunStore(tmp_path / "three")
+    run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
+    for seed, higgins in enumerate([60.0, 64.0, 65.0]):
+        add(run, make_cell("vae", None, seed=seed), higgins, 0.01 + seed / 1000)
+    add(run, make_cell("beta_vae", {"beta": 4}, seed=0), 50.0, 0.02)
+    plain, wide = tmp_path / "plain", tmp_path / "wide"
+    report(cli_runner, run, "--out", str(plain), "--format", "csv,latex")
+    report(cli_runner, run, "--out", str(wide), "--format", "csv,latex", "--interval")
+    from benchbench.analysis import bootstrap_interval
+
+    low, high = bootstrap_interval([60.0, 64.0, 65.0])
+    t1 = pd.read_csv(wide / "table1.csv").set_index("method")
+    assert (t1.at["VAE", "metric.ci_low"], t1.at["VAE", "metric.ci_high"]) == (low, high)
+    assert math.isnan(t1.at["β-VAE (β = 4)", "metric.ci_low"])  # one seed: no interval
+    assert (low, high) == (60.0, 65.0)  # each extreme drawn thrice with p = 1/27 > 2.5 %
+    assert "$\\pm$ 3 [60, 65]" in (wide / "table1.tex").read_text()
+    assert "[" not in (plain / "table1.tex").read_text().split("\\midrule", 1)[1]
+    agg = pd.read_csv(plain / "aggregate.csv")
+    assert {"beta_vae_score.eval_accuracy.ci_low", "reconstruction_error.mse.ci_high"} <= set(agg.columns)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from benchbench.report.numbers import formatted
+from benchbench.report.numbers import formatted, interval_texts
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -27,13 +27,14 @@ def table_html(table) -> str:
     head = "".join(f"<th class='label'>{html.escape(h)}</th>" for h in table.label_headers)
     head += "".join(f"<th>{html.escape(c.header)}</th>" for c in table.columns)
     texts = [formatted(c, table.groups) for c in table.columns]
+    intervals = [interval_texts(c) for c in table.columns]
     rows = []
     for i, labels in enumerate(table.labels):
         group = " class='group'" if i and table.groups[i] != table.groups[i - 1] else ""
         cells = "".join(f"<td class='label'>{html.escape(t)}</td>" for t in labels)
-        for column in texts:
+        for column, interval in zip(texts, intervals):
             mean, spread, bold = column[i]
-            text = html.escape(f"{mean} {spread}".strip())
+            text = html.escape(f"{mean} {spread} {interval[i]}".strip())
             cells += f"<td>{f'<b>{text}</b>' if bold else text}</td>"
         rows.append(f"<tr{group}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

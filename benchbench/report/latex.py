@@ -9,7 +9,7 @@ every value of the column allows it), so right alignment is decimal alignment wi
 
 from __future__ import annotations
 
-from benchbench.report.numbers import Column, formatted
+from benchbench.report.numbers import Column, formatted, interval_texts
 
 #: ``varwidth=\maxdimen``: each document as wide as its table (plain ``varwidth`` stops at the line
 #: width and clips a wide table's last columns).
@@ -38,10 +38,10 @@ def tex_text(text: str) -> str:
     return text
 
 
-def _cell(text: tuple[str, str, bool], spread: bool) -> str:
+def _cell(text: tuple[str, str, bool], spread: bool, interval: str = "") -> str:
     mean, std, bold = text
     mean = f"\\textbf{{{mean}}}" if bold else tex_text(mean)
-    return f"{mean} & {tex_text(std)}" if spread else mean
+    return f"{mean} & {tex_text(f'{std} {interval}'.strip())}" if spread else mean
 
 
 def _stacked(header: str) -> str:
@@ -55,9 +55,11 @@ def _stacked(header: str) -> str:
     return f"\\begin{{tabular}}[b]{{@{{}}c@{{}}}}{top}\\\\{bottom}\\end{{tabular}}"
 
 
-def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Column], groups: list) -> str:
+def tabular(
+    label_headers: list[str], labels: list[list[str]], columns: list[Column], groups: list, interval: bool = False
+) -> str:
     """A booktabs tabular: left-aligned label columns (a count ``n`` right-aligned), then the
-    numeric columns; a ``\\midrule``
+    numeric columns (``interval``: each mean's 95 % interval after its std); a ``\\midrule``
     between groups of rows (bold marks the best within a group)."""
     spec = "".join("r" if h == "n" else "l" for h in label_headers) + "".join(
         "r@{\\,}l" if c.stds is not None else "r" for c in columns
@@ -66,7 +68,10 @@ def tabular(label_headers: list[str], labels: list[list[str]], columns: list[Col
         f"\\multicolumn{{2}}{{c}}{{{_stacked(c.header)}}}" if c.stds is not None else _stacked(c.header)
         for c in columns
     ]
-    body = [[_cell(t, c.stds is not None) for t in formatted(c, groups)] for c in columns]
+    body = [
+        [_cell(t, c.stds is not None, i if interval else "") for t, i in zip(formatted(c, groups), interval_texts(c))]
+        for c in columns
+    ]
     lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule", " & ".join(header) + " \\\\", "\\midrule"]
     for i, row_labels in enumerate(labels):
         if i and groups[i] != groups[i - 1]:

@@ -30,6 +30,9 @@ class Column:
     stds: list[float] | None = None
     digits: int = 2
     higher: bool | None = None
+    #: The 95 % interval of each mean (NaN where there is none: fewer than 3 seeds).
+    lows: list[float] | None = None
+    highs: list[float] | None = None
 
 
 #: How tables choose their bold, for captions to state.
@@ -82,6 +85,17 @@ def formatted(column: Column, groups: list) -> list[tuple[str, str, bool]]:
             spread = f"± {std:.{d_std}f}"
         out.append((text, spread, bool(strong and math.isfinite(mean))))
     return out
+
+
+def interval_texts(column: Column) -> list[str]:
+    """Per row, the interval of the mean at the mean's precision ("[0.41, 0.57]"), or ""."""
+    if column.lows is None or column.highs is None:
+        return [""] * len(column.means)
+    digits = decimals(np.asarray(column.means, dtype=float), column.digits)
+    return [
+        f"[{low:.{digits}f}, {high:.{digits}f}]" if math.isfinite(low) and math.isfinite(high) else ""
+        for low, high in zip(np.asarray(column.lows, dtype=float), np.asarray(column.highs, dtype=float))
+    ]
 
 
 def digits_for(values) -> int:

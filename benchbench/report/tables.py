@@ -210,7 +210,7 @@ def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[
 
 
 def _stats(row: pd.Series, column: str) -> dict[str, float]:
-    return {s: row.get(f"{column}.{s}", np.nan) for s in ("mean", "std", "n")}
+    return {s: row.get(f"{column}.{s}", np.nan) for s in ("mean", "std", "n", "ci_low", "ci_high")}
 
 
 def table1(agg: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, list[str]]:
@@ -235,8 +235,12 @@ def table1(agg: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, list[
                     **{k: row.data[k] for k in row.data.index if k.startswith("hp.") and pd.notna(row.data[k])},
                     "metric.mean": metric["mean"],
                     "metric.std": metric["std"],
+                    "metric.ci_low": metric["ci_low"],
+                    "metric.ci_high": metric["ci_high"],
                     "recon.mean": recon["mean"],
                     "recon.std": recon["std"],
+                    "recon.ci_low": recon["ci_low"],
+                    "recon.ci_high": recon["ci_high"],
                     "n": recon["n"] if pd.notna(recon["n"]) else metric["n"],
                     "paper.metric": paper[0],
                     "paper.recon": paper[1],

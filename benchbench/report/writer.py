@@ -60,10 +60,11 @@ def make_report(
     standalone: bool = False,
     logx: bool | None = None,
     profile: str | None = None,
+    interval: bool = False,
 ) -> tuple[Path, list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
     the evaluations ``evaluations`` picks (``{metric: key}``), else those of metric ``profile``,
-    else the grid's.  Returns the
+    else the grid's; ``interval``: each mean's 95 % interval in the LaTeX tables too.  Returns the
     folder and the notes on evaluations left out."""
     run = open_run(run_path)
     unknown = set(formats) - set(FORMATS)
@@ -82,7 +83,7 @@ def make_report(
         counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
         raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
-    options = Options(tuple(formats), standalone, logx, run.path.name)
+    options = Options(tuple(formats), standalone, logx, interval, run.path.name)
     staging = out.with_name(f".{out.name}.writing")
     if staging.exists():
         shutil.rmtree(staging)

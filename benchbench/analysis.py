@@ -1,0 +1,91 @@
+"""Statistics a reviewer asks of a run, as pure functions of its tidy tables (``cells.csv``,
+``aggregate.csv``): an interval for every mean over seeds, whether two methods' models are
+distinguishable, and whether the metrics rank models alike.  Every random draw comes from a
+fixed seed, so two reports of a run stay byte-identical.  What each number means and when not
+to trust it: ``docs/statistics.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+#: Bootstrap resamples of every interval, and their seed: fixed, so reports are reproducible.
+RESAMPLES = 10_000
+SEED = 0
+#: Below this many seeds an interval is not computed (a bootstrap of 1–2 values is no interval).
+MIN_N = 3
+
+
+def bootstrap_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """The percentile bootstrap interval of the mean of ``values`` (NaN left out): the
+    ``(1 ± level)/2`` quantiles of the means of :data:`RESAMPLES` resamples with replacement,
+    drawn from :data:`SEED`; ``(nan, nan)`` with fewer than :data:`MIN_N` values."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    if x.size < MIN_N:
+        return math.nan, math.nan
+    rng = np.random.default_rng(SEED)
+    means = x[rng.integers(0, x.size, size=(RESAMPLES, x.size))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def superiority(a, b, higher: bool = True) -> tuple[float, float]:
+    """``(P(A better), p)``: the probability that a model drawn from ``a`` scores better than one
+    drawn from ``b`` (above, or below when lower is better; ties count a half: the Mann–Whitney U
+    over ``n_a · n_b``), and the two-sided p-value of the exact permutation test of U — every
+    split of the pooled scores into groups of ``n_a`` and ``n_b`` when there are at most 20,000,
+    else 20,000 drawn from :data:`SEED`.  NaN when a side has no score."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return math.nan, math.nan
+    pooled = np.concatenate([a, b])
+    beats = (pooled[:, None] > pooled[None, :]) + 0.5 * (pooled[:, None] == pooled[None, :])
+    masks = _splits(pooled.size, a.size)
+    u = np.einsum("si,ij,sj->s", masks, beats, 1.0 - masks)
+    observed = u[0]  # the first split is the observed one
+    centre = a.size * b.size / 2
+    p = float(np.mean(np.abs(u - centre) >= abs(observed - centre) - 1e-9))
+    share = observed / (a.size * b.size)
+    return float(share if higher else 1.0 - share), p
+
+
+def _splits(n: int, k: int, limit: int = 20_000) -> np.ndarray:
+    """Membership masks ``(splits, n)`` of the first group: the observed split (the first ``k``)
+    first, then every other choice of ``k`` of ``n`` when there are at most ``limit`` in all,
+    else ``limit − 1`` drawn from :data:`SEED`."""
+    from itertools import combinations
+
+    if math.comb(n, k) <= limit:
+        chosen = [list(c) for c in combinations(range(n), k)]  # the observed split comes first
+    else:
+        rng = np.random.default_rng(SEED)
+        chosen = [list(range(k))] + [rng.permutation(n)[:k] for _ in range(limit - 1)]
+    masks = np.zeros((len(chosen), n))
+    for row, members in enumerate(chosen):
+        masks[row, members] = 1.0
+    return masks
+
+
+def metric_agreement(table: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """Spearman rank correlation of every pair of ``outputs`` over the rows of ``table`` (the
+    models of one dataset), each pair over the models that have both: ``(outputs, outputs)``."""
+    return table[outputs].astype(float).corr(method="spearman", min_periods=MIN_N)
+
+
+def in_words(name_a: str, name_b: str, output: str, p_better: float, p: float, n_a: int, n_b: int) -> str:
+    """One sentence stating a comparison, as a reader should take it."""
+    if math.isnan(p_better):
+        return f"{name_a} vs {name_b} on {output}: not testable (no models on one side)"
+    sizes = f"n = {n_a} and {n_b}"
+    if p > 0.05:
+        return (
+            f"{name_a} and {name_b} are not distinguishable on {output} with {sizes} "
+            f"(P({name_a} better) = {p_better:.2f}, permutation p = {p:.2g})"
+        )
+    leader = name_a if p_better > 0.5 else name_b
+    return f"{leader} scores better on {output} ({sizes}; P({name_a} better) = {p_better:.2f}, p = {p:.2g})"

@@ -89,3 +89,50 @@ def in_words(name_a: str, name_b: str, output: str, p_better: float, p: float, n
         )
     leader = name_a if p_better > 0.5 else name_b
     return f"{leader} scores better on {output} ({sizes}; P({name_a} better) = {p_better:.2f}, p = {p:.2g})"
+
+
+def comparisons(
+    table: pd.DataFrame, dataset: str, higher: dict[str, bool], select_by: str, select_higher: bool
+) -> pd.DataFrame:
+    """Every pair of method variants of ``dataset`` on every output of ``higher`` (output → whether
+    higher is better): over all their trained models, and over the seeds of each variant's best
+    configuration (the best mean ``select_by``, as Table 1 picks it).  A row per comparison with
+    ``P(A better)``, the permutation p, both n and the sentence that says it."""
+    from itertools import combinations
+
+    rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
+    scopes: dict[str, dict[str, pd.DataFrame]] = {"all models": {v: g for v, g in rows.groupby("variant")}}
+    if select_by in rows:
+        best = {}
+        for variant, group in rows.groupby("variant"):
+            means = group.groupby("label")[select_by].mean().dropna()
+            if not means.empty:
+                best[variant] = group[group["label"] == (means.idxmax() if select_higher else means.idxmin())]
+        scopes["best configurations"] = best
+    out = []
+    for scope, groups in scopes.items():
+        for a, b in combinations(sorted(groups), 2):
+            for output, up in higher.items():
+                if output not in rows:
+                    continue
+                xa, xb = groups[a][output].dropna(), groups[b][output].dropna()
+                p_better, p = superiority(xa, xb, up)
+                out.append(
+                    {
+                        "dataset": dataset, "scope": scope, "output": output, "a": a, "b": b,
+                        "n_a": len(xa), "n_b": len(xb), "p_a_better": p_better, "p_value": p,
+                        "in words": in_words(a, b, output, p_better, p, len(xa), len(xb)),
+                    }
+                )  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8) -> list[str]:
+    """The pairs of outputs whose rank correlation is at least ``threshold`` in size, as text."""
+    names = list(agreement.columns)
+    return [
+        f"{a} and {b} (ρ = {agreement.at[a, b]:.2f})"
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if abs(agreement.at[a, b]) >= threshold
+    ]

@@ -484,3 +484,25 @@ def test_intervals_stand_beside_means_from_three_seeds(tmp_path, cli_runner):
     assert "[" not in (plain / "table1.tex").read_text().split("\\midrule", 1)[1]
     agg = pd.read_csv(plain / "aggregate.csv")
     assert {"beta_vae_score.eval_accuracy.ci_low", "reconstruction_error.mse.ci_high"} <= set(agg.columns)
+
+
+def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
+    """Each comparison and each rank correlation the report writes, recomputed from its cells.csv."""
+    import scipy.stats
+
+    from benchbench.analysis import superiority
+
+    run, folder = shown
+    cells = pd.read_csv(folder / "cells.csv")
+    cells = cells[(cells["dataset"] == "shapes2d") & (cells["status"] == "trained")]
+    compared = pd.read_csv(folder / "statistics" / "comparisons_shapes2d.csv")
+    everything = compared[(compared["scope"] == "all models") & (compared["output"] == "beta_vae_score.eval_accuracy")]
+    assert len(everything) == 3  # VAE, β-VAE and DIP-VAE-I: three pairs
+    for row in everything.itertuples():
+        a, b = (cells.loc[cells["variant"] == v, "beta_vae_score.eval_accuracy"] for v in (row.a, row.b))
+        assert (row.p_a_better, row.p_value) == pytest.approx(superiority(a, b)) and row.n_a == len(a)
+    agreement = pd.read_csv(folder / "statistics" / "agreement_shapes2d.csv", index_col=0)
+    rho = scipy.stats.spearmanr(cells["beta_vae_score.eval_accuracy"], cells["reconstruction_error.mse"])[0]
+    assert agreement.at["beta_vae_score.eval_accuracy", "reconstruction_error.mse"] == pytest.approx(rho, abs=1e-12)
+    page = (folder / "index.html").read_text()
+    assert "Statistics — shapes2d" in page and "not distinguishable on beta_vae_score.eval_accuracy" in page

@@ -393,3 +393,31 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
     fig.suptitle(dataset)
     fig.tight_layout()
     return save(fig, out, f"overview_{dataset}")
+
+
+def agreement(matrix: pd.DataFrame, dataset: str, out: Path) -> str | None:
+    """The metrics' Spearman rank correlations over the models of a dataset, as a heatmap with
+    each value written in its square (the study's figure of metric agreement)."""
+    if matrix.shape[0] < 2:
+        return None
+    size = 1.2 + 0.45 * len(matrix)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    shown = ax.imshow(matrix.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
+    ticks = range(len(matrix))
+    ax.set_xticks(ticks, list(matrix.columns), rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(ticks, list(matrix.index), fontsize=7)
+    for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
+        if np.isfinite(value):
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if abs(value) > 0.6 else "black",
+            )
+    fig.colorbar(shown, ax=ax, label="Spearman ρ over the models")
+    ax.set_title(f"{dataset}: do the metrics rank the models alike?")
+    fig.tight_layout()
+    return save(fig, out, f"agreement_{dataset}")

@@ -4,11 +4,13 @@ aggregate into files and HTML fragments."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement
 from benchbench.metric import metric_of
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
@@ -23,7 +25,7 @@ from benchbench.report.tables import (
     table1,
     table2,
 )
-from benchbench.results import direction, headline_outputs, held_evaluations, profile_key
+from benchbench.results import direction, headline_outputs, held_evaluations, metric_columns, profile_key
 from benchbench.store import RunStore
 
 #: What a report can write; the page shows the figures, so ``html`` draws them too.
@@ -204,6 +206,43 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
             _files(section, [image])
     if "csv" in options.formats:
         section.files += ["cells.csv", "aggregate.csv"]
+    return section
+
+
+def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, options, directions) -> Section:
+    """Whether differences are real: the methods compared pairwise on every headline output, and
+    how alike the metrics rank the models (:mod:`benchbench.analysis`)."""
+    rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
+    outputs = [o for o in headline_outputs(metric_columns(table), directions) if rows[o].notna().sum() >= 3]
+    higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}
+    agreement = metric_agreement(rows, outputs)
+    compared = comparisons(table, dataset, higher, selection.select_by, selection.higher)
+    section = Section(
+        f"Statistics — {dataset}",
+        "Is a method better here? Each pair of method variants on each headline output: P(A better) — "
+        "the chance a model of A scores better than one of B, ties a half — and the two-sided p of "
+        "its exact permutation test, over all their trained models (every configuration and seed) "
+        f"and over the seeds of each variant's best configuration by {selection.select_by}; the "
+        f"sentences below are for {selection.select_by}, every output is in the CSV. Do the "
+        "metrics agree? Their Spearman rank correlation over the models (at least 3 models a pair).",
+    )
+    chosen = compared[compared["output"] == selection.select_by] if not compared.empty else compared
+    items = "".join(f"<li>{html.escape(scope)}: {html.escape(text)}</li>"
+                    for scope, text in zip(chosen.get("scope", []), chosen.get("in words", [])))  # fmt: skip
+    alike = agreeing_pairs(agreement) if len(agreement) > 1 else []
+    section.html = (f"<ul>{items}</ul>" if items else "") + (
+        f"<p>Ranking the models alike (|ρ| ≥ 0.8): {html.escape('; '.join(alike))}.</p>" if alike else ""
+    )
+    if compared.empty:
+        section.notes.append(f"{dataset}: fewer than two method variants with values: nothing to compare")
+    if "csv" in options.formats:
+        (out / "statistics").mkdir(exist_ok=True)
+        compared.to_csv(out / "statistics" / f"comparisons_{dataset}.csv", index=False)
+        agreement.to_csv(out / "statistics" / f"agreement_{dataset}.csv")
+        section.files += [f"statistics/comparisons_{dataset}.csv", f"statistics/agreement_{dataset}.csv"]
+    image = figures.agreement(agreement, dataset, out) if options.figures else None
+    if image:
+        _files(section, [image])
     return section
 
 

@@ -19,6 +19,7 @@ from benchbench.report.sections import (
     evaluations_section,
     failures_section,
     overview_section,
+    statistics_section,
     table1_section,
     table2_section,
 )
@@ -118,6 +119,7 @@ def _write(run, table, keys, facts, notes, selection, out: Path, options: Option
             continue
         sections += [s for d in present for s in per_dataset[d].get(kind, [])]
     sections.append(overview_section(table, agg, out, options, selection.directions))
+    sections += [statistics_section(table, selection, d, out, options, selection.directions) for d in present]
     failures = failures_section(run, table)
     sections += [failures] if failures else []
     sections.append(evaluations_section(run, keys, notes, facts))

@@ -136,3 +136,27 @@ def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8) -> list[str]
         for b in names[i + 1 :]
         if abs(agreement.at[a, b]) >= threshold
     ]
+
+
+def variance_shares(table: pd.DataFrame, dataset: str, outputs: list[str]) -> pd.DataFrame:
+    """Per method and output, how much of the variance over its trained models of ``dataset`` lies
+    between hyperparameter settings and how much within them, between seeds (the sums of squares
+    of a one-way analysis of variance by configuration, as Locatello et al. 2019 split it):
+    ``between`` + ``within`` = 1; NaN where the models do not vary."""
+    rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
+    out = []
+    for method, models in rows.groupby("method"):
+        for output in outputs:
+            values = models[["label", output]].dropna()
+            if values.empty:
+                continue
+            x = values[output].astype(float)
+            total = float(((x - x.mean()) ** 2).sum())
+            means = values.groupby("label")[output].transform("mean")
+            between = float(((means - x.mean()) ** 2).sum())
+            share = between / total if total > 0 else math.nan
+            out.append(
+                {"dataset": dataset, "method": method, "output": output, "models": len(x),
+                 "configurations": values["label"].nunique(), "between": share, "within": 1 - share}
+            )  # fmt: skip
+    return pd.DataFrame(out)

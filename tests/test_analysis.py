@@ -62,3 +62,21 @@ def test_aggregate_carries_each_means_interval():
     agg = aggregate(table).set_index("label")
     assert (agg.at["VAE", "mig.mig.ci_low"], agg.at["VAE", "mig.mig.ci_high"]) == bootstrap_interval([0.1, 0.2, 0.3])
     assert math.isnan(agg.at["B", "mig.mig.ci_low"])
+
+
+def test_variance_shares_are_a_one_way_anova_by_configuration():
+    """Two configurations, two seeds each: a hand-worked split of the sums of squares."""
+    from benchbench.analysis import variance_shares
+
+    table = pd.DataFrame(
+        {"dataset": "d", "method": "beta_vae", "label": ["b1", "b1", "b4", "b4"], "status": "trained",
+         "mig.mig": [1.0, 3.0, 5.0, 7.0]}
+    )  # fmt: skip
+    (row,) = variance_shares(table, "d", ["mig.mig"]).to_dict("records")
+    # grand mean 4; total 9+1+1+9 = 20; between 2·(2−4)² + 2·(6−4)² = 16
+    assert (row["between"], row["within"], row["configurations"]) == (pytest.approx(0.8), pytest.approx(0.2), 2)
+    table["mig.mig"] = 2.0
+    assert math.isnan(variance_shares(table, "d", ["mig.mig"])["between"].item())
+    groups = [np.array([1.0, 3.0]), np.array([5.0, 7.0])]
+    f = scipy.stats.f_oneway(*groups).statistic  # F = (SSB/1)/(SSW/2) = 16/(4/2)
+    assert f == pytest.approx((0.8 * 20 / 1) / (0.2 * 20 / 2))

@@ -506,3 +506,9 @@ def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
     assert agreement.at["beta_vae_score.eval_accuracy", "reconstruction_error.mse"] == pytest.approx(rho, abs=1e-12)
     page = (folder / "index.html").read_text()
     assert "Statistics — shapes2d" in page and "not distinguishable on beta_vae_score.eval_accuracy" in page
+    shares = pd.read_csv(folder / "statistics" / "variance_shapes2d.csv").set_index(["method", "output"])
+    from benchbench.analysis import variance_shares
+
+    again = variance_shares(cells, "shapes2d", ["beta_vae_score.eval_accuracy"]).set_index(["method", "output"])
+    assert shares.loc[again.index, "between"].tolist() == pytest.approx(again["between"].tolist())
+    assert (folder / "figures" / "variance_shapes2d.png").exists()

@@ -395,29 +395,37 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
     return save(fig, out, f"overview_{dataset}")
 
 
-def agreement(matrix: pd.DataFrame, dataset: str, out: Path) -> str | None:
-    """The metrics' Spearman rank correlations over the models of a dataset, as a heatmap with
-    each value written in its square (the study's figure of metric agreement)."""
-    if matrix.shape[0] < 2:
-        return None
-    size = 1.2 + 0.45 * len(matrix)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    shown = ax.imshow(matrix.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
-    ticks = range(len(matrix))
-    ax.set_xticks(ticks, list(matrix.columns), rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(ticks, list(matrix.index), fontsize=7)
+def _heatmap(matrix: pd.DataFrame, title: str, legend: str, colours: str, low: float, out: Path, name: str) -> str:
+    """A matrix as coloured squares with each value written in its square."""
+    rows, cols = matrix.shape
+    fig, ax = plt.subplots(figsize=(2.7 + 0.45 * cols, 1.2 + 0.45 * rows))
+    shown = ax.imshow(matrix.to_numpy(dtype=float), cmap=colours, vmin=low, vmax=1)
+    ax.set_xticks(range(cols), list(matrix.columns), rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(rows), list(matrix.index), fontsize=7)
     for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
         if np.isfinite(value):
-            ax.text(
-                j,
-                i,
-                f"{value:.2f}",
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white" if abs(value) > 0.6 else "black",
-            )
-    fig.colorbar(shown, ax=ax, label="Spearman ρ over the models")
-    ax.set_title(f"{dataset}: do the metrics rank the models alike?")
+            colour = "white" if abs(value) > 0.6 else "black"
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
+    fig.colorbar(shown, ax=ax, label=legend)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return save(fig, out, f"agreement_{dataset}")
+    return save(fig, out, name)
+
+
+def agreement(matrix: pd.DataFrame, dataset: str, out: Path) -> str | None:
+    """The metrics' Spearman rank correlations over the models of a dataset (the study's figure
+    of metric agreement)."""
+    if matrix.shape[0] < 2:
+        return None
+    title = f"{dataset}: do the metrics rank the models alike?"
+    return _heatmap(matrix, title, "Spearman ρ over the models", "RdBu_r", -1, out, f"agreement_{dataset}")
+
+
+def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
+    """Per output (rows) and method (columns), the share of the models' variance that lies
+    between hyperparameter settings (the rest is between seeds)."""
+    matrix = shares.pivot(index="output", columns="method", values="between") if not shares.empty else shares
+    if matrix.empty or matrix.notna().sum().sum() == 0:
+        return None
+    title = f"{dataset}: variance between hyperparameters (1) or between seeds (0)"
+    return _heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement
+from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
 from benchbench.metric import metric_of
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
@@ -217,6 +217,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}
     agreement = metric_agreement(rows, outputs)
     compared = comparisons(table, dataset, higher, selection.select_by, selection.higher)
+    shares = variance_shares(table, dataset, outputs)
     section = Section(
         f"Statistics — {dataset}",
         "Is a method better here? Each pair of method variants on each headline output: P(A better) — "
@@ -224,7 +225,9 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
         "its exact permutation test, over all their trained models (every configuration and seed) "
         f"and over the seeds of each variant's best configuration by {selection.select_by}; the "
         f"sentences below are for {selection.select_by}, every output is in the CSV. Do the "
-        "metrics agree? Their Spearman rank correlation over the models (at least 3 models a pair).",
+        "metrics agree? Their Spearman rank correlation over the models (at least 3 models a pair). "
+        "Seed or hyperparameter? Per method and output, the share of the variance over its models "
+        "that lies between hyperparameter settings; the rest lies between seeds.",
     )
     chosen = compared[compared["output"] == selection.select_by] if not compared.empty else compared
     items = "".join(f"<li>{html.escape(scope)}: {html.escape(text)}</li>"
@@ -239,10 +242,13 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
         (out / "statistics").mkdir(exist_ok=True)
         compared.to_csv(out / "statistics" / f"comparisons_{dataset}.csv", index=False)
         agreement.to_csv(out / "statistics" / f"agreement_{dataset}.csv")
-        section.files += [f"statistics/comparisons_{dataset}.csv", f"statistics/agreement_{dataset}.csv"]
-    image = figures.agreement(agreement, dataset, out) if options.figures else None
-    if image:
-        _files(section, [image])
+        shares.to_csv(out / "statistics" / f"variance_{dataset}.csv", index=False)
+        section.files += [f"statistics/{n}_{dataset}.csv" for n in ("comparisons", "agreement", "variance")]
+    if options.figures:
+        _files(
+            section,
+            [i for i in (figures.agreement(agreement, dataset, out), figures.variance(shares, dataset, out)) if i],
+        )
     return section
 
 

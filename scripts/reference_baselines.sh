@@ -8,5 +8,5 @@ out=${1:-results/reference}
 score() { /usr/bin/time -f "$1 seed $2: %e s" benchbench score "baseline:$1" --dataset shapes2d --seed "$2" \
   --name baselines --results "$out" --device cpu --no-progress; }
 for seed in 0 1 2; do score random "$seed"; done
-for name in pca ica factors; do score "$name" 0; done  # factors: not in the committed run (see results/README.md)
+for name in pca ica factors; do score "$name" 0; done
 benchbench report baselines --results "$out"

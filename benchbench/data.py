@@ -156,6 +156,8 @@ class Dataset(abc.ABC):
     """
 
     name: str = ""
+    #: How papers name it in tables and figures ("2D Shapes"); reports fall back to ``name``.
+    title: str = ""
     description: str = ""
     #: files with a stable public URL that ``--download`` may fetch
     downloads: tuple[Download, ...] = ()

@@ -47,6 +47,8 @@ def load_car(path) -> np.ndarray:
 class Cars3D(CachedImages, GroundTruthDataset):
     """Cars3D: colour 64×64 renders of 183 car models; factors elevation, azimuth, object."""
 
+    title = "Cars3D"
+
     factor_names = ("elevation", "azimuth", "object")
     categorical_factors = ("object",)
     image_shape = (3, 64, 64)

@@ -66,6 +66,8 @@ def load_face(path) -> np.ndarray:
 class CelebA(CachedImages, LabelledDataset):
     """CelebA faces: 202,599 colour 64×64 images, 40 binary attributes; the seed's 90/10 split."""
 
+    title = "CelebA"
+
     image_shape = (3, 64, 64)
     likelihood = "gaussian"
 

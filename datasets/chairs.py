@@ -47,6 +47,8 @@ def load_mask(path) -> np.ndarray:
 class Chairs(CachedImages, GroundTruthDataset):
     """3D Chairs: binary 64×64 masks of chair renders; factors model, elevation, azimuth."""
 
+    title = "3D Chairs"
+
     factor_names = ("model", "elevation", "azimuth")
     categorical_factors = ("model",)
     image_shape = (1, 64, 64)

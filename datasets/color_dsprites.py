@@ -19,7 +19,11 @@ class ColorNuisance(Nuisance):
 class ColorDSprites(ColorNuisance, Shapes2D):
     """2D Shapes (rendered) in a random colour per observation (each channel uniform in [0.5, 1])."""
 
+    title = "Color 2D Shapes"
+
 
 @datasets.register("color_dsprites_official")
 class ColorDSpritesOfficial(ColorNuisance, DSprites):
     """The official dSprites file in a random colour per observation, as the study's Color-dSprites."""
+
+    title = "Color-dSprites"

@@ -53,6 +53,8 @@ def _image_blocks(path, rows=NPZ_ROWS):
 class DSprites(CachedImages, GroundTruthDataset):
     """The official dSprites file: 737,280 binary 64×64 images, 5 factors."""
 
+    title = "dSprites"
+
     factor_names = ("shape", "scale", "orientation", "posX", "posY")
     categorical_factors = ("shape",)
     image_shape = (1, 64, 64)

@@ -33,6 +33,8 @@ LAYOUTS = {1_036_800: (6, 6, 2, 3, 3, 40, 40), 460_800: (4, 4, 2, 3, 3, 40, 40)}
 class MPI3D(CachedImages, GroundTruthDataset):
     """MPI3D: colour 64×64 images of a robot-arm scene, 7 factors."""
 
+    title = "MPI3D"
+
     factor_names = (
         "object_color",
         "object_shape",
@@ -72,6 +74,8 @@ class MPI3D(CachedImages, GroundTruthDataset):
 class MPI3DToy(MPI3D):
     """MPI3D toy: simple renders of the scene; 7 factors, colour 64×64."""
 
+    title = "MPI3D-toy"
+
     variant = "toy"
 
 
@@ -79,11 +83,15 @@ class MPI3DToy(MPI3D):
 class MPI3DRealistic(MPI3D):
     """MPI3D realistic: realistic renders of the scene; 7 factors, colour 64×64."""
 
+    title = "MPI3D-realistic"
+
     variant = "realistic"
 
 
 @datasets.register("mpi3d_real")
 class MPI3DReal(MPI3D):
     """MPI3D real: camera images of the real robot; 7 factors, colour 64×64."""
+
+    title = "MPI3D-real"
 
     variant = "real"

@@ -19,7 +19,11 @@ class NoiseNuisance(Nuisance):
 class NoisyDSprites(NoiseNuisance, Shapes2D):
     """2D Shapes (rendered) in white on uniform noise, drawn afresh per observation."""
 
+    title = "Noisy 2D Shapes"
+
 
 @datasets.register("noisy_dsprites_official")
 class NoisyDSpritesOfficial(NoiseNuisance, DSprites):
     """The official dSprites file in white on uniform noise, as the study's Noisy-dSprites."""
+
+    title = "Noisy-dSprites"

@@ -30,6 +30,8 @@ THUMBNAIL = (350, 274)  # width, height: disentanglement_lib's scream.thumbnail(
 class ScreamDSprites(Nuisance, DSprites):
     """The official dSprites file, each sprite carved out of a random patch of "The Scream"."""
 
+    title = "Scream-dSprites"
+
     def __init__(self):
         super().__init__()
         path = data_dir() / "scream" / "scream.jpg"

@@ -80,6 +80,8 @@ def render_packed(packed: np.ndarray) -> None:
 class Shapes2D(CachedImages, GroundTruthDataset):
     """2D Shapes (dSprites geometry), rendered procedurally; 737,280 binary 64×64 images."""
 
+    title = "2D Shapes"
+
     factor_names = ("shape", "scale", "orientation", "posX", "posY")
     categorical_factors = ("shape",)
     factor_sizes = (3, 6, 40, 32, 32)

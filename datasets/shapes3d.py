@@ -35,6 +35,8 @@ ROWS = 8192
 class Shapes3D(CachedImages, GroundTruthDataset):
     """3D Shapes: 480,000 colour 64×64 images, 6 factors."""
 
+    title = "3D Shapes"
+
     factor_names = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
     categorical_factors = ("shape",)
     image_shape = (3, 64, 64)

@@ -52,6 +52,8 @@ def read_matrix(path) -> np.ndarray:
 class SmallNORB(CachedImages, GroundTruthDataset):
     """small NORB: 48,600 grey 64×64 images of toys; 5 factors."""
 
+    title = "SmallNORB"
+
     factor_names = ("category", "instance", "elevation", "azimuth", "lighting")
     categorical_factors = ("category", "instance")
     image_shape = (1, 64, 64)

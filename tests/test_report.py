@@ -104,21 +104,21 @@ def test_report_tables_have_the_exact_numbers(shown):
     assert len(cells) == 16 and set(cells["status"]) == {"trained", "failed"}
     t1 = pd.read_csv(folder / "table1.csv")
     shapes = t1[t1["dataset"] == "shapes2d"].set_index("method")
-    assert list(shapes.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 60)", "DIP-VAE"]
+    assert list(shapes.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 60)", "DIP-VAE-I (λ_od = 10)"]
     assert shapes.loc["VAE", "metric.mean"] == pytest.approx(81.0)
     assert shapes.loc["VAE", "metric.std"] == pytest.approx(np.std([80.0, 82.0], ddof=1))
     assert shapes.loc["VAE", "recon.mean"] == pytest.approx(0.0021) and shapes.loc["VAE", "n"] == 2
-    assert shapes.loc["DIP-VAE", "hp.lambda_od"] == 10  # the best mean Higgins score: (95 + 98) / 2
-    assert shapes.loc["DIP-VAE", "metric.mean"] == pytest.approx(96.5)
+    assert shapes.loc["DIP-VAE-I (λ_od = 10)", "hp.lambda_od"] == 10  # the best mean Higgins score: (95 + 98) / 2
+    assert shapes.loc["DIP-VAE-I (λ_od = 10)", "metric.mean"] == pytest.approx(96.5)
     assert shapes.loc["β-VAE (β = 60)", "paper.metric"] == 95.7
-    assert shapes.loc["DIP-VAE", "paper.metric"] == 98.7  # variant i, running, λ_d = 10 λ_od, by Higgins
+    assert shapes.loc["DIP-VAE-I (λ_od = 10)", "paper.metric"] == 98.7  # variant i, running, λ_d = 10 λ_od, by Higgins
     celeba = t1[t1["dataset"] == "celeba"].set_index("method")
-    assert list(celeba.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 8)", "DIP-VAE"]
-    assert celeba.loc["DIP-VAE", "hp.lambda_od"] == 2 and celeba.loc["DIP-VAE", "paper.metric"] == 11.31
+    assert list(celeba.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 8)", "DIP-VAE-I (λ_od = 2)"]
+    assert celeba.loc["DIP-VAE-I (λ_od = 2)", "paper.metric"] == 11.31
     t2 = pd.read_csv(folder / "table2_celeba.csv").set_index("method")
-    assert list(t2.index) == ["VAE", "β = 4", "β = 8", "DIP-VAE"]  # β = 2 failed
+    assert list(t2.index) == ["VAE", "β = 4", "β = 8", "DIP-VAE-I (λ_od = 2)"]  # β = 2 failed
     assert t2.loc["β = 8", "Bangs"] == pytest.approx(70 + 25 * 2 / 12 - 2)
-    assert t2.loc["DIP-VAE", "Rosy_Cheeks"] == pytest.approx(70 + 25 * 9 / 12 + 1)
+    assert t2.loc["DIP-VAE-I (λ_od = 2)", "Rosy_Cheeks"] == pytest.approx(70 + 25 * 9 / 12 + 1)
     assert t2.loc["VAE", "paper.Wearing_Hat"] == PAPER_TABLE2["VAE"][10]
     assert t2.loc["β = 4", "paper.Bangs"] == PAPER_TABLE2[4.0][2] and t2.loc["VAE", "n"] == 1
 
@@ -139,7 +139,7 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
     add(run, cell("dip_vae", {"variant": "ii", "lambda_od": 2}), 90.0, 0.002)
     folder, output = report(cli_runner, run, "--beta", "shapes2d=2,8")
     values = paper_values(pd.read_csv(folder / "table1.csv"), "shapes2d")
-    assert values == {"VAE": 81.3, "β-VAE (β = 2)": None, "β-VAE (β = 8)": None, "DIP-VAE": None}
+    assert values == {"VAE": 81.3, "β-VAE (β = 2)": None, "β-VAE (β = 8)": None, "DIP-VAE-II (λ_od = 2)": None}
     page = (folder / "index.html").read_text()
     assert "the paper has no β = 2 row (it reports β = 4, 60)" in page
     assert "DIP-VAE is not the paper&#x27;s DIP-VAE" in page
@@ -147,7 +147,7 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
     add(run, cell("dip_vae", {"lambda_od": 5}), 95.0, 0.004)
     folder, _ = report(cli_runner, run, "--beta", "shapes2d=2,8", "--select-by", "reconstruction_error.mse")
     values = paper_values(pd.read_csv(folder / "table1.csv"), "shapes2d")
-    assert values["DIP-VAE (variant = i)"] is None and values["DIP-VAE (variant = ii)"] is None
+    assert values["DIP-VAE-I (λ_od = 5)"] is None and values["DIP-VAE-II (λ_od = 2)"] is None
 
 
 def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
@@ -159,7 +159,8 @@ def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
     def dip(*args):
         folder, output = report(cli_runner, run, "--format", "csv", *args)
         t1 = pd.read_csv(folder / "table1.csv").set_index("method")
-        return t1.loc["DIP-VAE", "hp.lambda_od"], output
+        (lam,) = t1.loc[t1.index.str.startswith("DIP-VAE-I (λ_od = "), "hp.lambda_od"]
+        return lam, output
 
     assert dip()[0] == 1  # highest Higgins score
     lam, output = dip("--select-by", "reconstruction_error.mse")
@@ -217,9 +218,11 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
         "DIP-VAE (cov_estimate = running, variant = ii)",
         "DIP-VAE (cov_estimate = batch, variant = ii)",
     )
-    assert list(t1.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 4)", ii_batch, i, ii_run]
+    rows = ["DIP-VAE-II (cov_estimate = batch, λ_od = 2)", "DIP-VAE-I (cov_estimate = running, λ_od = 10)",
+            "DIP-VAE-II (cov_estimate = running, λ_od = 2)"]  # fmt: skip
+    assert list(t1.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 4)", *rows]
     assert t1.loc["VAE", "paper.metric"] == 81.3 and t1.loc["VAE", "metric.mean"] == 80.0
-    assert t1.loc[i, "hp.lambda_od"] == 10 and t1.loc[ii_run, "hp.lambda_od"] == 2
+    assert t1.loc[rows[1], "hp.lambda_od"] == 10 and t1.loc[rows[2], "hp.lambda_od"] == 2
     table = tidy(run)
     configs = table.groupby("label")["cell"].nunique()
     assert len(configs) == len(table) and (configs == 1).all()  # every cell its own label
@@ -267,9 +270,9 @@ def test_report_latex_structure_and_bold(shown):
     rows = [line for line in body if line != "\\midrule"]
     assert len(rows) == 8 and all(r.count("&") == 8 for r in rows)  # 9 columns, no spurious row
     assert body.count("\\midrule") == 1  # between shapes2d and celeba
-    dip = next(r for r in rows if r.startswith("shapes2d & DIP-VAE"))
+    dip = next(r for r in rows if r.startswith("2D Shapes & DIP-VAE-I"))
     assert "& 2 & \\textbf{96.5} & $\\pm$ 2.1 &" in dip  # n, then the best Higgins score, in bold
-    vae = next(r for r in rows if r.startswith("shapes2d & VAE"))
+    vae = next(r for r in rows if r.startswith("2D Shapes & VAE"))
     assert "& 0.0021 & $\\pm$ 0.0001" in vae and "textbf{0.0021}" not in tex  # lowest, tied: no bold
     assert tex_text(BOLD_RULE) in tex
     # Every number of a column has the same decimals, so right alignment is decimal alignment.
@@ -339,8 +342,8 @@ def test_report_figures_and_html(shown):
     written = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != ".benchbench-report"}
     assert written <= set(links)  # every file the report wrote is linked
     titles = re.findall(r"<h2 id='[^']*'>([^<]+)</h2>", page)
-    paper_order = ["Table 1", "Figure 1 — shapes2d", "Figure 1 — celeba", "Table 2 — celeba", "Figure 2 — celeba"]
-    assert titles[:5] == paper_order and titles.index("Table 3 — shapes2d") < titles.index("Table 4 — celeba")
+    paper_order = ["Table 1", "Figure 1 — 2D Shapes", "Figure 1 — CelebA", "Table 2 — CelebA", "Figure 2 — CelebA"]
+    assert titles[:5] == paper_order and titles.index("Table 3 — 2D Shapes") < titles.index("Table 4 — CelebA")
     assert "Every metric" in titles and "Cells not trained" in titles
     assert "RuntimeError: boom" in page  # the failed cell, with its reason
     assert "celeba: no finished β = 2 cells" in page
@@ -505,10 +508,29 @@ def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
     rho = scipy.stats.spearmanr(cells["beta_vae_score.eval_accuracy"], cells["reconstruction_error.mse"])[0]
     assert agreement.at["beta_vae_score.eval_accuracy", "reconstruction_error.mse"] == pytest.approx(rho, abs=1e-12)
     page = (folder / "index.html").read_text()
-    assert "Statistics — shapes2d" in page and "not distinguishable on beta_vae_score.eval_accuracy" in page
+    assert "Statistics — 2D Shapes" in page and "not distinguishable on beta_vae_score.eval_accuracy" in page
     shares = pd.read_csv(folder / "statistics" / "variance_shapes2d.csv").set_index(["method", "output"])
     from benchbench.analysis import variance_shares
 
     again = variance_shares(cells, "shapes2d", ["beta_vae_score.eval_accuracy"]).set_index(["method", "output"])
     assert shares.loc[again.index, "between"].tolist() == pytest.approx(again["between"].tolist())
     assert (folder / "figures" / "variance_shapes2d.png").exists()
+
+
+def test_a_run_off_the_papers_protocol_says_so_in_every_caption_and_figure(shown, tmp_path):
+    """The paper-like run trains a few steps: Table 1's LaTeX caption says so, and every figure
+    saved while its report is written carries the same sentence under it."""
+    import matplotlib.pyplot as plt
+
+    from benchbench.report import figures
+
+    run, folder = shown
+    caption = (folder / "table1.tex").read_text().split("\\caption{", 1)[1].split("}\n", 1)[0]
+    assert "Not the paper's protocol: steps" in caption and "(paper grid: 300,000)" in caption
+    fig = plt.figure()
+    with figures.footnote("Not the paper's protocol: steps 6."):
+        figures.save(fig, tmp_path, "noted")
+    assert [t.get_text() for t in fig.texts] == ["Not the paper's protocol: steps 6."]
+    plain = plt.figure()
+    figures.save(plain, tmp_path, "plain")
+    assert plain.texts == []

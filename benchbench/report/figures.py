@@ -5,7 +5,10 @@ overview of every headline metric per method."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import textwrap
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib
@@ -21,7 +24,7 @@ import torch  # noqa: E402
 from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from benchbench.arch import decoder_mean  # noqa: E402
-from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON  # noqa: E402
+from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON, title_of  # noqa: E402
 from benchbench.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
@@ -37,10 +40,29 @@ def mathtext(text: str) -> str:
     return text
 
 
+#: The line every figure of the report being written carries under it: how its run departs from
+#: the paper's protocol ("" for none), so an exported figure says so wherever it is pasted.
+FOOTNOTE: ContextVar[str] = ContextVar("footnote", default="")
+
+
+@contextlib.contextmanager
+def footnote(text: str):
+    """Put ``text`` under every figure saved inside the block."""
+    token = FOOTNOTE.set(text)
+    try:
+        yield
+    finally:
+        FOOTNOTE.reset(token)
+
+
 def save(fig, out: Path, name: str) -> str:
-    """Write ``name``.png and .pdf under ``out/figures``; return the PNG's path relative to ``out``."""
+    """Write ``name``.png and .pdf under ``out/figures`` (with the :data:`FOOTNOTE`, if any);
+    return the PNG's path relative to ``out``."""
     folder = out / "figures"
     folder.mkdir(parents=True, exist_ok=True)
+    if FOOTNOTE.get():
+        width = max(40, int(fig.get_figwidth() * 14))
+        fig.text(0.5, 0, textwrap.fill(FOOTNOTE.get(), width), ha="center", va="top", fontsize=6, color="0.3")
     fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata=PNG_METADATA)
     fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata=PDF_METADATA)
     plt.close(fig)
@@ -152,7 +174,7 @@ def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("reconstruction error (per pixel, test)")
     ax.set_ylabel("disentanglement metric score (%)")
-    ax.set_title(dataset)
+    ax.set_title(title_of(dataset))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     place_labels(ax, points, texts)
     return save(fig, out, f"figure1_{dataset}")
@@ -390,7 +412,7 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
         ax.set_xticks(range(len(order)), [mathtext(o) for o in order], rotation=30, ha="right", fontsize=7)
     for ax in axes.flat[len(outputs) :]:
         ax.axis("off")
-    fig.suptitle(dataset)
+    fig.suptitle(title_of(dataset))
     fig.tight_layout()
     return save(fig, out, f"overview_{dataset}")
 
@@ -417,7 +439,7 @@ def agreement(matrix: pd.DataFrame, dataset: str, out: Path) -> str | None:
     of metric agreement)."""
     if matrix.shape[0] < 2:
         return None
-    title = f"{dataset}: do the metrics rank the models alike?"
+    title = f"{title_of(dataset)}: do the metrics rank the models alike?"
     return _heatmap(matrix, title, "Spearman ρ over the models", "RdBu_r", -1, out, f"agreement_{dataset}")
 
 
@@ -427,5 +449,5 @@ def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
     matrix = shares.pivot(index="output", columns="method", values="between") if not shares.empty else shares
     if matrix.empty or matrix.notna().sum().sum() == 0:
         return None
-    title = f"{dataset}: variance between hyperparameters (1) or between seeds (0)"
+    title = f"{title_of(dataset)}: variance between hyperparameters (1) or between seeds (0)"
     return _heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")

@@ -24,6 +24,7 @@ from benchbench.report.tables import (
     representative_cells,
     table1,
     table2,
+    title_of,
 )
 from benchbench.results import direction, headline_outputs, held_evaluations, metric_columns, profile_key
 from benchbench.store import RunStore
@@ -66,6 +67,7 @@ class Options:
     standalone: bool = False
     logx: bool | None = None
     interval: bool = False  # each mean's 95 % interval in the LaTeX tables too
+    protocol: str = ""  # how the run departs from the paper's protocol: said in every table's caption
     run: str = "benchbench"  # prefixes the LaTeX labels, so two runs' tables in one paper never collide
 
     @property
@@ -107,7 +109,7 @@ def table1_section(agg, selection, out, options) -> Section:
         "Table 1",
         "Disentanglement metric score (%) and reconstruction error per pixel on the test sets, "
         "mean ± std over n seeds, beside the paper's values for the same configuration. "
-        f"Selection: {rule or 'n/a'}. {BOLD_RULE} {INTERVAL_RULE}",
+        f"Selection: {rule or 'n/a'}. {BOLD_RULE} {INTERVAL_RULE} {options.protocol}".rstrip(),
         notes=notes,
     )
     if t1.empty:
@@ -115,7 +117,7 @@ def table1_section(agg, selection, out, options) -> Section:
     higher = selection.select_by == HIGGINS
     table = Table(
         ["Dataset", "Method", "n"],
-        [[d, m, f"{n:.0f}"] for d, m, n in zip(t1["dataset"], t1["method"], t1["n"].fillna(0))],
+        [[title_of(d), m, f"{n:.0f}"] for d, m, n in zip(t1["dataset"], t1["method"], t1["n"].fillna(0))],
         [
             Column(
                 "Metric (%)",
@@ -147,11 +149,11 @@ def table1_section(agg, selection, out, options) -> Section:
 def table2_section(agg, selection, dataset, out, options) -> Section:
     t2, notes = table2(agg, selection, dataset)
     section = Section(
-        f"Table 2 — {dataset}",
+        f"Table 2 — {title_of(dataset)}",
         "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the mean "
         "μ with and without attribute k on the training set, a bias fitted by the hinge loss; ours "
         "(mean ± std over n seeds), then the paper's for the same configuration. The paper's 12 "
-        f"attributes, four at a time; the CSV has every attribute. {BOLD_RULE}",
+        f"attributes, four at a time; the CSV has every attribute. {BOLD_RULE} {options.protocol}".rstrip(),
         notes=notes,
     )
     if t2.empty:
@@ -219,7 +221,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     compared = comparisons(table, dataset, higher, selection.select_by, selection.higher)
     shares = variance_shares(table, dataset, outputs)
     section = Section(
-        f"Statistics — {dataset}",
+        f"Statistics — {title_of(dataset)}",
         "Is a method better here? Each pair of method variants on each headline output: P(A better) — "
         "the chance a model of A scores better than one of B, ties a half — and the two-sided p of "
         "its exact permutation test, over all their trained models (every configuration and seed) "
@@ -333,7 +335,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
         images = figures.correlations(found, dataset, out) if options.figures else []
         number = "4" if dataset in CELEBA else "3"
         section = Section(
-            f"Table {number} — {dataset}",
+            f"Table {number} — {title_of(dataset)}",
             "Pearson correlations of μ over the test set: latent × latent (first figure) and "
             f"factor/attribute × latent (second). {single}",
             files=csvs,
@@ -346,7 +348,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
     fig1 = figures.figure1(agg, dataset, out, options.logx)
     if fig1:
         section = Section(
-            f"Figure 1 — {dataset}",
+            f"Figure 1 — {title_of(dataset)}",
             "Disentanglement metric score against reconstruction error (test), varying β for β-VAE "
             "(β = 1 is the VAE) and λ_od for each DIP-VAE variant; bars are ± std over seeds; each "
             "point is labelled with its β or λ_od; hollow circles are the paper's Table 1 values.",
@@ -356,7 +358,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
     fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
     if fig2:
         section = Section(
-            f"Figure 2 — {dataset}",
+            f"Figure 2 — {title_of(dataset)}",
             "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
             "latent's signed correlation with the attribute (red) and with its four most "
             f"correlated other attributes (blue). {single}",
@@ -370,7 +372,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
     except BenchbenchError as exc:
         trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
     section = Section(
-        f"Latent traversals — {dataset}",
+        f"Latent traversals — {title_of(dataset)}",
         "The first test image and its reconstruction, then each latent (rows: its index and mean "
         "KL over 256 test images) set to −3 … 3 in turn (columns), decoder means (Tables 5–6 of "
         f"the paper). {single}",
@@ -381,7 +383,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
     curves = figures.training_curves(run.path, cells, dataset, out)
     if curves:
         section = Section(
-            f"Training curves — {dataset}",
+            f"Training curves — {title_of(dataset)}",
             f"Every logged term (means over each logging interval) against the step. {single}",
         )
         _files(section, [curves])

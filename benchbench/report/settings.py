@@ -91,6 +91,13 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
     return lines
 
 
+def protocol_note(training: pd.DataFrame, facts: dict[str, dict]) -> str:
+    """How the run departs from the paper's protocol, in one sentence for captions and figures
+    ("" when it does not)."""
+    found = protocol_warnings(training, facts)
+    return found[0].split(". These numbers")[0] + "." if found else ""
+
+
 def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict]) -> list[str]:
     """Each way the run departs from the paper grid's protocol, in one sentence."""
     paper = {**TRAIN_DEFAULTS, **paper_grid()["train"]}

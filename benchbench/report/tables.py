@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from benchbench.metric import declared_directions
-from benchbench.registry import BenchbenchError
+from benchbench.registry import BenchbenchError, datasets
 from benchbench.results import direction, metric_columns, ranked_outputs
 
 HIGGINS = "beta_vae_score.eval_accuracy"
@@ -176,6 +176,23 @@ class Row:
     paper: object = None
 
 
+def title_of(dataset: str) -> str:
+    """A dataset as papers name it ("2D Shapes"): its registered ``title``, else its name."""
+    return (datasets.get(dataset).title or dataset) if dataset in datasets else dataset
+
+
+def dip_name(row: pd.Series) -> str:
+    """A selected DIP-VAE configuration named as a paper names it: its variant in roman numerals,
+    any other setting that makes it a variant of its own, and its λ_od ("DIP-VAE-I (λ_od = 10)")."""
+    roman = str(row.get("hp.variant", "")).upper() if pd.notna(row.get("hp.variant")) else ""
+    inside = row["variant"].partition(" (")[2].rstrip(")")
+    parts = [p for p in inside.split(", ") if p and not p.startswith("variant =")]
+    if pd.notna(row.get("hp.lambda_od")):
+        parts.append(f"λ_od = {row['hp.lambda_od']:g}")
+    name = f"DIP-VAE-{roman}" if roman else "DIP-VAE"
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
 def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[list[Row], list[str]]:
     """Table 1's rows for one dataset, and notes for the rows it could not fill or compare."""
     b1, b2 = selection.betas_for(dataset)
@@ -205,7 +222,7 @@ def table1_rows(agg: pd.DataFrame, dataset: str, selection: Selection) -> tuple[
             notes.append(
                 f"{dataset}: {row['variant']} is not the paper's DIP-VAE ({PAPER_DIP_TEXT}); its column is empty"
             )
-        rows.append(Row(row["variant"], row, "DIP-VAE" if match else None))
+        rows.append(Row(dip_name(row), row, "DIP-VAE" if match else None))
     return rows, notes
 
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from benchbench.registry import BenchbenchError
+from benchbench.report import figures
 from benchbench.report.html import write_html
 from benchbench.report.sections import (
     CELEBA,
@@ -23,7 +24,7 @@ from benchbench.report.sections import (
     table1_section,
     table2_section,
 )
-from benchbench.report.settings import header, protocol_warnings, training_settings
+from benchbench.report.settings import header, protocol_note, protocol_warnings, training_settings
 from benchbench.report.tables import TABLE1_DATASETS, Selection
 from benchbench.results import aggregate, described, evaluation_keys, tidy
 from benchbench.store import open_run
@@ -99,6 +100,13 @@ def make_report(
 
 
 def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> None:
+    training = training_settings(run)
+    options = dataclasses.replace(options, protocol=protocol_note(training, facts))
+    with figures.footnote(options.protocol):
+        _write_sections(run, table, keys, facts, notes, selection, out, options, training)
+
+
+def _write_sections(run, table, keys, facts, notes, selection, out: Path, options: Options, training) -> None:
     agg = aggregate(table)
     (out / MARKER).write_text(f"benchbench report of run {run.path.name}\n")
     if "csv" in options.formats:
@@ -126,6 +134,5 @@ def _write(run, table, keys, facts, notes, selection, out: Path, options: Option
     if "html" in options.formats:
         written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
         sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
-        training = training_settings(run)
         warnings = protocol_warnings(training, facts)
         write_html(out / "index.html", run.path.name, header(run, training, table, facts), warnings, sections)

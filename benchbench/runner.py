@@ -110,16 +110,26 @@ def check_datasets(cells: list[Cell], download: bool = False) -> dict[str, Any]:
     return opened
 
 
+def step_bytes(arch: str, image_shape: tuple[int, int, int], latent_dim: int, batch_size: int) -> int:
+    """About what one training step of one model holds: float32 weights, gradients and two Adam
+    moments, and every layer's output for the batch, kept for the backward pass and its gradient
+    (counted on the meta device: nothing is allocated)."""
+    with torch.device("meta"):
+        net = build_net(arch, image_shape, latent_dim)
+        outputs: list[int] = []
+        leaves = [m for m in net.modules() if not list(m.children())]
+        hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.numel())) for m in leaves]
+        net(torch.zeros(1, *image_shape), torch.zeros(1, latent_dim))
+        for hook in hooks:
+            hook.remove()
+        params = sum(p.numel() for p in net.parameters())
+    return 4 * (4 * params + 2 * batch_size * sum(outputs))
+
+
 def check_sizes(cells: list[Cell], opened: dict[str, Any], device_type: str) -> None:
-    """Fail before any training if a cell cannot fit: a batch larger than its dataset's training
-    split, or a network whose weights, gradients and Adam moments alone exceed the memory of
-    the device kind it trains on."""
-    for cell in cells:
-        split = len(opened[cell.dataset].train_indices)
-        if cell.batch_size > split:
-            raise BenchbenchError(
-                f"batch_size {cell.batch_size} is larger than {cell.dataset}'s training split ({split} images)"
-            )
+    """Fail before any training if one model's training step cannot fit in the memory of the
+    device kind it trains on (its network, Adam state and a batch's activations: a latent size or
+    batch far beyond what the machine holds)."""
     if device_type == "cuda" and not torch.cuda.is_available():
         return  # GPUs elsewhere (a cluster's): their memory is not known here
     memory = (
@@ -127,14 +137,13 @@ def check_sizes(cells: list[Cell], opened: dict[str, Any], device_type: str) -> 
         if device_type == "cuda"
         else os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     )
-    for arch, dataset, latent_dim in sorted({(c.arch, c.dataset, c.latent_dim) for c in cells}):
-        with torch.device("meta"):
-            params = sum(p.numel() for p in build_net(arch, opened[dataset].image_shape, latent_dim).parameters())
-        needed = params * 4 * 4  # float32 weights, gradients and two Adam moments
+    for arch, dataset, latent_dim, batch in sorted({(c.arch, c.dataset, c.latent_dim, c.batch_size) for c in cells}):
+        needed = step_bytes(arch, opened[dataset].image_shape, latent_dim, batch)
         if needed > memory:
             raise BenchbenchError(
-                f"latent_dim {latent_dim} ({arch}, {dataset}): one model's weights, gradients and Adam state "
-                f"need {needed / 2**30:.1f} GiB, more than this {device_type}'s {memory / 2**30:.1f} GiB"
+                f"latent_dim {latent_dim}, batch_size {batch} ({arch}, {dataset}): one model's training step "
+                f"needs about {needed / 2**30:.1f} GiB (weights, Adam state, activations), more than this "
+                f"{device_type}'s {memory / 2**30:.1f} GiB"
             )
 
 

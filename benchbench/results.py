@@ -129,7 +129,8 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
         damage = store.damaged_files(verify)
         if damage:
             models["without weights"] += 1
-            failures += [(label, "without weights", f"{p}: running the run's grid again retrains it") for p in damage]
+            fix = "rerun the run's grid to retrain it" if store.restorable() else "delete its folder to retrain it"
+            failures += [(label, "without weights", f"{p}: {fix}") for p in damage]
         if status["status"] == "trained":
             have = {(r["metric"], r["key"]) for r in records}
             evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())

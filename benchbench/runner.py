@@ -300,7 +300,7 @@ def plan(
         if store is None:  # its folder holds another config: left out, and said
             continue
         status = store.repaired_status()
-        if status == "trained" and store.damaged_files(verify=True):
+        if status == "trained" and store.restorable() and store.damaged_files(verify=True):
             store.restart()
             status = "pending"
         if status in ("failed", "diverged"):

@@ -149,18 +149,24 @@ class CellStore:
     def damaged_files(self, verify: bool = False) -> list[str]:
         """A trained cell's model and curve that are not as written (``verify``: their bytes too),
         each as ``"<path> <problem>"`` and said; of a run written before files were recorded, a
-        missing model."""
+        missing model (said, but not restored: see :meth:`restorable`)."""
         status = self.status()
         if status["status"] != "trained" or "scored" in status:  # a scored encoder keeps no model here
             return []
         if "files" not in status:  # written before files were recorded: only a missing model is seen
             damage = [] if self.model_path.exists() else [f"{self.model_path} is missing"]
-        else:
-            found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status["files"].items())
-            damage = [f"{path} {problem}" for path, problem in found if problem]
+            for problem in damage:  # not restored: such runs (committed references) may keep no weights
+                diagnose(f"{problem}: the model cannot be evaluated (delete the cell's folder to train it again)")
+            return damage
+        found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status["files"].items())
+        damage = [f"{path} {problem}" for path, problem in found if problem]
         for problem in damage:
             diagnose(f"{problem}: the model cannot be used; running its grid again retrains it with its pack")
         return damage
+
+    def restorable(self) -> bool:
+        """Whether ``run`` restores this cell's damaged files: it recorded them when it trained."""
+        return "files" in self.status()
 
     def restart(self) -> None:
         """Back to pending with nothing of its training kept: its model, curve and evaluations go,

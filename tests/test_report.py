@@ -334,7 +334,8 @@ def test_report_figures_and_html(shown):
     ):
         assert (folder / "figures" / f"{name}.png").stat().st_size > 5000, name
         assert (folder / "figures" / f"{name}.pdf").stat().st_size > 1000, name
-    matrix = pd.read_csv(folder / "correlations" / "shapes2d_DIP_VAE_seed_0_latent_latent.csv", index_col=0)
+    name = "shapes2d_DIP_VAE_I_lambda_od_10_seed_0_latent_latent.csv"
+    matrix = pd.read_csv(folder / "correlations" / name, index_col=0)
     assert matrix.shape == (4, 4) and np.allclose(np.diag(matrix), 1)
     page = (folder / "index.html").read_text()
     links = re.findall(r"<img src='([^']+)'", page) + re.findall(r"<a href='([^'#]+)'", page)
@@ -348,7 +349,7 @@ def test_report_figures_and_html(shown):
     assert "RuntimeError: boom" in page  # the failed cell, with its reason
     assert "celeba: no finished β = 2 cells" in page
     assert "latent traversals skipped: dataset celeba: missing" in page
-    assert "DIP-VAE, seed 0 = cell" in page  # which seed the single-model figures show
+    assert "DIP-VAE-I (λ_od = 10), seed 0 = cell" in page  # which seed the single-model figures show
     assert "8 steps" in page and "batch 8" in page and "Not the paper&#x27;s protocol: steps 8" in page
     assert "a stand-in for the official dSprites file (dsprites): rendered here" in page  # shapes2d, named
     assert "Data, celeba" not in page and "Data, shapes2d" in page

@@ -289,7 +289,7 @@ def table2(agg: pd.DataFrame, selection: Selection, dataset: str) -> tuple[pd.Da
         Row(f"β = {b:g}", r, b) for b in TABLE2_BETAS for _, r in _where(agg, dataset, "beta_vae", beta=b).iterrows()
     ]
     picks += [
-        Row(r["variant"], r, "DIP-VAE" if is_paper_dip(r, selection) else None)
+        Row(dip_name(r), r, "DIP-VAE" if is_paper_dip(r, selection) else None)
         for r in best_rows(agg, dataset, "dip_vae", selection)
     ]
     found = {row.paper for row in picks}

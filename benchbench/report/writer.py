@@ -85,7 +85,7 @@ def make_report(
         counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
         raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
-    options = Options(tuple(formats), standalone, logx, interval, run.path.name)
+    options = Options(tuple(formats), standalone, logx, interval, run=run.path.name)
     staging = out.with_name(f".{out.name}.writing")
     if staging.exists():
         shutil.rmtree(staging)

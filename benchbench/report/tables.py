@@ -63,6 +63,17 @@ PAPER_TABLE2 = {
 TABLE2_BETAS = (2.0, 4.0, 8.0)
 
 
+#: The outputs captions name most, in the words of their papers.
+OUTPUT_WORDS = {
+    "beta_vae_score.eval_accuracy": "Higgins et al.'s disentanglement metric score",
+    "reconstruction_error.mse": "reconstruction error per pixel",
+    "factor_vae_score.eval_accuracy": "Kim and Mnih's FactorVAE score",
+    "mig.mig": "mutual information gap",
+    "dci.disentanglement": "DCI disentanglement",
+    "sap.sap": "SAP score",
+}
+
+
 @dataclass
 class Selection:
     """How Table 1 picks its rows; printed with the table and checked against the run."""
@@ -89,9 +100,10 @@ class Selection:
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas_for(dataset)
         best = "highest" if self.higher else "lowest"
+        words = f" ({OUTPUT_WORDS[self.select_by]})" if self.select_by in OUTPUT_WORDS else ""
         return (
             f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; per DIP-VAE variant, the configuration "
-            f"(λ_od, λ_d, …) with the {best} mean {self.select_by} over seeds"
+            f"(λ_od, λ_d, …) with the {best} mean {self.select_by}{words} over seeds"
         )
 
     def check(self, table: pd.DataFrame) -> None:

@@ -40,9 +40,12 @@ def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
         assert store.read_log()[-1]["step"] == 6
     summary = "models 4 trained, 0 running, 0 failed (0 diverged), 0 pending; evaluations 24 done, 0 failed, 0 missing"
     assert summary in out.output
-    header, *rows = out.output.splitlines()[1:]
-    assert "shapes2d/vae/s0" in header and "shapes2d/beta_vae(beta=8)/s0" in header  # a column per cell
-    assert any(r.startswith("reconstruction_error.mse") for r in rows)
+    lines = out.output.splitlines()
+    numbered = [line for line in lines if line.startswith("#")]  # each cell numbered, seed last, with its status
+    assert numbered[0].split() == ["#1", "shapes2d/beta_vae(beta=2)/s0", "trained"] and len(numbered) == 4
+    assert any(line.split()[:2] == ["#4", "shapes2d/vae/s0"] for line in numbered)
+    assert lines[lines.index(numbered[-1]) + 1].split() == ["#1", "#2", "#3", "#4"]  # a column per cell
+    assert any(line.startswith("reconstruction_error.mse") and len(line.split()) == 5 for line in lines)
     mtimes = [s.model_path.stat().st_mtime_ns for s in stores]
     run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))  # finished cells are skipped
     assert [s.model_path.stat().st_mtime_ns for s in stores] == mtimes

@@ -535,3 +535,14 @@ def test_a_run_off_the_papers_protocol_says_so_in_every_caption_and_figure(shown
     plain = plt.figure()
     figures.save(plain, tmp_path, "plain")
     assert plain.texts == []
+
+
+def test_tables_3_and_4_are_latex_too_each_number_as_in_the_csv(shown):
+    run, folder = shown
+    tex = (folder / "table3_shapes2d.tex").read_text()
+    assert "\\label{tab:paperish-table3_shapes2d}" in tex and (folder / "table4_celeba.tex").exists()
+    matrix = pd.read_csv(folder / "correlations" / "shapes2d_VAE_seed_0_latent_latent.csv", index_col=0)
+    block = tex.split("\\toprule\nVAE, seed 0 & ", 1)[1].split("\\midrule", 1)[1].split("\\bottomrule", 1)[0]
+    first = next(line for line in block.splitlines() if line.startswith("z0 & "))
+    shown_values = [float(v.replace("$-$", "-")) for v in first.removesuffix(" \\\\").split(" & ")[1:]]
+    assert shown_values == [round(v, 2) for v in matrix.loc["z0"]]

@@ -9,6 +9,8 @@ every value of the column allows it), so right alignment is decimal alignment wi
 
 from __future__ import annotations
 
+import math
+
 from benchbench.report.numbers import Column, formatted, interval_texts
 
 #: ``varwidth=\maxdimen``: each document as wide as its table (plain ``varwidth`` stops at the line
@@ -77,6 +79,19 @@ def tabular(
         if i and groups[i] != groups[i - 1]:
             lines.append("\\midrule")
         lines.append(" & ".join([tex_text(t) for t in row_labels] + [cells[i] for cells in body]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines)
+
+
+def matrix_tabular(title: str, rows: list[str], columns: list[str], values, digits: int = 2) -> str:
+    """A matrix as a booktabs tabular: ``title`` over the row names, then each value to ``digits``
+    decimals (a minus sign in math mode, so columns align)."""
+    lines = [f"\\begin{{tabular}}{{l{'r' * len(columns)}}}", "\\toprule"]
+    lines.append(" & ".join([tex_text(title), *(tex_text(c) for c in columns)]) + " \\\\")
+    lines.append("\\midrule")
+    for name, row in zip(rows, values):
+        numbers = [f"{v:.{digits}f}".replace("-", "$-$") if math.isfinite(v) else "--" for v in row]
+        lines.append(" & ".join([tex_text(name), *numbers]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
 

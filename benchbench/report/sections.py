@@ -15,7 +15,7 @@ from benchbench.metric import metric_of
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
 from benchbench.report.html import frame_html, table_html
-from benchbench.report.latex import table_float, tabular
+from benchbench.report.latex import matrix_tabular, table_float, tabular
 from benchbench.report.numbers import BOLD_RULE, Column, digits_for
 from benchbench.report.tables import (
     CELEBA,
@@ -211,6 +211,15 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
     return section
 
 
+def correlation_latex(found: dict, caption: str, label: str, options) -> str:
+    """Tables 3–4 as LaTeX: per model, its latent × latent matrix, then its factor × latent one."""
+    blocks = []
+    for model, (zz, zf, names) in found.items():
+        latents = [f"z{i}" for i in range(zz.shape[0])]
+        blocks += [matrix_tabular(model, latents, latents, zz), matrix_tabular(model, names, latents, zf.T)]
+    return table_float(blocks, caption, label, options.standalone)
+
+
 def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, options, directions) -> Section:
     """Whether differences are real: the methods compared pairwise on every headline output, and
     how alike the metrics rank the models (:mod:`benchbench.analysis`)."""
@@ -337,10 +346,15 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
         section = Section(
             f"Table {number} — {title_of(dataset)}",
             "Pearson correlations of μ over the test set: latent × latent (first figure) and "
-            f"factor/attribute × latent (second). {single}",
+            f"factor/attribute × latent (second). {single} {options.protocol}".rstrip(),
             files=csvs,
             notes=[] if found else [f"{dataset}: no latent_correlation artifacts"],
         )
+        if found and "latex" in options.formats:
+            name = f"table{number}_{dataset}"
+            label = f"tab:{options.run}-{name}"
+            (out / f"{name}.tex").write_text(correlation_latex(found, section.caption, label, options))
+            section.files.append(f"{name}.tex")
         _files(section, images)
         kinds["correlations"] = [section]
     if not options.figures:

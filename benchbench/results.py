@@ -227,20 +227,16 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=keys)
     if not metric_columns(table):  # trained, never evaluated: its configurations, nothing to average
         return done[keys].drop_duplicates().sort_values(keys, na_position="last").reset_index(drop=True)
-    grouped = done.groupby(keys, dropna=False, sort=True)[metric_columns(table)]
-    stats = grouped.agg(["mean", "std", "count", ci_low, ci_high])
+    outputs = metric_columns(table)
+    grouped = done.groupby(keys, dropna=False, sort=True)[outputs]
+    stats = grouped.agg(["mean", "std", "count"])
+    intervals = grouped.agg(bootstrap_interval)  # one bootstrap per group and output: (low, high)
+    for output in outputs:
+        stats[(output, "ci_low")] = [low for low, _ in intervals[output]]
+        stats[(output, "ci_high")] = [high for _, high in intervals[output]]
+    stats = stats[[(o, s) for o in outputs for s in ("mean", "std", "count", "ci_low", "ci_high")]]
     stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
     return stats.copy().reset_index()  # copy: one block, not one per output (many outputs fragment it)
-
-
-def ci_low(values: pd.Series) -> float:
-    """The low end of the 95 % bootstrap interval of the mean (:func:`benchbench.analysis.bootstrap_interval`)."""
-    return bootstrap_interval(values)[0]
-
-
-def ci_high(values: pd.Series) -> float:
-    """The high end of the 95 % bootstrap interval of the mean."""
-    return bootstrap_interval(values)[1]
 
 
 def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ to trust it: ``docs/statistics.md``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -92,12 +93,18 @@ def in_words(name_a: str, name_b: str, output: str, p_better: float, p: float, n
 
 
 def comparisons(
-    table: pd.DataFrame, dataset: str, higher: dict[str, bool], select_by: str, select_higher: bool
+    table: pd.DataFrame,
+    dataset: str,
+    higher: dict[str, bool],
+    select_by: str,
+    select_higher: bool,
+    words: Callable[[str], str] = str,
 ) -> pd.DataFrame:
     """Every pair of method variants of ``dataset`` on every output of ``higher`` (output → whether
     higher is better): over all their trained models, and over the seeds of each variant's best
     configuration (the best mean ``select_by``, as Table 1 picks it).  A row per comparison with
-    ``P(A better)``, the permutation p, both n and the sentence that says it."""
+    ``P(A better)``, the permutation p, both n and the sentence that says it (naming the output
+    by ``words``)."""
     from itertools import combinations
 
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
@@ -121,17 +128,18 @@ def comparisons(
                     {
                         "dataset": dataset, "scope": scope, "output": output, "a": a, "b": b,
                         "n_a": len(xa), "n_b": len(xb), "p_a_better": p_better, "p_value": p,
-                        "in words": in_words(a, b, output, p_better, p, len(xa), len(xb)),
+                        "in words": in_words(a, b, words(output), p_better, p, len(xa), len(xb)),
                     }
                 )  # fmt: skip
     return pd.DataFrame(out)
 
 
-def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8) -> list[str]:
-    """The pairs of outputs whose rank correlation is at least ``threshold`` in size, as text."""
+def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8, words: Callable[[str], str] = str) -> list[str]:
+    """The pairs of outputs whose rank correlation is at least ``threshold`` in size, as text
+    (naming each output by ``words``)."""
     names = list(agreement.columns)
     return [
-        f"{a} and {b} (ρ = {agreement.at[a, b]:.2f})"
+        f"{words(a)} and {words(b)} (ρ = {agreement.at[a, b]:.2f})"
         for i, a in enumerate(names)
         for b in names[i + 1 :]
         if abs(agreement.at[a, b]) >= threshold

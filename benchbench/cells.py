@@ -82,8 +82,9 @@ class Cell:
 
     @property
     def label(self) -> str:
-        """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded)."""
-        numeric = {k: v for k, v in self.hyperparameters.items() if isinstance(v, float)}
+        """Short human-readable name: dataset/method(numeric hp=…)/seed (needs no plugin loaded),
+        hyperparameters by name, so a cell from a grid and one read back from disk read alike."""
+        numeric = {k: v for k, v in sorted(self.hyperparameters.items()) if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
         settings = "".join(f"/{v}" if k == "precision" else f"/{k}={v}" for k, v in self.settings().items())
         return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}{settings}"

@@ -612,7 +612,7 @@ def report(
             "paper.metric",
             "paper.recon",
         ]
-        click.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        click.echo(shown[columns].to_string(index=False, na_rep="–", float_format=lambda v: f"{v:.4g}"))
     click.echo(f"report written to {folder}")
 
 
@@ -642,7 +642,7 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
         click.echo(f"note: {note}")
     shown = frame if show_all else frame[frame["a"].ne(frame["b"]) & ~(frame["a"].isna() & frame["b"].isna())]
     if not shown.empty:
-        click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+        click.echo(shown.to_string(index=False, na_rep="–", float_format=lambda v: f"{v:.6g}"))
     for verdict in verdicts:
         click.echo(verdict.line())
     if out:

@@ -154,6 +154,40 @@ def better(**directions: Direction):
     return attach
 
 
+@dataclass(frozen=True)
+class Shown:
+    """How tables, captions and figures name an output: in words, and for an accuracy the factor
+    that makes it a percentage (1: stored in %, 100: stored as a fraction), so every accuracy of a
+    report reads in the same unit."""
+
+    words: str
+    to_percent: float | None = None
+
+
+def shown_as(**outputs: str | Shown):
+    """Name outputs for readers: ``@shown_as(mig="mutual information gap",
+    informativeness_test=Shown("DCI informativeness (test accuracy)", to_percent=100))``.
+    An output not named is shown by its id."""
+
+    def attach(fn):
+        fn.shown_as = {k: v if isinstance(v, Shown) else Shown(v) for k, v in outputs.items()}
+        return fn
+
+    return attach
+
+
+def shown_output(output: str) -> Shown:
+    """How a ``metric[@representation].output`` column is shown: as its metric declares (a sampled
+    evaluation says so), else by its id."""
+    shown, _, name = output.partition(".")
+    metric = metric_of(shown)
+    declared = getattr(metrics.get(metric), "shown_as", {}).get(name) if metric in metrics else None
+    if declared is None:
+        return Shown(output)
+    suffix = f" ({shown.partition('@')[2]} codes)" if "@" in shown else ""
+    return Shown(declared.words + suffix, declared.to_percent)
+
+
 def declared_directions(metric: str) -> dict[str, Direction]:
     """``{output: "higher" | "lower"}`` as the registered metric declares (empty if it declares
     none, or is not registered here)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.data import LabelledDataset
-from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, MetricNotApplicable, Shown, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import encode
 
@@ -34,6 +34,7 @@ def hinge_bias(scores: np.ndarray, y: np.ndarray) -> float:
 @metrics.register("attribute_accuracy")
 @defined_by("Kumar et al. 2018 (DIP-VAE), Table 2")
 @better(mean="higher")
+@shown_as(mean=Shown("attribute accuracy, mean over attributes", to_percent=1))
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 5000, "num_test": 2000})
 def attribute_accuracy(dataset, model, rng, *, num_train: int | None = None, num_test: int | None = None):

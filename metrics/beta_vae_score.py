@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, names_factors, profiles, shown_as
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
 
@@ -47,6 +47,10 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
 @metrics.register("beta_vae_score")
 @defined_by("Higgins et al. 2017; disentanglement_lib evaluation/metrics/beta_vae.py")
 @better(eval_accuracy="higher", train_accuracy="higher")
+@shown_as(
+    eval_accuracy=Shown("Higgins et al. score", to_percent=1),
+    train_accuracy=Shown("Higgins et al. score, train accuracy", to_percent=1),
+)
 @bounds(batch_size=COUNT, num_train=COUNT, num_eval=COUNT)
 @names_factors("factors")
 @profiles(fast={"batch_size": 16, "num_train": 1000, "num_eval": 500})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 
@@ -43,6 +43,12 @@ def completeness(importance: np.ndarray) -> float:
 @metrics.register("dci")
 @defined_by("Eastwood & Williams 2018; disentanglement_lib evaluation/metrics/dci.py")
 @better(disentanglement="higher", completeness="higher", informativeness_train="higher", informativeness_test="higher")
+@shown_as(
+    disentanglement="DCI disentanglement",
+    completeness="DCI completeness",
+    informativeness_train=Shown("DCI informativeness, train accuracy", to_percent=100),
+    informativeness_test=Shown("DCI informativeness, test accuracy", to_percent=100),
+)
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 1000, "num_test": 500})
 def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, device: str | None = None):

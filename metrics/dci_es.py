@@ -40,7 +40,7 @@ import math
 import numpy as np
 import torch
 
-from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, label_names, sample_codes
 
@@ -156,6 +156,7 @@ FAST = {
 @metrics.register("dci_es")
 @defined_by("Eastwood et al. 2023; andreinicolicioiu/DCI-ES (loss_capacity probing/train_model, explitcitness.py)")
 @better(explicitness="higher", size="higher")
+@shown_as(explicitness="DCI-ES explicitness", size="DCI-ES size")
 @bounds(
     num_train=COUNT, num_val=COUNT, num_test=COUNT, widths=(0, math.inf), hidden_layers=(1, math.inf),
     passes=COUNT, pass_size=COUNT, batch_size=COUNT, lr=(0, math.inf),

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 
@@ -101,6 +101,14 @@ def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndar
 @better(
     **{f"{p}:{n}:mean_test_accuracy": "higher" for p in PREDICTORS for n in STUDY_SIZES},
     **{f"{p}:sample_efficiency": "higher" for p in PREDICTORS},
+)
+@shown_as(
+    **{
+        f"{p}:{n}:mean_test_accuracy": Shown(f"{p.replace('_', ' ')} at {n:,} labels, test accuracy", to_percent=100)
+        for p in PREDICTORS
+        for n in STUDY_SIZES
+    },
+    **{f"{p}:sample_efficiency": f"{p.replace('_', ' ')} sample efficiency" for p in PREDICTORS},
 )
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": [10, 100, 1000], "num_test": 1000})

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, encode, label_names, partners, sample_indices
 
@@ -38,6 +38,11 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
 @metrics.register("factor_vae_score")
 @defined_by("Kim & Mnih 2018; disentanglement_lib evaluation/metrics/factor_vae.py")
 @better(eval_accuracy="higher", train_accuracy="higher")
+@shown_as(
+    eval_accuracy=Shown("FactorVAE score", to_percent=100),
+    train_accuracy=Shown("FactorVAE score, train accuracy", to_percent=100),
+    num_active_dims="FactorVAE active latents",
+)
 @bounds(
     batch_size=(2, math.inf),
     num_train=COUNT,

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchbench.boosting import fit_classifiers
 from benchbench.data import GroundTruthDataset
-from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_codes
 
@@ -66,6 +66,13 @@ def summaries(matrix: np.ndarray, prefix: str) -> dict[str, float]:
 @metrics.register("fairness")
 @defined_by("Locatello et al. 2019b; disentanglement_lib evaluation/metrics/fairness.py")
 @better(**{f"{p}:{o}_{a}:{i}_{b}": "lower" for p in PREFIXES for o, a, i, b in ORDERS})
+@shown_as(
+    **{
+        f"{p}:{o}_{a}:{i}_{b}": f"{p.replace('_', ' ')} ({o} over {a}, {i} over {b})"
+        for p in PREFIXES
+        for o, a, i, b in ORDERS
+    }
+)
 @bounds(num_train=COUNT, num_test_points_per_class=COUNT)
 @profiles(fast={"num_train": 2000, "num_test_points_per_class": 50})
 def fairness(

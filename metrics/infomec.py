@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 from benchbench.stats import standardise
@@ -110,6 +110,7 @@ def infoe(factors: np.ndarray, latents: np.ndarray, discrete: bool) -> float:
 @metrics.register("infomec")
 @defined_by("Hsu et al. 2023; kylehkhsu/latent_quantization disentangle/metrics/infomec.py")
 @better(infom="higher", infoe="higher", infoc="higher")
+@shown_as(infom="InfoM (modularity)", infoc="InfoC (compactness)", infoe="InfoE (explicitness)")
 @bounds(num_train=COUNT)
 @profiles(fast={"num_train": 3000})
 def infomec(dataset, model, rng, *, num_train: int = 10_000, discrete_latents: bool = False):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 from benchbench.stats import histogram_discretize
@@ -45,6 +45,7 @@ def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -
 @metrics.register("irs")
 @defined_by("Suter et al. 2019; disentanglement_lib evaluation/metrics/irs.py")
 @better(irs="higher")
+@shown_as(irs="interventional robustness (IRS)")
 @bounds(num_train=COUNT, diff_quantile=(0, 1), num_bins=COUNT)
 @profiles(fast={"num_train": 3000})
 def irs(

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import encode, label_names, labels_at
 from benchbench.stats import pearson_matrix
@@ -25,6 +25,7 @@ from benchbench.stats import pearson_matrix
 @metrics.register("latent_correlation")
 @defined_by("Kumar et al. 2018 (DIP-VAE), Tables 3-4 and Figure 2")
 @better(mean_abs_offdiag="lower")
+@shown_as(mean_abs_offdiag="mean |off-diagonal latent correlation|")
 @bounds(num_images=(2, math.inf), top=COUNT)
 @profiles(fast={"num_images": 5000})
 def latent_correlation(dataset, model, rng, *, num_images: int | None = None, top: int = 4):

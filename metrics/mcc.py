@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from benchbench.metric import better, bounds, defined_by, profiles
+from benchbench.metric import better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 from benchbench.stats import pearson_matrix
@@ -39,6 +39,7 @@ def matched_mean(corr: np.ndarray) -> tuple[float, np.ndarray]:
 @metrics.register("mcc")
 @defined_by("Khemakhem et al. 2020; ilkhem/icebeem metrics/mcc.py")
 @better(mcc_pearson="higher", mcc_spearman="higher")
+@shown_as(mcc_pearson="MCC (Pearson)", mcc_spearman="MCC (Spearman)")
 @bounds(num_train=(2, math.inf))
 @profiles(fast={"num_train": 3000})
 def mcc(dataset, model, rng, *, num_train: int = 10_000):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix
@@ -20,6 +20,7 @@ from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix
 @metrics.register("mig")
 @defined_by("Chen et al. 2018; disentanglement_lib evaluation/metrics/mig.py")
 @better(mig="higher")
+@shown_as(mig="mutual information gap (MIG)")
 @bounds(num_train=COUNT, num_bins=COUNT)
 @profiles(fast={"num_train": 3000})
 def mig(dataset, model, rng, *, num_train: int = 10_000, num_bins: int = 20, mode: Mode = "default"):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, logistic_regression, sample_codes
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -54,6 +54,11 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 @metrics.register("modularity_explicitness")
 @defined_by("Ridgeway & Mozer 2018; disentanglement_lib evaluation/metrics/modularity_explicitness.py")
 @better(modularity="higher", explicitness_train="higher", explicitness_test="higher")
+@shown_as(
+    modularity="modularity",
+    explicitness_train="explicitness (train ROC AUC)",
+    explicitness_test="explicitness (test ROC AUC)",
+)
 @bounds(num_train=COUNT, num_test=COUNT, num_bins=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def modularity_explicitness(

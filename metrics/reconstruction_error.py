@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 
 CHUNK = 4096  # images per chunk, to bound memory on the 73,728-image shapes2d test split
@@ -19,6 +19,7 @@ CHUNK = 4096  # images per chunk, to bound memory on the 73,728-image shapes2d t
 @metrics.register("reconstruction_error")
 @defined_by("Kumar et al. 2018 (DIP-VAE), Table 1")
 @better(mse="lower", bce="lower")
+@shown_as(mse="reconstruction error (squared, per pixel)", bce="reconstruction error (cross-entropy, per pixel)")
 @bounds(num_images=COUNT)
 @profiles(fast={"num_images": 5000})
 def reconstruction_error(dataset, model, rng, *, num_images: int | None = None) -> dict[str, float]:

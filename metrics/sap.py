@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 
@@ -49,6 +49,7 @@ def _squared_correlation(mus: np.ndarray, ys: np.ndarray) -> np.ndarray:
 @metrics.register("sap")
 @defined_by("Kumar et al. 2018; disentanglement_lib evaluation/metrics/sap_score.py")
 @better(sap="higher")
+@shown_as(sap="SAP score")
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
 def sap(

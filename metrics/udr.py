@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.metric import MetricNotApplicable, across_seeds, better, bounds, defined_by, profiles
+from benchbench.metric import MetricNotApplicable, across_seeds, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_indices
 from benchbench.stats import standardise
@@ -75,6 +75,7 @@ def _encoded(dataset, models, indices, rng) -> list[tuple[np.ndarray, np.ndarray
 @defined_by("Duan et al. 2020; disentanglement_lib evaluation/udr/metrics/udr.py")
 @across_seeds
 @better(udr="higher")
+@shown_as(udr="unsupervised disentanglement ranking (UDR)")
 @bounds(num_data_points=(2, math.inf), kl_filter_threshold=(0, math.inf))
 @profiles(fast={"num_data_points": 500})
 def udr(

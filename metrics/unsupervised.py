@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles
+from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_indices
 from benchbench.stats import histogram_discretize, mutual_info_matrix
@@ -50,6 +50,12 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
     gaussian_wasserstein_correlation="lower",
     gaussian_wasserstein_correlation_norm="lower",
     mutual_info_score="lower",
+)
+@shown_as(
+    gaussian_total_correlation="Gaussian total correlation",
+    gaussian_wasserstein_correlation="Gaussian Wasserstein correlation",
+    gaussian_wasserstein_correlation_norm="Gaussian Wasserstein correlation (normalised)",
+    mutual_info_score="mutual information between latents",
 )
 @bounds(num_train=(2, math.inf), num_bins=COUNT)
 @profiles(fast={"num_train": 3000})

@@ -164,7 +164,9 @@ def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
 
     assert dip()[0] == 1  # highest Higgins score
     lam, output = dip("--select-by", "reconstruction_error.mse")
-    assert lam == 5 and "lowest mean reconstruction_error.mse" in output  # lower error is better
+    assert (
+        lam == 5 and "lowest mean reconstruction error (squared, per pixel) over seeds" in output
+    )  # lower error is better
     assert dip("--select-by", "mig.mig")[0] == 20
 
 
@@ -213,11 +215,6 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
     add(run, cell("dip_vae", {"variant": "ii", "lambda_od": 2, "cov_estimate": "batch"}), 94.0, 0.002)
     folder, _ = report(cli_runner, run, "--beta", "shapes2d=4,4", "--format", "csv")
     t1 = pd.read_csv(folder / "table1.csv").set_index("method")
-    i, ii_run, ii_batch = (
-        "DIP-VAE (cov_estimate = running, variant = i)",
-        "DIP-VAE (cov_estimate = running, variant = ii)",
-        "DIP-VAE (cov_estimate = batch, variant = ii)",
-    )
     rows = ["DIP-VAE-II (cov_estimate = batch, λ_od = 2)", "DIP-VAE-I (cov_estimate = running, λ_od = 10)",
             "DIP-VAE-II (cov_estimate = running, λ_od = 2)"]  # fmt: skip
     assert list(t1.index) == ["VAE", "β-VAE (β = 4)", "β-VAE (β = 4)", *rows]
@@ -226,15 +223,12 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
     table = tidy(run)
     configs = table.groupby("label")["cell"].nunique()
     assert len(configs) == len(table) and (configs == 1).all()  # every cell its own label
-    series = {
-        legend: sorted(rows["hp.lambda_od" if "λ" in legend else "hp.beta"])
-        for legend, _, rows in figure1_series(aggregate(table))
-    }
-    assert series == {
-        "β-VAE (β)": [1.0, 4.0],
-        f"{ii_batch} (λ_od)": [2.0],
-        f"{i} (λ_od)": [2.0, 10.0],
-        f"{ii_run} (λ_od)": [2.0, 10.0],
+    series = {name: (hp, sorted(rows[hp])) for name, hp, rows in figure1_series(aggregate(table))}
+    assert series == {  # named as papers name them, one series per variant
+        "β-VAE": ("hp.beta", [1.0, 4.0]),
+        "DIP-VAE-II (cov_estimate = batch)": ("hp.lambda_od", [2.0]),
+        "DIP-VAE-I (cov_estimate = running)": ("hp.lambda_od", [2.0, 10.0]),
+        "DIP-VAE-II (cov_estimate = running)": ("hp.lambda_od", [2.0, 10.0]),
     }
 
 
@@ -353,7 +347,34 @@ def test_report_figures_and_html(shown):
     assert "8 steps" in page and "batch 8" in page and "Not the paper&#x27;s protocol: steps 8" in page
     assert "a stand-in for the official dSprites file (dsprites): rendered here" in page  # shapes2d, named
     assert "Data, celeba" not in page and "Data, shapes2d" in page
-    assert re.search(r"<td class='label'>shapes2d</td><td class='label'>VAE</td><td class='label'>2</td>", page)
+    assert "<h3>2D Shapes</h3>" in page and "<th>VAE (n = 2)</th>" in page  # the every-metric table
+    assert "<tbody><tr><td class='label'>Higgins et al. score (%) ↑</td>" in page  # metrics as rows, paper's first
+
+
+def test_every_metric_table_has_metrics_as_rows_in_words_and_one_unit():
+    """Accuracies read in % whether stored as a fraction (FactorVAE) or in % (Higgins); rows in
+    the paper's order; at most OVERVIEW_COLUMNS configurations a table; bold the row's best."""
+    from benchbench.report.sections import OVERVIEW_COLUMNS, overview_html
+
+    n = OVERVIEW_COLUMNS + 1
+    agg = pd.DataFrame({"dataset": ["shapes2d"] * n, "label": [f"c{k}" for k in range(n)]})
+    values = {
+        "factor_vae_score.eval_accuracy": [0.5] * (n - 1) + [0.7],
+        "mig.mig": [0.25] * n,
+        "beta_vae_score.eval_accuracy": [60.0] * (n - 1) + [40.0],
+    }
+    for output, means in values.items():
+        agg[f"{output}.mean"], agg[f"{output}.n"] = means, 1
+        for stat in ("std", "ci_low", "ci_high"):
+            agg[f"{output}.{stat}"] = np.nan
+    directions = {"factor_vae_score": {"eval_accuracy": "higher"}, "beta_vae_score": {"eval_accuracy": "higher"}}
+    page = overview_html(agg, list(values), directions)
+    assert page.count("<table>") == 2 and "<th>c6 (n = 1)</th>" in page.split("<table>")[2]
+    heads = re.findall(r"<tr><td class='label'>([^<]*)</td>", page.split("<table>")[2])
+    assert heads == ["Higgins et al. score (%) ↑", "FactorVAE score (%) ↑", "mutual information gap (MIG)"]
+    last = page.split("<table>")[2]
+    assert "<td><b>70</b></td>" in last and "<td>40</td>" in last  # a fraction shown in %, the best bold
+    assert "<b>60.0</b>" not in page  # six equal values: none stands apart
 
 
 def test_label_placement_avoids_overlap():
@@ -509,7 +530,7 @@ def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
     rho = scipy.stats.spearmanr(cells["beta_vae_score.eval_accuracy"], cells["reconstruction_error.mse"])[0]
     assert agreement.at["beta_vae_score.eval_accuracy", "reconstruction_error.mse"] == pytest.approx(rho, abs=1e-12)
     page = (folder / "index.html").read_text()
-    assert "Statistics — 2D Shapes" in page and "not distinguishable on beta_vae_score.eval_accuracy" in page
+    assert "Statistics — 2D Shapes" in page and "not distinguishable on Higgins et al. score" in page
     shares = pd.read_csv(folder / "statistics" / "variance_shapes2d.csv").set_index(["method", "output"])
     from benchbench.analysis import variance_shares
 
@@ -528,6 +549,7 @@ def test_a_run_off_the_papers_protocol_says_so_in_every_caption_and_figure(shown
     run, folder = shown
     caption = (folder / "table1.tex").read_text().split("\\caption{", 1)[1].split("}\n", 1)[0]
     assert "Not the paper's protocol: steps" in caption and "(paper grid: 300,000)" in caption
+    assert "highest mean Higgins et al. score over seeds" in caption and "\\_" not in caption  # words, not ids
     fig = plt.figure()
     with figures.footnote("Not the paper's protocol: steps 6."):
         figures.save(fig, tmp_path, "noted")
@@ -546,3 +568,58 @@ def test_tables_3_and_4_are_latex_too_each_number_as_in_the_csv(shown):
     first = next(line for line in block.splitlines() if line.startswith("z0 & "))
     shown_values = [float(v.replace("$-$", "-")) for v in first.removesuffix(" \\\\").split(" & ")[1:]]
     assert shown_values == [round(v, 2) for v in matrix.loc["z0"]]
+
+
+def test_footnote_sits_below_a_legend_placed_under_the_axes(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from benchbench.report import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="a series")
+    legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    with figures.footnote("Not the paper's protocol: steps 6."):
+        figures.save(fig, tmp_path, "legend")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # saving closed the figure's own canvas
+    note = fig.texts[0].get_window_extent(renderer)
+    assert note.y1 <= legend.get_window_extent(renderer).y0  # under the legend, never across it
+
+
+def test_traversal_tiles_have_gutters_and_latents_sorted_by_kl():
+    import torch
+
+    from benchbench.report.figures import tile_grid, traversal
+
+    tiles = np.zeros((2, 3, 1, 4, 5))
+    grid = tile_grid(tiles, gap=2)
+    assert grid.shape == (2 * 4 + 2, 3 * 5 + 2 * 2, 1)
+    assert (grid[4:6] == 1).all() and (grid[:, 5:7] == 1).all() and (grid[:4, :5] == 0).all()
+
+    torch.manual_seed(0)
+    net = build_net("conv", (1, 64, 64), 5)
+    batch = torch.rand(6, 1, 64, 64)
+    tiles, latents = traversal(net, batch, 5, steps=3)
+    mu, logvar = (t.detach().double() for t in net.encode(batch))
+    kl = (0.5 * (mu**2 + logvar.exp() - logvar - 1)).mean(0).numpy()
+    assert list(latents[:, 0]) == list(np.argsort(-kl, kind="stable"))  # most informative first
+    np.testing.assert_allclose(latents[:, 1], kl[latents[:, 0].astype(int)], rtol=1e-4)  # float32 sums
+    assert tiles.shape == (5, 2 + 3, 1, 64, 64)
+    np.testing.assert_array_equal(tiles[0, 0], batch[0].numpy())  # the image once, on the first row
+    assert (tiles[1:, :2] == 1).all()
+
+
+def test_outputs_are_named_in_words_with_their_unit_and_direction():
+    from benchbench.metric import shown_output
+    from benchbench.report.tables import heading, reading_order
+
+    sampled = shown_output("dci@sampled.informativeness_test")
+    assert sampled.words == "DCI informativeness, test accuracy (sampled codes)" and sampled.to_percent == 100
+    assert shown_output("beta_vae_score.eval_accuracy").to_percent == 1  # stored in % already
+    assert shown_output("plugin_metric.value").words == "plugin_metric.value"  # undeclared: its id
+    assert heading("mig.mig", True) == "mutual information gap (MIG) ↑"
+    assert heading("reconstruction_error.mse", False) == "reconstruction error (squared, per pixel) ↓"
+    assert reading_order(["mig.mig", "sap.sap", "reconstruction_error.mse", "beta_vae_score.eval_accuracy"]) == [
+        "beta_vae_score.eval_accuracy", "reconstruction_error.mse", "sap.sap", "mig.mig"
+    ]  # fmt: skip

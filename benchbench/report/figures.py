@@ -24,11 +24,13 @@ import torch  # noqa: E402
 from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from benchbench.arch import decoder_mean  # noqa: E402
-from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON, title_of  # noqa: E402
+from benchbench.metric import shown_output  # noqa: E402
+from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON, dip_name, heading, reading_order, title_of  # noqa: E402
 from benchbench.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
 PNG_METADATA = {"Software": None}
+DPI = 120  # the PNGs' resolution: traversal tiles are drawn at their native pixels at this dpi
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 MATH = {"λ_od": r"$\lambda_{od}$", "λ_d": r"$\lambda_{d}$", "β": r"$\beta$"}
 
@@ -62,8 +64,10 @@ def save(fig, out: Path, name: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     if FOOTNOTE.get():
         width = max(40, int(fig.get_figwidth() * 14))
-        fig.text(0.5, 0, textwrap.fill(FOOTNOTE.get(), width), ha="center", va="top", fontsize=6, color="0.3")
-    fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight", metadata=PNG_METADATA)
+        below = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()  # under a legend too
+        text = textwrap.fill(FOOTNOTE.get(), width)
+        fig.text(0.5, below - 0.01, text, ha="center", va="top", fontsize=6, color="0.3")
+    fig.savefig(folder / f"{name}.png", dpi=DPI, bbox_inches="tight", metadata=PNG_METADATA)
     fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata=PDF_METADATA)
     plt.close(fig)
     return f"figures/{name}.png"
@@ -121,23 +125,27 @@ def spans_decades(values) -> bool:
 
 
 def figure1_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
-    """(legend, hyperparameter, rows) per series: the β sweep (the VAE as β = 1 where the grid
-    has no β-VAE at β = 1) and each DIP-VAE variant's λ_od sweep."""
+    """(name, hyperparameter, rows) per series, named as papers name them ("DIP-VAE-I"): the β
+    sweep (the VAE as β = 1 where the grid has no β-VAE at β = 1) and each DIP-VAE variant's λ_od
+    sweep."""
     betas = rows[rows["method"] == "beta_vae"].copy()
     vae = rows[rows["method"] == "vae"].copy()
     if not vae.empty and not (betas.get("hp.beta", pd.Series(dtype=float)) == 1).any():
         vae["hp.beta"] = 1.0
         betas = pd.concat([betas, vae])
-    series = [("β-VAE (β)", "hp.beta", betas)] if not betas.empty and "hp.beta" in betas else []
+    series = [("β-VAE", "hp.beta", betas)] if not betas.empty and "hp.beta" in betas else []
     dips = rows[rows["method"] == "dip_vae"]
     if "hp.lambda_od" in dips:
-        series += [(f"{variant} (λ_od)", "hp.lambda_od", group) for variant, group in dips.groupby("variant")]
+        series += [
+            (dip_name(group.iloc[0].drop("hp.lambda_od")), "hp.lambda_od", group)
+            for _, group in dips.groupby("variant")
+        ]
     return series
 
 
 def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None) -> str | None:
     """Higgins score against reconstruction error per series, ± std bars, every point labelled
-    with its β or λ_od; the paper's Table 1 points as hollow markers; log x when the errors
+    in words with its β or λ_od ("λ_od = 10"); the paper's Table 1 points as hollow markers; log x when the errors
     span a decade or more (``logx`` forces it on or off)."""
     needed = {f"{HIGGINS}.mean", f"{RECON}.mean"}
     rows = agg[agg["dataset"] == dataset]
@@ -158,14 +166,15 @@ def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None
             label=mathtext(legend),
         )
         points += list(zip(x, y))
-        texts += [f"{v:g}" for v in series[hp]]
+        symbol = "β" if hp == "hp.beta" else "λ_od"
+        texts += [mathtext(f"{symbol} = {v:g}") for v in series[hp]]
     paper = PAPER_TABLE1.get(dataset, {})
     if paper:
         names = {"VAE": "VAE", "DIP-VAE": "DIP-VAE"}
         for key, (metric, recon) in paper.items():
             ax.plot(recon, metric, marker="o", markersize=9, markerfacecolor="none", color="black", linestyle="none")
             points.append((recon, metric))
-            texts.append(f"paper {names.get(key) or f'β = {key:g}'}")
+            texts.append(f"paper {names.get(key) or mathtext(f'β = {key:g}')}")
         ax.plot([], [], marker="o", markerfacecolor="none", color="black", linestyle="none", label="paper (Table 1)")
     if logx if logx is not None else spans_decades([p[0] for p in points]):
         ax.set_xscale("log")
@@ -297,52 +306,77 @@ def figure2(
     return save(fig, out, f"figure2_{dataset}")
 
 
+#: Below this mean KL (nats) a latent counts as inactive: its posterior is the prior, and its row
+#: of a traversal shows nothing (the threshold UDR and disentanglement_lib use).
+ACTIVE_KL = 0.01
+
+
+def tile_grid(tiles: np.ndarray, gap: int) -> np.ndarray:
+    """``tiles`` (rows, cols, C, H, W) as one image (rows·H, cols·W, C) with ``gap`` white pixels
+    between neighbouring tiles, so dark images never merge into one block."""
+    rows, cols, c, h, w = tiles.shape
+    grid = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap, c))
+    for r in range(rows):
+        for k in range(cols):
+            grid[r * (h + gap) : r * (h + gap) + h, k * (w + gap) : k * (w + gap) + w] = tiles[r, k].transpose(1, 2, 0)
+    return grid
+
+
 @torch.no_grad()
+def traversal(net, batch: torch.Tensor, latent_dim: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """One model's traversal tiles (latents sorted by KL, most informative first; the first test image
+    and its reconstruction on the first row; each row then that latent set to −3 … 3 from the image's μ) and
+    the sorted latents' (index, mean KL) over ``batch``."""
+    mus, logvars = net.encode(batch)
+    kl = (0.5 * (mus**2 + logvars.exp() - logvars - 1)).mean(0).numpy()
+    order = np.argsort(-kl, kind="stable")
+    z = mus[0].repeat(latent_dim * steps, 1)
+    for row, j in enumerate(order):
+        z[row * steps : (row + 1) * steps, j] = torch.linspace(-3, 3, steps)
+    frames = decoder_mean(net.decode(z)).numpy()
+    c, h, w = frames.shape[1:]
+    head = np.stack([batch[0].numpy(), decoder_mean(net.decode(mus[:1])).numpy()[0]])
+    tiles = np.concatenate([np.ones((latent_dim, 2, c, h, w)), frames.reshape(latent_dim, steps, c, h, w)], 1)
+    tiles[0, :2] = head  # the image and its reconstruction once, on the first row
+    return tiles, np.stack([order, kl[order]], 1)
+
+
 def traversals(
     run_path: Path, cells: dict[str, str], dataset_obj, dataset: str, out: Path, steps: int = 7, kl_images: int = 256
 ) -> str | None:
-    """Per method: the first test image and its reconstruction, then each latent (rows, labelled
-    with its index and its mean KL over the first ``kl_images`` test images) set to −3 … 3 in
-    turn (columns), decoder means."""
-    grids = {}
+    """Per method, a traversal (:func:`traversal`) with every tile at its native size and a white
+    gutter between tiles; each row labelled with its latent and mean KL over the first
+    ``kl_images`` test images, inactive latents (KL < :data:`ACTIVE_KL`) marked so in grey."""
     test = dataset_obj.test_indices
     rng = np.random.default_rng(0)  # a stochastic dataset's nuisance: the same in every report
     batch = torch.as_tensor(dataset_obj.observations(test[: min(kl_images, len(test))], rng))
+    grids = {}
     for label, cell in cells.items():
         store = CellStore(run_path / "cells" / cell)
-        if not store.model_path.exists():
-            continue
-        config = store.cell()
-        net = store.load_net(dataset_obj.image_shape)
-        mus, logvars = net.encode(batch)
-        kl = (0.5 * (mus**2 + logvars.exp() - logvars - 1)).mean(0).numpy()
-        z = mus[0].repeat(config.latent_dim * steps, 1)
-        for j in range(config.latent_dim):
-            z[j * steps : (j + 1) * steps, j] = torch.linspace(-3, 3, steps)
-        frames = decoder_mean(net.decode(z)).numpy()  # (d·steps, C, H, W)
-        original = batch[0].numpy()
-        recon = decoder_mean(net.decode(mus[:1])).numpy()[0]
-        c, h, w = frames.shape[1:]
-        rows = (
-            frames.reshape(config.latent_dim, steps, c, h, w)
-            .transpose(0, 3, 1, 4, 2)
-            .reshape(config.latent_dim * h, steps * w, c)
-        )
-        head = np.ones((config.latent_dim * h, 2 * w + w // 4, c))
-        head[:h, :w], head[:h, w : 2 * w] = original.transpose(1, 2, 0), recon.transpose(1, 2, 0)
-        grids[label] = (np.concatenate([head, rows], axis=1), kl, h, w)
+        if store.model_path.exists():
+            net = store.load_net(dataset_obj.image_shape)
+            grids[label] = traversal(net, batch, store.cell().latent_dim, steps)
     if not grids:
         return None
-    height = max(g.shape[0] for g, *_ in grids.values()) / 64
-    fig, axes = plt.subplots(1, len(grids), figsize=(3.4 * len(grids), 0.75 * height + 1), squeeze=False)
-    for ax, (label, (grid, kl, h, w)) in zip(axes[0], grids.items()):
-        ax.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
-        ax.set_yticks(
-            [(j + 0.5) * h for j in range(len(kl))], [f"z{j}  KL {k:.2f}" for j, k in enumerate(kl)], fontsize=7
+    h, w = dataset_obj.image_shape[-2:]
+    gap = max(2, w // 16)
+    images = {label: tile_grid(tiles, gap) for label, (tiles, _) in grids.items()}
+    width = max(g.shape[1] for g in images.values()) / DPI + 1.3  # + the row labels
+    height = max(g.shape[0] for g in images.values()) / DPI + 0.6
+    fig, axes = plt.subplots(1, len(grids), figsize=(width * len(grids), height), squeeze=False)
+    for ax, (label, (_, latents)), image in zip(axes[0], grids.items(), images.values()):
+        ax.imshow(
+            image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1, interpolation="nearest"
         )
-        start = 2 * w + w // 4
+        ax.set_yticks(
+            [(r + 0.5) * (h + gap) for r in range(len(latents))],
+            [f"z{j:.0f}  KL {k:.2f}" + ("  inactive" if k < ACTIVE_KL else "") for j, k in latents],
+            fontsize=7,
+        )
+        for tick, (_, k) in zip(ax.get_yticklabels(), latents):
+            tick.set_color("0.6" if k < ACTIVE_KL else "0")
         ax.set_xticks(
-            [w / 2, 1.5 * w, start + w / 2, start + (steps - 0.5) * w], ["$x$", r"$\hat{x}$", "−3", "+3"], fontsize=8
+            [(k + 0.5) * (w + gap) for k in (0, 1, 2, steps + 1)], ["$x$", r"$\hat{x}$", "−3", "+3"], fontsize=8
         )
         ax.tick_params(length=0)
         for side in ax.spines.values():
@@ -372,6 +406,7 @@ def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Pa
                 ax.plot(log["step"], log[term], label=mathtext(label), color=f"C{i}")  # one colour per model
         ax.set_title(term.replace("_", " "))
         ax.set_xlabel("step")
+        ax.set_ylabel(f"{term.replace('_', ' ')} per image (batch mean)")
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax.xaxis.set_major_locator(MaxNLocator(5))
         values = pd.concat([log[term] for log in logs.values() if term in log])
@@ -383,12 +418,12 @@ def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Pa
     return save(fig, out, f"curves_{dataset}")
 
 
-def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -> str | None:
-    """disentanglement_lib's overview: per headline output, a violin of every trained model of
-    each method variant (all hyperparameters and seeds) with the models as points (jittered
-    sideways by a fixed random stream)."""
+def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, higher: dict) -> str | None:
+    """disentanglement_lib's overview: per headline output (titled in words, ↑/↓ by ``higher``,
+    accuracies in %), a violin of every trained model of each method variant (all hyperparameters
+    and seeds) with the models as points (jittered sideways by a fixed random stream)."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
-    outputs = [o for o in outputs if o in rows and rows[o].notna().any()]
+    outputs = [o for o in reading_order(outputs) if o in rows and rows[o].notna().any()]
     if rows.empty or not outputs:
         return None
     order = sorted(set(rows["variant"]))
@@ -399,6 +434,7 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
     )
     for ax, output in zip(axes.flat, outputs):
         data = rows[["variant", output]].dropna()
+        data[output] *= shown_output(output).to_percent or 1
         sns.violinplot(
             data=data, x="variant", y=output, order=order, ax=ax, inner=None, cut=0, color="0.9", density_norm="width"
         )
@@ -406,7 +442,7 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
         for i, variant in enumerate(order):
             values = data.loc[data["variant"] == variant, output].to_numpy()
             ax.scatter(i + jitter.uniform(-0.15, 0.15, values.size), values, s=14, color="tab:blue", zorder=3)
-        ax.set_title(output, fontsize=9)
+        ax.set_title(heading(output, higher.get(output)), fontsize=9)
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.set_xticks(range(len(order)), [mathtext(o) for o in order], rotation=30, ha="right", fontsize=7)
@@ -417,13 +453,18 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path) -
     return save(fig, out, f"overview_{dataset}")
 
 
+def words_of(label) -> str:
+    """A ``metric.output`` label in words; any other label (a method) as it is."""
+    return shown_output(label).words if isinstance(label, str) and "." in label else str(label)
+
+
 def _heatmap(matrix: pd.DataFrame, title: str, legend: str, colours: str, low: float, out: Path, name: str) -> str:
     """A matrix as coloured squares with each value written in its square."""
     rows, cols = matrix.shape
     fig, ax = plt.subplots(figsize=(2.7 + 0.45 * cols, 1.2 + 0.45 * rows))
     shown = ax.imshow(matrix.to_numpy(dtype=float), cmap=colours, vmin=low, vmax=1)
-    ax.set_xticks(range(cols), list(matrix.columns), rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(rows), list(matrix.index), fontsize=7)
+    ax.set_xticks(range(cols), [words_of(c) for c in matrix.columns], rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(rows), [words_of(i) for i in matrix.index], fontsize=7)
     for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
         if np.isfinite(value):
             colour = "white" if abs(value) > 0.6 else "black"

@@ -22,6 +22,11 @@ table.plain td, table.plain th { text-align: left; white-space: normal; }
 """
 
 
+def _number_cell(mean: str, spread: str, bold: bool, interval: str) -> str:
+    text = html.escape(f"{mean} {spread} {interval}".strip())
+    return f"<td>{f'<b>{text}</b>' if bold else text}</td>"
+
+
 def table_html(table) -> str:
     """A :class:`benchbench.report.Table` as HTML, numbers formatted as in its LaTeX."""
     head = "".join(f"<th class='label'>{html.escape(h)}</th>" for h in table.label_headers)
@@ -32,12 +37,29 @@ def table_html(table) -> str:
     for i, labels in enumerate(table.labels):
         group = " class='group'" if i and table.groups[i] != table.groups[i - 1] else ""
         cells = "".join(f"<td class='label'>{html.escape(t)}</td>" for t in labels)
-        for column, interval in zip(texts, intervals):
-            mean, spread, bold = column[i]
-            text = html.escape(f"{mean} {spread} {interval[i]}".strip())
-            cells += f"<td>{f'<b>{text}</b>' if bold else text}</td>"
+        cells += "".join(_number_cell(*column[i], interval[i]) for column, interval in zip(texts, intervals))
         rows.append(f"<tr{group}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def rows_table_html(corner: str, headers: list[str], rows, width: int) -> str:
+    """Quantities as rows (each a :class:`benchbench.report.numbers.Column` over the columns
+    ``headers``: its own unit, precision and direction), the best of each whole row in bold, in
+    tables of at most ``width`` columns."""
+    texts = [list(zip(formatted(row, [0] * len(row.means)), interval_texts(row))) for row in rows]
+    tables = []
+    for start in range(0, len(headers), width):
+        shown = slice(start, start + width)
+        head = f"<th class='label'>{html.escape(corner)}</th>"
+        head += "".join(f"<th>{html.escape(h)}</th>" for h in headers[shown])
+        body = "".join(
+            f"<tr><td class='label'>{html.escape(row.header)}</td>"
+            + "".join(_number_cell(*text, interval) for text, interval in cells[shown])
+            + "</tr>"
+            for row, cells in zip(rows, texts)
+        )
+        tables.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return "".join(tables)
 
 
 def frame_html(frame) -> str:

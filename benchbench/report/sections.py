@@ -11,16 +11,18 @@ from pathlib import Path
 import pandas as pd
 
 from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
-from benchbench.metric import metric_of
+from benchbench.metric import metric_of, shown_output
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
-from benchbench.report.html import frame_html, table_html
+from benchbench.report.html import frame_html, rows_table_html, table_html
 from benchbench.report.latex import matrix_tabular, table_float, tabular
 from benchbench.report.numbers import BOLD_RULE, Column, digits_for
 from benchbench.report.tables import (
     CELEBA,
     HIGGINS,
     PAPER_ATTRIBUTES,
+    heading,
+    reading_order,
     representative_cells,
     table1,
     table2,
@@ -174,36 +176,63 @@ def table2_section(agg, selection, dataset, out, options) -> Section:
     return section
 
 
+OVERVIEW_COLUMNS = 6  # configurations per table: wider would scroll on a page or a slide
+
+
+def metric_rows(rows: pd.DataFrame, outputs: list[str], directions) -> list[Column]:
+    """Per output (a table row), its mean ± std [interval] over each configuration of ``rows``:
+    named in words with ↑/↓, accuracies in %."""
+    found = []
+    for output in outputs:
+        scale = shown_output(output).to_percent or 1
+        means = rows[f"{output}.mean"] * scale
+        found.append(
+            Column(
+                heading(output, _higher(directions, output)),
+                list(means),
+                list(rows[f"{output}.std"] * scale),
+                digits_for(means),
+                _higher(directions, output),
+                list(rows[f"{output}.ci_low"] * scale),
+                list(rows[f"{output}.ci_high"] * scale),
+            )
+        )
+    return found
+
+
+def overview_html(agg: pd.DataFrame, outputs: list[str], directions) -> str:
+    """Per dataset, metrics as rows in the paper's order and configurations as columns (n seeds
+    in each heading), in tables of at most :data:`OVERVIEW_COLUMNS` configurations."""
+    parts = []
+    for dataset, rows in agg.groupby("dataset", sort=True):
+        shown = [o for o in reading_order(outputs) if rows[f"{o}.mean"].notna().any()]
+        ns = rows[[f"{o}.n" for o in shown]].max(axis=1).fillna(0) if shown else pd.Series(0, index=rows.index)
+        parts.append(f"<h3>{html.escape(title_of(dataset))}</h3>")
+        headers = [f"{label} (n = {n:.0f})" for label, n in zip(rows["label"], ns)]
+        parts.append(rows_table_html("Metric", headers, metric_rows(rows, shown, directions), OVERVIEW_COLUMNS))
+    return "".join(parts)
+
+
 def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options, directions) -> Section:
-    """Every value of every evaluation shown: a violin grid of the headline outputs per method
-    variant, and mean ± std (n) per configuration."""
+    """Every value of every evaluation shown: mean ± std (n) of each headline output per
+    configuration, and a violin grid of them per method variant."""
     values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
     headline = headline_outputs(values, directions)
-    columns = [
-        Column(v, list(agg[f"{v}.mean"]), list(agg[f"{v}.std"]), digits_for(agg[f"{v}.mean"]), _higher(directions, v),
-               list(agg[f"{v}.ci_low"]), list(agg[f"{v}.ci_high"]))
-        for v in headline
-    ]  # fmt: skip
-    groups = list(agg["dataset"])
-    ns = agg[[f"{v}.n" for v in headline]].max(axis=1) if headline else pd.Series(0, index=agg.index)
-    summary = Table(
-        ["Dataset", "Configuration", "n"],
-        [[d, label, f"{n:.0f}"] for d, label, n in zip(agg["dataset"], agg["label"], ns.fillna(0))],
-        columns,
-        groups,
-    )
     section = Section(
         "Every metric",
-        "Each metric's headline outputs (those it declares which way is better; every output of a "
-        f"metric that declares none): mean ± std over n seeds per configuration [{INTERVAL_RULE}], the best per "
-        "dataset in bold where the metric says which way is better; below, a violin per method "
+        "Each metric's headline outputs (those it declares which way is better, ↑ higher or ↓ lower; every "
+        "output of a metric that declares none), in the paper's order of metrics, accuracies in %: mean ± std "
+        f"over n seeds per configuration [{INTERVAL_RULE}], the best configuration of each row in bold where "
+        "the metric says which way is better and it stands apart (its mean ± std does not overlap the "
+        "runner-up's); below, a violin per method "
         "variant over all its trained models (every hyperparameter and seed, each a point). Every "
         "output, per-factor ones included, is in cells.csv (per model) and aggregate.csv (per "
         "configuration).",
-        html=table_html(summary),
+        html=overview_html(agg, headline, directions),
     )
+    higher = {o: _higher(directions, o) for o in headline}
     for dataset in sorted(set(table["dataset"])) if options.figures else []:
-        image = figures.overview(table, headline, dataset, out)
+        image = figures.overview(table, headline, dataset, out, higher)
         if image:
             _files(section, [image])
     if "csv" in options.formats:
@@ -227,15 +256,16 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     outputs = [o for o in headline_outputs(metric_columns(table), directions) if rows[o].notna().sum() >= 3]
     higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}
     agreement = metric_agreement(rows, outputs)
-    compared = comparisons(table, dataset, higher, selection.select_by, selection.higher)
+    words = shown_output(selection.select_by).words
+    compared = comparisons(table, dataset, higher, selection.select_by, selection.higher, figures.words_of)
     shares = variance_shares(table, dataset, outputs)
     section = Section(
         f"Statistics — {title_of(dataset)}",
         "Is a method better here? Each pair of method variants on each headline output: P(A better) — "
         "the chance a model of A scores better than one of B, ties a half — and the two-sided p of "
         "its exact permutation test, over all their trained models (every configuration and seed) "
-        f"and over the seeds of each variant's best configuration by {selection.select_by}; the "
-        f"sentences below are for {selection.select_by}, every output is in the CSV. Do the "
+        f"and over the seeds of each variant's best configuration by its mean {words}; the "
+        f"sentences below are for the {words}, every output is in the CSV. Do the "
         "metrics agree? Their Spearman rank correlation over the models (at least 3 models a pair). "
         "Seed or hyperparameter? Per method and output, the share of the variance over its models "
         "that lies between hyperparameter settings; the rest lies between seeds.",
@@ -243,7 +273,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     chosen = compared[compared["output"] == selection.select_by] if not compared.empty else compared
     items = "".join(f"<li>{html.escape(scope)}: {html.escape(text)}</li>"
                     for scope, text in zip(chosen.get("scope", []), chosen.get("in words", [])))  # fmt: skip
-    alike = agreeing_pairs(agreement) if len(agreement) > 1 else []
+    alike = agreeing_pairs(agreement, words=figures.words_of) if len(agreement) > 1 else []
     section.html = (f"<ul>{items}</ul>" if items else "") + (
         f"<p>Ranking the models alike (|ρ| ≥ 0.8): {html.escape('; '.join(alike))}.</p>" if alike else ""
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from benchbench.metric import declared_directions
+from benchbench.metric import declared_directions, metric_of, shown_output
 from benchbench.registry import BenchbenchError, datasets
 from benchbench.results import direction, metric_columns, ranked_outputs
 
@@ -63,15 +63,27 @@ PAPER_TABLE2 = {
 TABLE2_BETAS = (2.0, 4.0, 8.0)
 
 
-#: The outputs captions name most, in the words of their papers.
-OUTPUT_WORDS = {
-    "beta_vae_score.eval_accuracy": "Higgins et al.'s disentanglement metric score",
-    "reconstruction_error.mse": "reconstruction error per pixel",
-    "factor_vae_score.eval_accuracy": "Kim and Mnih's FactorVAE score",
-    "mig.mig": "mutual information gap",
-    "dci.disentanglement": "DCI disentanglement",
-    "sap.sap": "SAP score",
-}
+#: The seed's metrics in the order it reports them; every other metric follows by name.
+PAPER_ORDER = ("beta_vae_score", "reconstruction_error", "sap", "attribute_accuracy", "latent_correlation")
+
+
+def reading_order(outputs: list[str]) -> list[str]:
+    """``metric.output`` columns in the paper's order of metrics, each metric's outputs as given."""
+
+    def rank(output: str) -> tuple[int, str]:
+        metric = metric_of(output.partition(".")[0])
+        return (PAPER_ORDER.index(metric) if metric in PAPER_ORDER else len(PAPER_ORDER), metric)
+
+    return sorted(outputs, key=rank)
+
+
+def heading(output: str, higher: bool | None) -> str:
+    """An output as a row or column heading: its words, "(%)" for an accuracy, ↑ or ↓ where it
+    is better higher or lower."""
+    shown = shown_output(output)
+    unit = " (%)" if shown.to_percent is not None else ""
+    arrow = {True: " ↑", False: " ↓"}.get(higher, "")
+    return f"{shown.words}{unit}{arrow}"
 
 
 @dataclass
@@ -100,10 +112,9 @@ class Selection:
     def describe(self, dataset: str) -> str:
         b1, b2 = self.betas_for(dataset)
         best = "highest" if self.higher else "lowest"
-        words = f" ({OUTPUT_WORDS[self.select_by]})" if self.select_by in OUTPUT_WORDS else ""
         return (
-            f"{dataset}: β₁ = {b1:g}, β₂ = {b2:g}; per DIP-VAE variant, the configuration "
-            f"(λ_od, λ_d, …) with the {best} mean {self.select_by}{words} over seeds"
+            f"{title_of(dataset)}: β₁ = {b1:g}, β₂ = {b2:g}; per DIP-VAE variant, the configuration "
+            f"(λ_od, λ_d, …) with the {best} mean {shown_output(self.select_by).words} over seeds"
         )
 
     def check(self, table: pd.DataFrame) -> None:

@@ -72,6 +72,45 @@ def _splits(n: int, k: int, limit: int = 20_000) -> np.ndarray:
     return masks
 
 
+def smallest_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p the exact permutation test of :func:`superiority` can give with
+    ``n_a`` and ``n_b`` distinct scores: 2 / C(n_a + n_b, n_a) (ties only raise it).  Above a
+    significance level, no outcome of the run could show a difference: the question is not
+    testable with those seeds."""
+    return min(1.0, 2 / math.comb(n_a + n_b, n_a)) if n_a and n_b else math.nan
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    return pd.Series(x).rank().to_numpy()
+
+
+def trend(x, y, limit: int = 20_000) -> tuple[float, float, float]:
+    """``(ρ, p, smallest p)``: Spearman's ρ of ``y`` against ``x`` (pairs with a NaN left out),
+    the one-sided p that ``y`` rises with ``x`` — the share of pairings of the ``y`` with the
+    ``x`` whose ρ is at least the observed one, over every permutation when there are at most
+    ``limit``, else ``limit`` drawn from :data:`SEED` (the observed one among them) — and the
+    smallest p any outcome could give (the best ordering's)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan, math.nan
+    rx, ry = _ranks(x), _ranks(y)
+    if math.factorial(x.size) <= limit:
+        from itertools import permutations
+
+        orders = np.array(list(permutations(range(x.size))))
+    else:
+        rng = np.random.default_rng(SEED)
+        orders = np.stack([np.arange(x.size)] + [rng.permutation(x.size) for _ in range(limit - 1)])
+    cx, cy = rx - rx.mean(), ry - ry.mean()
+    scale = np.linalg.norm(cx) * np.linalg.norm(cy)  # the same for every pairing of the same values
+    rhos = cy[orders] @ cx / scale
+    observed = float(cy @ cx / scale)
+    best = float(np.sort(cy)[np.argsort(np.argsort(x, kind="stable"))] @ cx / scale)
+    return observed, float(np.mean(rhos >= observed - 1e-12)), float(np.mean(rhos >= best - 1e-12))
+
+
 def metric_agreement(table: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
     """Spearman rank correlation of every pair of ``outputs`` over the rows of ``table`` (the
     models of one dataset), each pair over the models that have both: ``(outputs, outputs)``."""

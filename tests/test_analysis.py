@@ -80,3 +80,27 @@ def test_variance_shares_are_a_one_way_anova_by_configuration():
     groups = [np.array([1.0, 3.0]), np.array([5.0, 7.0])]
     f = scipy.stats.f_oneway(*groups).statistic  # F = (SSB/1)/(SSW/2) = 16/(4/2)
     assert f == pytest.approx((0.8 * 20 / 1) / (0.2 * 20 / 2))
+
+
+def test_trend_is_spearmans_rho_with_scipys_exact_one_sided_permutation_p():
+    from benchbench.analysis import trend
+
+    x, y = [1, 1, 4, 4, 60, 60], [0.10, 0.12, 0.20, 0.15, 0.30, 0.31]
+    rho, p, floor = trend(x, y)
+    exact = scipy.stats.permutation_test(
+        (y,), lambda v: scipy.stats.spearmanr(x, v).statistic, permutation_type="pairings",
+        alternative="greater", n_resamples=np.inf,
+    )  # fmt: skip
+    assert rho == pytest.approx(scipy.stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert p == pytest.approx(exact.pvalue, abs=1e-12) and floor == pytest.approx(exact.pvalue, abs=1e-12)
+    assert trend([1, 2, 3], [3, 2, 1])[1] == 1.0 and trend([1, 2, 3], [1, 2, 3])[2] == pytest.approx(1 / 6)
+    assert all(math.isnan(v) for v in trend([1, 1], [2, 3]))  # one β: no trend to test
+
+
+def test_smallest_p_is_the_most_extreme_split_of_the_exact_test():
+    from benchbench.analysis import smallest_p
+
+    for n_a, n_b in [(1, 1), (3, 3), (4, 4), (3, 5)]:
+        separated = superiority(np.arange(n_a) + 100.0, np.arange(n_b))[1]
+        assert smallest_p(n_a, n_b) == pytest.approx(separated, abs=1e-12)
+    assert smallest_p(3, 3) > 0.05 > smallest_p(4, 4)

@@ -623,3 +623,44 @@ def test_outputs_are_named_in_words_with_their_unit_and_direction():
     assert reading_order(["mig.mig", "sap.sap", "reconstruction_error.mse", "beta_vae_score.eval_accuracy"]) == [
         "beta_vae_score.eval_accuracy", "reconstruction_error.mse", "sap.sap", "mig.mig"
     ]  # fmt: skip
+
+
+def claims_run(root, seeds: int, dip_error: float) -> dict[str, tuple[str, str]]:
+    """2D Shapes with ``seeds`` seeds of VAE, β-VAE (β = 4, 60) and DIP-VAE (λ_od = 10), whose
+    Higgins scores and latent correlations favour DIP-VAE and whose error rises with β; the
+    claims checked on it, claim → (verdict, evidence)."""
+    from benchbench.report.claims import check_claims
+    from benchbench.report.tables import Selection
+    from benchbench.results import aggregate, tidy
+
+    run = RunStore(root / f"claims{seeds}")
+    run.write_manifest({"grid": {"name": "mine"}})
+    rows = [
+        ("vae", {}, 60.0, 0.002, 0.2),
+        ("beta_vae", {"beta": 4}, 62.0, 0.003, 0.2),
+        ("beta_vae", {"beta": 60}, 70.0, 0.010, 0.3),
+        ("dip_vae", {"lambda_od": 10}, 90.0, dip_error, 0.05),
+    ]
+    for seed in range(seeds):
+        for method, hp, higgins, error, corr in rows:
+            cell = on("shapes2d", make_cell(method, hp, seed=seed))
+            add(run, cell, higgins + seed, error * (1 + 0.01 * seed), latent_correlation={"mean_abs_offdiag": corr})
+    table = tidy(run)
+    found = check_claims(table, aggregate(table), Selection())
+    return {c.claim.split(" ")[0] + " " + c.source: (c.verdict, c.evidence) for c in found}
+
+
+def test_the_papers_claims_get_verdicts_from_the_runs_evidence(tmp_path):
+    first, rises, corr = "DIP-VAE Table 1, Figure 1", "β-VAE's Table 1, Figure 1", "DIP-VAE's Tables 3–4"
+    claims = claims_run(tmp_path, seeds=4, dip_error=0.002)
+    assert {k: v[0] for k, v in claims.items()} == {first: "supported", rises: "supported", corr: "supported"}
+    # 4 seeds a side: the exact two-sided permutation test's p is 2 / C(8, 4)
+    assert "score: 91.5 vs VAE 61.5 (n = 4 and 4, P(better) = 1.00, p = 0.029)" in claims[first][1]
+    assert "β = 1: 0.00203 (n = 4), β = 4: 0.003045 (n = 4), β = 60: 0.01015 (n = 4)" in claims[rises][1]
+
+    worse = claims_run(tmp_path, seeds=4, dip_error=0.004)[first]  # twice the VAE's error: not "similar"
+    assert worse[0] == "not supported" and "error 0.00406 vs 0.00203 (higher by more than 10 %)" in worse[1]
+
+    one = claims_run(tmp_path, seeds=1, dip_error=0.002)  # one seed: no outcome could reach p < 0.05
+    assert {k: v[0] for k, v in one.items()} == dict.fromkeys(claims, "not testable with this run")
+    assert "the smallest possible p is 1)" in one[first][1] and "the smallest possible p is 0.17)" in one[rises][1]

@@ -25,7 +25,16 @@ from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocat
 
 from benchbench.arch import decoder_mean  # noqa: E402
 from benchbench.metric import shown_output  # noqa: E402
-from benchbench.report.tables import HIGGINS, PAPER_TABLE1, RECON, dip_name, heading, reading_order, title_of  # noqa: E402
+from benchbench.report.tables import (  # noqa: E402
+    HIGGINS,
+    PAPER_TABLE1,
+    RECON,
+    beta_sweep,
+    dip_name,
+    heading,
+    reading_order,
+    title_of,
+)
 from benchbench.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
@@ -128,11 +137,7 @@ def figure1_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     """(name, hyperparameter, rows) per series, named as papers name them ("DIP-VAE-I"): the β
     sweep (the VAE as β = 1 where the grid has no β-VAE at β = 1) and each DIP-VAE variant's λ_od
     sweep."""
-    betas = rows[rows["method"] == "beta_vae"].copy()
-    vae = rows[rows["method"] == "vae"].copy()
-    if not vae.empty and not (betas.get("hp.beta", pd.Series(dtype=float)) == 1).any():
-        vae["hp.beta"] = 1.0
-        betas = pd.concat([betas, vae])
+    betas = beta_sweep(rows)
     series = [("β-VAE", "hp.beta", betas)] if not betas.empty and "hp.beta" in betas else []
     dips = rows[rows["method"] == "dip_vae"]
     if "hp.lambda_od" in dips:

@@ -14,6 +14,7 @@ from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement, v
 from benchbench.metric import metric_of, shown_output
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
+from benchbench.report.claims import SIGNIFICANCE, SIMILAR, check_claims, claims_frame
 from benchbench.report.html import frame_html, rows_table_html, table_html
 from benchbench.report.latex import matrix_tabular, table_float, tabular
 from benchbench.report.numbers import BOLD_RULE, Column, digits_for
@@ -293,6 +294,27 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     return section
 
 
+def claims_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options, selection) -> Section:
+    """The paper's claims, each with this run's evidence and a verdict (:mod:`benchbench.report.claims`)."""
+    frame = claims_frame(check_claims(table, agg, selection))
+    shown = frame.assign(dataset=frame["dataset"].map(title_of))
+    section = Section(
+        "The paper's claims",
+        "Each claim of the paper as a statement this run can test, with the run's evidence and a "
+        f"verdict. Supported: the means go the claimed way and every exact permutation test (two-sided, "
+        f"between the models of each side; for a trend, Spearman's ρ over the models, one-sided) gives "
+        f"p < {SIGNIFICANCE:g}. Not testable with this run: a configuration is missing, or with its "
+        "seeds no outcome could reach that p. Not supported: otherwise. Similar reconstruction error: "
+        f"a mean at most {SIMILAR:.0%} above the other's. DIP-VAE is Table 1's row of the paper's variant. "
+        f"{options.protocol}".rstrip(),
+        html=frame_html(shown.rename(columns=str.capitalize)),
+    )
+    if "csv" in options.formats:
+        frame.to_csv(out / "claims.csv", index=False)
+        section.files.append("claims.csv")
+    return section
+
+
 def _higher(directions, output: str) -> bool | None:
     found = direction(directions, output)
     return None if found is None else found == "higher"
@@ -417,9 +439,10 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
         trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
     section = Section(
         f"Latent traversals — {title_of(dataset)}",
-        "The first test image and its reconstruction, then each latent (rows: its index and mean "
-        "KL over 256 test images) set to −3 … 3 in turn (columns), decoder means (Tables 5–6 of "
-        f"the paper). {single}",
+        "The first test image and its reconstruction (first row), then each latent set to −3 … 3 in "
+        "turn (columns), decoder means, every tile at its native size (Tables 5–6 of the paper). Rows: "
+        "the latents by mean KL over 256 test images, most informative first; those below "
+        f"{figures.ACTIVE_KL:g} nats are marked inactive (the prior: their row shows nothing). {single}",
         notes=trav_notes,
     )
     _files(section, [trav] if trav else [])

@@ -161,6 +161,17 @@ def _where(agg: pd.DataFrame, dataset: str, method: str, **hp) -> pd.DataFrame:
     return rows
 
 
+def beta_sweep(rows: pd.DataFrame) -> pd.DataFrame:
+    """The β-VAE rows (of a tidy or an aggregate table), with the VAE's as β = 1 where there is
+    no β-VAE at β = 1: the sweep of Figure 1 and of the claim that error rises with β."""
+    betas = rows[rows["method"] == "beta_vae"].copy()
+    vae = rows[rows["method"] == "vae"].copy()
+    if not vae.empty and not (betas.get("hp.beta", pd.Series(dtype=float)) == 1).any():
+        vae["hp.beta"] = 1.0
+        betas = pd.concat([betas, vae])
+    return betas
+
+
 def vae_rows(agg: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """The VAE however the grid writes it: method ``vae``, else ``beta_vae`` with β = 1."""
     rows = _where(agg, dataset, "vae")

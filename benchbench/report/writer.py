@@ -16,6 +16,7 @@ from benchbench.report.sections import (
     FORMATS,
     Options,
     Section,
+    claims_section,
     dataset_sections,
     evaluations_section,
     failures_section,
@@ -128,6 +129,7 @@ def _write_sections(run, table, keys, facts, notes, selection, out: Path, option
         sections += [s for d in present for s in per_dataset[d].get(kind, [])]
     sections.append(overview_section(table, agg, out, options, selection.directions))
     sections += [statistics_section(table, selection, d, out, options, selection.directions) for d in present]
+    sections.append(claims_section(table, agg, out, options, selection))
     failures = failures_section(run, table)
     sections += [failures] if failures else []
     sections.append(evaluations_section(run, keys, notes, facts))

@@ -48,7 +48,11 @@ class Cell:
     * ``adam``: PyTorch's Adam (ε after bias correction) or TensorFlow 1's (ε added to the
       uncorrected √v, its ``lr_t`` form);
     * ``train_images``: the dataset's training ``split`` (its test images held out) or ``all``
-      of its images, as disentanglement_lib trains."""
+      of its images, as disentanglement_lib trains.
+
+    ``snapshots`` (steps before the last, increasing) keeps the model at those steps as well, to
+    be evaluated like the final one; it enters the config only when there are some, as a cell
+    that keeps them is a job with more output (its final model is bit for bit the same)."""
 
     dataset: str
     method: str
@@ -64,12 +68,20 @@ class Cell:
     init: str = "pytorch"
     adam: str = "pytorch"
     train_images: str = "split"
+    snapshots: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        self.snapshots = tuple(self.snapshots)  # a config read back from JSON has a list
 
     def config(self) -> dict[str, Any]:
         config = asdict(self)
         for name, allowed in SETTINGS.items():
             if config[name] == allowed[0]:
                 del config[name]
+        if self.snapshots:
+            config["snapshots"] = list(self.snapshots)
+        else:
+            del config["snapshots"]
         return config
 
     def settings(self) -> dict[str, str]:
@@ -87,6 +99,7 @@ class Cell:
         numeric = {k: v for k, v in sorted(self.hyperparameters.items()) if isinstance(v, float)}
         hp = ",".join(f"{k}={v:g}" for k, v in numeric.items())
         settings = "".join(f"/{v}" if k == "precision" else f"/{k}={v}" for k, v in self.settings().items())
+        settings += f"/snapshots={','.join(map(str, self.snapshots))}" if self.snapshots else ""
         return f"{self.dataset}/{self.method}{f'({hp})' if hp else ''}/s{self.seed}{settings}"
 
     def pack_key(self) -> str:
@@ -104,6 +117,7 @@ class Cell:
                 self.steps,
                 self.lr,
                 *(getattr(self, name) for name in SETTINGS),
+                *([list(self.snapshots)] if self.snapshots else []),  # the trainer stops at them for every model
             ]
         )
 

@@ -215,7 +215,8 @@ def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
 
 def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -> None:
     """Run ``call`` (the metric of ``spec`` on the cell's model) and write its record."""
-    record = {**spec.to_json(), **provenance(store.path.name, device), "started": now()}
+    step = {} if store.step is None else {"step": store.step}  # a snapshot's: the same record, keyed by step too
+    record = {**spec.to_json(), **provenance(store.cell().id, device), **step, "started": now()}
     write_outcome(store, record, *run_metric(call))
 
 
@@ -368,7 +369,7 @@ def evaluate_run(
         for s in run.cell_stores()
         if s.status()["status"] == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
-    work = [(s, missing(s, specs, retry_failed)) for s in stores]
+    work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
     opened: dict[str, Dataset | str] = {}
     for store, todo in work:
         check_specs_fit(todo, store.cell().dataset, dataset_of(store, opened))

@@ -16,6 +16,7 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     lr = 1e-4
     likelihood = "bernoulli"        # optional settings (benchbench.cells.SETTINGS): precision,
     init = "tensorflow"             # likelihood, init, adam, train_images
+    snapshots = [500, 1000]         # optional: keep (and evaluate) the models at these steps too
 
     [metrics.reconstruction_error]  # metrics to compute, with their options
     num_images = 2000
@@ -54,6 +55,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "batch_size": 64,
     "lr": 1e-4,
     **{name: allowed[0] for name, allowed in SETTINGS.items()},
+    "snapshots": [],
 }
 TRAIN_TYPES: dict[str, type] = {
     "arch": str,
@@ -62,6 +64,7 @@ TRAIN_TYPES: dict[str, type] = {
     "batch_size": int,
     "lr": float,
     **{name: str for name in SETTINGS},
+    "snapshots": list[int],
 }
 #: The most steps a cell may train: ~10 days at 1,000 steps/s, far beyond any study's 300,000.
 MAX_STEPS = 10**9
@@ -135,6 +138,7 @@ class Grid:
                             batch_size=train["batch_size"],
                             lr=float(train["lr"]),
                             **{name: train[name] for name in SETTINGS},
+                            snapshots=tuple(s for s in train["snapshots"] if s < train["steps"]),  # --steps cuts
                         )
                         out.setdefault(cell.id, cell)
         return list(out.values())
@@ -198,6 +202,9 @@ def _check_train(where: str, train: Any) -> None:
         _check_type(f"{where}{key}", value, TRAIN_TYPES[key])
     if train.get("steps", 0) > MAX_STEPS:
         raise GridError(f"{where}steps: must be at most {MAX_STEPS:,}, got {train['steps']:,}")
+    snapshots = train.get("snapshots", [])
+    if any(s <= 0 for s in snapshots) or snapshots != sorted(set(snapshots)):
+        raise GridError(f"{where}snapshots: must be increasing positive steps, got {snapshots!r}")
     if "arch" in train and train["arch"] not in ARCHITECTURES:
         raise GridError(f"{where}arch: unknown arch {train['arch']!r} (known: {', '.join(ARCHITECTURES)})")
     for name, allowed in SETTINGS.items():
@@ -272,6 +279,12 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
                 raise GridError(f"{where}.hyperparameters: {exc}") from None
         if "train" in sweep:
             _check_train(f"{where}.train.", sweep["train"])
+        train = {**TRAIN_DEFAULTS, **spec.get("train", {}), **sweep.get("train", {})}
+        if train["snapshots"] and train["snapshots"][-1] >= train["steps"]:
+            raise GridError(
+                f"{where}: snapshots must come before the last step ({train['steps']:,}; the final model is "
+                f"kept anyway), got {train['snapshots']!r}"
+            )
 
 
 def load_toml(path: str | Path) -> Grid:

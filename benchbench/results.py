@@ -156,15 +156,34 @@ def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataF
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
         row.update(seed=cell.seed, status=store.status()["status"])
         store.damaged_files()  # said, once: a table of a run whose model was damaged since
-        for shown, key in keys.items():
-            record = store.evaluation(metric_of(shown), key)
-            if record and record["status"] == "done":
-                row.update({f"{shown}.{k}": v for k, v in record["values"].items()})
-        rows.append(row)
+        rows.append({**row, **_values(store, keys)})
     table = pd.DataFrame(rows)
     hp = sorted(c for c in table.columns if c.startswith("hp."))
     front = ["cell", "dataset", "method", *hp, "seed", "status"]
     return table[[c for c in front if c in table] + [c for c in table if c not in front]]
+
+
+def _values(store: CellStore, keys: dict[str, str]) -> dict[str, float]:
+    """Every scalar value (``metric.value``) of the model's evaluations that ``keys`` picks."""
+    row = {}
+    for shown, key in keys.items():
+        record = store.evaluation(metric_of(shown), key)
+        if record and record["status"] == "done":
+            row.update({f"{shown}.{k}": v for k, v in record["values"].items()})
+    return row
+
+
+def snapshot_table(run: RunStore, keys: dict[str, str]) -> pd.DataFrame:
+    """One row per model along training: each kept snapshot, then the final model (at the
+    cell's last step), of every trained cell that keeps snapshots — ``cell``, ``step`` and the
+    values of the evaluations ``keys`` picks; empty when no cell keeps any."""
+    rows = [
+        {"cell": store.path.name, "step": model.step or store.cell().steps, **_values(model, keys)}
+        for store in run.cell_stores()
+        if store.cell().snapshots and store.status()["status"] == "trained"
+        for model in store.models()
+    ]
+    return pd.DataFrame(rows, columns=None if rows else ["cell", "step"])
 
 
 def hp_columns(table: pd.DataFrame) -> list[str]:

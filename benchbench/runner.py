@@ -190,17 +190,15 @@ def run_pack(job: PackJob, evaluator: ThreadPoolExecutor | None = None) -> Futur
 
 
 def _evaluate(job: PackJob, stores: list[CellStore], dataset, device: torch.device) -> None:
-    """Each trained model's missing evaluations."""
+    """Each trained model's missing evaluations (its kept snapshots' too)."""
     specs = [EvalSpec.from_json(e) for e in job.evaluations]
     with claimed([s.path for s in stores], on_wait=_waiting):
-        for store in stores:
-            if store.status()["status"] != "trained":
-                continue
-            todo = missing(store, specs, job.retry_failed)
+        for model in (m for s in stores if s.status()["status"] == "trained" for m in s.models()):
+            todo = missing(model, specs, job.retry_failed)
             with tqdm(
                 total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
             ) as bar:
-                evaluate_cell(store, dataset, device, todo, bar)
+                evaluate_cell(model, dataset, device, todo, bar)
 
 
 def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackStore) -> None:
@@ -310,7 +308,7 @@ def plan(
                 repack.add(cell.id)
             status = store.reopen()
         if status == "trained":
-            if missing(store, specs, retry_failed):
+            if any(missing(model, specs, retry_failed) for model in store.models()):
                 evaluate.append(cell)
             continue
         train.append(cell)

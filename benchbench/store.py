@@ -10,9 +10,12 @@ Layout::
     <results>/<run>/cells/<cell id>/      a cell's id is the hash of its training config
         config.json      the training config
         status.json      {"status": pending|running|trained|failed|diverged, "pack": id, ...;
-                         trained: "files", the size and SHA-256 of model.pt and train_log.csv}
+                         trained: "files", the size and SHA-256 of model.pt, train_log.csv and
+                         each snapshot's model.pt}
         train_log.csv    the training curve: step and every loss term, a row per logging interval
         model.pt         the trained network's state_dict
+        snapshots/<step>/  the model kept at an earlier step (the grid's ``snapshots``): its
+                         model.pt and evaluations/, laid out as the cell's own
         evaluations/<metric>/<key>/      one evaluation: the metric with fully resolved options
             evaluation.json  options, status (done|failed|not_applicable), values, seconds,
                              versions, git commit, device, "files" (each array's size and SHA-256)
@@ -80,10 +83,14 @@ LAYOUT = 2
 class CellStore:
     """One cell's folder."""
 
+    #: The step of an earlier model this store keeps (:class:`SnapshotStore`); ``None``: the final one.
+    step: int | None = None
+
     def __init__(self, path: Path):
         self.path = Path(path)
 
     config_path = property(lambda self: self.path / "config.json")
+    snapshots_path = property(lambda self: self.path / "snapshots")
     status_path = property(lambda self: self.path / "status.json")
     log_path = property(lambda self: self.path / "train_log.csv")
     model_path = property(lambda self: self.path / "model.pt")
@@ -141,8 +148,9 @@ class CellStore:
 
     def mark_trained(self, **facts: Any) -> None:
         """Trained, with what is known of how (pack, device, speed) and the size and checksum of its
-        model and curve; an earlier failure's traceback goes."""
-        files = {p.name: file_facts(p) for p in (self.model_path, self.log_path) if p.is_file()}
+        model, curve and kept snapshots; an earlier failure's traceback goes."""
+        finals = [self.model_path, self.log_path, *(s.model_path for s in self.snapshots())]
+        files = {str(p.relative_to(self.path)): file_facts(p) for p in finals if p.is_file()}
         self._set_status("trained", **facts, files=files)
         (self.path / "error.txt").unlink(missing_ok=True)
 
@@ -173,9 +181,22 @@ class CellStore:
         so its pack trains it again from scratch, as if its folder had been deleted."""
         for path in (self.model_path, self.log_path):
             path.unlink(missing_ok=True)
-        if self.evaluations_path.exists():
-            shutil.rmtree(self.evaluations_path)
+        for folder in (self.evaluations_path, self.snapshots_path):
+            if folder.exists():
+                shutil.rmtree(folder)
         self._set_status("pending")
+
+    def snapshot(self, step: int) -> SnapshotStore:
+        return SnapshotStore(self, step)
+
+    def models(self) -> list[CellStore]:
+        """What is evaluated of a trained cell: its final model, then each kept snapshot."""
+        return [self, *self.snapshots()]
+
+    def snapshots(self) -> list[SnapshotStore]:
+        """The earlier models this cell kept (``snapshots`` in its config), by step."""
+        kept = (self.snapshot(step) for step in self.cell().snapshots)
+        return [s for s in kept if s.model_path.exists()]
 
     def mark_failed(self, exc: BaseException) -> None:
         """Failed with ``exc``: its one-line reason in the status, its traceback in ``error.txt``."""
@@ -281,6 +302,20 @@ class CellStore:
     def artifact(self, metric: str, key: str, name: str) -> np.ndarray | None:
         path = self.evaluation_path(metric, key) / f"{name}.npy"
         return np.load(path) if path.exists() else None
+
+
+class SnapshotStore(CellStore):
+    """A cell's model at an earlier step (``cells/<id>/snapshots/<step>/``): its weights and its
+    evaluation records, kept and keyed exactly as the final model's; its config is the cell's."""
+
+    def __init__(self, cell: CellStore, step: int):
+        super().__init__(cell.path / "snapshots" / str(step))
+        self.owner, self.step = cell, step
+
+    config_path = property(lambda self: self.owner.config_path)
+
+    def status(self) -> dict[str, Any]:
+        return {"status": "trained" if self.model_path.exists() else "pending"}
 
 
 def _log_lines(rows: list[dict[str, float]], header: bool) -> list[str]:

@@ -232,13 +232,12 @@ class PackTrainer:
             self._checkpoint()  # the final one: every model at the last step, before any is saved
         finished = []
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
-            net = build_net(cell.arch, self.dataset.image_shape, cell.latent_dim)
-            net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
-            finished.append((cell, store, net.state_dict()))
+            state = self._state_dict(i)
+            finished.append((cell, store, state))
             if store.model_path.exists() and store.status()["status"] == "trained":
                 continue  # saved before: by an earlier run of this pack, or before a crash
             if not store.model_path.exists():
-                store.save_model(net.state_dict())
+                store.save_model(state)
             store.mark_trained(
                 pack=self.pack.id,
                 device=str(self.device),
@@ -267,10 +266,28 @@ class PackTrainer:
                 self.sums[k] = self.sums.get(k, 0) + v.detach()
             self.since_log += 1
             on_step(1)
+            if self.cells and self.step in self.cells[0].snapshots:  # the pack's cells share them
+                self._snapshot()
             if self.step % settings.log_every == 0 or self.step == self.steps:
                 self._log()
             if self.step % settings.checkpoint_every == 0 and self.step < self.steps and self.cells:
                 self._checkpoint()
+
+    def _snapshot(self) -> None:
+        """Keep every model at this step, before any later checkpoint, so a resumed pack never
+        passes a snapshot it lacks; one saved before (by a run resumed from an earlier checkpoint)
+        holds the same bits and stays as it is."""
+        for i, store in enumerate(self.stores):
+            snapshot = store.snapshot(self.step)
+            if not snapshot.model_path.exists():
+                snapshot.save_model(self._state_dict(i))
+
+    def _state_dict(self, i: int) -> dict[str, torch.Tensor]:
+        """Model ``i``'s weights as its network's state dict, on the CPU."""
+        cell = self.cells[i]
+        net = build_net(cell.arch, self.dataset.image_shape, cell.latent_dim)
+        net.load_state_dict({k: p[i].detach().cpu() for k, p in self.params.items()})
+        return net.state_dict()
 
     def _gradients(self, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
         for p in [*self.params.values(), *self.aux.values()]:

@@ -20,11 +20,12 @@ KILLER = Path(__file__).parent / "killer.py"
 #: each is a process of its own, killed -9 for real, without paying ~4 s of imports.
 FORKS = multiprocessing.get_context("forkserver")
 FORKS.set_forkserver_preload(["killer"])
-#: Two packs of two cells (two seeds of β-VAE, two of DIP-VAE), two metrics.
+#: Two packs of two cells (two seeds of β-VAE, two of DIP-VAE), two metrics, every model also
+#: kept at steps 10 and 30 (10 lies between two checkpoints).
 SPEC = {
     "name": "faults",
     "seeds": 2,
-    "train": {"latent_dim": 4, "steps": 40, "batch_size": 8, "lr": 1e-3},
+    "train": {"latent_dim": 4, "steps": 40, "batch_size": 8, "lr": 1e-3, "snapshots": [10, 30]},
     "metrics": {"reconstruction_error": {"num_images": 64}, "mig": {"num_train": 300}},
     "sweep": [
         {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 4}},
@@ -116,18 +117,19 @@ def uninterrupted(tmp_path: Path, threads: int = THREADS) -> tuple[dict, Path]:
 
 
 def snapshot(run_dir: Path) -> dict:
-    """Every cell's weights, curve and evaluation values."""
+    """Every model's weights, curve and evaluation values: each cell's final model and snapshots."""
     run, out = RunStore(run_dir), {}
     for store in run.cell_stores():
         assert store.status()["status"] == "trained", (store.path, store.status())
-        values = {(r["metric"], r["key"]): (r["status"], r.get("values")) for r in store.evaluations()}
-        out[store.path.name] = (store.load_model(), store.log_path.read_bytes(), values)
+        for model in store.models():  # the final model, then the snapshots
+            values = {(r["metric"], r["key"]): (r["status"], r.get("values")) for r in model.evaluations()}
+            out[store.path.name, model.step] = (model.load_model(), store.log_path.read_bytes(), values)
     assert not [p for p in run.pack_stores() if p.checkpoint_path.exists()]
     return out
 
 
 def assert_same(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys() and len(a) == 4
+    assert a.keys() == b.keys() and len(a) == 4 * 3 and {step for _, step in a} == {None, 10, 30}
     for cell, (weights, log, values) in a.items():
         other_weights, other_log, other_values = b[cell]
         assert all(torch.equal(weights[k], other_weights[k]) for k in weights), cell

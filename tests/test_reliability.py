@@ -24,7 +24,8 @@ def reference(tmp_path_factory, shapes):
 @pytest.mark.parametrize(
     "kill_after",
     [
-        "CellStore.save_model:1",  # a model saved, its status not yet
+        "CellStore.save_model:1",  # a snapshot kept (step 10), the next checkpoint not yet written
+        "CellStore.save_model:5",  # a model saved, its status not yet (after its pack's four snapshots)
         "PackStore.save_checkpoint:6",  # the final checkpoint written, no model yet
         "PackStore.save_checkpoint:2",  # right after a checkpoint, before the next log row
         "CellStore.append_log:13",  # right after a log row, before its step's checkpoint

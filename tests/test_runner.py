@@ -226,8 +226,10 @@ def slow_metric(dataset, model, rng, *, seconds: float = 1.5):
     return {"value": 1.0}
 '''
 
-# the faults grid with one seed (two packs: one method each) and only the slow metric
-OVERLAP_GRID = grid_toml({**SPEC, "seeds": 1, "metrics": {"slow_metric": {"seconds": 1.0}}})
+# the faults grid with one seed (two packs: one method each), no snapshots and only the slow metric
+OVERLAP_GRID = grid_toml(
+    {**SPEC, "seeds": 1, "train": {**SPEC["train"], "snapshots": []}, "metrics": {"slow_metric": {"seconds": 1.0}}}
+)
 
 
 @pytest.fixture(scope="module")

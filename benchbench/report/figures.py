@@ -423,6 +423,31 @@ def training_curves(run_path: Path, cells: dict[str, str], dataset: str, out: Pa
     return save(fig, out, f"curves_{dataset}")
 
 
+def along_training(models: pd.DataFrame, outputs: list[str], dataset: str, out: Path, higher: dict) -> str:
+    """Per output (titled in words, ↑/↓, accuracies in %), one line per configuration through its
+    mean over seeds at each kept step, every model a point; log steps when they span decades."""
+    cols = min(3, len(outputs))
+    rows = -(-len(outputs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.2 * rows), squeeze=False)
+    for ax, output in zip(axes.flat, outputs):
+        scale = shown_output(output).to_percent or 1
+        for i, (label, group) in enumerate(models.groupby("label", sort=True)):
+            means = group.groupby("step")[output].mean() * scale
+            ax.plot(means.index, means.to_numpy(), marker="o", color=f"C{i}", label=mathtext(label))
+            ax.scatter(group["step"], group[output] * scale, s=8, color=f"C{i}", alpha=0.4)
+        ax.set_title(heading(output, higher.get(output)), fontsize=9)
+        ax.set_xlabel("step")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        if spans_decades(models["step"]):
+            ax.set_xscale("log")
+    for ax in axes.flat[len(outputs) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{title_of(dataset)}: metrics along training")
+    fig.tight_layout()
+    return save(fig, out, f"along_training_{dataset}")
+
+
 def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, higher: dict) -> str | None:
     """disentanglement_lib's overview: per headline output (titled in words, ↑/↓ by ``higher``,
     accuracies in %), a violin of every trained model of each method variant (all hyperparameters

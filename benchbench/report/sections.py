@@ -294,6 +294,34 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     return section
 
 
+def along_training_section(along: pd.DataFrame, table: pd.DataFrame, dataset: str, out: Path, options, directions):
+    """Each headline output against the training step, per configuration (mean over seeds), from
+    the models its cells kept (``snapshots``) and their final ones; ``None`` for a dataset
+    without snapshots."""
+    models = along.merge(table[["cell", "dataset", "method", "variant", "label", "seed"]], on="cell")
+    models = models[models["dataset"] == dataset]
+    if models.empty:
+        return None
+    outputs = [
+        o for o in reading_order(headline_outputs(metric_columns(models), directions)) if models[o].notna().any()
+    ]
+    models = models[["cell", "dataset", "method", "variant", "label", "seed", "step", *outputs]]
+    name = f"along_training_{dataset}"
+    section = Section(
+        f"Metrics along training — {title_of(dataset)}",
+        "Each headline output of the models kept along training (the grid's snapshots) and of the final "
+        "models, against the step: per configuration the mean over its seeds (points: each model). "
+        f"Every model's values are in {name}.csv. {options.protocol}".rstrip(),
+    )
+    if "csv" in options.formats:
+        models.sort_values(["label", "seed", "step"]).to_csv(out / f"{name}.csv", index=False)
+        section.files.append(f"{name}.csv")
+    if options.figures and outputs:
+        higher = {o: _higher(directions, o) for o in outputs}
+        _files(section, [figures.along_training(models, outputs, dataset, out, higher)])
+    return section
+
+
 def claims_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options, selection) -> Section:
     """The paper's claims, each with this run's evidence and a verdict (:mod:`benchbench.report.claims`)."""
     frame = claims_frame(check_claims(table, agg, selection))

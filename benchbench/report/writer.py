@@ -16,6 +16,7 @@ from benchbench.report.sections import (
     FORMATS,
     Options,
     Section,
+    along_training_section,
     claims_section,
     dataset_sections,
     evaluations_section,
@@ -27,7 +28,7 @@ from benchbench.report.sections import (
 )
 from benchbench.report.settings import header, protocol_note, protocol_warnings, training_settings
 from benchbench.report.tables import TABLE1_DATASETS, Selection
-from benchbench.results import aggregate, described, evaluation_keys, tidy
+from benchbench.results import aggregate, described, evaluation_keys, snapshot_table, tidy
 from benchbench.store import open_run
 
 MARKER = ".benchbench-report"
@@ -128,6 +129,10 @@ def _write_sections(run, table, keys, facts, notes, selection, out: Path, option
             continue
         sections += [s for d in present for s in per_dataset[d].get(kind, [])]
     sections.append(overview_section(table, agg, out, options, selection.directions))
+    along = snapshot_table(run, keys)
+    if not along.empty:
+        made = (along_training_section(along, table, d, out, options, selection.directions) for d in present)
+        sections += [s for s in made if s is not None]
     sections += [statistics_section(table, selection, d, out, options, selection.directions) for d in present]
     sections.append(claims_section(table, agg, out, options, selection))
     failures = failures_section(run, table)

@@ -326,6 +326,7 @@ def _print_status(store: RunStore, verify: bool = False) -> dict:
     models, evals = counts["models"], counts["evaluations"]
     interrupted = f"{models['interrupted']} interrupted, " if models["interrupted"] else ""
     broken = "".join(f", {models[k]} {k}" for k in ("without weights", "damaged", "missing") if models[k])
+    broken += f" (and {models['snapshots']} snapshots)" if models["snapshots"] else ""
     not_applicable = f", {evals['not_applicable']} not applicable" if evals["not_applicable"] else ""
     click.echo(
         f"{store.path}: models {models['trained']} trained, {models['running']} running, {interrupted}"

@@ -107,10 +107,11 @@ def evaluation_keys(
 def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     """Models per training status (``interrupted``: running, but no writer holds the run;
     ``without weights``: trained, but its model or curve is missing or not as written — with
-    ``verify``, byte for byte — each said in a ``warning:`` line); evaluations done / failed /
-    not applicable / missing (the grid's evaluations a trained model lacks, a damaged one
-    among them); and ``failures``: ``(cell label, what, error)``."""
-    models = dict.fromkeys((*STATUSES, "interrupted", "without weights"), 0)
+    ``verify``, byte for byte — each said in a ``warning:`` line; ``snapshots``: the earlier
+    models the trained cells kept); evaluations done / failed / not applicable / missing (the
+    grid's evaluations a trained model or snapshot lacks, a damaged one among them); and
+    ``failures``: ``(cell label, what, error)``."""
+    models = dict.fromkeys((*STATUSES, "interrupted", "without weights", "snapshots"), 0)
     evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
     failures = []
     grid = run.grid_evaluations()
@@ -121,19 +122,22 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
         models["interrupted" if running_nowhere else status["status"]] += 1
         if status["status"] in ("failed", "diverged"):
             failures.append((label, status["status"], status.get("error", "")))
-        records = store.evaluations(verify)
-        for record in records:
-            evals[record["status"]] += 1
-            if record["status"] == "failed":
-                failures.append((label, f"evaluation {record['metric']} failed", record.get("error", "")))
+        kept = store.snapshots() if status["status"] == "trained" else []
+        models["snapshots"] += len(kept)
+        for model in [store, *kept]:
+            records, name = model.evaluations(verify), label if model.step is None else f"{label} at step {model.step}"
+            for record in records:
+                evals[record["status"]] += 1
+                if record["status"] == "failed":
+                    failures.append((name, f"evaluation {record['metric']} failed", record.get("error", "")))
+            if status["status"] == "trained":
+                have = {(r["metric"], r["key"]) for r in records}
+                evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
         damage = store.damaged_files(verify)
         if damage:
             models["without weights"] += 1
             fix = "rerun the run's grid to retrain it" if store.restorable() else "delete its folder to retrain it"
             failures += [(label, "without weights", f"{p}: {fix}") for p in damage]
-        if status["status"] == "trained":
-            have = {(r["metric"], r["key"]) for r in records}
-            evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
         if running_nowhere:
             failures.append((label, "interrupted", "run the same command to resume"))
     damaged, missing = problems(run)

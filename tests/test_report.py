@@ -249,7 +249,8 @@ def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
 def test_report_latex_structure_and_bold(shown):
     run, folder = shown
     tex = (folder / "table1.tex").read_text()
-    assert tex.startswith("\\begin{table}") and tex.rstrip().endswith("\\end{table}")
+    assert tex.startswith("% needs \\usepackage{booktabs,graphicx}\n\\begin{table}")
+    assert tex.rstrip().endswith("\\end{table}")
     assert "\\caption{" in tex and "standalone" not in tex
     assert f"\\label{{tab:{run.path.name}-table1}}" in tex  # unique per run
     for rule in ("\\toprule", "\\bottomrule"):
@@ -563,8 +564,9 @@ def test_tables_3_and_4_are_latex_too_each_number_as_in_the_csv(shown):
     run, folder = shown
     tex = (folder / "table3_shapes2d.tex").read_text()
     assert "\\label{tab:paperish-table3_shapes2d}" in tex and (folder / "table4_celeba.tex").exists()
+    assert tex.count("\\begin{table}") == 3 and "\\label{tab:paperish-table3_shapes2d-3}" in tex  # a float a model
     matrix = pd.read_csv(folder / "correlations" / "shapes2d_VAE_seed_0_latent_latent.csv", index_col=0)
-    block = tex.split("\\toprule\nVAE, seed 0 & ", 1)[1].split("\\midrule", 1)[1].split("\\bottomrule", 1)[0]
+    block = tex.split("\\toprule\nVAE, seed 0 & ", 1)[1].split("\\midrule", 1)[1].split("\\midrule", 1)[0]
     first = next(line for line in block.splitlines() if line.startswith("z0 & "))
     shown_values = [float(v.replace("$-$", "-")) for v in first.removesuffix(" \\\\").split(" & ")[1:]]
     assert shown_values == [round(v, 2) for v in matrix.loc["z0"]]

@@ -69,6 +69,8 @@ def test_snapshots_are_evaluated_with_the_same_records_keyed_by_cell_and_step(ru
         for store in kept.cell_stores()
         for model in store.models()
     )  # evaluate adds to the snapshots too
+    out = cli_runner.invoke(cli, ["status", str(kept.path)])
+    assert "2 trained" in out.output and "(and 4 snapshots); evaluations 12 done, 0 failed, 0 missing" in out.output
 
 
 def test_report_shows_each_metric_along_training(runs, cli_runner):

@@ -35,6 +35,7 @@ from benchbench.report.tables import (  # noqa: E402
     reading_order,
     title_of,
 )
+from benchbench.results import PAPER_NAMES  # noqa: E402
 from benchbench.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
@@ -437,9 +438,11 @@ def along_training(models: pd.DataFrame, outputs: list[str], dataset: str, out: 
             ax.scatter(group["step"], group[output] * scale, s=8, color=f"C{i}", alpha=0.4)
         ax.set_title(heading(output, higher.get(output)), fontsize=9)
         ax.set_xlabel("step")
-        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         if spans_decades(models["step"]):
             ax.set_xscale("log")
+        ax.set_xticks(sorted(set(models["step"])))  # the kept steps, and no others
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     for ax in axes.flat[len(outputs) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
@@ -491,16 +494,17 @@ def words_of(label) -> str:
 def _heatmap(matrix: pd.DataFrame, title: str, legend: str, colours: str, low: float, out: Path, name: str) -> str:
     """A matrix as coloured squares with each value written in its square."""
     rows, cols = matrix.shape
-    fig, ax = plt.subplots(figsize=(2.7 + 0.45 * cols, 1.2 + 0.45 * rows))
+    fig, ax = plt.subplots(figsize=(3.6 + 0.6 * cols, 2.4 + 0.5 * rows))  # room for labels in words
     shown = ax.imshow(matrix.to_numpy(dtype=float), cmap=colours, vmin=low, vmax=1)
-    ax.set_xticks(range(cols), [words_of(c) for c in matrix.columns], rotation=60, ha="right", fontsize=7)
+    ax.set_xticks(range(cols), [words_of(c) for c in matrix.columns], rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(rows), [words_of(i) for i in matrix.index], fontsize=7)
     for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
         if np.isfinite(value):
-            colour = "white" if abs(value) > 0.6 else "black"
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
-    fig.colorbar(shown, ax=ax, label=legend)
-    ax.set_title(title, fontsize=9)
+            r, g, b, _ = shown.cmap(shown.norm(value))
+            colour = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"  # readable on its square
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    fig.colorbar(shown, ax=ax, label=legend, shrink=0.8)
+    fig.suptitle(title, fontsize=10)  # over the whole figure: clear of the colour bar's label
     fig.tight_layout()
     return save(fig, out, name)
 
@@ -520,5 +524,6 @@ def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
     matrix = shares.pivot(index="output", columns="method", values="between") if not shares.empty else shares
     if matrix.empty or matrix.notna().sum().sum() == 0:
         return None
+    matrix = matrix.rename(columns=lambda method: PAPER_NAMES.get(method, method))
     title = f"{title_of(dataset)}: variance between hyperparameters (1) or between seeds (0)"
     return _heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")

@@ -83,17 +83,32 @@ def tabular(
     return "\n".join(lines)
 
 
-def matrix_tabular(title: str, rows: list[str], columns: list[str], values, digits: int = 2) -> str:
-    """A matrix as a booktabs tabular: ``title`` over the row names, then each value to ``digits``
-    decimals (a minus sign in math mode, so columns align)."""
+def matrix_tabular(title: str, columns: list[str], blocks: list[tuple[list[str], object]], digits: int = 2) -> str:
+    """Matrices over the same columns as one booktabs tabular: ``title`` over the row names, then
+    each block's rows (a rule between blocks), each value to ``digits`` decimals (a minus sign in
+    math mode, so columns align)."""
     lines = [f"\\begin{{tabular}}{{l{'r' * len(columns)}}}", "\\toprule"]
     lines.append(" & ".join([tex_text(title), *(tex_text(c) for c in columns)]) + " \\\\")
-    lines.append("\\midrule")
-    for name, row in zip(rows, values):
-        numbers = [f"{v:.{digits}f}".replace("-", "$-$") if math.isfinite(v) else "--" for v in row]
-        lines.append(" & ".join([tex_text(name), *numbers]) + " \\\\")
+    for rows, values in blocks:
+        lines.append("\\midrule")
+        for name, row in zip(rows, values):
+            numbers = [f"{v:.{digits}f}".replace("-", "$-$") if math.isfinite(v) else "--" for v in row]
+            lines.append(" & ".join([tex_text(name), *numbers]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
+
+
+#: The packages a pasted float needs, said in its first line.
+PACKAGES = "booktabs,graphicx"
+
+
+def _fitted(tabular: str) -> str:
+    """The tabular as it is, or shrunk to the line width where it is wider and to 80 % of the
+    page where it is taller (graphicx's ``\\resizebox`` with the box's own ``\\width`` and
+    ``\\totalheight``): a large table never runs into the margin or off the page."""
+    wide = f"\\resizebox{{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}}{{!}}{{%\n{tabular}}}"
+    tall = "\\ifdim\\totalheight>0.8\\textheight0.8\\textheight\\else\\totalheight\\fi"
+    return f"\\resizebox*{{!}}{{{tall}}}{{%\n{wide}}}"
 
 
 def table_float(tabulars: list[str], caption: str, label: str, standalone: bool = False) -> str:
@@ -101,8 +116,9 @@ def table_float(tabulars: list[str], caption: str, label: str, standalone: bool 
     parts the caption above from the table's top rule (the standard classes put none there)."""
     if standalone:
         return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + "\n\\end{document}\n"
-    inner = "\n\\medskip\n".join(tabulars)
+    inner = "\n\\medskip\n".join(_fitted(t) for t in tabulars)
     return (
+        f"% needs \\usepackage{{{PACKAGES}}}\n"
         "\\begin{table}[t]\n\\centering\n\\small\n\\setlength{\\tabcolsep}{3pt}\n"
         f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n\\medskip\n{inner}\n\\end{{table}}\n"
     )

@@ -241,13 +241,28 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
     return section
 
 
+#: What Tables 3–4 hold, as the LaTeX puts it (a model's two matrices in one tabular).
+CORRELATIONS_TEX = (
+    "Pearson correlations of μ over the test set: latent × latent (top) and factor/attribute × latent (bottom)"
+)
+
+
 def correlation_latex(found: dict, caption: str, label: str, options) -> str:
-    """Tables 3–4 as LaTeX: per model, its latent × latent matrix, then its factor × latent one."""
-    blocks = []
+    """Tables 3–4 as LaTeX: per model one tabular, its latent × latent matrix above its factor ×
+    latent one (the same latent columns); as floats, one per model (the first with ``caption``
+    and ``label``, the others ``label-2``, …), so that no float is taller than a page."""
+    tabulars = []
     for model, (zz, zf, names) in found.items():
         latents = [f"z{i}" for i in range(zz.shape[0])]
-        blocks += [matrix_tabular(model, latents, latents, zz), matrix_tabular(model, names, latents, zf.T)]
-    return table_float(blocks, caption, label, options.standalone)
+        factors = [str(n).replace("_", " ") for n in names]  # CelebA's attributes as Table 2 names them
+        tabulars.append(matrix_tabular(model, latents, [(latents, zz), (factors, zf.T)]))
+    if options.standalone:
+        return table_float(tabulars, caption, label, standalone=True)
+    models = list(found)
+    floats = [table_float(tabulars[:1], f"{CORRELATIONS_TEX}; {models[0]} here. {caption}", label)]
+    for i, (model, block) in enumerate(zip(models[1:], tabulars[1:]), start=2):
+        floats.append(table_float([block], f"{CORRELATIONS_TEX}: {model}.", f"{label}-{i}"))
+    return "\n".join(floats)
 
 
 def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, options, directions) -> Section:
@@ -433,7 +448,7 @@ def dataset_sections(run, table, agg, selection, keys, dataset, out, options) ->
         if found and "latex" in options.formats:
             name = f"table{number}_{dataset}"
             label = f"tab:{options.run}-{name}"
-            (out / f"{name}.tex").write_text(correlation_latex(found, section.caption, label, options))
+            (out / f"{name}.tex").write_text(correlation_latex(found, f"{single} {options.protocol}", label, options))
             section.files.append(f"{name}.tex")
         _files(section, images)
         kinds["correlations"] = [section]

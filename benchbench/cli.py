@@ -426,14 +426,18 @@ def evaluate(
     with run.writing(" ".join(sys.argv)):
         written = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
     counts = ", ".join(f"{written[s]} {s.replace('_', ' ')}" for s in ("failed", "not_applicable") if written[s])
+    lacking = written["without weights"]
+    skipped = f"; {lacking} trained models without weights left out" if lacking else ""
     click.echo(f"{written['done']} evaluations computed in {time.perf_counter() - t0:.1f} s"
-               + (f" ({counts})" if counts else ""))  # fmt: skip
+               + (f" ({counts})" if counts else "") + skipped)  # fmt: skip
     for spec in specs:
         options = ", ".join(f"{k}={v}" for k, v in spec.options.items())
         click.echo(f"  {spec.shown} = {spec.key}: {options}")
     _print_status(run)
-    if written["failed"]:
-        _say(f"{written['failed']} of the evaluations computed failed (listed above)")
+    if written["failed"] or lacking:
+        failed = f"{written['failed']} of the evaluations computed failed" if written["failed"] else ""
+        unusable = f"{lacking} trained models have no usable weights" if lacking else ""
+        _say(f"{' and '.join(filter(None, (failed, unusable)))} (listed above)")
         sys.exit(1)
 
 

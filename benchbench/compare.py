@@ -68,6 +68,12 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
         for which, t in (("A", table_a), ("B", table_b))
         if (n := len(set(t["cell"]) - set(common)))
     ]
+    trained = set(table_a.loc[table_a["status"] == "trained", "cell"]) & set(
+        table_b.loc[table_b["status"] == "trained", "cell"]
+    )
+    if untrained := [c for c in common if c not in trained]:  # an interrupted run's pending cells
+        notes.append(f"{len(untrained)} shared cells not trained in both runs: not compared")
+        common = [c for c in common if c in trained] or common
     a = table_a.set_index("cell").loc[common]
     b = table_b.set_index("cell").loc[common]
     outputs = [c for c in metric_columns(table_a) if c in b.columns]

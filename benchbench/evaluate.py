@@ -363,12 +363,14 @@ def evaluate_run(
 ) -> Counter:
     """Evaluate every trained model of ``run`` (or those in ``cell_ids``) with ``specs``; trains
     nothing.  Returns how many records of each status (``done``, ``failed``,
-    ``not_applicable``) were written."""
-    stores = [
+    ``not_applicable``) were written, and how many trained cells were left out ``without
+    weights`` (their damage said in a warning; ``run`` restores them)."""
+    trained = [
         s
         for s in run.cell_stores()
         if s.status()["status"] == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
+    stores = [s for s in trained if not s.damaged_files()]
     work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
     opened: dict[str, Dataset | str] = {}
     for store, todo in work:
@@ -380,7 +382,8 @@ def evaluate_run(
                 evaluate_cell(store, dataset_of(store, opened), device, todo, bar)
     written = [(store, spec) for store, todo in work for spec in todo]
     written += evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
-    return Counter(store.evaluation(spec.metric, spec.key)["status"] for store, spec in written)
+    counts = Counter(store.evaluation(spec.metric, spec.key)["status"] for store, spec in written)
+    return counts + Counter({"without weights": len(trained) - len(stores)})
 
 
 def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:

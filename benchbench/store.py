@@ -149,7 +149,8 @@ class CellStore:
     def mark_trained(self, **facts: Any) -> None:
         """Trained, with what is known of how (pack, device, speed) and the size and checksum of its
         model, curve and kept snapshots; an earlier failure's traceback goes."""
-        finals = [self.model_path, self.log_path, *(s.model_path for s in self.snapshots())]
+        kept = sorted(self.snapshots_path.glob("*/model.pt"))  # by their folders: a migrated config may be old
+        finals = [self.model_path, self.log_path, *kept]
         files = {str(p.relative_to(self.path)): file_facts(p) for p in finals if p.is_file()}
         self._set_status("trained", **facts, files=files)
         (self.path / "error.txt").unlink(missing_ok=True)

@@ -87,3 +87,13 @@ def test_evaluations_with_other_options_are_not_compared(copy, cli_runner):
     out = cli_runner.invoke(cli, ["compare", str(REFERENCE), str(copy)])
     assert f"note: mig: not compared, its evaluations differ ({grid_key} in A" in out.output
     assert "mig.mig" not in out.output and out.exit_code == 0
+
+
+def test_cells_an_interrupted_run_has_not_trained_are_left_out_with_a_note(copy, cli_runner):
+    pending = sorted((copy / "cells").iterdir())[0]  # as if the run was stopped before this cell trained
+    (pending / "status.json").write_text(json.dumps({"status": "pending"}))
+    shutil.rmtree(pending / "evaluations")
+    out = cli_runner.invoke(cli, ["compare", str(REFERENCE), str(copy)])
+    assert out.exit_code == 0, out.output
+    assert "note: 1 shared cells not trained in both runs: not compared" in out.output
+    assert "all 28 outputs within 0 on 2 shared models" in out.output

@@ -65,14 +65,17 @@ def test_a_run_belongs_to_its_grid_unless_extended(tmp_path, cli_runner):
     assert pd.read_csv(run / "report" / "cells.csv")["seed"].tolist() == [0, 1]
 
 
-def test_a_trained_model_without_weights_is_said_and_its_evaluations_fail_the_command(tmp_path, cli_runner):
+def test_a_trained_model_without_weights_is_said_left_out_and_fails_the_command(tmp_path, cli_runner):
     run, _ = bare_run(tmp_path, cli_runner, metrics={"mig": {"num_train": 100}})
     (model,) = run.glob("cells/*/model.pt")
     model.unlink()
     out = cli_runner.invoke(cli, ["status", str(run)])
     assert "1 without weights" in out.output and f"warning: {model} is missing" in out.output
     out = cli_runner.invoke(cli, ["evaluate", str(run), "--metrics", "mcc", "--device", "cpu", "--no-progress"])
-    assert out.exit_code == 1 and "0 evaluations computed" in out.output and "(1 failed)" in out.output
+    assert out.exit_code == 1 and "0 evaluations computed" in out.output, out.output
+    assert "; 1 trained models without weights left out" in out.output
+    assert "1 trained models have no usable weights" in out.output
+    assert not list(run.glob("cells/*/evaluations/mcc"))  # no failed record written for it
 
 
 def test_run_asks_for_a_grid_and_says_what_comes_next(tmp_path, cli_runner):

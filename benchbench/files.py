@@ -114,7 +114,9 @@ _said: set[str] = set()
 
 def diagnose(message: str) -> None:
     """Say, once per process, in one line on stderr, that a file of a run is damaged and what
-    benchbench does about it.  A damaged file never stops the rest of the run."""
+    benchbench does about it.  A damaged file never stops the rest of the run.  Paths under the
+    working folder are said relative to it, as the user gave them (a job may hold them absolute)."""
+    message = message.replace(f"{os.getcwd()}{os.sep}", "")
     if message not in _said:
         _said.add(message)
         print(f"warning: {message}", file=sys.stderr)

@@ -254,9 +254,12 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     grouped = done.groupby(keys, dropna=False, sort=True)[outputs]
     stats = grouped.agg(["mean", "std", "count"])
     intervals = grouped.agg(bootstrap_interval)  # one bootstrap per group and output: (low, high)
-    for output in outputs:
-        stats[(output, "ci_low")] = [low for low, _ in intervals[output]]
-        stats[(output, "ci_high")] = [high for _, high in intervals[output]]
+    ends = {
+        (output, end): [interval[i] for interval in intervals[output]]
+        for output in outputs
+        for i, end in enumerate(("ci_low", "ci_high"))
+    }
+    stats = pd.concat([stats, pd.DataFrame(ends, index=stats.index)], axis=1)  # at once: no fragmented frame
     stats = stats[[(o, s) for o in outputs for s in ("mean", "std", "count", "ci_low", "ci_high")]]
     stats.columns = [f"{m}.{'n' if s == 'count' else s}" for m, s in stats.columns]
     return stats.copy().reset_index()  # copy: one block, not one per output (many outputs fragment it)

@@ -181,12 +181,11 @@ def snapshot_table(run: RunStore, keys: dict[str, str]) -> pd.DataFrame:
     """One row per model along training: each kept snapshot, then the final model (at the
     cell's last step), of every trained cell that keeps snapshots — ``cell``, ``step`` and the
     values of the evaluations ``keys`` picks; empty when no cell keeps any."""
-    rows = [
-        {"cell": store.path.name, "step": model.step or store.cell().steps, **_values(model, keys)}
-        for store in run.cell_stores()
-        if store.cell().snapshots and store.status()["status"] == "trained"
-        for model in store.models()
-    ]
+    rows = []
+    for store in run.cell_stores():
+        cell = store.cell()  # read once, not once per model
+        if cell.snapshots and store.status()["status"] == "trained":
+            rows += [{"cell": cell.id, "step": m.step or cell.steps, **_values(m, keys)} for m in store.models()]
     return pd.DataFrame(rows, columns=None if rows else ["cell", "step"])
 
 

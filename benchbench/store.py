@@ -310,7 +310,7 @@ class SnapshotStore(CellStore):
     evaluation records, kept and keyed exactly as the final model's; its config is the cell's."""
 
     def __init__(self, cell: CellStore, step: int):
-        super().__init__(cell.path / "snapshots" / str(step))
+        super().__init__(cell.snapshots_path / str(step))
         self.owner, self.step = cell, step
 
     config_path = property(lambda self: self.owner.config_path)

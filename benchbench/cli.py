@@ -354,11 +354,11 @@ def status(run_ref, results_dir, per_cell, verify) -> None:
         width = max((len(s.cell().label) for s in stores), default=0)
         for store in stores:
             status, records = store.status(), store.evaluations()
-            shown = "interrupted" if status["status"] == "running" and not writing else status["status"]
-            pack = status.get("pack") or membership.get(store.path.name)
+            shown = "interrupted" if status.status == "running" and not writing else status.status
+            pack = status.pack or membership.get(store.path.name)
             size = packs.get(pack, "?")
             packed = f"pack {pack} ({size} cell{'' if size == 1 else 's'})" if pack else "no pack yet"
-            done = sum(r["status"] == "done" for r in records)
+            done = sum(r.done for r in records)
             click.echo(f"  {store.path.name}  {store.cell().label:<{width}}  {shown:<11} {packed}, {done} evaluations")
 
 
@@ -414,6 +414,7 @@ def evaluate(
     import time
 
     from benchbench.evaluate import evaluate_run, evaluation_specs
+    from benchbench.migrate import upgrade
     from benchbench.runner import resolve_devices
 
     _use_data_root(data_root)
@@ -424,6 +425,7 @@ def evaluate(
     target = resolve_devices(device)[0]
     t0 = time.perf_counter()
     with run.writing(" ".join(sys.argv)):
+        upgrade(run)
         written = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
     counts = ", ".join(f"{written[s]} {s.replace('_', ' ')}" for s in ("failed", "not_applicable") if written[s])
     lacking = written["without weights"]
@@ -495,16 +497,15 @@ def score(
 @click.option("--results", "results_dir", default="results", show_default=True)
 @_plugin_option
 def migrate(run_ref, results_dir, plugins) -> None:
-    """Convert RUN from the layout before evaluations were records of their own."""
+    """Convert RUN written by an older benchbench to the current layout (values and arrays kept)."""
     from benchbench.migrate import migrate as convert
 
     load_plugins(plugins)
     run = open_run(run_ref, results_dir, current=False)
     with run.writing(" ".join(sys.argv)):
-        converted = convert(run)
-    click.echo(
-        f"{run.path}: {converted} cells converted" if converted else f"{run.path}: already in the current layout"
-    )
+        cells, rekeyed = convert(run)
+    done = [f"{cells} cells converted" if cells else "", f"{rekeyed} evaluations re-keyed" if rekeyed else ""]
+    click.echo(f"{run.path}: {', '.join(filter(None, done)) or 'already in the current layout'}")
 
 
 @cli.command()
@@ -719,6 +720,40 @@ def bench_(
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
+@cli.command()
+@click.argument("plugins_to_check", metavar="PLUGIN", nargs=-1, required=True)
+@_plugin_option
+def check(plugins_to_check, plugins) -> None:
+    """Check a method, metric or dataset before a grid meets it: a registered name, or a plugin
+    file (.py) or module whose every registration is checked.  One line per check; exit 1 if one fails."""
+    from benchbench.testing import check_plugin
+
+    load_plugins(plugins)
+    names = []
+    for given in plugins_to_check:
+        if given.endswith(".py") or "." in given and given not in registry.metrics:
+            before = {k: set(r.names()) for k, r in _REGISTRIES.items()}
+            load_plugins([given])
+            added = [n for k, r in _REGISTRIES.items() for n in r.names() if n not in before[k]]
+            if not added:
+                raise BenchbenchError(f"{given} registers no method, metric or dataset")
+            names += added
+        else:
+            names.append(given)
+    failed = 0
+    for name in names:
+        click.echo(f"{name}:")
+        for found in check_plugin(name):
+            click.echo(f"  {found.line()}")
+            failed += found.passed is False
+    click.echo(f"{failed} check{'s' if failed != 1 else ''} failed" if failed else "every check passed")
+    if failed:
+        sys.exit(1)
+
+
+_REGISTRIES = {"method": registry.methods, "metric": registry.metrics, "dataset": registry.datasets}
+
+
 @cli.command(name="list")
 @click.argument("kind", required=False, type=click.Choice(["methods", "metrics", "datasets", "grids"]))
 @_plugin_option
@@ -753,8 +788,8 @@ def _parameters(kind: str, obj) -> str:
         items = obj.hyperparameters.items()
         return ", ".join(f"{k}={'derived' if v is None else v}" for k, v in items)
     if kind == "metrics":
-        params = inspect.signature(obj).parameters.values()
-        return ", ".join(f"{p.name}={p.default}" for p in params if p.kind is p.KEYWORD_ONLY)
+        empty = inspect.Parameter.empty
+        return ", ".join(f"{o.name}={'required' if o.default is empty else o.default}" for o in obj.options.values())
     names = getattr(obj, "factor_names", ())
     if not names:
         return "labels: read from its files"

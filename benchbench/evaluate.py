@@ -27,12 +27,12 @@ from benchbench.data import Dataset
 from benchbench.metric import (
     EvalSpec,
     MetricNotApplicable,
-    check_factor_names,
     check_profile,
+    declaration,
     is_across_seeds,
-    profile_options,
 )
 from benchbench.provenance import device_name, git_commit, now, versions
+from benchbench.records import EvaluationRecord
 from benchbench.registry import BenchbenchError, datasets, metrics, one_line
 from benchbench.runtime import derived_seed, tune_cpu_allocator
 from benchbench.store import CellStore, RunStore
@@ -167,13 +167,22 @@ def missing(store: CellStore, specs: list[EvalSpec], retry_failed: bool = False)
         if is_across_seeds(spec.metric):
             continue
         record = store.evaluation(spec.metric, spec.key)
-        if record is None or (retry_failed and record["status"] == "failed"):
+        if record is None or (retry_failed and record.status == "failed"):
             out.append(spec)
     return out
 
 
-def provenance(cell_id: str, device: torch.device) -> dict[str, Any]:
-    return {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
+def record_of(
+    spec: EvalSpec, cell_id: str, device: torch.device, fields: dict[str, Any], result, **where: Any
+) -> tuple[EvaluationRecord, dict[str, np.ndarray]]:
+    """The one place an evaluation's record is made: which evaluation, its outcome (``fields`` of
+    :func:`run_metric`, and the metric's ``result`` if it gave one: values in the record, arrays
+    beside it), where it ran, and ``where`` it belongs (a snapshot's ``step``, the ``models``
+    an across-seeds metric compared)."""
+    scalars, arrays = split_result(result) if result is not None else (None, {})
+    ran = {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
+    fields = {"started": now(), **fields, **({"values": scalars} if scalars is not None else {})}
+    return EvaluationRecord.from_json({**spec.to_json(), **ran, **where, **fields}), arrays
 
 
 def run_metric(call) -> tuple[dict[str, Any], Any]:
@@ -216,14 +225,9 @@ def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
 def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -> None:
     """Run ``call`` (the metric of ``spec`` on the cell's model) and write its record."""
     step = {} if store.step is None else {"step": store.step}  # a snapshot's: the same record, keyed by step too
-    record = {**spec.to_json(), **provenance(store.cell().id, device), **step, "started": now()}
-    write_outcome(store, record, *run_metric(call))
-
-
-def write_outcome(store: CellStore, record: dict[str, Any], fields: dict[str, Any], result) -> None:
-    """Write ``record`` with a metric's status ``fields`` and, if it gave one, its ``result``."""
-    scalars, arrays = split_result(result) if result is not None else ({}, {})
-    store.write_evaluation({**record, **fields, **({"values": scalars} if result is not None else {})}, arrays)
+    started = now()
+    fields, result = run_metric(call)
+    store.write_evaluation(*record_of(spec, store.cell().id, device, {**fields, "started": started}, result, **step))
 
 
 def open_view(store: CellStore, dataset: Dataset | str, device: torch.device) -> tuple[Any, Dataset]:
@@ -260,7 +264,7 @@ def check_specs_fit(specs: list[EvalSpec], name: str, dataset: Dataset | str) ->
     except BenchbenchError:
         return  # neither factors nor labels: such metrics are not applicable there
     for spec in specs:
-        check_factor_names(spec, name, names)
+        declaration(spec.metric).check_factor_names(spec, name, names)
 
 
 def evaluate_cell(
@@ -278,10 +282,9 @@ def evaluate_cell(
     try:
         view, dataset = open_view(store, dataset, device)
     except Exception as exc:
-        error = f"model could not be loaded: {one_line(exc)}"
-        failed = {**provenance(cell.id, device), "status": "failed", "error": error}
+        failed = {"status": "failed", "error": f"model could not be loaded: {one_line(exc)}"}
         for spec in todo:
-            store.write_evaluation({**spec.to_json(), **failed}, {})
+            store.write_evaluation(*record_of(spec, cell.id, device, failed, None))
         return
     for spec in todo:
         if bar is not None:
@@ -312,7 +315,7 @@ def evaluate_configurations(
     specs = [s for s in specs if is_across_seeds(s.metric)]
     groups: dict[str, list[CellStore]] = {}
     for store in run.cell_stores() if specs else []:
-        if store.status()["status"] == "trained":
+        if store.status().status == "trained":
             groups.setdefault(configuration_key(store.cell()), []).append(store)
     work = []
     for stores in groups.values():
@@ -322,7 +325,7 @@ def evaluate_configurations(
             continue
         for spec in specs:
             records = [s.evaluation(spec.metric, spec.key) for s in stores]
-            stale = [r is None or r.get("models") != ids or (retry_failed and r["status"] == "failed") for r in records]
+            stale = [r is None or r.models != ids or (retry_failed and r.status == "failed") for r in records]
             if any(stale):
                 work.append((stores, spec))
     opened: dict[str, Dataset | str] = {}
@@ -349,8 +352,8 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset | str, spec: Ev
     started = now()
     fields, results = run_metric(call)
     for i, (store, cell) in enumerate(zip(stores, cells)):
-        record = {**spec.to_json(), **provenance(cell.id, device), "models": ids, "started": started}
-        write_outcome(store, record, fields, results[i] if results is not None else None)
+        result = results[i] if results is not None else None
+        store.write_evaluation(*record_of(spec, cell.id, device, {**fields, "started": started}, result, models=ids))
 
 
 def evaluate_run(
@@ -368,7 +371,7 @@ def evaluate_run(
     trained = [
         s
         for s in run.cell_stores()
-        if s.status()["status"] == "trained" and (cell_ids is None or s.path.name in cell_ids)
+        if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
     stores = [s for s in trained if not s.damaged_files()]
     work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
@@ -382,7 +385,7 @@ def evaluate_run(
                 evaluate_cell(store, dataset_of(store, opened), device, todo, bar)
     written = [(store, spec) for store, todo in work for spec in todo]
     written += evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
-    counts = Counter(store.evaluation(spec.metric, spec.key)["status"] for store, spec in written)
+    counts = Counter(store.evaluation(spec.metric, spec.key).status for store, spec in written)
     return counts + Counter({"without weights": len(trained) - len(stores)})
 
 
@@ -413,9 +416,9 @@ def evaluation_specs(
     specs: dict[str, EvalSpec] = {}
     for name in names:
         for entry in [e["options"] for e in grid if e["metric"] == name] or [{}]:
-            if profile is not None:
-                kept = {k: v for k, v in entry.items() if k == "representation"}
-                entry = {**profile_options(name, profile), **kept}
-            spec = EvalSpec.of(name, {**entry, **overrides.get(name, {})}, where=f"--option {name}")
+            if profile is not None:  # the preset instead of the grid's options, on the grid's codes
+                entry = {k: v for k, v in entry.items() if k == "representation"}
+            where = f"--option {name}"
+            spec = declaration(name).evaluation(entry, overrides.get(name, {}), profile=profile, where=where)
             specs.setdefault(spec.key, spec)
     return list(specs.values())

@@ -45,7 +45,7 @@ from benchbench.arch import ARCHITECTURES
 from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import SETTINGS, Cell
 from benchbench.checks import conforms, type_words
-from benchbench.metric import REPRESENTATIONS, EvalSpec, check_profile, profile_options
+from benchbench.metric import REPRESENTATIONS, EvalSpec, check_profile, declaration
 from benchbench.registry import BenchbenchError, datasets, methods, metrics
 
 TRAIN_DEFAULTS: dict[str, Any] = {
@@ -157,8 +157,8 @@ def grid_evaluations(spec: dict[str, Any]) -> list[EvalSpec]:
     out: dict[str, EvalSpec] = {}
     for name, options in spec.get("metrics", {}).items():
         for representation in spec.get("representations", REPRESENTATIONS[:1]):
-            chosen = {"representation": representation, **profile_options(name, profile), **options}
-            evaluation = EvalSpec.of(name, chosen, where=f"metrics.{name}")
+            layer = {"representation": representation, **options}
+            evaluation = declaration(name).evaluation(layer, profile=profile, where=f"metrics.{name}")
             out.setdefault(evaluation.key, evaluation)
     return list(out.values())
 

@@ -39,7 +39,8 @@ import hashlib
 import inspect
 import math
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from benchbench.cells import canonical_json
@@ -67,22 +68,12 @@ def profiles(**named: dict[str, Any]):
     """Attach named option presets to a metric: ``@profiles(fast={"num_train": 500})``.
 
     A grid's ``metric_profile = "fast"`` starts every metric from its preset of that name."""
-
-    def attach(fn):
-        fn.profiles = named
-        return fn
-
-    return attach
+    return _sugar("profiles", named)
 
 
 def defined_by(source: str):
     """Say where a metric's definition comes from (paper; reference code): ``benchbench list metrics`` shows it."""
-
-    def attach(fn):
-        fn.defined_by = source
-        return fn
-
-    return attach
+    return _sugar("defined_by", source)
 
 
 def across_seeds(fn):
@@ -90,11 +81,6 @@ def across_seeds(fn):
     ``fn(dataset, models, rng, **options) → [result of models[0], result of models[1], …]``."""
     fn.across_seeds = True
     return fn
-
-
-def is_across_seeds(metric: str) -> bool:
-    """Whether the registered metric scores the models of a configuration together (:func:`across_seeds`)."""
-    return bool(getattr(metrics.get(metric), "across_seeds", False))
 
 
 #: The range of an option that counts something (samples, bins, a batch): at least one.
@@ -105,36 +91,21 @@ def bounds(**ranges: tuple[float, float]):
     """Declare the range (both ends included) of numeric options: ``@bounds(num_train=COUNT,
     diff_quantile=(0, 1))``; each element of a list option is held to it.  Grids, ``evaluate``
     and ``score`` refuse a value outside in one line, before anything trains or runs."""
-
-    def attach(fn):
-        fn.bounds = dict(ranges)
-        return fn
-
-    return attach
+    return _sugar("bounds", dict(ranges))
 
 
 def names_factors(*options: str):
     """Declare options whose values name factors (or labels) of the dataset: ``@names_factors(
     "factors")``.  ``run`` and ``evaluate`` check them against each dataset a metric scores
-    (:func:`check_factor_names`) before anything trains or runs."""
-
-    def attach(fn):
-        fn.names_factors = options
-        return fn
-
-    return attach
+    (:meth:`Metric.check_factor_names`) before anything trains or runs."""
+    return _sugar("names_factors", options)
 
 
-def check_factor_names(spec: EvalSpec, dataset: str, names: tuple[str, ...]) -> None:
-    """One line for an option of ``spec`` that names a factor ``dataset`` does not have."""
-    for option in getattr(metrics.get(spec.metric), "names_factors", ()):
-        value = spec.options.get(option)
-        unknown = [v for v in value or () if v not in names]
-        if unknown:
-            raise BenchbenchError(
-                f"{spec.metric}.{option}: {dataset} has no factor {', '.join(map(repr, unknown))} "
-                f"(its factors: {', '.join(names)})"
-            )
+def execution(*options: str):
+    """Declare options that choose how a metric runs, not what it computes (``device``): they
+    are recorded with an evaluation but left out of its key, so the same evaluation computed on
+    another device is the same record."""
+    return _sugar("execution", options)
 
 
 def better(**directions: Direction):
@@ -146,12 +117,7 @@ def better(**directions: Direction):
     wrong = {k: v for k, v in directions.items() if v not in ("higher", "lower")}
     if wrong:
         raise ValueError(f"better: {', '.join(wrong)} must be 'higher' or 'lower'")
-
-    def attach(fn):
-        fn.better = dict(directions)
-        return fn
-
-    return attach
+    return _sugar("better", dict(directions))
 
 
 @dataclass(frozen=True)
@@ -168,94 +134,240 @@ def shown_as(**outputs: str | Shown):
     """Name outputs for readers: ``@shown_as(mig="mutual information gap",
     informativeness_test=Shown("DCI informativeness (test accuracy)", to_percent=100))``.
     An output not named is shown by its id."""
+    return _sugar("shown_as", {k: v if isinstance(v, Shown) else Shown(v) for k, v in outputs.items()})
+
+
+def _sugar(field: str, value):
+    """A decorator that notes one field of a metric's declaration on its function; registration
+    reads them all into one :class:`Metric` (:meth:`Metric.declare`)."""
 
     def attach(fn):
-        fn.shown_as = {k: v if isinstance(v, Shown) else Shown(v) for k, v in outputs.items()}
+        setattr(fn, field, value)
         return fn
 
     return attach
+
+
+_REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a metric: its default (``inspect.Parameter.empty``: required), the type its
+    annotation says, its range (:func:`bounds`), whether it names factors (:func:`names_factors`)
+    and whether it only says how the metric runs (:func:`execution`: not part of the key)."""
+
+    name: str
+    default: Any
+    hint: Any
+    bounds: tuple[float, float] | None = None
+    names_factors: bool = False
+    execution: bool = False
+
+    def check(self, value: Any, where: str) -> Any:
+        """``value`` if it has this option's type and range, else one line naming ``where.name``."""
+        if not conforms(value, self.hint):
+            raise BenchbenchError(f"{where}.{self.name}: must be {type_words(self.hint)}, got {value!r}")
+        if self.bounds is not None and not within(value, *self.bounds):
+            raise BenchbenchError(f"{where}.{self.name}: must be {interval_words(*self.bounds)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Output:
+    """A declared output as readers see it: in words (and the factor to %; ``None``: by its id),
+    and which way is better (``None``: not ranked by)."""
+
+    name: str
+    shown: Shown | None = None
+    better: Direction | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Metric:
+    """A registered metric, declared once: its function, options, outputs, presets and how it is
+    called.  Registration builds it from the function's signature and the decorators above
+    (:meth:`declare`), checking that they agree, and every command — ``list``, grids,
+    ``evaluate``, ``score``, the report — reads it.  Calling it calls the function."""
+
+    name: str
+    fn: Callable
+    options: dict[str, Option]
+    outputs: dict[str, Output]
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    across_seeds: bool = False
+    defined_by: str | None = None
+
+    @classmethod
+    def declare(cls, fn: Callable, name: str) -> Metric:
+        """The metric ``fn`` is, from its keyword-only parameters and its decorators; a decorator
+        naming an option the function lacks, or a preset outside an option's type or range, is
+        an error at registration, not at the first grid that uses it."""
+        params = inspect.signature(fn).parameters.values()
+        hints = typing.get_type_hints(fn)
+        declared = {
+            "bounds": getattr(fn, "bounds", {}),
+            "names_factors": getattr(fn, "names_factors", ()),
+            "execution": getattr(fn, "execution", ()),
+        }
+        keyword = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        for what, names in declared.items():
+            unknown = set(names) - {p.name for p in keyword}
+            if unknown:
+                raise BenchbenchError(f"metric {name}: @{what} names no option of it: {', '.join(sorted(unknown))}")
+        options = {}
+        for p in keyword:
+            fallback = Any if p.default in (None, _REQUIRED) else type(p.default)
+            options[p.name] = Option(
+                p.name,
+                p.default,
+                hints.get(p.name, fallback),
+                declared["bounds"].get(p.name),
+                p.name in declared["names_factors"],
+                p.name in declared["execution"],
+            )
+        better_of, shown = getattr(fn, "better", {}), getattr(fn, "shown_as", {})
+        outputs = {o: Output(o, shown.get(o), better_of.get(o)) for o in {**better_of, **shown}}
+        metric = cls(
+            name,
+            fn,
+            options,
+            outputs,
+            dict(getattr(fn, "profiles", {})),
+            bool(getattr(fn, "across_seeds", False)),
+            getattr(fn, "defined_by", None),
+        )
+        for profile, preset in metric.profiles.items():
+            metric.resolve(preset, where=f"metric {name} profile {profile}")
+        return metric
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    @property
+    def description(self) -> str:
+        """The first line of the function's docstring (``benchbench list metrics``)."""
+        return (self.fn.__doc__ or "").strip().partition("\n")[0]
+
+    @property
+    def better(self) -> dict[str, Direction]:
+        """``{output: "higher" | "lower"}`` of the outputs it ranks by."""
+        return {o.name: o.better for o in self.outputs.values() if o.better is not None}
+
+    def resolve(self, options: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+        """Every option: ``options`` checked (names, types, ranges), the rest at their defaults;
+        ``representation`` (the codes it scores, every metric's option) kept only when
+        ``"sampled"``, so a mean evaluation keeps the key it had.  A problem is one line naming
+        ``where.option``."""
+        where = where or self.name
+        options = dict(options)
+        representation = options.pop("representation", REPRESENTATIONS[0])
+        if representation not in REPRESENTATIONS:
+            choices = ", ".join(REPRESENTATIONS)
+            raise BenchbenchError(f"{where}.representation: must be one of {choices}, got {representation!r}")
+        for key in options:
+            if key not in self.options:
+                allowed = ", ".join(sorted([*self.options, "representation"]))
+                raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {allowed})")
+        resolved = {} if representation == REPRESENTATIONS[0] else {"representation": representation}
+        for key, option in self.options.items():
+            if key in options:
+                resolved[key] = option.check(options[key], where)
+            elif option.default is _REQUIRED:
+                raise BenchbenchError(f"{where}.{key}: required")
+            else:
+                resolved[key] = option.default
+        return resolved
+
+    def preset(self, profile: str | None) -> dict[str, Any]:
+        """The options of preset ``profile`` (``None`` or ``"default"``: none)."""
+        return self.profiles.get(profile, {}) if profile else {}
+
+    def evaluation(
+        self,
+        *layers: dict[str, Any],
+        profile: str | None = None,
+        where: str | None = None,
+    ) -> EvalSpec:
+        """The evaluation of this metric that ``profile``'s preset, then each of ``layers`` (a
+        grid's options, then ``--option`` overrides) on top, make: the one merge every command
+        uses.  A ``representation`` in a layer is kept whatever the preset says."""
+        merged = self.preset(profile)
+        for layer in layers:
+            merged = {**merged, **layer}
+        return EvalSpec(self.name, self.resolve(merged, where), self.execution_options)
+
+    @property
+    def execution_options(self) -> tuple[str, ...]:
+        return tuple(k for k, o in self.options.items() if o.execution)
+
+    def check_factor_names(self, spec: EvalSpec, dataset: str, names: tuple[str, ...]) -> None:
+        """One line for an option of ``spec`` that names a factor ``dataset`` does not have."""
+        for option in (o for o in self.options.values() if o.names_factors):
+            unknown = [v for v in spec.options.get(option.name) or () if v not in names]
+            if unknown:
+                raise BenchbenchError(
+                    f"{spec.metric}.{option.name}: {dataset} has no factor {', '.join(map(repr, unknown))} "
+                    f"(its factors: {', '.join(names)})"
+                )
+
+    def is_default(self, options: dict[str, Any]) -> bool:
+        """Whether ``options`` (resolved) are the defaults, execution options aside."""
+
+        def identity(o):
+            return {k: v for k, v in o.items() if k not in self.execution_options}
+
+        return identity(options) == identity(self.resolve({}))
+
+
+def declaration(name: str) -> Metric:
+    """The registered metric ``name`` (an unknown name is one line with close matches)."""
+    return metrics.get(name)
+
+
+def is_across_seeds(name: str) -> bool:
+    """Whether the registered metric scores the models of a configuration together (:func:`across_seeds`)."""
+    return declaration(name).across_seeds
 
 
 def shown_output(output: str) -> Shown:
     """How a ``metric[@representation].output`` column is shown: as its metric declares (a sampled
     evaluation says so), else by its id."""
     shown, _, name = output.partition(".")
-    metric = metric_of(shown)
-    declared = getattr(metrics.get(metric), "shown_as", {}).get(name) if metric in metrics else None
+    name_of = metric_of(shown)
+    output_of = declaration(name_of).outputs.get(name) if name_of in metrics else None
+    declared = output_of.shown if output_of is not None else None
     if declared is None:
         return Shown(output)
     suffix = f" ({shown.partition('@')[2]} codes)" if "@" in shown else ""
     return Shown(declared.words + suffix, declared.to_percent)
 
 
-def declared_directions(metric: str) -> dict[str, Direction]:
+def declared_directions(name: str) -> dict[str, Direction]:
     """``{output: "higher" | "lower"}`` as the registered metric declares (empty if it declares
     none, or is not registered here)."""
-    return dict(getattr(metrics.get(metric), "better", {})) if metric in metrics else {}
-
-
-def option_parameters(name: str) -> dict[str, inspect.Parameter]:
-    """A metric's options: its keyword-only parameters."""
-    params = inspect.signature(metrics.get(name)).parameters
-    return {p: v for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
-
-
-def resolve_options(name: str, options: dict[str, Any], where: str | None = None) -> dict[str, Any]:
-    """Every option of metric ``name``: ``options`` checked against the metric's signature
-    (names, and types where annotated), the rest filled with their defaults.  A problem is a
-    :class:`BenchbenchError` naming ``where.option``."""
-    where = where or name
-    params = option_parameters(name)
-    options = dict(options)
-    representation = options.pop("representation", REPRESENTATIONS[0])
-    if representation not in REPRESENTATIONS:
-        choices = ", ".join(REPRESENTATIONS)
-        raise BenchbenchError(f"{where}.representation: must be one of {choices}, got {representation!r}")
-    for key in options:
-        if key not in params:
-            allowed = ", ".join(sorted([*params, "representation"]))
-            raise BenchbenchError(f"{where}.{key}: unknown key (allowed: {allowed})")
-    hints = typing.get_type_hints(metrics.get(name))
-    resolved = {} if representation == REPRESENTATIONS[0] else {"representation": representation}
-    for key, param in params.items():
-        if key not in options:
-            if param.default is inspect.Parameter.empty:
-                raise BenchbenchError(f"{where}.{key}: required")
-            resolved[key] = param.default
-            continue
-        value = options[key]
-        hint = hints.get(key, Any if param.default in (None, inspect.Parameter.empty) else type(param.default))
-        if not conforms(value, hint):
-            raise BenchbenchError(f"{where}.{key}: must be {type_words(hint)}, got {value!r}")
-        low, high = getattr(metrics.get(name), "bounds", {}).get(key, (-math.inf, math.inf))
-        if (low, high) != (-math.inf, math.inf) and not within(value, low, high):
-            raise BenchbenchError(f"{where}.{key}: must be {interval_words(low, high)}, got {value!r}")
-        resolved[key] = value
-    return resolved
-
-
-def profile_options(name: str, profile: str | None) -> dict[str, Any]:
-    """Metric ``name``'s preset ``profile`` (``None`` or ``"default"``: no preset)."""
-    return getattr(metrics.get(name), "profiles", {}).get(profile, {}) if profile else {}
+    return declaration(name).better if name in metrics else {}
 
 
 def check_profile(profile: str | None, names) -> None:
     """A profile must be ``default`` or a preset of at least one of the metrics ``names``."""
-    known = {"default", *(p for n in names for p in getattr(metrics.get(n), "profiles", {}))}
+    known = {"default", *(p for n in names for p in declaration(n).profiles)}
     if profile is not None and profile not in known:
         raise BenchbenchError(f"unknown metric profile {profile!r} (known: {', '.join(sorted(known))})")
 
 
 @dataclass(frozen=True)
 class EvalSpec:
-    """One evaluation: a metric and its fully resolved options (see :func:`resolve_options`)."""
+    """One evaluation: a metric and its fully resolved options (see :meth:`Metric.resolve`); the
+    options in ``execution`` say how it runs and are left out of its key."""
 
     metric: str
     options: dict[str, Any]
+    execution: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, metric: str, options: dict[str, Any] | None = None, where: str | None = None) -> EvalSpec:
-        return cls(metric, resolve_options(metric, options or {}, where))
+    def of(cls, name: str, options: dict[str, Any] | None = None, where: str | None = None) -> EvalSpec:
+        return declaration(name).evaluation(options or {}, where=where)
 
     @property
     def shown(self) -> str:
@@ -263,8 +375,9 @@ class EvalSpec:
 
     @property
     def key(self) -> str:
-        """Hash of the metric's name and resolved options: the evaluation's folder name."""
-        text = canonical_json({"metric": self.metric, "options": self.options})
+        """Hash of the metric's name and the options that say what it computes: the evaluation's folder name."""
+        identity = {k: v for k, v in self.options.items() if k not in self.execution}
+        text = canonical_json({"metric": self.metric, "options": identity})
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def to_json(self) -> dict[str, Any]:
@@ -273,12 +386,16 @@ class EvalSpec:
         defaults (neither is part of the key: they say how to read the values, not how to
         compute them)."""
         described = {"better": declared_directions(self.metric), "defaults": self.is_default()}
-        return {"metric": self.metric, "key": self.key, "options": self.options, **described}
+        ran = {"execution": list(self.execution)} if self.execution else {}
+        return {"metric": self.metric, "key": self.key, "options": self.options, **ran, **described}
 
     def is_default(self) -> bool:
         """Whether the options are the metric's defaults (``False`` for a metric not registered here)."""
-        return self.metric in metrics and self.options == resolve_options(self.metric, {})
+        return self.metric in metrics and declaration(self.metric).is_default(self.options)
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> EvalSpec:
-        return cls(obj["metric"], obj["options"])
+        return cls(obj["metric"], obj["options"], tuple(obj.get("execution", ())))
+
+
+metrics.declare = Metric.declare  # every metric registered is declared as one Metric

@@ -46,10 +46,16 @@ def one_line(exc: BaseException) -> str:
 class Registry(Generic[T]):
     """Plugins of one kind, looked up by name."""
 
-    def __init__(self, kind: str, builtin_package: str):
+    def __init__(self, kind: str, builtin_package: str, api: str | None = None):
         self.kind = kind
         self._builtin_package = builtin_package
+        #: The plugin API module that declares this kind: importing it sets :attr:`declare`.
+        self._api = api
+        #: ``declare(obj, name) → item``: what a registered object is kept as (the metric API
+        #: makes each metric one declared object); ``None``: kept as registered.
+        self.declare: Callable[[Any, str], T] | None = None
         self._items: dict[str, T] = {}
+        self._registered: dict[str, Any] = {}
         self._loaded = False
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
@@ -57,14 +63,22 @@ class Registry(Generic[T]):
 
         def decorator(obj: T) -> T:
             key = name or getattr(obj, "name", None) or obj.__name__
-            if key in self._items and self._items[key] is not obj:
+            if key in self._registered and self._registered[key] is not obj:
                 raise BenchbenchError(f"{self.kind} {key!r} is registered twice")
-            self._items[key] = obj
+            if self._api is not None and self.declare is None:
+                importlib.import_module(self._api)
+            self._items[key] = obj if self.declare is None else self.declare(obj, key)
+            self._registered[key] = obj
             if inspect.isclass(obj) and getattr(obj, "name", None) != key:
                 obj.name = key
             return obj
 
         return decorator
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a test's plugin, say), so it can be registered again."""
+        self._items.pop(name, None)
+        self._registered.pop(name, None)
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
@@ -98,7 +112,7 @@ class Registry(Generic[T]):
 
 
 methods: Registry[Any] = Registry("method", "benchbench.methods")
-metrics: Registry[Any] = Registry("metric", "benchbench.metrics")
+metrics: Registry[Any] = Registry("metric", "benchbench.metrics", api="benchbench.metric")
 datasets: Registry[Any] = Registry("dataset", "benchbench.datasets")
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 
 from benchbench.analysis import bootstrap_interval
-from benchbench.metric import EvalSpec, check_profile, declared_directions, metric_of, profile_options, shown_name
+from benchbench.metric import check_profile, declaration, declared_directions, metric_of, shown_name
+from benchbench.records import STATUSES
 from benchbench.registry import BenchbenchError, metrics
-from benchbench.store import STATUSES, CellStore, RunStore
+from benchbench.store import CellStore, RunStore
 
 #: How the paper names the methods it compares; other methods keep their registered name.
 PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
@@ -29,7 +30,7 @@ def problems(run: RunStore) -> tuple[list[str], list[str]]:
     folders = sorted(p for p in cells_dir.iterdir() if p.is_dir()) if cells_dir.is_dir() else []
     damaged = [p.name for p in folders if CellStore(p).verified_cell() is None]
     present = {p.name for p in folders}
-    missing = [c for c in run.manifest().get("cells", []) if c not in present]
+    missing = [c for c in run.manifest().cells if c not in present]
     return damaged, missing
 
 
@@ -39,10 +40,10 @@ def held_evaluations(run: RunStore) -> dict[tuple[str, str], dict[str, Any]]:
     held: dict[tuple[str, str], dict[str, Any]] = {}
     for store in run.cell_stores():
         for record in store.evaluations():
-            if record.get("status") == "done":
+            if record.done:
                 entry = held.setdefault(
-                    (shown_name(record["metric"], record["options"]), record["key"]),
-                    {"options": record["options"], "models": 0},
+                    (shown_name(record.metric, record.options), record.key),
+                    {"options": record.options, "models": 0},
                 )
                 entry["models"] += 1
     return held
@@ -54,9 +55,8 @@ def profile_key(shown: str, profile: str) -> str | None:
     if metric_of(shown) not in metrics:
         return None
     representation = shown.partition("@")[2]
-    options = {**profile_options(metric_of(shown), profile)}
-    options.update({"representation": representation} if representation else {})
-    return EvalSpec.of(metric_of(shown), options).key
+    sampled = {"representation": representation} if representation else {}
+    return declaration(metric_of(shown)).evaluation(sampled, profile=profile).key
 
 
 def evaluation_keys(
@@ -118,20 +118,20 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     writing = run.is_being_written()
     for store in run.cell_stores():
         status, label = store.status(), store.cell().label
-        running_nowhere = status["status"] == "running" and not writing
-        models["interrupted" if running_nowhere else status["status"]] += 1
-        if status["status"] in ("failed", "diverged"):
-            failures.append((label, status["status"], status.get("error", "")))
-        kept = store.snapshots() if status["status"] == "trained" else []
+        running_nowhere = status.status == "running" and not writing
+        models["interrupted" if running_nowhere else status.status] += 1
+        if status.status in ("failed", "diverged"):
+            failures.append((label, status.status, status.error or ""))
+        kept = store.snapshots() if status.status == "trained" else []
         models["snapshots"] += len(kept)
         for model in [store, *kept]:
             records, name = model.evaluations(verify), label if model.step is None else f"{label} at step {model.step}"
             for record in records:
-                evals[record["status"]] += 1
-                if record["status"] == "failed":
-                    failures.append((name, f"evaluation {record['metric']} failed", record.get("error", "")))
-            if status["status"] == "trained":
-                have = {(r["metric"], r["key"]) for r in records}
+                evals[record.status] += 1
+                if record.status == "failed":
+                    failures.append((name, f"evaluation {record.metric} failed", record.error or ""))
+            if status.status == "trained":
+                have = {(r.metric, r.key) for r in records}
                 evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
         damage = store.damaged_files(verify)
         if damage:
@@ -158,7 +158,7 @@ def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataF
         cell = store.cell()
         row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
-        row.update(seed=cell.seed, status=store.status()["status"])
+        row.update(seed=cell.seed, status=store.status().status)
         store.damaged_files()  # said, once: a table of a run whose model was damaged since
         rows.append({**row, **_values(store, keys)})
     table = pd.DataFrame(rows)
@@ -172,8 +172,8 @@ def _values(store: CellStore, keys: dict[str, str]) -> dict[str, float]:
     row = {}
     for shown, key in keys.items():
         record = store.evaluation(metric_of(shown), key)
-        if record and record["status"] == "done":
-            row.update({f"{shown}.{k}": v for k, v in record["values"].items()})
+        if record and record.done:
+            row.update({f"{shown}.{k}": v for k, v in record.values.items()})
     return row
 
 
@@ -184,7 +184,7 @@ def snapshot_table(run: RunStore, keys: dict[str, str]) -> pd.DataFrame:
     rows = []
     for store in run.cell_stores():
         cell = store.cell()  # read once, not once per model
-        if cell.snapshots and store.status()["status"] == "trained":
+        if cell.snapshots and store.status().status == "trained":
             rows += [{"cell": cell.id, "step": m.step or cell.steps, **_values(m, keys)} for m in store.models()]
     return pd.DataFrame(rows, columns=None if rows else ["cell", "step"])
 
@@ -269,15 +269,16 @@ def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
     ``keys`` shows, as the run recorded them — in the evaluations' records, else in the manifest —
     so a report reads the same whichever plugins are loaded.  Only a run written before they were
     recorded falls back to the metric as registered here."""
-    manifest = {(e["metric"], e["key"]): e for e in run.manifest().get("evaluations", [])}
+    manifest = {(e["metric"], e["key"]): e for e in run.manifest().evaluations}
     stores, found = run.cell_stores(), {}
     for shown, key in keys.items():
-        metric = metric_of(shown)
-        records = (store.evaluation(metric, key) for store in stores)
-        record = next((r for r in records if r is not None and "better" in r), manifest.get((metric, key), {}))
+        name = metric_of(shown)
+        records = (store.evaluation(name, key) for store in stores)
+        records = (r.to_json() for r in records if r is not None)
+        record = next((r for r in records if "better" in r), manifest.get((name, key), {}))
         if "better" not in record:  # written before these were recorded
-            default = metric in metrics and EvalSpec.of(metric).key == key
-            record = {"better": declared_directions(metric), "defaults": default}
+            default = name in metrics and declaration(name).evaluation().key == key
+            record = {"better": declared_directions(name), "defaults": default}
         found[shown] = {"better": record["better"], "defaults": record["defaults"]}
     return found
 

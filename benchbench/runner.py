@@ -15,6 +15,7 @@ at the same time, and it checks what is left to do only once it holds them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -34,10 +35,12 @@ from benchbench.evaluate import check_specs_fit, evaluate_cell, evaluate_configu
 from benchbench.files import claimed, diagnose
 from benchbench.grids import Grid
 from benchbench.metric import EvalSpec
+from benchbench.migrate import upgrade
 from benchbench.provenance import device_name, git_commit, now, versions
+from benchbench.records import LAYOUT, Manifest
 from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
 from benchbench.runtime import cpu_threads
-from benchbench.store import LAYOUT, CellStore, PackStore, RunStore, pack_id
+from benchbench.store import CellStore, PackStore, RunStore, pack_id
 from benchbench.trainer import PackTrainer, TrainSettings
 
 
@@ -164,7 +167,7 @@ def _open(job: PackJob):
 
 def _unfinished(pack: PackStore, stores: list[CellStore]) -> bool:
     """Whether the pack still has training to do (another job may have done it meanwhile)."""
-    return pack.checkpoint_path.exists() or any(s.status()["status"] in ("pending", "running") for s in stores)
+    return pack.checkpoint_path.exists() or any(s.status().status in ("pending", "running") for s in stores)
 
 
 def _waiting(folder: Path) -> None:
@@ -193,7 +196,7 @@ def _evaluate(job: PackJob, stores: list[CellStore], dataset, device: torch.devi
     """Each trained model's missing evaluations (its kept snapshots' too)."""
     specs = [EvalSpec.from_json(e) for e in job.evaluations]
     with claimed([s.path for s in stores], on_wait=_waiting):
-        for model in (m for s in stores if s.status()["status"] == "trained" for m in s.models()):
+        for model in (m for s in stores if s.status().status == "trained" for m in s.models()):
             todo = missing(model, specs, job.retry_failed)
             with tqdm(
                 total=len(todo), desc="metrics", unit="metric", leave=False, disable=not job.settings.progress
@@ -208,7 +211,7 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
     try:
         trainer = PackTrainer(cells, stores, dataset, device, settings, pack)
         for store in trainer.stores:
-            if store.status()["status"] != "trained":
+            if store.status().status != "trained":
                 store.mark_running(pack.id, device, **cpu_threads(device))
         trainer.train()
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
@@ -218,7 +221,7 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
         raise
     except Exception as exc:
         for store in stores:
-            if store.status()["status"] in ("pending", "running"):
+            if store.status().status in ("pending", "running"):
                 store.mark_failed(exc)
 
 
@@ -338,7 +341,7 @@ def _restored_packs(run: RunStore, cells: list[Cell], pack_size: int) -> dict[st
     membership = run.packs_of_cells()
     named: dict[str, list[str]] = {}
     for cell in cells:
-        pack = run.cell_store(cell.id).status().get("pack") if cell.id not in membership else None
+        pack = run.cell_store(cell.id).status().pack if cell.id not in membership else None
         if pack:
             named.setdefault(pack, []).append(cell.id)
     for pack, ids in named.items():
@@ -354,22 +357,23 @@ def _restored_packs(run: RunStore, cells: list[Cell], pack_size: int) -> dict[st
 
 def _start_manifest(
     run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size, extend: bool = False
-) -> dict:
+) -> Manifest:
     """The run's manifest as this command starts: what runs, with what, where (``started`` is the
     first command's; ``resumed`` this one's).  A run belongs to its grid: another grid's cells
     join it only with ``extend``, and then the manifest keeps the grids before (``extended``)
     and their evaluations."""
     manifest = run.manifest()
-    before = manifest.get("grid")
+    before = manifest.grid
     if before and before.get("name") != grid.name:
         if not extend:
             raise BenchbenchError(
                 f"{run.path} is a run of grid {before.get('name')!r}, not {grid.name!r}: give another --name, "
                 f"or --extend to add this grid's cells to it"
             )
-        manifest["extended"] = [*manifest.get("extended", []), before]
-    known = {e["key"]: e for e in manifest.get("evaluations", [])} if extend else {}
-    manifest.update(
+        manifest.extended = [*(manifest.extended or []), before]
+    known = manifest.evaluations_by_key() if extend else {}
+    manifest = dataclasses.replace(
+        manifest,
         layout=LAYOUT,
         run=run.path.name,
         grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
@@ -381,9 +385,12 @@ def _start_manifest(
         versions=versions(),
         **executor.describe(),
         ended=None,
-        cells=sorted({*manifest.get("cells", []), *(c.id for c in cells)}),
+        cells=sorted({*manifest.cells, *(c.id for c in cells)}),
     )
-    manifest["resumed" if "started" in manifest else "started"] = now()
+    if manifest.started is None:
+        manifest.started = now()
+    else:
+        manifest.resumed = now()
     run.write_manifest(manifest)
     return manifest
 
@@ -414,7 +421,7 @@ def run_grid(
         check_specs_fit(specs, name, dataset)
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
-        run.check_layout()
+        upgrade(run)
         manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size, extend)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         by_dataset: dict[str, list[Cell]] = {}
@@ -442,6 +449,6 @@ def run_grid(
         with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
             executor.run(jobs, bar)
         evaluate_configurations(run, specs, _here(executor.device_for(0)), retry_failed, settings.progress)
-        manifest["ended"] = now()
+        manifest.ended = now()
         run.write_manifest(manifest)
     return run

@@ -28,11 +28,13 @@ from benchbench.evaluate import (
     write_record,
 )
 from benchbench.files import atomic_write_json
-from benchbench.metric import EvalSpec, check_profile, is_across_seeds, profile_options
+from benchbench.metric import check_profile, declaration, is_across_seeds
+from benchbench.migrate import upgrade
 from benchbench.provenance import git_commit, versions
+from benchbench.records import LAYOUT
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.representation import label_names
-from benchbench.store import LAYOUT, RunStore
+from benchbench.store import RunStore
 
 
 def score(
@@ -68,7 +70,7 @@ def score(
     names = metrics_to_score(metrics)
     check_profile(profile, names)
     specs = [
-        EvalSpec.of(n, {**profile_options(n, profile), **(options or {}).get(n, {})}, where=f"option {n}")
+        declaration(n).evaluation((options or {}).get(n, {}), profile=profile, where=f"option {n}")
         for n in names
     ]
     if run is not None and not (named and isinstance(dataset, str | None)):
@@ -87,7 +89,7 @@ def score(
         encoder = encoders.CODES + str(Path(encoder.removeprefix(encoders.CODES)).resolve())
     cell, digest = scored_cell(encoder, data.name, label, opened.latent_dim, seed)
     records = record_scores(RunStore(run), cell, digest, encoder, data, view, specs, torch.device(device), progress)
-    return _frame([(spec, r, r.get("values")) for spec, r in zip(specs, records)])
+    return _frame([(spec, r.to_json(), r.values) for spec, r in zip(specs, records)])
 
 
 def scored_cell(encoder: str, dataset: str, label: str, latent_dim: int, seed: int) -> tuple[Cell, str]:
@@ -104,24 +106,21 @@ def record_scores(
     """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (with its ``digest``,
     see :func:`scored_cell`), computing those it lacks."""
     with run.writing(f"benchbench score {encoder}"):
+        upgrade(run)
         store = run.add_cell(cell)
         if store is None:
             raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
         facts = encoders.scored_facts(encoder, cell.method, cell.latent_dim, cell.seed)
         atomic_write_json(store.path / "encoder.json", {**facts, "sha256": digest})
-        if store.status()["status"] != "trained":
+        if store.status().status != "trained":
             store.mark_trained(scored=encoder)
         manifest = run.manifest()
-        known = {e["key"]: e for e in manifest.get("evaluations", [])}
-        manifest.update(
-            layout=manifest.get("layout", LAYOUT),
-            run=run.path.name,
-            grid=manifest.get("grid", {"name": "scores", "source": "benchbench score", "spec": {}}),
-            evaluations=list({**known, **{s.key: s.to_json() for s in specs}}.values()),
-            cells=sorted({*manifest.get("cells", []), cell.id}),
-            git_commit=git_commit(),
-            versions=versions(),
-        )
+        manifest.layout = manifest.layout or LAYOUT
+        manifest.run = run.path.name
+        manifest.grid = manifest.grid or {"name": "scores", "source": "benchbench score", "spec": {}}
+        manifest.evaluations = list({**manifest.evaluations_by_key(), **{s.key: s.to_json() for s in specs}}.values())
+        manifest.cells = sorted({*manifest.cells, cell.id})
+        manifest.git_commit, manifest.versions = git_commit(), versions()
         run.write_manifest(manifest)
         for spec in _bar(missing(store, specs), progress):
             write_record(store, spec, device, lambda spec=spec: call_metric(spec, dataset, view, cell.seed))
@@ -159,7 +158,7 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
     with the run's evaluations (those of one model), computing only what is missing.  Returns
     notes: a baseline that does not apply to a dataset, or that the run has no trained models."""
     trained = [
-        s.cell() for s in run.cell_stores() if s.cell().arch != encoders.SCORED and s.status()["status"] == "trained"
+        s.cell() for s in run.cell_stores() if s.cell().arch != encoders.SCORED and s.status().status == "trained"
     ]
     if not trained:
         return ["--baselines: the run has no trained models to set baselines beside"]

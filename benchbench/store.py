@@ -70,14 +70,8 @@ from benchbench.files import (
 )
 from benchbench.metric import shown_name
 from benchbench.provenance import now
+from benchbench.records import CellStatus, EvaluationRecord, Manifest
 from benchbench.registry import BenchbenchError, one_line
-
-#: A cell's training status (its evaluations have their own, in their records).
-STATUSES = ("pending", "running", "trained", "failed", "diverged")
-EVALUATION_STATUSES = ("done", "failed", "not_applicable")
-#: Version of the run folder layout, in the manifest; runs written before evaluations were
-#: records of their own have none (see :mod:`benchbench.migrate`).
-LAYOUT = 2
 
 
 class CellStore:
@@ -119,29 +113,31 @@ class CellStore:
             cell = None
         return cell
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> CellStatus:
         raw = read_checked(self.status_path)
         if raw is None:
-            return {"status": "pending"}
-        if isinstance(raw, dict) and raw.get("status") in STATUSES:
-            return raw
-        problem = "is not valid JSON" if raw is DAMAGED else f"has no known status ({str(raw)[:40]})"
+            return CellStatus()
+        try:
+            return CellStatus.from_json(raw)
+        except ValueError as exc:
+            problem = "is not valid JSON" if raw is DAMAGED else str(exc)
         if self.model_path.exists():
             diagnose(f"{self.status_path} {problem}: its model.pt is complete, so the cell is taken as trained")
-            return {"status": "trained", "damaged": True}
+            return CellStatus("trained", damaged=True)
         diagnose(f"{self.status_path} {problem}: the cell is taken as unfinished (its pack resumes or restarts it)")
-        return {"status": "pending", "damaged": True}
+        return CellStatus("pending", damaged=True)
 
     # ------------------------------------------------- the training status lifecycle
-    def _set_status(self, status: str, **extra: Any) -> None:
-        atomic_write_json(self.status_path, {"status": status, **extra})
+    def _set_status(self, status: str, **facts: Any) -> None:
+        known, extra = CellStatus._split({"status": status, **facts})
+        atomic_write_json(self.status_path, CellStatus(**known, extra=extra).to_json())
 
     def repaired_status(self) -> str:
         """The cell's status, written anew as what it was taken for if its file was damaged."""
         status = self.status()
-        if status.get("damaged"):  # said already by status()
-            self._set_status(status["status"])
-        return status["status"]
+        if status.damaged:  # said already by status()
+            self._set_status(status.status)
+        return status.status
 
     def mark_running(self, pack: str, device: torch.device, **where: Any) -> None:
         self._set_status("running", pack=pack, started=now(), device=str(device), **where)
@@ -160,14 +156,14 @@ class CellStore:
         each as ``"<path> <problem>"`` and said; of a run written before files were recorded, a
         missing model (said, but not restored: see :meth:`restorable`)."""
         status = self.status()
-        if status["status"] != "trained" or "scored" in status:  # a scored encoder keeps no model here
+        if status.status != "trained" or status.scored is not None:  # a scored encoder keeps no model here
             return []
-        if "files" not in status:  # written before files were recorded: only a missing model is seen
+        if status.files is None:  # written before files were recorded: only a missing model is seen
             damage = [] if self.model_path.exists() else [f"{self.model_path} is missing"]
             for problem in damage:  # not restored: such runs (committed references) may keep no weights
                 diagnose(f"{problem}: the model cannot be evaluated (delete the cell's folder to train it again)")
             return damage
-        found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status["files"].items())
+        found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status.files.items())
         damage = [f"{path} {problem}" for path, problem in found if problem]
         for problem in damage:
             diagnose(f"{problem}: the model cannot be used; running its grid again retrains it with its pack")
@@ -175,7 +171,7 @@ class CellStore:
 
     def restorable(self) -> bool:
         """Whether ``run`` restores this cell's damaged files: it recorded them when it trained."""
-        return "files" in self.status()
+        return self.status().files is not None
 
     def restart(self) -> None:
         """Back to pending with nothing of its training kept: its model, curve and evaluations go,
@@ -261,9 +257,9 @@ class CellStore:
     def evaluation_path(self, metric: str, key: str) -> Path:
         return self.evaluations_path / metric / key
 
-    def write_evaluation(self, record: dict[str, Any], artifacts: dict[str, np.ndarray]) -> None:
+    def write_evaluation(self, record: EvaluationRecord, artifacts: dict[str, np.ndarray]) -> None:
         """Write an evaluation's arrays, then its record (the record marks it complete)."""
-        folder = self.evaluation_path(record["metric"], record["key"])
+        folder = self.evaluation_path(record.metric, record.key)
         if folder.exists() and not folder.is_dir():  # something else in its place: replaced
             diagnose(f"{folder} is not a folder: replaced by the evaluation")
             folder.unlink()
@@ -273,28 +269,29 @@ class CellStore:
             np.save(buffer, array)
             atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
             files[f"{name}.npy"] = file_facts(folder / f"{name}.npy")
-        atomic_write_json(folder / "evaluation.json", {**record, "artifacts": sorted(artifacts), "files": files})
+        record.artifacts, record.files = sorted(artifacts), files
+        atomic_write_json(folder / "evaluation.json", record.to_json())
 
-    def evaluation(self, metric: str, key: str, verify: bool = False) -> dict[str, Any] | None:
+    def evaluation(self, metric: str, key: str, verify: bool = False) -> EvaluationRecord | None:
         """The record of one evaluation; ``None`` if there is none, or if it or one of its arrays
         is damaged (said; ``verify``: the arrays' bytes checked too)."""
         folder = self.evaluation_path(metric, key)
         path = folder / "evaluation.json"
-        record = read_checked(path)
-        if record is None:
+        raw = read_checked(path)
+        if raw is None:
             return None
-        fields = ("metric", "key", "status")
-        if isinstance(record, dict) and all(k in record for k in fields) and record["status"] in EVALUATION_STATUSES:
-            if record["status"] != "done" or isinstance(record.get("values"), dict):
-                for name, facts in record.get("files", {}).items():
-                    if problem := file_problem(folder / name, facts, verify):
-                        diagnose(f"{folder / name} {problem}: the evaluation will be computed again")
-                        return None
-                return record
-        diagnose(f"{path} is not a readable evaluation record: the evaluation will be computed again")
-        return None
+        try:
+            record = EvaluationRecord.from_json(raw)
+        except ValueError:
+            diagnose(f"{path} is not a readable evaluation record: the evaluation will be computed again")
+            return None
+        for name, facts in (record.files or {}).items():
+            if problem := file_problem(folder / name, facts, verify):
+                diagnose(f"{folder / name} {problem}: the evaluation will be computed again")
+                return None
+        return record
 
-    def evaluations(self, verify: bool = False) -> list[dict[str, Any]]:
+    def evaluations(self, verify: bool = False) -> list[EvaluationRecord]:
         """Every readable, undamaged evaluation record of this cell, sorted by metric and key."""
         paths = sorted(self.evaluations_path.glob("*/*/evaluation.json"))
         found = (self.evaluation(p.parent.parent.name, p.parent.name, verify) for p in paths)
@@ -315,8 +312,8 @@ class SnapshotStore(CellStore):
 
     config_path = property(lambda self: self.owner.config_path)
 
-    def status(self) -> dict[str, Any]:
-        return {"status": "trained" if self.model_path.exists() else "pending"}
+    def status(self) -> CellStatus:
+        return CellStatus("trained" if self.model_path.exists() else "pending")
 
 
 def _log_lines(rows: list[dict[str, float]], header: bool) -> list[str]:
@@ -491,22 +488,22 @@ class RunStore:
                 return store
         raise BenchbenchError(f"{self.path}: no trained model" + (f" for cell {cell_id}" if cell_id else ""))
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         raw = read_checked(self.manifest_path)
         if raw is None:
-            return {}
+            return Manifest()
         if isinstance(raw, dict):
-            return raw
+            return Manifest.from_json(raw)
         diagnose(f"{self.manifest_path} is not valid JSON: read as empty (the next run of its grid writes it anew)")
-        return {}
+        return Manifest()
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_json(self.manifest_path, manifest)
+    def write_manifest(self, manifest: Manifest) -> None:
+        atomic_write_json(self.manifest_path, manifest.to_json())
 
     def check_layout(self) -> None:
         """Refuse, in one line naming the converting command, a run in the layout before evaluations
         were records of their own (metric options inside each cell's config)."""
-        if self.manifest().get("layout") == LAYOUT:
+        if self.manifest().layout is not None:  # layout 2 reads as it is; a writer converts it (migrate.upgrade)
             return
         cells_dir = self.path / "cells"
         configs = sorted(cells_dir.glob("*/config.json")) if cells_dir.is_dir() else []
@@ -519,7 +516,7 @@ class RunStore:
     def grid_evaluations(self) -> dict[str, dict[str, Any]]:
         """The run's grid's evaluations as recorded in the manifest, by the name tables give them
         (:func:`benchbench.metric.shown_name`): ``{name: {"metric", "key", "options", …}}``."""
-        return {shown_name(e["metric"], e["options"]): e for e in self.manifest().get("evaluations", [])}
+        return {shown_name(e["metric"], e["options"]): e for e in self.manifest().evaluations}
 
 
 def open_run(ref: str | Path, results_dir: str | Path | None = None, current: bool = True) -> RunStore:

@@ -234,7 +234,7 @@ class PackTrainer:
         for i, (cell, store) in enumerate(zip(self.cells, self.stores)):
             state = self._state_dict(i)
             finished.append((cell, store, state))
-            if store.model_path.exists() and store.status()["status"] == "trained":
+            if store.model_path.exists() and store.status().status == "trained":
                 continue  # saved before: by an earlier run of this pack, or before a crash
             if not store.model_path.exists():
                 store.save_model(state)

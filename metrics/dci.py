@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, execution, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import sample_codes
 
@@ -51,6 +51,7 @@ def completeness(importance: np.ndarray) -> float:
 )
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 1000, "num_test": 500})
+@execution("device")
 def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, device: str | None = None):
     """Disentanglement, completeness and informativeness from gradient-boosted-tree importances.
 

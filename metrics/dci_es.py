@@ -40,7 +40,7 @@ import math
 import numpy as np
 import torch
 
-from benchbench.metric import COUNT, better, bounds, defined_by, names_factors, profiles, shown_as
+from benchbench.metric import COUNT, better, bounds, defined_by, execution, names_factors, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, label_names, sample_codes
 
@@ -163,6 +163,7 @@ FAST = {
 )  # fmt: skip
 @profiles(fast=FAST)
 @names_factors("categorical")
+@execution("device")
 def dci_es(
     dataset,
     model,

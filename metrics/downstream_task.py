@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
+from benchbench.metric import COUNT, Shown, better, bounds, defined_by, execution, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import Mode, sample_codes
 
@@ -112,6 +112,7 @@ def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndar
 )
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": [10, 100, 1000], "num_test": 1000})
+@execution("device")
 def downstream_task(
     dataset,
     model,

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchbench.boosting import fit_classifiers
 from benchbench.data import GroundTruthDataset
-from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, profiles, shown_as
+from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, execution, profiles, shown_as
 from benchbench.registry import metrics
 from benchbench.representation import encode, sample_codes
 
@@ -75,6 +75,7 @@ def summaries(matrix: np.ndarray, prefix: str) -> dict[str, float]:
 )
 @bounds(num_train=COUNT, num_test_points_per_class=COUNT)
 @profiles(fast={"num_train": 2000, "num_test_points_per_class": 50})
+@execution("device")
 def fairness(
     dataset, model, rng, *, num_train: int = 10_000, num_test_points_per_class: int = 100, device: str | None = None
 ):

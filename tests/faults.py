@@ -120,9 +120,9 @@ def snapshot(run_dir: Path) -> dict:
     """Every model's weights, curve and evaluation values: each cell's final model and snapshots."""
     run, out = RunStore(run_dir), {}
     for store in run.cell_stores():
-        assert store.status()["status"] == "trained", (store.path, store.status())
+        assert store.status().status == "trained", (store.path, store.status())
         for model in store.models():  # the final model, then the snapshots
-            values = {(r["metric"], r["key"]): (r["status"], r.get("values")) for r in model.evaluations()}
+            values = {(r.metric, r.key): (r.status, r.values) for r in model.evaluations()}
             out[store.path.name, model.step] = (model.load_model(), store.log_path.read_bytes(), values)
     assert not [p for p in run.pack_stores() if p.checkpoint_path.exists()]
     return out

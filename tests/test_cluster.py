@@ -72,7 +72,7 @@ def test_the_smoke_grid_on_a_local_cluster_gives_the_bits_of_a_local_run_and_lea
     assert "OMP_NUM_THREADS" in workers_only
     assert {k: os.environ.get(k) for k in workers_only} == {k: before.get(k) for k in workers_only}
     a, b = RunStore(tmp_path / "local" / "smoke"), RunStore(tmp_path / "dask" / "smoke")
-    assert a.manifest()["executor"] == "local" and b.manifest()["executor"] == "dask local:2"
+    assert a.manifest().executor == "local" and b.manifest().executor == "dask local:2"
     compared = cli_runner.invoke(cli, ["compare", str(a.path), str(b.path)])
     assert compared.exit_code == 0 and "within 0 on 4 shared models" in compared.output, compared.output
     for store in a.cell_stores():
@@ -195,7 +195,7 @@ def test_a_worker_that_cannot_import_a_plugin_or_open_the_dataset_stops_the_run_
             "--scheduler", running.scheduler_address, "--results", str(tmp_path)]  # fmt: skip
     out = cli_runner.invoke(cli, args)
     assert_one_line_error(out, "Error: worker tcp://127.0.0.1:", cause, "the run stopped, no cell was marked failed")
-    statuses = [s.status()["status"] for s in RunStore(tmp_path / "faults").cell_stores()]
+    statuses = [s.status().status for s in RunStore(tmp_path / "faults").cell_stores()]
     assert statuses == ["pending"] * 4
 
 
@@ -215,7 +215,7 @@ def test_a_duplicated_task_waits_for_the_first_and_trains_nothing_again(tmp_path
     before = {p: p.stat().st_mtime_ns for p in run.path.rglob("*") if p.is_file() and p.name != CLAIM}
     pack = run.pack_stores()[0]
     configs = [run.cell_store(i).cell().config() for i in pack.cells()]
-    job = PackJob(str(run.path), configs, "cpu", pack=pack.id, evaluations=run.manifest()["evaluations"])
+    job = PackJob(str(run.path), configs, "cpu", pack=pack.id, evaluations=run.manifest().evaluations)
     first = FileLock(run.cell_store(pack.cells()[1]).path / CLAIM)  # the first task, still running
     first.acquire()
     second = threading.Thread(target=run_pack, args=(job,))

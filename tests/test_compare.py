@@ -9,6 +9,7 @@ import pytest
 from test_report import add
 
 from benchbench.cli import cli
+from benchbench.records import Manifest
 from benchbench.store import RunStore
 
 REFERENCE = Path(__file__).parent.parent / "results" / "reference" / "quick"
@@ -65,7 +66,7 @@ def test_differences_within_the_seeds_spread(tmp_path, cell, cli_runner):
     runs = []
     for name, shift in (("a", 0.0), ("b", 0.5)):
         run = RunStore(tmp_path / name)
-        run.write_manifest({"grid": {"name": "mine"}})
+        run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
         for seed, higgins in enumerate((80.0, 84.0)):  # std over seeds 2.83
             add(run, cell("vae", seed=seed), higgins + shift, 0.002 + (0.001 if name == "b" else 0))
         runs.append(str(run.path))

@@ -136,6 +136,6 @@ def test_paper_grid_runs_celeba_when_present(root, cli_runner):
 
     (store,) = RunStore(root / "r" / "paper").cell_stores()
     metrics = values(store)
-    assert store.status()["status"] == "trained" and store.cell().latent_dim == 32
+    assert store.status().status == "trained" and store.cell().latent_dim == 32
     assert set(metrics["attribute_accuracy"]) >= {"Bangs", "Male", "Smiling", "mean"}
     assert {"beta_vae_score", "latent_correlation", "reconstruction_error", "mig", "dci"} <= set(metrics)

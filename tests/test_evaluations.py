@@ -1,6 +1,6 @@
 """Train once, evaluate many times: a model's id is its training; evaluations are records of it."""
 
-import functools
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -102,27 +102,27 @@ def test_run_then_two_evaluates_keep_every_evaluation(tmp_path, cli_runner):
     assert {"config.json", "status.json", "train_log.csv", "model.pt"} <= set(layout)
     assert f"evaluations/mig/{grid_mig['key']}/mutual_information.npy" in layout
     assert sum(name.endswith("evaluation.json") for name in layout) == 6 + 2 + 1
-    records = {r["options"]["num_train"]: r for r in store.evaluations() if r["metric"] == "mig"}
+    records = {r.options["num_train"]: r for r in store.evaluations() if r.metric == "mig"}
     assert set(records) == {200, 300, 3000}
     record = records[300]
-    assert record["status"] == "done" and record["key"] == EvalSpec.of("mig", {"num_train": 300}).key
-    assert record["cell"] == store.path.name and record["device"].startswith("cpu") and record["seconds"] >= 0
-    assert record["versions"]["torch"] == torch.__version__ and "git_commit" in record
-    assert record["artifacts"] == ["mutual_information", "per_factor"]
-    assert set(record["values"]) == {"mig"} and 0 <= record["values"]["mig"] <= 1
-    mi = np.load(store.evaluation_path("mig", record["key"]) / "mutual_information.npy")
+    assert record.status == "done" and record.key == EvalSpec.of("mig", {"num_train": 300}).key
+    assert record.cell == store.path.name and record.device.startswith("cpu") and record.seconds >= 0
+    assert record.versions["torch"] == torch.__version__ and record.git_commit is not None
+    assert record.artifacts == ["mutual_information", "per_factor"]
+    assert set(record.values) == {"mig"} and 0 <= record.values["mig"] <= 1
+    mi = np.load(store.evaluation_path("mig", record.key) / "mutual_information.npy")
     assert mi.shape == (4, 5)  # latents × factors
 
     # the report shows the grid's evaluation by default, another one when asked, never both
     invoke(cli_runner, "report", str(run.path), "--format", "csv")
     cells = pd.read_csv(run.path / "report" / "cells.csv").set_index("cell")
-    assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(records[200]["values"]["mig"])
+    assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(records[200].values["mig"])
     invoke(cli_runner, "report", str(run.path), "--format", "csv,html", "--evaluation", f"mig={record['key'][:6]}")
     cells = pd.read_csv(run.path / "report" / "cells.csv").set_index("cell")
-    assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(record["values"]["mig"])
+    assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(record.values["mig"])
     assert "sap.sap" in cells.columns  # evaluated once, with one option set: shown
     page = (run.path / "report" / "index.html").read_text()
-    assert record["key"] in page and "num_train=300" in page
+    assert record.key in page and "num_train=300" in page
     bad = invoke(cli_runner, "report", str(run.path), "--evaluation", "mig=ffffff", code=2)
     assert "--evaluation mig=ffffff: matches no evaluation" in bad.output
 
@@ -180,8 +180,8 @@ def test_a_new_metric_plugin_evaluates_an_old_run_and_shows_in_the_report(tmp_pa
     assert "evaluations 14 done, 2 failed, 0 missing" in out.output
     assert "evaluation always_fails failed: shapes2d/beta_vae(beta=2)/s0: ValueError: no luck with" in out.output
     for store in run.cell_stores():
-        (failed,) = [r for r in store.evaluations() if r["metric"] == "always_fails"]
-        assert failed["status"] == "failed" and "Traceback" in failed["traceback"]
+        (failed,) = [r for r in store.evaluations() if r.metric == "always_fails"]
+        assert failed.status == "failed" and "Traceback" in failed.traceback
         # the plugin's value, computed again here from the trained model
         _, dataset, model = open_trained(run.path, store.path.name, torch.device("cpu"))
         spec = EvalSpec.of("mean_abs_mu")
@@ -189,7 +189,7 @@ def test_a_new_metric_plugin_evaluates_an_old_run_and_shows_in_the_report(tmp_pa
         rng = np.random.default_rng(derived_seed(store.cell().seed, "metric:mean_abs_mu"))
         idx = np.sort(rng.choice(len(dataset), 50, replace=False))
         expected = np.abs(model.encode(dataset.images_at(idx)).astype(np.float64)).mean()
-        assert record["values"]["value"] == pytest.approx(expected, rel=1e-6)
+        assert record.values["value"] == pytest.approx(expected, rel=1e-6)
         assert store.artifact("mean_abs_mu", spec.key, "per_latent").shape == (4,)
     out = invoke(cli_runner, "report", str(run.path))  # reading records needs no plugin
     cells = pd.read_csv(run.path / "report" / "cells.csv")
@@ -200,15 +200,14 @@ def test_a_new_metric_plugin_evaluates_an_old_run_and_shows_in_the_report(tmp_pa
     out = invoke(cli_runner, "evaluate", str(run.path), "--plugin", str(plugin), "--metrics", "always_fails",
                  "--retry-failed", "--no-progress", code=1)  # fmt: skip
     assert "0 evaluations computed in" in out.output and "(2 failed)" in out.output  # tried again, failed again
-    metrics._items.pop("mean_abs_mu")
-    metrics._items.pop("always_fails")
+    metrics.unregister("mean_abs_mu")
+    metrics.unregister("always_fails")
 
 
 def test_evaluate_killed_midway_continues_where_it_stopped(tmp_path, cli_runner, monkeypatch):
     run = smoke(cli_runner, tmp_path)
     calls, sap = [], metrics.get("sap")
 
-    @functools.wraps(sap)  # the same options
     def interrupted_once(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
@@ -217,9 +216,9 @@ def test_evaluate_killed_midway_continues_where_it_stopped(tmp_path, cli_runner,
 
     args = ["evaluate", str(run.path), "--metrics", "sap", "--option", "sap.num_train=100", "--option",
             "sap.num_test=50", "--no-progress"]  # fmt: skip
-    monkeypatch.setitem(metrics._items, "sap", interrupted_once)
+    monkeypatch.setitem(metrics._items, "sap", dataclasses.replace(sap, fn=interrupted_once))  # the same options
     assert cli_runner.invoke(cli, args).exit_code != 0  # Ctrl-C during the second model's sap
-    done = [s for s in run.cell_stores() if any(r["metric"] == "sap" for r in s.evaluations())]
+    done = [s for s in run.cell_stores() if any(r.metric == "sap" for r in s.evaluations())]
     assert len(done) == 1
     first = done[0].evaluations()
     out = invoke(cli_runner, *args)
@@ -264,23 +263,23 @@ def test_an_old_run_is_refused_then_migrated_keeping_every_number(tmp_path, cli_
     assert f"{old}: 3 cells converted" in out.output
     run = RunStore(old)
     manifest = run.manifest()
-    assert manifest["layout"] == 2 and {e["metric"] for e in manifest["evaluations"]} == set(
+    assert manifest.layout == 2 and {e["metric"] for e in manifest.evaluations} == set(
         next(iter(numbers.values()))
     )
     for old_id, config in configs.items():
         options = config.pop("metrics")
         store = run.cell_store(Cell.from_config(config).id)
-        assert store.path.name != old_id and store.status()["status"] == "trained"
+        assert store.path.name != old_id and store.status().status == "trained"
         assert json.loads(store.config_path.read_text()) == config
         assert not (store.path / "metrics.json").exists() and not (store.path / "artifacts").exists()
         for metric, expected in numbers[old_id].items():
             record = store.evaluation(metric, EvalSpec.of(metric, options[metric]).key)
-            assert record["status"] == "done" and record["seconds"] == expected.pop("seconds")
-            assert record["values"] == expected and record["migrated_from"] == "metrics.json"
+            assert record.status == "done" and record.seconds == expected.pop("seconds")
+            assert record.values == expected and record.migrated_from == "metrics.json"
         old_matrix = np.load(OLD_RUN / "cells" / old_id / "artifacts" / "latent_correlation.latent_latent.npy")
         key = EvalSpec.of("latent_correlation", options["latent_correlation"]).key
         assert np.array_equal(store.artifact("latent_correlation", key, "latent_latent"), old_matrix)
-    assert sorted(manifest["cells"]) == sorted(s.path.name for s in run.cell_stores())
+    assert sorted(manifest.cells) == sorted(s.path.name for s in run.cell_stores())
     assert "already in the current layout" in invoke(cli_runner, "migrate", str(old)).output
     status = invoke(cli_runner, "status", str(old))
     assert "models 3 trained" in status.output and "evaluations 24 done, 0 failed, 0 missing" in status.output

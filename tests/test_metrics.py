@@ -56,5 +56,5 @@ def test_evaluator_records_metrics_that_do_not_apply(cell, shapes, tmp_path):
     specs = [EvalSpec.of("attribute_accuracy"), EvalSpec.of("reconstruction_error", {"num_images": 32})]
     evaluate_cell(store, shapes, torch.device("cpu"), specs)
     skipped, recon = (store.evaluation(s.metric, s.key) for s in specs)
-    assert skipped["status"] == "not_applicable" and "binary" in skipped["error"]
-    assert recon["status"] == "done" and recon["values"]["num_images"] == 32 and recon["seconds"] > 0
+    assert skipped.status == "not_applicable" and "binary" in skipped.error
+    assert recon.status == "done" and recon.values["num_images"] == 32 and recon.seconds > 0

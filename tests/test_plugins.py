@@ -76,7 +76,7 @@ def test_plugin_file_adds_a_method_that_runs_in_a_grid(tmp_path, cli_runner):
     )
     assert out.exit_code == 0, out.output
     stores = RunStore(tmp_path / "results" / "plug").cell_stores()
-    assert [s.status()["status"] for s in stores] == ["trained", "trained"]
+    assert [s.status().status for s in stores] == ["trained", "trained"]
     assert all(values(s)["reconstruction_error"]["mse"] > 0 for s in stores)
     assert "l1" in stores[0].read_log()[0]
     gammas = sorted(s.cell().hyperparameters["gamma"] for s in stores)
@@ -120,7 +120,7 @@ def test_a_plugin_with_an_auxiliary_network_runs_in_a_grid(tmp_path, cli_runner)
     out = cli_runner.invoke(cli, [*args, "--results", str(tmp_path / "results"), "--log-every", "2"])
     assert out.exit_code == 0, out.output
     stores = RunStore(tmp_path / "results" / "aux").cell_stores()
-    assert [s.status()["status"] for s in stores] == ["trained", "trained"]
+    assert [s.status().status for s in stores] == ["trained", "trained"]
     log = stores[0].read_log()
     assert [r["step"] for r in log] == [2, 4] and {"score", "auxiliary"} <= set(log[0])
     assert all(values(s)["reconstruction_error"]["mse"] > 0 for s in stores)
@@ -229,10 +229,10 @@ def test_a_report_reads_a_plugin_metrics_directions_from_the_run_not_the_loaded_
                                   "--no-progress", "--results", str(tmp_path)])  # fmt: skip
     assert out.exit_code == 0, out.output
     run = RunStore(tmp_path / "spread")
-    (entry,) = run.manifest()["evaluations"]
+    (entry,) = run.manifest().evaluations
     assert entry["better"] == {"spread": "lower"} and entry["defaults"] is True
     record = run.cell_stores()[0].evaluations()[0]
-    assert record["better"] == {"spread": "lower"} and record["defaults"] is True
+    assert record.better == {"spread": "lower"} and record.defaults is True
     folders = []
     for name, loaded in (("with", ["--plugin", str(plugin)]), ("without", [])):
         folder = tmp_path / name

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from faults import assert_same, command, default_sigint, finish, launch, progress, snapshot, thread_env, uninterrupted
 
+from benchbench.records import LAYOUT, Manifest
 from benchbench.store import RunStore
 
 
@@ -54,7 +55,7 @@ def test_one_run_killed_at_ten_random_moments_resuming_in_between_gives_the_same
     finish(args)
     run = RunStore(run_dir)
     assert_same(snapshot(run.path), reference[0])
-    packs = {s.status()["pack"] for s in run.cell_stores()}
+    packs = {s.status().pack for s in run.cell_stores()}
     assert len(packs) == 2 and all(len(run.pack_store(p).cells()) == 2 for p in packs)
     assert landed >= 8  # the kills came before the run could finish
 
@@ -81,7 +82,7 @@ def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path
     assert err.strip().splitlines()[-1].startswith(f"interrupted ({name})")
     assert err.strip().endswith("; run the same command to resume") and "Traceback" not in err
     run = RunStore(tmp_path / "signalled" / "faults")
-    statuses = [s.status()["status"] for s in run.cell_stores()]
+    statuses = [s.status().status for s in run.cell_stores()]
     assert "failed" not in statuses and statuses.count("trained") < 4
     finish(args)
     assert_same(snapshot(run.path), reference[0])
@@ -97,7 +98,7 @@ def test_a_closed_output_pipe_never_fails_a_cell(tmp_path, reference):
     proc.stderr.close()
     assert proc.wait(timeout=300) == 1
     run = RunStore(tmp_path / "piped" / "faults")
-    assert not [s for s in run.cell_stores() if s.status()["status"] in ("failed", "diverged")]
+    assert not [s for s in run.cell_stores() if s.status().status in ("failed", "diverged")]
     finish(args)
     assert_same(snapshot(run.path), reference[0])
 
@@ -111,7 +112,7 @@ def test_one_writer_at_a_time_and_a_dead_writers_lock_does_not_block(tmp_path, c
     with run.writing("benchbench run --grid smoke"):
         for args in (smoke, ["evaluate", str(run.path), "--metrics", "mig"], ["migrate", str(run.path)]):
             if args[0] != "run":
-                run.write_manifest({"layout": 2})
+                run.write_manifest(Manifest(layout=LAYOUT))
             out = cli_runner.invoke(cli, args)
             assert out.exit_code == 2, out.output
             line = out.output.strip()

@@ -12,7 +12,8 @@ from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
 from benchbench.cli import cli
-from benchbench.metric import EvalSpec, profile_options
+from benchbench.metric import EvalSpec, declaration
+from benchbench.records import EvaluationRecord, Manifest
 from benchbench.report.latex import tex_text
 from benchbench.report.numbers import BOLD_RULE, Column, formatted
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
@@ -50,7 +51,7 @@ def add(run, cell, higgins, mse, attributes=None, model=False, **extra):
     for metric, values in metrics.items():
         arrays = {k.split(".", 1)[1]: v for k, v in artifacts.items() if k.startswith(f"{metric}.")}
         record = {**EvalSpec.of(metric).to_json(), "status": "done", "values": values}
-        store.write_evaluation(record, arrays)
+        store.write_evaluation(EvaluationRecord.from_json(record), arrays)
     store.write_log([{"step": s, "loss": 100.0 / s, "reconstruction": 90.0 / s, "kl": 10.0 / s} for s in (1, 2, 3)])
     if model:
         store.save_model(build_net(cell.arch, (1, 64, 64), cell.latent_dim).state_dict())
@@ -60,7 +61,7 @@ def add(run, cell, higgins, mse, attributes=None, model=False, **extra):
 def paper_run(root) -> RunStore:
     """A run like the paper grid's, with known values: 2D Shapes (two seeds) and CelebA."""
     run = RunStore(root / "paperish")
-    run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]}))
     c = lambda dataset, method, hp=None, seed=0: on(dataset, make_cell(method, hp, seed=seed))  # noqa: E731
     for seed, (h, m) in enumerate([(80.0, 0.0020), (82.0, 0.0022)]):
         add(run, c("shapes2d", "vae", seed=seed), h, m, model=True)
@@ -132,7 +133,7 @@ def paper_values(t1, dataset):
 def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_runner):
     """β = 2, 8 and DIP-VAE-II are not the paper's rows: their paper columns stay empty."""
     run = RunStore(tmp_path / "r")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     add(run, cell("vae"), 80.0, 0.002)
     for beta in (2, 8):
         add(run, cell("beta_vae", {"beta": beta}), 70.0 + beta, 0.003)
@@ -152,7 +153,7 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
 
 def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     for lam, (higgins, mse, mig) in {1: (90.0, 0.004, 0.3), 5: (80.0, 0.001, 0.1), 20: (85.0, 0.009, 0.5)}.items():
         add(run, cell("dip_vae", {"lambda_od": lam}), higgins, mse, mig={"mig": mig})
 
@@ -188,9 +189,10 @@ def test_report_refuses_what_the_run_cannot_answer(run, cli_runner, args, parts)
 
 def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     store = run.add_cell(cell("dip_vae"))
-    store.write_evaluation({**EvalSpec.of("mig").to_json(), "status": "done", "values": {"mig": 0.25}}, {})
+    record = {**EvalSpec.of("mig").to_json(), "status": "done", "values": {"mig": 0.25}}
+    store.write_evaluation(EvaluationRecord.from_json(record), {})
     store.mark_trained()
     folder, _ = report(cli_runner, run, "--format", "csv,html")
     assert (
@@ -206,7 +208,7 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
     from benchbench.results import aggregate, tidy
 
     run = RunStore(tmp_path / "r")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     add(run, cell("beta_vae", {"beta": 1}), 80.0, 0.002)
     add(run, cell("beta_vae", {"beta": 4}), 82.0, 0.003)
     scores = {("i", 2): 90.0, ("i", 10): 91.0, ("ii", 2): 93.0, ("ii", 10): 92.0}
@@ -234,7 +236,7 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
 
 def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     base = dict(zip(ATTRS, np.linspace(70, 95, len(ATTRS))))
     for seed in (0, 1):
         add(run, on("celeba_official", cell("vae", seed=seed)), 7.0, 0.09, {k: v + seed for k, v in base.items()})
@@ -400,7 +402,7 @@ def test_label_placement_avoids_overlap():
 @pytest.mark.slow
 def test_partial_run_and_formats(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "small")
-    run.write_manifest({"grid": {"name": "quick"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "quick"}}))
     add(run, cell("vae"), 50.0, 0.005)
     out = cli_runner.invoke(cli, ["report", str(run.path), "--format", "csv"])
     assert out.exit_code == 0, out.output
@@ -468,13 +470,13 @@ def test_report_profile_shows_every_metrics_preset_and_the_page_lists_the_others
     """Beside the grid's (default) Higgins scores, the run holds ``fast`` ones: ``--profile fast``
     shows those, and each page names the option that shows the evaluations it does not."""
     run = RunStore(tmp_path / "two")
-    run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
-    fast = EvalSpec.of("beta_vae_score", profile_options("beta_vae_score", "fast"))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]}))
+    fast = declaration("beta_vae_score").evaluation(profile="fast")
     for seed, higgins in enumerate([60.0, 64.0]):
         c = make_cell("vae", None, seed=seed)
         add(run, c, higgins, 0.01)
         record = {**fast.to_json(), "status": "done", "values": {"eval_accuracy": higgins - 12, "train_accuracy": 0.0}}
-        run.add_cell(c).write_evaluation(record, {})
+        run.add_cell(c).write_evaluation(EvaluationRecord.from_json(record), {})
     _, said = report(cli_runner, run)  # two option sets, neither the grid's: left out, with a note
     assert "beta_vae_score: evaluated with 2 option sets" in said
     default_page, fast_page = tmp_path / "default", tmp_path / "fast"
@@ -492,7 +494,7 @@ def test_report_profile_shows_every_metrics_preset_and_the_page_lists_the_others
 
 def test_intervals_stand_beside_means_from_three_seeds(tmp_path, cli_runner):
     run = RunStore(tmp_path / "three")
-    run.write_manifest({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]}))
     for seed, higgins in enumerate([60.0, 64.0, 65.0]):
         add(run, make_cell("vae", None, seed=seed), higgins, 0.01 + seed / 1000)
     add(run, make_cell("beta_vae", {"beta": 4}, seed=0), 50.0, 0.02)
@@ -636,7 +638,7 @@ def claims_run(root, seeds: int, dip_error: float) -> dict[str, tuple[str, str]]
     from benchbench.results import aggregate, tidy
 
     run = RunStore(root / f"claims{seeds}")
-    run.write_manifest({"grid": {"name": "mine"}})
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
     rows = [
         ("vae", {}, 60.0, 0.002, 0.2),
         ("beta_vae", {"beta": 4}, 62.0, 0.003, 0.2),

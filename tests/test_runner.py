@@ -9,6 +9,7 @@ from run_helpers import grid_toml, values
 
 from benchbench.cli import cli
 from benchbench.evaluate import open_trained
+from benchbench.records import CellStatus
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.runtime import derived_seed
 from benchbench.store import RunStore
@@ -27,11 +28,11 @@ def test_smoke_grid_end_to_end_and_rerun_skips(tmp_path, cli_runner):
     out = run_cli(cli_runner, "--grid", "smoke", "--results", str(tmp_path))
     run = RunStore(tmp_path / "smoke")
     manifest = run.manifest()
-    assert manifest["grid"]["name"] == "smoke" and manifest["ended"] and manifest["started"]
-    assert manifest["versions"]["torch"] == torch.__version__ and manifest["devices"][0].startswith("cpu")
-    assert len(manifest["cells"]) == 4
+    assert manifest.grid["name"] == "smoke" and manifest.ended and manifest.started
+    assert manifest.versions["torch"] == torch.__version__ and manifest.devices[0].startswith("cpu")
+    assert len(manifest.cells) == 4
     stores = run.cell_stores()
-    assert [s.status()["status"] for s in stores] == ["trained"] * 4
+    assert [s.status().status for s in stores] == ["trained"] * 4
     for store in stores:
         assert len(store.evaluations()) == 6
         metrics = values(store)["reconstruction_error"]
@@ -90,17 +91,17 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
     assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
     assert interrupted.output == (f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume\n")
-    assert [s.status()["status"] for s in run.cell_stores()] == ["running", "running"]
+    assert [s.status().status for s in run.cell_stores()] == ["running", "running"]
     status = cli_runner.invoke(cli, ["status", str(run.path), "--cells"])
     assert "models 0 trained, 0 running, 2 interrupted, 0 failed" in status.output
     assert status.output.count(f"interrupted pack {pack.id} (2 cells)") == 2  # its pack; no writer now
-    assert run.manifest()["pack_size"] == 16
+    assert run.manifest().pack_size == 16
     assert sorted(pack.cells()) == [s.path.name for s in run.cell_stores()]
     assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
-    assert {s.status()["pack"] for s in run.cell_stores()} == {pack.id}
+    assert {s.status().pack for s in run.cell_stores()} == {pack.id}
     interrupt_at(None)
     run_cli(cli_runner, *args)
-    assert [s.status()["status"] for s in run.cell_stores()] == ["trained", "trained"]
+    assert [s.status().status for s in run.cell_stores()] == ["trained", "trained"]
     assert [r["step"] for r in run.cell_stores()[0].read_log()] == [2, 4, 6, 8, 10]
 
     # a failure is recorded with its error, kept on rerun, and retrained with --retry-failed
@@ -108,10 +109,10 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     store.mark_failed(RuntimeError("out of memory"))
     out = run_cli(cli_runner, *args, code=1)
     assert "failed: shapes2d/beta_vae(beta=" in out.output and "out of memory" in out.output
-    assert store.status()["status"] == "failed"
+    assert store.status().status == "failed"
     model_mtime = store.model_path.stat().st_mtime_ns
     run_cli(cli_runner, *args, "--retry-failed")
-    assert store.status()["status"] == "trained"
+    assert store.status().status == "trained"
     assert store.model_path.stat().st_mtime_ns == model_mtime  # it failed after training: not retrained
 
 
@@ -122,7 +123,7 @@ def test_exception_in_a_pack_marks_its_cells_failed(tmp_path, cli_runner, monkey
     monkeypatch.setattr(PackTrainer, "_adam", boom)
     out = run_cli(cli_runner, "--grid", "smoke", "--methods", "vae", "--results", str(tmp_path), code=1)
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
-    assert store.status() == {"status": "failed", "error": "RuntimeError: CUDA error: device-side assert"}
+    assert store.status() == CellStatus("failed", error="RuntimeError: CUDA error: device-side assert")
     assert "Traceback" in (store.path / "error.txt").read_text()
     assert "1 failed (0 diverged)" in out.output and "failed: shapes2d/vae/s0: RuntimeError" in out.output
 
@@ -183,7 +184,7 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     out = run_cli(cli_runner, *args, code=1)
     assert "1 of this run's models and evaluations failed or diverged" in out.output
     store = RunStore(tmp_path / "smoke").cell_stores()[0]
-    assert store.status()["status"] == "failed" and "out of memory" in store.status()["error"]
+    assert store.status().status == "failed" and "out of memory" in store.status().error
     (pack,) = RunStore(tmp_path / "smoke").pack_stores()
     assert torch.load(pack.checkpoint_path, weights_only=True)["step"] == 4
     interrupt_at(None)
@@ -191,7 +192,7 @@ def test_retry_resumes_a_failed_training_from_its_checkpoint(tmp_path, cli_runne
     monkeypatch.setattr(PackTrainer, "advance", lambda self, *a: starts.append(self.step) or advance(self, *a))
     assert "out of memory" in (store.path / "error.txt").read_text()
     run_cli(cli_runner, *args, "--retry-failed")
-    assert store.status()["status"] == "trained" and starts == [4]  # steps 1–4 were not trained again
+    assert store.status().status == "trained" and starts == [4]  # steps 1–4 were not trained again
     assert not (store.path / "error.txt").exists()  # the failure's traceback went with the failure
     assert [r["step"] for r in store.read_log()] == [2, 4, 6, 8, 10]
 
@@ -201,11 +202,11 @@ def test_the_cpu_trains_one_cell_at_a_time_unless_told(tmp_path, cli_runner):
     args = ["run", "--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--steps", "2"]
     assert cli_runner.invoke(cli, [*args, "--results", str(tmp_path / "auto")]).exit_code == 0
     run = RunStore(tmp_path / "auto" / "smoke")
-    assert run.manifest()["pack_size"] == 1
+    assert run.manifest().pack_size == 1
     assert sorted(len(p.cells()) for p in run.pack_stores()) == [1, 1]
     assert cli_runner.invoke(cli, [*args, "--pack-size", "4", "--results", str(tmp_path / "told")]).exit_code == 0
     told = RunStore(tmp_path / "told" / "smoke")
-    assert told.manifest()["pack_size"] == 4 and [len(p.cells()) for p in told.pack_stores()] == [2]
+    assert told.manifest().pack_size == 4 and [len(p.cells()) for p in told.pack_stores()] == [2]
 
 
 SLOW_METRIC = '''

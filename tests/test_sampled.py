@@ -48,8 +48,8 @@ def test_evaluate_sampled_beside_mean_from_its_own_stream(tmp_path, cli_runner):
         EvalSpec.of("mig", {"num_train": 200, "representation": "sampled"}),
     )
     a, b = store.evaluation("mig", mean.key), store.evaluation("mig", sampled.key)
-    assert a["status"] == b["status"] == "done" and b["options"]["representation"] == "sampled"
-    assert a["values"]["mig"] != b["values"]["mig"]
+    assert a.status == b.status == "done" and b.options["representation"] == "sampled"
+    assert a.values["mig"] != b.values["mig"]
     invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig", "--option", "mig.representation=sampled")
     assert store.evaluation("mig", sampled.key) == b  # computed once, kept
 
@@ -76,8 +76,8 @@ def test_a_grid_scoring_both_representations_reports_them_in_columns_of_their_ow
     assert status_counts(run)["evaluations"] == {"done": 2, "failed": 0, "not_applicable": 0, "missing": 0}
     row = tidy(run).iloc[0]
     store = run.cell_stores()[0]
-    assert row["mig.mig"] == store.evaluation("mig", mean.key)["values"]["mig"]
-    assert row["mig@sampled.mig"] == store.evaluation("mig", sampled.key)["values"]["mig"]
+    assert row["mig.mig"] == store.evaluation("mig", mean.key).values["mig"]
+    assert row["mig@sampled.mig"] == store.evaluation("mig", sampled.key).values["mig"]
     assert row["mig.mig"] != row["mig@sampled.mig"]
     before = store.evaluations()
     out = invoke(cli_runner, "evaluate", str(run.path), "--device", "cpu", "--no-progress")

@@ -43,7 +43,7 @@ def test_a_network_scores_exactly_as_when_trained_here(cell, shapes, tmp_path):
     scored = benchbench.score(Wrapped(net), shapes, list(SPECS), options=SPECS, seed=trained.seed, progress=False)
     assert set(scored["status"]) == {"done"}
     for spec in specs:
-        expected = store.evaluation(spec.metric, spec.key)["values"]
+        expected = store.evaluation(spec.metric, spec.key).values
         rows = scored[scored["key"] == spec.key]
         assert dict(zip(rows["output"], rows["value"])) == expected, spec.metric  # bit for bit
     assert set(scored["metric"]) == {"mig", "unsupervised@sampled", "reconstruction_error"}
@@ -151,7 +151,7 @@ def test_the_factors_baseline_is_the_ceiling(shapes):
     assert values["mcc", "mcc_pearson"] == pytest.approx(1.0) and values["irs", "irs"] == pytest.approx(1.0)
     assert build("factors", shapes, 10, 0).latent_dim == 5  # shapes2d's five factors
     recon = scored[scored["metric"] == "reconstruction_error"]
-    assert recon["status"].tolist() == ["not_applicable"] and "without a decoder" in recon["error"].iloc[0]
+    assert recon.status.tolist() == ["not_applicable"] and "without a decoder" in recon.error.iloc[0]
     with pytest.raises(BenchbenchError, match="unknown baseline 'pcb' \\(known: pca, ica, random, factors\\)"):
         benchbench.score("baseline:pcb", shapes, ["mig"], progress=False)
 
@@ -177,7 +177,7 @@ def test_scores_in_a_run_are_records_computed_once_and_reported_beside_each_othe
     (store,) = run.cell_stores()
     key = EvalSpec.of("mig", {"num_train": 3000}).key
     first = store.evaluation("mig", key)
-    assert first["status"] == "done" and store.cell().method == "mine" and store.status()["status"] == "trained"
+    assert first.status == "done" and store.cell().method == "mine" and store.status().status == "trained"
     invoke(cli_runner, "score", mine, "--metrics", "mig,mcc", "--label", "mine", *common)
     assert store.evaluation("mig", key) == first and store.evaluation(
         "mcc", EvalSpec.of("mcc", {"num_train": 3000}).key
@@ -202,8 +202,8 @@ def test_scores_in_a_run_are_records_computed_once_and_reported_beside_each_othe
     )  # fmt: skip  (the changed file's evaluation fails)
     records = {s.cell().method: s.evaluation("unsupervised", EvalSpec.of("unsupervised", {"num_train": 3000}).key)
                for s in run.cell_stores()}  # fmt: skip
-    assert records["PCA"]["status"] == "done"  # a baseline opens again from its name, size and seed
-    assert records["mine"]["status"] == "failed" and "changed since it was scored" in records["mine"]["error"]
+    assert records["PCA"].status == "done"  # a baseline opens again from its name, size and seed
+    assert records["mine"].status == "failed" and "changed since it was scored" in records["mine"].error
     invoke(cli_runner, "score", mine, "--metrics", "mig", "--label", "mine", *common)
     assert len(run.cell_stores()) == 3  # the changed file is a new encoder, beside the old one
 
@@ -295,11 +295,11 @@ def test_code_files_in_a_run_are_models_of_their_dataset(tmp_path, cli_runner):
     (store,) = run.cell_stores()
     assert (store.cell().dataset, store.cell().method) == ("mydata", "mine")
     first = store.evaluation("mig", EvalSpec.of("mig", {"num_train": 3000}).key)
-    assert first["status"] == "done" and first["values"]["mig"] > 0.5
+    assert first.status == "done" and first.values["mig"] > 0.5
     assert "0 evaluations computed" in invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mig",
                                               "--profile", "fast", "--no-progress").output  # fmt: skip
     invoke(cli_runner, "evaluate", str(run.path), "--metrics", "mcc", "--profile", "fast", "--no-progress")
-    assert store.evaluation("mcc", EvalSpec.of("mcc", {"num_train": 3000}).key)["status"] == "done"
+    assert store.evaluation("mcc", EvalSpec.of("mcc", {"num_train": 3000}).key).status == "done"
     invoke(cli_runner, "report", str(run.path), "--format", "csv")
     rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv")
     assert rows[["dataset", "label"]].values.tolist() == [["mydata", "mine"]]

@@ -59,13 +59,13 @@ def test_snapshots_are_evaluated_with_the_same_records_keyed_by_cell_and_step(ru
     kept, four, _ = runs
     for seed, store in by_seed(kept).items():
         (record,) = store.snapshot(4).evaluations()
-        assert record["cell"] == store.cell().id and record["step"] == 4 and record["status"] == "done"
-        assert record["values"] == values(by_seed(four)[seed])["reconstruction_error"]  # same model, same stream
+        assert record.cell == store.cell().id and record.step == 4 and record.status == "done"
+        assert record.values == values(by_seed(four)[seed])["reconstruction_error"]  # same model, same stream
     options = ["--option", "latent_correlation.num_images=64", "--no-progress"]
     out = cli_runner.invoke(cli, ["evaluate", str(kept.path), "--metrics", "latent_correlation", *options])
     assert out.exit_code == 0, out.output
     assert all(
-        {r["metric"] for r in model.evaluations()} == {"reconstruction_error", "latent_correlation"}
+        {r.metric for r in model.evaluations()} == {"reconstruction_error", "latent_correlation"}
         for store in kept.cell_stores()
         for model in store.models()
     )  # evaluate adds to the snapshots too
@@ -82,7 +82,7 @@ def test_report_shows_each_metric_along_training(runs, cli_runner):
     for store in kept.cell_stores():
         for model in store.models():
             row = along[(along["cell"] == store.cell().id) & (along["step"] == (model.step or 6))]
-            mse = next(r for r in model.evaluations() if r["metric"] == "reconstruction_error")["values"]["mse"]
+            mse = next(r for r in model.evaluations() if r.metric == "reconstruction_error").values["mse"]
             assert row["reconstruction_error.mse"].item() == mse
     page = (kept.path / "report" / "index.html").read_text()
     assert "Metrics along training — 2D Shapes" in page and "figures/along_training_shapes2d.png" in page
@@ -113,7 +113,7 @@ def test_a_damaged_snapshot_is_said_and_run_restores_it_with_the_same_bits(runs,
     kept = runs[0]
     copy = RunStore(shutil.copytree(kept.path, tmp_path / "kept"))
     store = by_seed(copy)[0]
-    assert "snapshots/2/model.pt" in store.status()["files"]  # recorded when the cell was trained
+    assert "snapshots/2/model.pt" in store.status().files  # recorded when the cell was trained
     before = store.snapshot(2).load_model()
     store.snapshot(2).model_path.write_bytes(b"garbage")
     out = cli_runner.invoke(cli, ["status", str(copy.path)])
@@ -124,4 +124,4 @@ def test_a_damaged_snapshot_is_said_and_run_restores_it_with_the_same_bits(runs,
     assert out.exit_code == 0, out.output
     after = store.snapshot(2).load_model()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert [r["metric"] for r in store.snapshot(2).evaluations()] == ["reconstruction_error"]
+    assert [r.metric for r in store.snapshot(2).evaluations()] == ["reconstruction_error"]

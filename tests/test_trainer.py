@@ -125,7 +125,7 @@ def test_diverged_model_is_dropped_and_others_go_on(cell, shapes, tmp_path):
     out = train(cells, shapes, tmp_path / "pack")
     assert set(out) == {cells[0].id, cells[2].id}
     status = CellStore(tmp_path / "pack" / cells[1].id).status()
-    assert status["status"] == "diverged" and status["step"] == 2
+    assert status.status == "diverged" and status.step == 2
     assert max_diff(out[cells[2].id], alone) < 1e-5
 
 
@@ -134,7 +134,7 @@ def test_a_pack_whose_every_model_diverges_ends_cleanly(cell, shapes, tmp_path):
     assert train(cells, shapes, tmp_path) == {}
     for c in cells:
         status = CellStore(tmp_path / c.id).status()
-        assert status["status"] == "diverged" and status["step"] == 2 and "loss became -inf" in status["error"]
+        assert status.status == "diverged" and status.step == 2 and "loss became -inf" in status.error
     assert not PackStore(tmp_path / "pack").checkpoint_path.exists()
 
 
@@ -185,8 +185,8 @@ def test_a_compiled_step_trains_as_the_eager_one_within_rounding(cell, shapes, t
     trainer, compiled = trained(cells, shapes, tmp_path / "compiled", compiled_settings)
     for c in cells:
         assert_close_as_rounding_allows(compiled[c.id], eager[c.id])
-        assert CellStore(tmp_path / "compiled" / c.id).status()["step"] == "compiled"
-        assert CellStore(tmp_path / "eager" / c.id).status()["step"] == "eager"
+        assert CellStore(tmp_path / "compiled" / c.id).status().step == "compiled"
+        assert CellStore(tmp_path / "eager" / c.id).status().step == "eager"
     assert TrainSettings().compiles(torch.device("cuda")) and not TrainSettings().compiles(torch.device("cpu"))
 
 

@@ -104,10 +104,10 @@ def test_udr_runs_per_configuration_and_again_only_when_its_seeds_change(tmp_pat
     for pair in by_config.values():
         records = [s.evaluation("udr", key) for s in sorted(pair, key=lambda s: s.cell().seed)]
         ids = [s.path.name for s in sorted(pair, key=lambda s: s.cell().seed)]
-        assert [r["status"] for r in records] == ["done", "done"] and all(r["models"] == ids for r in records)
+        assert [r.status for r in records] == ["done", "done"] and all(r.models == ids for r in records)
         pairwise = pair[0].artifact("udr", key, "pairwise")
-        assert pairwise.shape == (2, 2) and records[0]["values"]["udr"] == pairwise[1, 0]  # the median of one pair
-        assert records[1]["values"]["udr"] == pairwise[0, 1]
+        assert pairwise.shape == (2, 2) and records[0].values["udr"] == pairwise[1, 0]  # the median of one pair
+        assert records[1].values["udr"] == pairwise[0, 1]
     invoke(cli_runner, "report", str(run.path), "--format", "csv")
     directions = described(run, evaluation_keys(run)[0])
     values = [c.removesuffix(".mean") for c in pd.read_csv(run.path / "report" / "aggregate.csv").columns]
@@ -119,7 +119,7 @@ def test_udr_runs_per_configuration_and_again_only_when_its_seeds_change(tmp_pat
     invoke(cli_runner, "run", "--grid", str(_grid(tmp_path, [0, 1, 2])), *args)  # a third seed: UDR again
     for store in run.cell_stores():
         record = store.evaluation("udr", key)
-        assert record["status"] == "done" and len(record["models"]) == 3
+        assert record.status == "done" and len(record.models) == 3
         assert store.artifact("udr", key, "pairwise").shape == (3, 3)
 
 
@@ -128,5 +128,5 @@ def test_a_configuration_with_one_seed_has_no_udr(tmp_path, cli_runner):
            "--results", str(tmp_path))  # fmt: skip
     key = EvalSpec.of("udr", {"num_data_points": 200}).key
     records = [s.evaluation("udr", key) for s in RunStore(tmp_path / "udr").cell_stores()]
-    assert [r["status"] for r in records] == ["not_applicable", "not_applicable"]
-    assert "this one has 1 trained model" in records[0]["error"]
+    assert [r.status for r in records] == ["not_applicable", "not_applicable"]
+    assert "this one has 1 trained model" in records[0].error

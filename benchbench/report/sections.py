@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
-from benchbench.metric import metric_of, shown_output
+from benchbench.metric import declaration, metric_of, shown_output
 from benchbench.registry import BenchbenchError, datasets, metrics
 from benchbench.report import figures
 from benchbench.report.claims import SIGNIFICANCE, SIMILAR, check_claims, claims_frame
@@ -369,7 +369,7 @@ def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
     if rows.empty:
         return None
     stores = {s.path.name: s for s in run.cell_stores()}
-    reasons = [str(stores[c].status().get("error", "")) if c in stores else "" for c in rows["cell"]]
+    reasons = [str(stores[c].status().error or "") if c in stores else "" for c in rows["cell"]]
     frame = rows[["cell", "dataset", "label", "seed", "status"]].assign(reason=reasons)
     return Section(
         "Cells not trained",
@@ -380,7 +380,7 @@ def failures_section(run: RunStore, table: pd.DataFrame) -> Section | None:
 
 def _how_to_show(shown: str, key: str) -> str:
     """The report option that shows evaluation ``key`` of ``shown``: a profile whose preset it is, else its key."""
-    names = ["default", *getattr(metrics.get(metric_of(shown)), "profiles", {})] if metric_of(shown) in metrics else []
+    names = ["default", *declaration(metric_of(shown)).profiles] if metric_of(shown) in metrics else []
     matching = [f"--profile {p}" for p in names if profile_key(shown, p) == key]
     return " or ".join(matching + [f"--evaluation {shown}={key[:8]}"])
 

@@ -53,7 +53,7 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
     counts = table["status"].value_counts()
     training = training.drop_duplicates()
     lines = [
-        ("Run", f"{run.path.name} (grid {manifest.get('grid', {}).get('name')})"),
+        ("Run", f"{run.path.name} (grid {manifest.grid_name})"),
         ("Models", f"{len(table)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
     ]
     for dataset, rows in training.groupby("dataset", sort=True):
@@ -80,13 +80,13 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
     if not trained.empty:
         seeds = trained.groupby(["dataset", "label"])["seed"].nunique()
         lines.append(("Seeds per configuration", ", ".join(str(s) for s in sorted(set(seeds)))))
-    profile = manifest.get("grid", {}).get("spec", {}).get("metric_profile")
+    profile = manifest.grid_spec.get("metric_profile")
     non_default = _non_default(facts)
     metrics = f"{len(facts)} evaluated" + (f"; profile {profile!r}" if profile else "")
     metrics += f"; options not the defaults: {', '.join(non_default)}" if non_default else "; every one at its defaults"
     lines.append(("Metrics", metrics + " (see Evaluations shown)"))
     lines.append(
-        ("Code", f"git {str(manifest.get('git_commit'))[:12]}; devices {', '.join(manifest.get('devices', []))}")
+        ("Code", f"git {str(manifest.git_commit)[:12]}; devices {', '.join(manifest.devices or [])}")
     )
     return lines
 

@@ -197,7 +197,7 @@ def check_metric(name: str, options: dict[str, Any] | None = None, seed: int = 0
 
     def runs() -> str:
         t0 = time.perf_counter()
-        results.append(_call(name, options, seed))
+        results.append(run_on_tiny(name, options, seed))
         seconds = time.perf_counter() - t0
         missing = [k for k in metric.better if k not in results[0]]
         if missing:
@@ -206,7 +206,7 @@ def check_metric(name: str, options: dict[str, Any] | None = None, seed: int = 0
         return f"ran in {seconds:.2f} s on {len(TinyFactors())} tiny images: {outputs}"
 
     def deterministic() -> str:
-        again = _call(name, options, seed)
+        again = run_on_tiny(name, options, seed)
         differ = [k for k in results[0] if not np.array_equal(np.asarray(results[0][k]), np.asarray(again[k]))]
         if differ or set(again) != set(results[0]):
             raise AssertionError(f"the same generator gave other values: {', '.join(differ) or 'other outputs'}")
@@ -218,7 +218,7 @@ def check_metric(name: str, options: dict[str, Any] | None = None, seed: int = 0
     return out
 
 
-def _call(name: str, options: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+def run_on_tiny(name: str, options: dict[str, Any] | None, seed: int) -> dict[str, Any]:
     """The metric on :class:`TinyFactors` as the evaluation driver calls it (two models for one across seeds)."""
     metric = declaration(name)
     spec = metric.evaluation(options or {}, profile="fast" if "fast" in metric.profiles else None)

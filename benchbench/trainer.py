@@ -183,7 +183,7 @@ class PackTrainer:
         loss = recon + terms["regularizer"]
         return loss, {"loss": loss, "reconstruction": recon, "kl": kl, **terms}, new_state
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Each model's minibatch, reparametrisation noise and the method's draws, from its own
         generator."""
         n, b, d = self.train_idx.numel(), self.batch_size, self.cells[0].latent_dim
@@ -253,7 +253,7 @@ class PackTrainer:
         """Train every model of the pack up to step ``until``, logging and checkpointing on the way."""
         settings = self.settings
         while self.step < until and self.cells:
-            x, eps, draws = self._batch()
+            x, eps, draws = self.next_batch()
             if self.graphs:  # a new step: the previous replay's outputs may be overwritten
                 torch.compiler.cudagraph_mark_step_begin()
             step = torch.tensor(float(self.step), device=self.device)

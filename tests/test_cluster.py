@@ -131,10 +131,10 @@ def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bi
     run = RunStore(run_dir)
     logged, saved = _steps(run_dir)
     statuses = {s.path.name: s.status() for s in run.cell_stores()}
-    assert [s["status"] for s in statuses.values()].count("trained") < 4
+    assert [s.status for s in statuses.values()].count("trained") < 4
     for cell, step in logged.items():  # the rerun trains again only what followed the last checkpoint
-        pack = statuses[cell].get("pack")
-        if statuses[cell]["status"] != "trained" and step >= 7:
+        pack = statuses[cell].pack
+        if statuses[cell].status != "trained" and step >= 7:
             assert saved.get(pack, 0) >= step - 7, (step, saved.get(pack))
     finish(args)
     assert_same(snapshot(run_dir), reference[0])

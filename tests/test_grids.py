@@ -7,7 +7,7 @@ from run_helpers import assert_one_line_error, grid_toml
 from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
 from benchbench.grids import get_grid
-from benchbench.metric import EvalSpec
+from benchbench.metric import EvalSpec, declaration
 
 GOOD = grid_toml(
     {
@@ -167,16 +167,17 @@ def test_example_grid_is_valid():
     assert grid.name == "dip-variants" and len(grid.cells()) == (3 + 4) * 2
 
 
-def test_grids_wire_in_the_metrics():
-    from benchbench.catalogue import PAPER_METRICS, STANDARD_METRICS
-
-    paper = {e.metric: e.options for e in get_grid("paper").evaluations()}
-    assert set(paper) == set(PAPER_METRICS + STANDARD_METRICS) and len(paper) == 9
-    assert paper["beta_vae_score"] == EvalSpec.of("beta_vae_score").options  # disentanglement_lib's default sizes
-    assert paper["beta_vae_score"]["num_train"] == 10_000
-    quick = {e.metric: e.options for e in get_grid("quick").evaluations()}
-    assert set(quick) == set(PAPER_METRICS + STANDARD_METRICS) - {"attribute_accuracy"}
-    assert quick["mig"] == {"num_train": 3000, "num_bins": 20, "mode": "default"}  # the fast profile, resolved
+def test_the_paper_grid_evaluates_at_disentanglement_libs_sizes_and_quick_at_the_fast_presets():
+    """disentanglement_lib's gin configs (evaluation/metrics): beta_vae_sklearn batch_size 64,
+    num_train 10000, num_eval 5000; mig/dci/sap num_train 10000; dci num_test 5000."""
+    paper = {e.metric: e for e in get_grid("paper").evaluations()}
+    assert {k: paper["beta_vae_score"].options[k] for k in ("batch_size", "num_train", "num_eval")} == {
+        "batch_size": 64, "num_train": 10_000, "num_eval": 5_000}  # fmt: skip
+    assert paper["mig"].options["num_train"] == paper["dci"].options["num_train"] == 10_000
+    assert paper["dci"].options["num_test"] == 5_000
+    assert all(e.is_default() for e in paper.values())
+    quick = get_grid("quick").evaluations()
+    assert quick and all(e.options == declaration(e.metric).evaluation(profile="fast").options for e in quick)
 
 
 def test_metric_profile_then_explicit_options(tmp_path):
@@ -187,9 +188,12 @@ def test_metric_profile_then_explicit_options(tmp_path):
             "[metrics.mig]\n[metrics.dci]\nnum_test = 7\n[metrics.reconstruction_error]",
         )
     )
-    metrics = {e.metric: e.options for e in get_grid(str(path)).evaluations()}
+    evaluations = {e.metric: e for e in get_grid(str(path)).evaluations()}
+    metrics = {name: e.options for name, e in evaluations.items()}
     assert metrics["mig"]["num_train"] == 3000
     assert metrics["dci"] == {"num_train": 1000, "num_test": 7, "device": None}
+    on_gpu = EvalSpec.of("dci", {"num_train": 1000, "num_test": 7, "device": "cuda"})
+    assert evaluations["dci"].key == on_gpu.key  # where the trees grow is not what they compute
     assert metrics["reconstruction_error"] == {"num_images": 32}
 
 

@@ -80,7 +80,12 @@ def test_disentangled_codes_score_above_mixed_ones():
     assert mixed["infom"] < good["infom"] - 0.2 and mixed["infoc"] < good["infoc"] - 0.2
 
 
-def test_the_overview_shows_infom_infoe_infoc():
-    from benchbench.metric import declared_directions
+def test_infom_infoe_infoc_are_returned_and_ranked_higher_is_better():
+    """What the overview and --select-by read: each output the metric declares is in its result,
+    in [0, 1], and better higher (the check kit's run, on its tiny dataset)."""
+    from benchbench.metric import declaration
+    from benchbench.testing import run_on_tiny
 
-    assert declared_directions("infomec") == {"infom": "higher", "infoe": "higher", "infoc": "higher"}
+    result = run_on_tiny("infomec", {}, seed=0)
+    assert declaration("infomec").better == {"infom": "higher", "infoe": "higher", "infoc": "higher"}
+    assert all(0 <= result[k] <= 1 for k in ("infom", "infoe", "infoc"))

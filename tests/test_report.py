@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import make_cell
+from PIL import Image
 from run_helpers import assert_one_line_error
 
 from benchbench.arch import build_net
@@ -329,8 +330,10 @@ def test_report_figures_and_html(shown):
         "curves_shapes2d",
         "overview_shapes2d",
     ):
-        assert (folder / "figures" / f"{name}.png").stat().st_size > 5000, name
-        assert (folder / "figures" / f"{name}.pdf").stat().st_size > 1000, name
+        with Image.open(folder / "figures" / f"{name}.png") as png:  # a real picture, not a blank page
+            pixels = np.asarray(png.convert("L"), dtype=float)
+        assert min(pixels.shape) >= 200 and pixels.std() > 5 and (pixels < 128).mean() > 0.001, name
+        assert (folder / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF-"), name
     name = "shapes2d_DIP_VAE_I_lambda_od_10_seed_0_latent_latent.csv"
     matrix = pd.read_csv(folder / "correlations" / name, index_col=0)
     assert matrix.shape == (4, 4) and np.allclose(np.diag(matrix), 1)

@@ -96,7 +96,7 @@ def _first_reconstruction(c: Cell, shapes, tmp_path) -> tuple[float, float]:
     hand in float64 from the cell's initial network on the trainer's own first minibatch."""
     args = (shapes, torch.device("cpu"), ONE_STEP)
     peek = PackTrainer([c], [CellStore(tmp_path / "peek")], *args, PackStore(tmp_path / "peek-pack"))
-    x, eps, _ = peek._batch()
+    x, eps, _ = peek.next_batch()
     with torch.no_grad():
         _, _, _, logits = init_net(c, shapes.image_shape)(x[0], eps[0])
     x, logits = x[0].double(), logits.double()

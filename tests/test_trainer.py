@@ -163,7 +163,7 @@ def test_each_loss_moves_only_its_own_networks(cell, shapes, tmp_path):
     trainer = PackTrainer(
         [c], [CellStore(tmp_path / "c")], shapes, torch.device("cpu"), SETTINGS, PackStore(tmp_path / "p")
     )
-    x, eps, draws = trainer._batch()
+    x, eps, draws = trainer.next_batch()
     step = torch.tensor(0.0)
     loss, terms, _ = trainer._loss(trainer.params, trainer.aux, trainer.hp, trainer.state, x, eps, draws, step)
     vae_only = torch.autograd.grad(loss.sum(), list(trainer.params.values()), retain_graph=True)

@@ -16,6 +16,7 @@ from benchbench.cells import Cell
 from benchbench.cli import cli
 from benchbench.evaluate import open_trained
 from benchbench.metric import EvalSpec
+from benchbench.records import LAYOUT
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.runtime import derived_seed
 from benchbench.store import RunStore
@@ -117,7 +118,7 @@ def test_run_then_two_evaluates_keep_every_evaluation(tmp_path, cli_runner):
     invoke(cli_runner, "report", str(run.path), "--format", "csv")
     cells = pd.read_csv(run.path / "report" / "cells.csv").set_index("cell")
     assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(records[200].values["mig"])
-    invoke(cli_runner, "report", str(run.path), "--format", "csv,html", "--evaluation", f"mig={record['key'][:6]}")
+    invoke(cli_runner, "report", str(run.path), "--format", "csv,html", "--evaluation", f"mig={record.key[:6]}")
     cells = pd.read_csv(run.path / "report" / "cells.csv").set_index("cell")
     assert cells.loc[store.path.name, "mig.mig"] == pytest.approx(record.values["mig"])
     assert "sap.sap" in cells.columns  # evaluated once, with one option set: shown
@@ -263,7 +264,7 @@ def test_an_old_run_is_refused_then_migrated_keeping_every_number(tmp_path, cli_
     assert f"{old}: 3 cells converted" in out.output
     run = RunStore(old)
     manifest = run.manifest()
-    assert manifest.layout == 2 and {e["metric"] for e in manifest.evaluations} == set(
+    assert manifest.layout == LAYOUT and {e["metric"] for e in manifest.evaluations} == set(
         next(iter(numbers.values()))
     )
     for old_id, config in configs.items():

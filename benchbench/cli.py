@@ -726,20 +726,13 @@ def bench_(
 def check(plugins_to_check, plugins) -> None:
     """Check a method, metric or dataset before a grid meets it: a registered name, or a plugin
     file (.py) or module whose every registration is checked.  One line per check; exit 1 if one fails."""
-    from benchbench.testing import check_plugin
+    from benchbench.testing import check_plugin, is_registered, registered_by
 
     load_plugins(plugins)
     names = []
     for given in plugins_to_check:
-        if given.endswith(".py") or "." in given and given not in registry.metrics:
-            before = {k: set(r.names()) for k, r in _REGISTRIES.items()}
-            load_plugins([given])
-            added = [n for k, r in _REGISTRIES.items() for n in r.names() if n not in before[k]]
-            if not added:
-                raise BenchbenchError(f"{given} registers no method, metric or dataset")
-            names += added
-        else:
-            names.append(given)
+        is_source = given.endswith(".py") or ("." in given and not is_registered(given))  # a file or a module
+        names += registered_by(given) if is_source else [given]
     failed = 0
     for name in names:
         click.echo(f"{name}:")
@@ -750,8 +743,6 @@ def check(plugins_to_check, plugins) -> None:
     if failed:
         sys.exit(1)
 
-
-_REGISTRIES = {"method": registry.methods, "metric": registry.metrics, "dataset": registry.datasets}
 
 
 @cli.command(name="list")

@@ -312,12 +312,8 @@ class Metric:
                 )
 
     def is_default(self, options: dict[str, Any]) -> bool:
-        """Whether ``options`` (resolved) are the defaults, execution options aside."""
-
-        def identity(o):
-            return {k: v for k, v in o.items() if k not in self.execution_options}
-
-        return identity(options) == identity(self.resolve({}))
+        """Whether ``options`` (resolved) are the defaults, execution options aside: the same key."""
+        return EvalSpec(self.name, options, self.execution_options).key == self.evaluation().key
 
 
 def declaration(name: str) -> Metric:

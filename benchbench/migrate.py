@@ -86,12 +86,12 @@ def _rekey(run: RunStore) -> int:
         run.path.glob("cells/*/snapshots/*/evaluations/*/*/evaluation.json")
     ):
         raw = read_json(path)
-        if raw is None or raw.get("metric") not in metrics:
-            continue  # unreadable (said when read) or a metric not loaded: its key stays
+        spec = _current(raw["metric"], raw["options"]) if isinstance(raw, dict) and "options" in raw else None
+        if spec is None:
+            continue  # unreadable (said when read), or a metric not loaded or without execution options: key kept
         record = EvaluationRecord.from_json(raw)
-        spec = EvalSpec(record.metric, record.options, declaration(record.metric).execution_options)
         folder = path.parent
-        if spec.execution and spec.key != folder.name:
+        if spec.key != folder.name:
             target = folder.parent / spec.key
             if target.exists():  # computed since under the new key: that one stays
                 shutil.rmtree(folder)
@@ -99,7 +99,7 @@ def _rekey(run: RunStore) -> int:
             folder.rename(target)  # first the folder, then the record: a rerun finishes either half
             path = target / "evaluation.json"
             moved += 1
-        if spec.execution and (record.key, record.execution) != (spec.key, list(spec.execution)):
+        if (record.key, record.execution) != (spec.key, list(spec.execution)):
             record.key, record.execution = spec.key, list(spec.execution)
             atomic_write_json(path, record.to_json())
     manifest = run.manifest()
@@ -111,10 +111,15 @@ def _rekey(run: RunStore) -> int:
 
 def _rekeyed(entry: dict[str, Any]) -> dict[str, Any]:
     """A manifest's evaluation as this layout keys it (as it was, for a metric not loaded)."""
-    if entry["metric"] not in metrics or not declaration(entry["metric"]).execution_options:
-        return entry
-    spec = EvalSpec(entry["metric"], entry["options"], declaration(entry["metric"]).execution_options)
-    return {**entry, "key": spec.key, "execution": list(spec.execution)}
+    spec = _current(entry["metric"], entry["options"])
+    return entry if spec is None else {**entry, "key": spec.key, "execution": list(spec.execution)}
+
+
+def _current(metric: str, options: dict[str, Any]) -> EvalSpec | None:
+    """The evaluation as layout 3 keys it; ``None`` where its key is unchanged (a metric without
+    execution options) or cannot be known (a metric not loaded)."""
+    execution = declaration(metric).execution_options if metric in metrics else ()
+    return EvalSpec(metric, options, execution) if execution else None
 
 
 def _from_layout_1(run: RunStore) -> int:

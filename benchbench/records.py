@@ -12,7 +12,7 @@ current version and leaves out what is unset, so a record's file says only what 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 #: Version of the run folder layout, in the manifest: 1 (no ``layout``) kept metric options in
 #: each cell's config; 2 made evaluations records of their own; 3 keys an evaluation by the
@@ -21,13 +21,12 @@ from typing import Any, ClassVar, Literal
 LAYOUT = 3
 
 #: A cell's training status (its evaluations have their own, in their records).
-STATUSES = ("pending", "running", "trained", "failed", "diverged")
-EVALUATION_STATUSES = ("done", "failed", "not_applicable")
-#: Version of the evaluation record's fields: 1 had no ``record`` field; 2 adds it and ``execution``.
-RECORD_VERSION = 2
-
 Status = Literal["pending", "running", "trained", "failed", "diverged"]
 EvaluationStatus = Literal["done", "failed", "not_applicable"]
+STATUSES: tuple[str, ...] = get_args(Status)
+EVALUATION_STATUSES: tuple[str, ...] = get_args(EvaluationStatus)
+#: Version of the evaluation record's fields: 1 had no ``record`` field; 2 adds it and ``execution``.
+RECORD_VERSION = 2
 
 
 class _Record:
@@ -86,11 +85,6 @@ class CellStatus(_Record):
         if known.get("status") not in STATUSES:
             raise ValueError(f"has no known status ({str(obj)[:40]})")
         return cls(**known, extra=extra)
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        """What was recorded besides the status (pack, device, speed, …), as the file has it."""
-        return {k: v for k, v in self.to_json().items() if k != "status"}
 
 
 @dataclass

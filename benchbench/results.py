@@ -274,12 +274,15 @@ def described(run: RunStore, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
     for shown, key in keys.items():
         name = metric_of(shown)
         records = (store.evaluation(name, key) for store in stores)
-        records = (r.to_json() for r in records if r is not None)
-        record = next((r for r in records if "better" in r), manifest.get((name, key), {}))
-        if "better" not in record:  # written before these were recorded
+        record = next((r for r in records if r is not None and r.better is not None), None)
+        entry = manifest.get((name, key), {})
+        if record is not None:
+            found[shown] = {"better": record.better, "defaults": record.defaults}
+        elif "better" in entry:
+            found[shown] = {"better": entry["better"], "defaults": entry["defaults"]}
+        else:  # written before these were recorded
             default = name in metrics and declaration(name).evaluation().key == key
-            record = {"better": declared_directions(name), "defaults": default}
-        found[shown] = {"better": record["better"], "defaults": record["defaults"]}
+            found[shown] = {"better": declared_directions(name), "defaults": default}
     return found
 
 

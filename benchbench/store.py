@@ -38,6 +38,7 @@ diverged``, and a retry reopens); run-level queries (counts, tables) are in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import os
@@ -129,8 +130,7 @@ class CellStore:
 
     # ------------------------------------------------- the training status lifecycle
     def _set_status(self, status: str, **facts: Any) -> None:
-        known, extra = CellStatus._split({"status": status, **facts})
-        atomic_write_json(self.status_path, CellStatus(**known, extra=extra).to_json())
+        atomic_write_json(self.status_path, CellStatus.from_json({"status": status, **facts}).to_json())
 
     def repaired_status(self) -> str:
         """The cell's status, written anew as what it was taken for if its file was damaged."""
@@ -269,8 +269,8 @@ class CellStore:
             np.save(buffer, array)
             atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
             files[f"{name}.npy"] = file_facts(folder / f"{name}.npy")
-        record.artifacts, record.files = sorted(artifacts), files
-        atomic_write_json(folder / "evaluation.json", record.to_json())
+        complete = dataclasses.replace(record, artifacts=sorted(artifacts), files=files)
+        atomic_write_json(folder / "evaluation.json", complete.to_json())
 
     def evaluation(self, metric: str, key: str, verify: bool = False) -> EvaluationRecord | None:
         """The record of one evaluation; ``None`` if there is none, or if it or one of its arrays

@@ -25,7 +25,7 @@ from benchbench.cells import Cell
 from benchbench.data import Dataset, GroundTruthDataset, Uint8Images
 from benchbench.evaluate import ModelView
 from benchbench.metric import MetricNotApplicable, declaration
-from benchbench.registry import BenchbenchError, datasets, methods, metrics, one_line
+from benchbench.registry import BenchbenchError, datasets, load_plugin, methods, metrics, one_line
 from benchbench.store import CellStore, PackStore
 from benchbench.trainer import PackTrainer, TrainSettings
 
@@ -75,10 +75,16 @@ class _Mixed(torch.nn.Module):
         return mu, torch.full_like(mu, -4.0)
 
 
+class Skipped(Exception):
+    """A check that does not apply to this plugin (said in its line)."""
+
+
 def _run(name: str, body: Callable[[], str]) -> Check:
     """``body()`` as a check: its line if it returns, ``FAILED`` with the reason if it raises."""
     try:
         return Check(name, True, body())
+    except Skipped as exc:
+        return Check(name, None, str(exc))
     except MetricNotApplicable as exc:
         return Check(name, None, f"not applicable to the tiny dataset: {exc}")
     except AssertionError as exc:  # what the check found wrong, in its words
@@ -99,10 +105,7 @@ def check_method(name: str, steps: int = 4) -> list[Check]:
         return "defaults resolve: " + (", ".join(f"{k}={v}" for k, v in hp.items()) or "none")
 
     def bounds() -> str:
-        for key, (low, high) in method.bounds.items():
-            for outside in (low - 1, high + 1):
-                if math.isfinite(outside) and _accepted(lambda k=key, v=outside: method.resolve({k: v})):
-                    raise AssertionError(f"{key} = {outside} is outside its bounds ({low}, {high}) but accepted")
+        _refuses_outside(method.bounds, method.resolve)
         return f"{len(method.bounds)} bounded hyperparameters refuse values outside their range"
 
     with tempfile.TemporaryDirectory(prefix="benchbench-check-") as folder:
@@ -134,12 +137,17 @@ def check_method(name: str, steps: int = 4) -> list[Check]:
     return out
 
 
-def _accepted(call: Callable[[], Any]) -> bool:
-    try:
-        call()
-    except BenchbenchError:
-        return False
-    return True
+def _refuses_outside(bounds: dict[str, tuple[float, float]], resolve: Callable[[dict[str, Any]], Any]) -> None:
+    """Each bounded value just outside its range (one below, one above, where finite) refused by ``resolve``."""
+    for key, (low, high) in bounds.items():
+        for outside in (low - 1, high + 1):
+            if not math.isfinite(outside):
+                continue
+            try:
+                resolve({key: outside})
+            except BenchbenchError:
+                continue
+            raise AssertionError(f"{key} = {outside} is outside its bounds ({low}, {high}) but accepted")
 
 
 def _cells(name: str, steps: int) -> list[Cell]:
@@ -187,12 +195,8 @@ def check_metric(name: str, options: dict[str, Any] | None = None, seed: int = 0
         return ", ".join(f"{k} {'↑' if v == 'higher' else '↓'}" for k, v in metric.better.items())
 
     def option_bounds() -> str:
-        bounded = {k: o for k, o in metric.options.items() if o.bounds is not None}
-        for key, option in bounded.items():
-            low, high = option.bounds
-            for outside in (low - 1, high + 1):
-                if math.isfinite(outside) and _accepted(lambda k=key, v=outside: metric.resolve({k: v})):
-                    raise AssertionError(f"{key} = {outside} is outside its bounds ({low}, {high}) but accepted")
+        bounded = {k: o.bounds for k, o in metric.options.items() if o.bounds is not None}
+        _refuses_outside(bounded, metric.resolve)
         return f"{len(bounded)} bounded options refuse values outside their range; presets {sorted(metric.profiles)}"
 
     def runs() -> str:
@@ -245,10 +249,12 @@ def check_dataset(name: str, sample: int = 64) -> list[Check]:
         opened.append(datasets.get(name)())
         return f"{len(opened[0]):,} images of shape {tuple(opened[0].image_shape)}"
 
+    def chosen(data: Dataset) -> np.ndarray:
+        return np.random.default_rng(0).choice(len(data), min(sample, len(data)), replace=False)
+
     def images() -> str:
         data = opened[0]
-        indices = np.random.default_rng(0).choice(len(data), min(sample, len(data)), replace=False)
-        rng = np.random.default_rng(0)
+        indices, rng = chosen(data), np.random.default_rng(0)
         x = np.asarray(data.observations(indices, rng) if data.stochastic else data.images_at(indices))
         if x.shape != (indices.size, *data.image_shape):
             raise AssertionError(f"images of shape {x.shape}, expected {(indices.size, *data.image_shape)}")
@@ -266,8 +272,8 @@ def check_dataset(name: str, sample: int = 64) -> list[Check]:
     def round_trip() -> str:
         data = opened[0]
         if not isinstance(data, GroundTruthDataset):
-            raise MetricNotApplicable("a labelled dataset has no factors")
-        indices = np.random.default_rng(0).choice(len(data), min(sample, len(data)), replace=False)
+            raise Skipped("a labelled dataset has no factors")
+        indices = chosen(data)
         back = data.factors_to_index(data.index_to_factors(indices))
         if not np.array_equal(back, indices):
             raise AssertionError("factors_to_index(index_to_factors(i)) != i")
@@ -280,6 +286,21 @@ def check_dataset(name: str, sample: int = 64) -> list[Check]:
 
 
 KINDS = {"method": (methods, check_method), "metric": (metrics, check_metric), "dataset": (datasets, check_dataset)}
+
+
+def registered_by(source: str) -> list[str]:
+    """The methods, metrics and datasets a plugin file (``.py``) or module registers when loaded."""
+    before = {kind: set(registry.names()) for kind, (registry, _) in KINDS.items()}
+    load_plugin(source)
+    added = [n for kind, (registry, _) in KINDS.items() for n in registry.names() if n not in before[kind]]
+    if not added:
+        raise BenchbenchError(f"{source} registers no method, metric or dataset")
+    return added
+
+
+def is_registered(name: str) -> bool:
+    """Whether ``name`` is a registered method, metric or dataset (else it may name a plugin module)."""
+    return any(name in registry for registry, _ in KINDS.values())
 
 
 def check_plugin(name: str) -> list[Check]:

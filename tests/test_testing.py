@@ -6,12 +6,11 @@ import textwrap
 import pytest
 
 from benchbench.cli import cli
-from benchbench.registry import datasets, methods, metrics
+from benchbench.registry import methods, metrics
 from benchbench.testing import check_dataset, check_method, check_metric
 
 #: Checked in the everyday loop; every other built-in plugin in the slow one.
 QUICK = {"method": ["vae", "dip_vae"], "metric": ["mig", "latent_correlation"], "dataset": ["shapes2d"]}
-DOWNLOADS = {n for n, d in datasets if d.downloads}  # not on this machine: their files are not here
 
 
 def assert_passes(checks):

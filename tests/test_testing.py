@@ -36,6 +36,14 @@ def test_a_builtin_dataset_passes_the_kit():
     assert_passes(checks) and all(c.passed for c in checks)
 
 
+@pytest.mark.slow
+def test_every_other_builtin_plugin_passes_the_kit():
+    for name in sorted(set(methods.names()) - set(QUICK["method"])):
+        assert_passes(check_method(name))
+    for name in sorted(set(metrics.names()) - set(QUICK["metric"]) - {"dci_es"}):  # dci_es: minutes even at fast
+        assert_passes(check_metric(name))
+
+
 FAULTY = '''
 import numpy as np
 import torch

@@ -6,8 +6,9 @@ Verdicts, in order: *identical* (every value equal, bit for bit), *within float 
 a float32 result — another CPU thread count, another machine), *within tolerance* (largest
 |difference| ≤ ``--tolerance``), *within the seeds' spread* (every |difference| ≤ the std over
 seeds of that configuration in RUN_A), *differs*.  Only evaluations with the same key (metric
-and resolved options) are compared; a metric shown with different options in the two runs is
-named, not compared.
+and resolved options) are compared — a run of an older layout by the key this layout gives it,
+so a run not yet converted compares with one that is; a metric shown with different options in
+the two runs is named, not compared.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchbench.metric import metric_of
+from benchbench.migrate import current_key
+from benchbench.records import LAYOUT
 from benchbench.registry import BenchbenchError
-from benchbench.results import aggregate, evaluation_keys, metric_columns, tidy
-from benchbench.store import open_run
+from benchbench.results import aggregate, evaluation_keys, held_evaluations, metric_columns, tidy
+from benchbench.store import RunStore, open_run
 
 #: Relative difference that float rounding alone explains: ~8 units in the last place of float32.
 ROUNDING = 1e-6
@@ -47,19 +51,29 @@ def _spread(table: pd.DataFrame, output: str) -> pd.Series:
     return pd.Series([std.get(k, np.nan) for k in keys], index=table["cell"].values)
 
 
+def _current_keys(run: RunStore, keys: dict[str, str]) -> dict[str, str]:
+    """``keys`` as this layout keys those evaluations (an older run's re-keyed from their options)."""
+    if run.manifest().layout == LAYOUT:
+        return keys
+    held = held_evaluations(run)
+    options = {shown: held.get((shown, key), {}).get("options") for shown, key in keys.items()}
+    return {s: k if options[s] is None else current_key(metric_of(s), options[s], k) for s, k in keys.items()}
+
+
 def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
     """Returns ``(side_by_side, verdicts, notes)``: a row per (cell, output) present in both runs
     with ``a``, ``b`` and ``difference``; a :class:`Verdict` per output; notes on what was not
     compared."""
     run_a, run_b = open_run(path_a), open_run(path_b)
     keys_a, keys_b = evaluation_keys(run_a)[0], evaluation_keys(run_b)[0]
-    shared = {m: k for m, k in keys_a.items() if keys_b.get(m) == k}
+    same_a, same_b = _current_keys(run_a, keys_a), _current_keys(run_b, keys_b)
+    shared = [m for m in keys_a if m in keys_b and same_a[m] == same_b[m]]
     notes = [
         f"{m}: not compared, its evaluations differ ({keys_a[m]} in A, {keys_b[m]} in B)"
         for m in sorted(set(keys_a) & set(keys_b) - set(shared))
     ]
     notes += [f"{m}: only in one run" for m in sorted(set(keys_a) ^ set(keys_b))]
-    table_a, table_b = tidy(run_a, shared), tidy(run_b, shared)
+    table_a, table_b = (tidy(run, {m: keys[m] for m in shared}) for run, keys in ((run_a, keys_a), (run_b, keys_b)))
     common = sorted(set(table_a["cell"]) & set(table_b["cell"]))
     if not common:
         raise BenchbenchError(f"{path_a} and {path_b} share no cell: no model was trained with the same config in both")

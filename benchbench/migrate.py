@@ -115,6 +115,13 @@ def _rekeyed(entry: dict[str, Any]) -> dict[str, Any]:
     return entry if spec is None else {**entry, "key": spec.key, "execution": list(spec.execution)}
 
 
+def current_key(metric: str, options: dict[str, Any], key: str) -> str:
+    """The key this layout gives the evaluation an older run recorded as ``key`` with ``options``
+    (``key`` itself where it is unchanged, or where the metric is not loaded)."""
+    spec = _current(metric, options)
+    return key if spec is None else spec.key
+
+
 def _current(metric: str, options: dict[str, Any]) -> EvalSpec | None:
     """The evaluation as layout 3 keys it; ``None`` where its key is unchanged (a metric without
     execution options) or cannot be known (a metric not loaded)."""

@@ -19,6 +19,8 @@ from benchbench.registry import BenchbenchError
 class VAENet(nn.Module):
     """An encoder producing ``2·latent_dim`` outputs (μ, log σ²) and a decoder producing logits."""
 
+    has_posterior = True
+
     def __init__(self, encoder: nn.Module, decoder: nn.Module, latent_dim: int):
         super().__init__()
         self.encoder, self.decoder, self.latent_dim = encoder, decoder, latent_dim
@@ -29,6 +31,10 @@ class VAENet(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean image at ``z`` (what a reconstruction shows)."""
+        return decoder_mean(self.decode(z))
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor):
         """``(μ, log σ², z, logits)`` with the reparametrised sample ``z = μ + σ·eps``.

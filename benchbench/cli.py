@@ -19,6 +19,7 @@ from benchbench.catalogue import BUILTIN_GRIDS
 from benchbench.cells import PRECISIONS
 from benchbench.files import forget_diagnoses
 from benchbench.grids import MAX_STEPS, check_run_name, get_grid
+from benchbench.records import EncoderSource
 from benchbench.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
 from benchbench.results import results_table, status_counts
 from benchbench.store import RunStore, open_run
@@ -478,12 +479,13 @@ def score(
         raise BenchbenchError("give --dataset NAME, the dataset to score the encoder on")
     if codes is None:
         registry.datasets.get(dataset_name)  # an unknown name is a one-line error with close matches
-    encoder = encoder or f"codes:{codes}"
+    source = EncoderSource("codes", str(Path(codes).resolve())) if codes else EncoderSource.parse(encoder)
+    label = label or encoder  # as typed; a code file's stem by default
     options = _parse_options(option_items)
     run = Path(results_dir) / run_name
     target = str(resolve_devices(device)[0])
     table = score_encoder(
-        encoder, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress
+        source, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress
     )
     for (metric, status), rows in table.groupby(["metric", "status"], sort=False):
         done = ", ".join(f"{o} = {v:.4g}" for o, v in zip(rows["output"], rows["value"]))
@@ -742,7 +744,6 @@ def check(plugins_to_check, plugins) -> None:
     click.echo(f"{failed} check{'s' if failed != 1 else ''} failed" if failed else "every check passed")
     if failed:
         sys.exit(1)
-
 
 
 @cli.command(name="list")

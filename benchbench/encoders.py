@@ -5,7 +5,10 @@ An encoder is anything that maps a float tensor of images in [0, 1], ``(n, C, H,
 an exported program (``torch.export``, ``.pt2``).  If ``encode`` returns ``(μ, log σ²)`` the
 sampled representation applies; if the object also has ``decode(z) → images in [0, 1]``, so does
 the reconstruction error.  :class:`ForeignNet` gives it the shape of a trained network, so
-metrics see it through :class:`~benchbench.evaluate.ModelView` as they see a model trained here.
+metrics see it through :class:`~benchbench.representation.ModelView` as they see a model trained
+here.  What names one is an :class:`~benchbench.records.EncoderSource`, parsed once where it is
+given; :func:`representation_of` turns a source (or an object given in Python) into the
+:class:`~benchbench.representation.Representation` metrics score.
 
 The baselines need no training, and are scored beside learned models to show what "no learning"
 and "perfect" score on each metric:
@@ -23,7 +26,6 @@ and "perfect" score on each metric:
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,9 @@ import torch
 from benchbench.arch import build_net, decoder_mean
 from benchbench.data import Dataset, LabelledDataset, classes_from_values
 from benchbench.metric import MetricNotApplicable
+from benchbench.records import EncoderSource, ScoredEncoder
 from benchbench.registry import BenchbenchError, datasets, import_source, one_line
-from benchbench.representation import label_names, labels_at
+from benchbench.representation import ModelView, Representation, label_names, labels_at
 
 
 def _as_tensor(value, device: torch.device) -> torch.Tensor:
@@ -41,9 +44,10 @@ def _as_tensor(value, device: torch.device) -> torch.Tensor:
 
 
 class ForeignNet(torch.nn.Module):
-    """An encoder trained elsewhere, shaped as :class:`~benchbench.evaluate.ModelView` expects a
-    network: ``encode(x) → (μ, log σ²)`` (zeros when it gives none: ``has_posterior`` says which)
-    and ``decode_mean(z)``.  :func:`check_encoder` fills in ``latent_dim`` and ``has_posterior``."""
+    """An encoder trained elsewhere, shaped as :class:`~benchbench.representation.ModelView`
+    expects a network: ``encode(x) → (μ, log σ²)`` (zeros when it gives none: ``has_posterior``
+    says which) and ``decode_mean(z)``.  Which of the object's callables do that is decided here,
+    once; :func:`check_encoder` fills in ``latent_dim`` and ``has_posterior``."""
 
     def __init__(self, encoder, label: str):
         super().__init__()
@@ -51,49 +55,46 @@ class ForeignNet(torch.nn.Module):
         self.label = label
         self.latent_dim = 0
         self.has_posterior = False
+        self.call = encoder.encode if callable(getattr(encoder, "encode", None)) else encoder
+        self.decoder = getattr(encoder, "decode", None)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = getattr(self.encoder, "encode", self.encoder)(x)
+        out = self.call(x)
         mu, logvar = out if isinstance(out, tuple) else (out, None)
         mu = _as_tensor(mu, x.device).float()
         return mu, torch.zeros_like(mu) if logvar is None else _as_tensor(logvar, x.device).float()
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        decode = getattr(self.encoder, "decode", None)
-        if decode is None:
+        if self.decoder is None:
             raise MetricNotApplicable(f"{self.label} has no decoder (decode(z) -> images)")
-        return _as_tensor(decode(z), z.device).float()
+        return _as_tensor(self.decoder(z), z.device).float()
 
 
-def split_spec(spec: str) -> tuple[str, str] | None:
-    """``(source, name)`` of ``FILE.py:NAME`` or ``MODULE:NAME``; ``None`` for a file."""
-    source, colon, name = spec.rpartition(":")
-    return (source, name) if colon and source and name.isidentifier() else None
-
-
-def load_encoder(spec: str):
-    """The encoder ``spec`` names: ``FILE.py:NAME`` or ``MODULE:NAME`` (a callable or an object
-    with ``encode``), a TorchScript file, or a ``torch.export`` program (``.pt2``)."""
-    named = split_spec(spec)
-    if named:
-        source, name = named
-        module = import_source(source, "encoder")
-        if not hasattr(module, name):
-            raise BenchbenchError(f"encoder {spec}: {source} has no {name!r}")
-        encoder = getattr(module, name)
+def load_encoder(source: EncoderSource):
+    """The encoder ``source`` names: a file's or module's object (a callable or an object with
+    ``encode``), a TorchScript file, or a ``torch.export`` program (``.pt2``)."""
+    if source.kind in ("file", "module"):
+        module = import_source(source.where, "encoder")
+        if not hasattr(module, source.name):
+            raise BenchbenchError(f"encoder {source.text}: {source.where} has no {source.name!r}")
+        encoder = getattr(module, source.name)
         if isinstance(encoder, type):
-            raise BenchbenchError(f"encoder {spec}: {name} is a class; give an instance or a function")
+            raise BenchbenchError(f"encoder {source.text}: {source.name} is a class; give an instance or a function")
         if not callable(encoder) and not callable(getattr(encoder, "encode", None)):
-            raise BenchbenchError(f"encoder {spec}: {name} is neither callable nor has encode()")
+            raise BenchbenchError(f"encoder {source.text}: {source.name} is neither callable nor has encode()")
         return encoder
-    if not Path(spec).is_file():
-        raise BenchbenchError(f"encoder file not found: {spec} (give FILE.py:NAME, MODULE:NAME or a TorchScript file)")
-    exported = spec.endswith(".pt2")  # torch.export's format; any other file is TorchScript's
+    if not Path(source.where).is_file():
+        raise BenchbenchError(
+            f"encoder file not found: {source.where} (give FILE.py:NAME, MODULE:NAME or a TorchScript file)"
+        )
+    exported = source.kind == "exported"
     try:
-        return torch.export.load(spec).module() if exported else torch.jit.load(spec, map_location="cpu")
+        return (
+            torch.export.load(source.where).module() if exported else torch.jit.load(source.where, map_location="cpu")
+        )
     except Exception as exc:
         kind = "an exported program" if exported else "TorchScript"
-        raise BenchbenchError(f"encoder {spec} does not load as {kind}: {one_line(exc)}") from None
+        raise BenchbenchError(f"encoder {source.where} does not load as {kind}: {one_line(exc)}") from None
 
 
 def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
@@ -103,7 +104,7 @@ def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
     images = dataset.observations(np.arange(2), rng) if dataset.stochastic else dataset.images_at(np.arange(2))
     x = torch.as_tensor(np.asarray(images, dtype=np.float32))
     try:
-        out = getattr(net.encoder, "encode", net.encoder)(x)
+        out = net.call(x)
     except Exception as exc:
         raise BenchbenchError(f"{net.label} raised on a batch of 2 images {tuple(x.shape)}: {one_line(exc)}") from None
     parts = out if isinstance(out, tuple) else (out,)
@@ -119,9 +120,6 @@ def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
     net.has_posterior = isinstance(out, tuple)
 
 
-#: The ``arch`` of a cell that is an encoder benchbench did not train; its folder's
-#: ``encoder.json`` says which, so a run can open it again.
-SCORED = "scored"
 BASELINES = ("pca", "ica", "random", "factors")
 FIT_IMAGES = 10_000  # training images PCA and ICA are fitted on
 
@@ -152,11 +150,9 @@ class Untrained(torch.nn.Module):
         return decoder_mean(self.net.decode(z))
 
 
-class CodeTable:
-    """What a metric sees of codes computed without an encoder at hand (a code matrix, or the
-    ``factors`` baseline): the code of each dataset image, by index, and nothing else."""
-
-    device = "cpu"
+class CodeTable(Representation):
+    """Codes computed without an encoder at hand (a code matrix, or the ``factors`` baseline):
+    the code of each dataset image, by index, and nothing else."""
 
     def __init__(self, codes: np.ndarray, label: str):
         self.codes = codes
@@ -166,15 +162,6 @@ class CodeTable:
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
         return self.codes[indices]
 
-    def encode(self, images):
-        raise MetricNotApplicable(f"{self.label} has codes of dataset images by index, not of new images")
-
-    def reconstruct(self, images):
-        raise MetricNotApplicable(f"{self.label} is codes without a decoder")
-
-    def sampled(self, rng):
-        raise MetricNotApplicable(f"{self.label} is codes without a posterior to sample")
-
 
 def factor_codes(dataset: Dataset) -> CodeTable:
     """The ``factors`` baseline: every image's factor values (a labelled dataset's labels) as its code."""
@@ -183,8 +170,6 @@ def factor_codes(dataset: Dataset) -> CodeTable:
     return CodeTable(labels_at(dataset, np.arange(len(dataset))).astype(np.float32), "baseline:factors")
 
 
-#: What prefixes a code matrix's file among encoders: ``codes:FILE.npz`` (``benchbench score --codes``).
-CODES = "codes:"
 CODE_MEMBERS = ("codes", "indices", "factors", "factor_names")
 
 
@@ -284,8 +269,7 @@ def fitting_images(dataset: Dataset, seed: int) -> np.ndarray:
 
 
 def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
-    """The baseline ``name`` for ``dataset``: an encoder for :mod:`benchbench.scoring`, or, for
-    ``factors``, the view metrics see."""
+    """The baseline ``name`` for ``dataset``: an encoder, or, for ``factors``, the codes metrics see."""
     if name not in BASELINES:
         raise BenchbenchError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})")
     if name == "factors":
@@ -304,45 +288,50 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
     return Affine(fitted.mean_, fitted.components_)
 
 
-def identity(encoder: str, latent_dim: int) -> str:
-    """What the encoder ``encoder`` names is, hashed: its file's bytes (and the name taken from
-    it), a code matrix's file, or a baseline's name and size — so a changed file is a new
-    encoder."""
-    if encoder.startswith("baseline:"):
-        content = f"{encoder}|{latent_dim}".encode()  # its seed is the cell's
-    elif encoder.startswith(CODES):
-        content = Path(encoder.removeprefix(CODES)).read_bytes()
+def identity(source: EncoderSource, latent_dim: int) -> str:
+    """What ``source`` is, hashed: its file's bytes (and the name taken from it), a code
+    matrix's file, or a baseline's name and size — so a changed file is a new encoder."""
+    if source.kind == "baseline":
+        content = f"{source.text}|{latent_dim}".encode()  # its seed is the cell's
+    elif source.kind in ("file", "module"):
+        path = (
+            Path(source.where)
+            if source.kind == "file"
+            else Path(getattr(import_source(source.where, "encoder"), "__file__", ""))
+        )
+        content = (path.read_bytes() if path.is_file() else source.where.encode()) + b"\0" + source.name.encode()
     else:
-        source, colon, name = encoder.rpartition(":")
-        if colon and source and name.isidentifier():
-            path = (
-                Path(source)
-                if source.endswith(".py")
-                else Path(getattr(import_source(source, "encoder"), "__file__", ""))
-            )
-            content = (path.read_bytes() if path.is_file() else source.encode()) + b"\0" + name.encode()
-        else:
-            content = Path(encoder).read_bytes()
+        content = Path(source.where).read_bytes()
     return hashlib.sha256(content).hexdigest()
 
 
-def open_encoder(encoder, dataset: str | Dataset | None, label: str, latent_dim: int, seed: int):
-    """``(encoder ready for metrics, the dataset it scores on)``: ``encoder`` is an object, a spec
-    for :func:`load_encoder`, ``baseline:NAME`` or ``codes:FILE.npz`` (:func:`load_codes`); ready
-    means a checked :class:`ForeignNet`, or a :class:`CodeTable` for codes and the ``factors``
-    baseline."""
-    if isinstance(encoder, str) and encoder.startswith(CODES):
-        return load_codes(encoder.removeprefix(CODES), dataset, label)
+def representation_of(
+    encoder: EncoderSource | object,
+    dataset: str | Dataset | None,
+    label: str,
+    latent_dim: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+) -> tuple[Representation, Dataset]:
+    """``(what metrics score, the dataset they score it on)`` for ``encoder``: a source, or an
+    object given in Python (a function or an object with ``encode``).  An encoder is checked on
+    two images and seen through :class:`~benchbench.representation.ModelView` on ``device``; a
+    code matrix (:func:`load_codes`) and the ``factors`` baseline are a :class:`CodeTable`."""
+    source = encoder if isinstance(encoder, EncoderSource) else None
+    if source is not None and source.kind == "codes":
+        return load_codes(source.where, dataset, label)
     if dataset is None:
         raise BenchbenchError(f"{label}: give the dataset to score it on")
     data = datasets.get(dataset)() if isinstance(dataset, str) else dataset
-    if isinstance(encoder, str) and encoder.startswith("baseline:"):
-        encoder = build(encoder.removeprefix("baseline:"), data, latent_dim, seed)
+    if source is not None and source.kind == "baseline":
+        encoder = build(source.where, data, latent_dim, seed)
         if isinstance(encoder, CodeTable):
             return encoder, data
-    net = ForeignNet(load_encoder(encoder) if isinstance(encoder, str) else encoder, label)
+    elif source is not None:
+        encoder = load_encoder(source)
+    net = ForeignNet(encoder, label)
     check_encoder(net, data)
-    return net, data
+    return ModelView(net, device, label=label), data
 
 
 BASELINE_WORDS = {
@@ -353,33 +342,29 @@ BASELINE_WORDS = {
 }
 
 
-def scored_facts(encoder: str, label: str, latent_dim: int, seed: int) -> dict:
-    """What a run keeps of a scored encoder (its cell's ``encoder.json``, beside its hash)."""
-    facts = {"encoder": encoder, "label": label, "latent_dim": latent_dim, "seed": seed}
-    return {**facts, "fit_images": FIT_IMAGES} if encoder in ("baseline:pca", "baseline:ica") else facts
+def scored_record(source: EncoderSource, label: str, latent_dim: int, seed: int) -> ScoredEncoder:
+    """What a run keeps of a scored encoder (its cell's ``encoder.json``), with its hash."""
+    fitted = source.kind == "baseline" and source.where in ("pca", "ica")
+    return ScoredEncoder(source, label, latent_dim, seed, identity(source, latent_dim), FIT_IMAGES if fitted else None)
 
 
-def described(facts: dict) -> str:
+def described(record: ScoredEncoder) -> str:
     """A scored encoder in words, for a report: what it is and its code size."""
-    encoder = facts["encoder"]
-    if encoder.startswith("baseline:"):
-        words = BASELINE_WORDS[encoder.removeprefix("baseline:")].format(fit_images=facts.get("fit_images", FIT_IMAGES))
-    elif encoder.startswith(CODES):
-        words = f"codes from {Path(encoder.removeprefix(CODES)).name}"
+    source = record.source
+    if source.kind == "baseline":
+        words = BASELINE_WORDS[source.where].format(fit_images=record.fit_images or FIT_IMAGES)
+    elif source.kind == "codes":
+        words = f"codes from {Path(source.where).name}"
     else:
-        words = f"encoder {Path(encoder).name}"
-    return f"{words}, {facts['latent_dim']} codes"
+        words = f"encoder {Path(source.text).name}"
+    return f"{words}, {record.latent_dim} codes"
 
 
-def read_facts(folder: Path) -> dict:
-    """A scored cell's ``encoder.json``: :func:`scored_facts` and the encoder's hash."""
-    return json.loads((folder / "encoder.json").read_text())
-
-
-def reopen(folder: Path, dataset: str):
-    """``(encoder, dataset)`` of a scored cell's folder (see :data:`SCORED`), as
-    :func:`open_encoder` gives them, refused in one line if its file changed since it was scored."""
-    facts = read_facts(folder)
-    if identity(facts["encoder"], facts["latent_dim"]) != facts["sha256"]:
-        raise BenchbenchError(f"{facts['encoder']} changed since it was scored: it is a new encoder, score it again")
-    return open_encoder(facts["encoder"], dataset, facts["label"], facts["latent_dim"], facts["seed"])
+def scored_representation(
+    record: ScoredEncoder, dataset: str | Dataset, device: torch.device
+) -> tuple[Representation, Dataset]:
+    """:func:`representation_of` a run's scored encoder, refused in one line if its file
+    changed since it was scored."""
+    if identity(record.source, record.latent_dim) != record.sha256:
+        raise BenchbenchError(f"{record.source.text} changed since it was scored: it is a new encoder, score it again")
+    return representation_of(record.source, dataset, record.label, record.latent_dim, record.seed, device)

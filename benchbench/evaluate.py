@@ -3,7 +3,8 @@
 An evaluation (:class:`benchbench.metric.EvalSpec`: a metric and its resolved options) is a
 record attached to a trained model — values, artifacts, the metric's declared directions,
 seconds, versions, git commit, device — so a model is trained once and evaluated as many ways
-as wanted.  Metrics see a model through :class:`ModelView`; the API they are written against is
+as wanted.  Metrics see every model — trained here, a snapshot of one, or scored — as a
+:class:`~benchbench.representation.Representation`; the API they are written against is
 :mod:`benchbench.metric`.
 """
 
@@ -20,132 +21,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchbench import encoders, representation
-from benchbench.arch import VAENet, decoder_mean
+from benchbench import encoders
 from benchbench.cells import canonical_json
 from benchbench.data import Dataset
-from benchbench.metric import (
-    EvalSpec,
-    MetricNotApplicable,
-    check_profile,
-    declaration,
-    is_across_seeds,
-)
+from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, declaration, is_across_seeds
 from benchbench.provenance import device_name, git_commit, now, versions
 from benchbench.records import EvaluationRecord
 from benchbench.registry import BenchbenchError, datasets, metrics, one_line
-from benchbench.runtime import derived_seed, tune_cpu_allocator
+from benchbench.representation import ModelView, Representation, label_names
+from benchbench.runtime import derived_seed
 from benchbench.store import CellStore, RunStore
-
-
-class ModelView:
-    """What a metric sees of a trained model: images in (numpy or tensor ``(n, C, H, W)`` in
-    [0, 1]), numpy out, computed in batches on the model's device.
-
-    :meth:`encode_indices` caches ``μ`` per dataset image, so however many metrics ask for an
-    image, it is encoded once (``images_encoded`` counts the encoder's work).
-    """
-
-    def __init__(self, net: VAENet, device: torch.device, batch_size: int = 1024):
-        self.net = net.to(device).eval()
-        self.device = torch.device(device)
-        if self.device.type == "cpu":
-            tune_cpu_allocator()
-        self.batch_size = batch_size
-        self.images_encoded = 0
-        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    @torch.no_grad()
-    def _map(self, images, fn) -> np.ndarray:
-        images = torch.as_tensor(images)
-        out = [
-            fn(images[i : i + self.batch_size].to(self.device, torch.float32)).cpu()
-            for i in range(0, images.shape[0], self.batch_size)
-        ]
-        return torch.cat(out).numpy() if out else np.empty((0,))
-
-    def encode(self, images) -> np.ndarray:
-        """Posterior means ``μ(x)``, shape ``(n, latent_dim)``."""
-        return self._map(images, lambda x: self.net.encode(x)[0])
-
-    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
-        """``(μ(x), log σ²(x))``, each ``(n, latent_dim)``."""
-        both = self._map(images, lambda x: torch.cat(self.net.encode(x), dim=1))
-        return np.split(both, 2, axis=1)
-
-    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
-        """``μ`` of the dataset images at ``indices``, encoding only those not seen before."""
-        return self.posterior_indices(dataset, indices)[0]
-
-    @torch.no_grad()
-    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(μ, log σ²)`` of the dataset images at ``indices``, encoding only those not seen before."""
-        key = id(dataset)
-        if key not in self._cache:
-            n, d = len(dataset), self.net.latent_dim
-            zeros = np.zeros((n, d), np.float32)
-            self._cache[key] = (dataset.image_store(self.device), zeros, zeros.copy(), np.zeros(n, bool))
-        store, mus, logvars, done = self._cache[key]
-        indices = np.asarray(indices, dtype=np.int64)
-        todo = np.unique(indices[~done[indices]])
-        for i in range(0, todo.size, self.batch_size):
-            chunk = todo[i : i + self.batch_size]
-            mu, logvar = self.net.encode(store.batch(torch.as_tensor(chunk, device=self.device)))
-            mus[chunk], logvars[chunk] = mu.float().cpu().numpy(), logvar.float().cpu().numpy()
-        done[todo] = True
-        self.images_encoded += todo.size
-        return mus[indices], logvars[indices]
-
-    def _decoded(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder means at ``z``: ``sigmoid(logits)``, or what a net that decodes to means
-        (``decode_mean``, an encoder trained elsewhere) gives."""
-        own = getattr(self.net, "decode_mean", None)
-        return own(z) if own is not None else decoder_mean(self.net.decode(z))
-
-    def reconstruct(self, images) -> np.ndarray:
-        """Decoder mean at ``z = μ(x)``, the images' shape."""
-        return self._map(images, lambda x: self._decoded(self.net.encode(x)[0]))
-
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        """Decoder means at the codes ``z``."""
-        return self._map(z, self._decoded)
-
-    def sampled(self, rng: np.random.Generator) -> SampledView:
-        """This model with codes sampled from ``q(z|x)`` (see :class:`SampledView`); not
-        applicable to a net that gives no posterior variance (``has_posterior = False``)."""
-        if not getattr(self.net, "has_posterior", True):
-            raise MetricNotApplicable("the encoder gives no posterior log-variance: no codes to sample")
-        return SampledView(self, rng)
-
-
-class SampledView:
-    """What a metric sees of a model evaluated on sampled codes (disentanglement_lib's
-    ``sampled`` postprocessing): every code is ``z = μ(x) + σ(x)·ε`` with ``ε ~ N(0, I)`` drawn
-    afresh from ``rng`` (the evaluation's own stream) at each call, so one image seen twice gets
-    two codes; ``μ`` and ``log σ²`` of dataset images come from the mean view's cache.  A
-    reconstruction decodes the sampled code."""
-
-    def __init__(self, view: ModelView, rng: np.random.Generator):
-        self.view, self.rng = view, rng
-
-    def _sample(self, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-        eps = self.rng.standard_normal(mu.shape, dtype=np.float32)
-        return mu + np.exp(0.5 * logvar) * eps
-
-    def encode(self, images) -> np.ndarray:
-        return self._sample(*self.view.posterior(images))
-
-    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
-        return self._sample(*self.view.posterior_indices(dataset, indices))
-
-    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
-        return self.view.posterior(images)
-
-    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.view.posterior_indices(dataset, indices)
-
-    def reconstruct(self, images) -> np.ndarray:
-        return self.view.decode(self.encode(images))
 
 
 def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -208,18 +93,10 @@ def metric_streams(seed: int, spec: EvalSpec) -> tuple[np.random.Generator, np.r
     return own, np.random.default_rng(derived_seed(seed, f"metric:{spec.metric}:sampled"))
 
 
-def metric_inputs(spec: EvalSpec, view: ModelView, seed: int) -> tuple[Any, dict[str, Any]]:
-    """What the metric of ``spec`` is given: ``view`` or its codes sampled from the evaluation's
-    stream (the ``representation`` option), and its other options."""
-    options = dict(spec.options)
-    sampled = options.pop("representation", "mean") == "sampled"
-    return (view.sampled(metric_streams(seed, spec)[1]) if sampled else view), options
-
-
-def call_metric(spec: EvalSpec, dataset: Dataset, view: ModelView, seed: int):
-    """The metric of ``spec`` on ``view`` (or on its sampled codes), with its options and streams."""
-    model, options = metric_inputs(spec, view, seed)
-    return metrics.get(spec.metric)(dataset, model, metric_streams(seed, spec)[0], **options)
+def call_metric(spec: EvalSpec, dataset: Dataset, model: Representation, seed: int):
+    """The metric of ``spec`` on ``model`` (or on its sampled codes), with its options and streams."""
+    own, codes = metric_streams(seed, spec)
+    return metrics.get(spec.metric)(dataset, model, own, codes_rng=codes, **spec.options)
 
 
 def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -> None:
@@ -230,29 +107,25 @@ def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -
     store.write_evaluation(*record_of(spec, store.cell().id, device, {**fields, "started": started}, result, **step))
 
 
-def open_view(store: CellStore, dataset: Dataset | str, device: torch.device) -> tuple[Any, Dataset]:
-    """What metrics see of the cell's model — its trained network, or the encoder or codes it
-    scored — and the dataset they see it on (codes may bring their own: see :func:`dataset_of`)."""
-    if store.cell().arch == encoders.SCORED:
-        opened, dataset = encoders.reopen(store.path, dataset)
-        return view_of(opened, device), dataset
+def representation_for(
+    store: CellStore, dataset: Dataset | str, device: torch.device
+) -> tuple[Representation, Dataset]:
+    """What metrics see of the cell's model — its trained network (or snapshot), or the encoder
+    or codes it scored — and the dataset they see it on (codes may bring their own: see
+    :func:`dataset_of`)."""
+    scored = store.scored()
+    if scored is not None:
+        return encoders.scored_representation(scored, dataset, device)
     return ModelView(store.load_net(dataset.image_shape), device), dataset
 
 
-def view_of(opened, device: torch.device):
-    """What metrics see of an encoder :func:`~benchbench.encoders.open_encoder` opened: codes by
-    index (a :class:`~benchbench.encoders.CodeTable`) as they are, a network through :class:`ModelView`."""
-    return opened if isinstance(opened, encoders.CodeTable) else ModelView(opened, device)
-
-
-def dataset_of(store: CellStore, opened: dict[str, Dataset | str]) -> Dataset | str:
-    """The cell's dataset, opened once per name in ``opened`` — or, for scored codes of a dataset
-    benchbench does not know, its name: :func:`open_view` finds it in the codes."""
+def dataset_of(store: CellStore, loaded: dict[str, Dataset | str]) -> Dataset | str:
+    """The cell's dataset, loaded once per name in ``loaded`` — or, for scored codes of a dataset
+    benchbench does not know, its name: :func:`representation_for` finds it in the codes."""
     name = store.cell().dataset
-    if name not in opened:
-        own = store.cell().arch == encoders.SCORED and name not in datasets
-        opened[name] = name if own else datasets.get(name)()
-    return opened[name]
+    if name not in loaded:
+        loaded[name] = name if name not in datasets and store.scored() is not None else datasets.get(name)()
+    return loaded[name]
 
 
 def check_specs_fit(specs: list[EvalSpec], name: str, dataset: Dataset | str) -> None:
@@ -260,7 +133,7 @@ def check_specs_fit(specs: list[EvalSpec], name: str, dataset: Dataset | str) ->
     if isinstance(dataset, str):
         return  # scored codes with factors of their own: checked when the codes are read
     try:
-        names = representation.label_names(dataset)
+        names = label_names(dataset)
     except BenchbenchError:
         return  # neither factors nor labels: such metrics are not applicable there
     for spec in specs:
@@ -280,7 +153,7 @@ def evaluate_cell(
         return
     cell = store.cell()
     try:
-        view, dataset = open_view(store, dataset, device)
+        model, dataset = representation_for(store, dataset, device)
     except Exception as exc:
         failed = {"status": "failed", "error": f"model could not be loaded: {one_line(exc)}"}
         for spec in todo:
@@ -289,7 +162,7 @@ def evaluate_cell(
     for spec in todo:
         if bar is not None:
             bar.set_postfix_str(f"{cell.label} {spec.metric}")
-        write_record(store, spec, device, functools.partial(call_metric, spec, dataset, view, cell.seed))
+        write_record(store, spec, device, functools.partial(call_metric, spec, dataset, model, cell.seed))
         if bar is not None:
             bar.update(1)
 
@@ -328,9 +201,9 @@ def evaluate_configurations(
             stale = [r is None or r.models != ids or (retry_failed and r.status == "failed") for r in records]
             if any(stale):
                 work.append((stores, spec))
-    opened: dict[str, Dataset | str] = {}
+    loaded: dict[str, Dataset | str] = {}
     for stores, spec in tqdm(work, desc="evaluations across seeds", unit="eval", disable=not progress):
-        _evaluate_together(stores, dataset_of(stores[0], opened), spec, device)
+        _evaluate_together(stores, dataset_of(stores[0], loaded), spec, device)
     return [(store, spec) for stores, spec in work for store in stores]
 
 
@@ -341,10 +214,10 @@ def _evaluate_together(stores: list[CellStore], dataset: Dataset | str, spec: Ev
     rng = np.random.default_rng(derived_seed(cells[0].seed, f"metric:{spec.metric}:{','.join(ids)}"))
 
     def call():
-        views = [open_view(s, dataset, device) for s in stores]
-        inputs = [metric_inputs(spec, view, c.seed) for (view, _), c in zip(views, cells)]
-        models, options = [model for model, _ in inputs], inputs[0][1]
-        results = metrics.get(spec.metric)(views[0][1], models, rng, **options)
+        found = [representation_for(s, dataset, device) for s in stores]
+        models = [model for model, _ in found]
+        codes = [metric_streams(c.seed, spec)[1] for c in cells]
+        results = metrics.get(spec.metric)(found[0][1], models, rng, codes_rng=codes, **spec.options)
         if len(results) != len(models):
             raise ValueError(f"{spec.metric} returned {len(results)} results for {len(models)} models")
         return results
@@ -369,27 +242,25 @@ def evaluate_run(
     ``not_applicable``) were written, and how many trained cells were left out ``without
     weights`` (their damage said in a warning; ``run`` restores them)."""
     trained = [
-        s
-        for s in run.cell_stores()
-        if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
+        s for s in run.cell_stores() if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
     stores = [s for s in trained if not s.damaged_files()]
     work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
-    opened: dict[str, Dataset | str] = {}
+    loaded: dict[str, Dataset | str] = {}
     for store, todo in work:
-        check_specs_fit(todo, store.cell().dataset, dataset_of(store, opened))
+        check_specs_fit(todo, store.cell().dataset, dataset_of(store, loaded))
     total = sum(len(todo) for _, todo in work)
     with tqdm(total=total, desc="evaluations", unit="eval", disable=not progress) as bar:
         for store, todo in work:
             if todo:
-                evaluate_cell(store, dataset_of(store, opened), device, todo, bar)
+                evaluate_cell(store, dataset_of(store, loaded), device, todo, bar)
     written = [(store, spec) for store, todo in work for spec in todo]
     written += evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
     counts = Counter(store.evaluation(spec.metric, spec.key).status for store, spec in written)
     return counts + Counter({"without weights": len(trained) - len(stores)})
 
 
-def open_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:
+def load_trained(run: str | Path, cell_id: str | None, device: torch.device) -> tuple[CellStore, Dataset, ModelView]:
     """A finished run's model (``cell_id``, or the first trained one) ready for metrics outside
     the run: its store, its dataset, and a :class:`ModelView` on ``device``."""
     store = RunStore(run).trained_cell(cell_id)

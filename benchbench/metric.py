@@ -6,17 +6,18 @@ A metric is a function registered with ``@metrics.register("name")``::
 
 ``dataset`` is a :class:`benchbench.data.GroundTruthDataset` (factors) or a
 :class:`benchbench.data.LabelledDataset` (labels; metrics that need factors raise
-:class:`MetricNotApplicable`), ``model`` anything with ``encode(images) → μ`` and, for
-reconstruction metrics, ``reconstruct(images) → decoder mean`` (the evaluator hands a
-:class:`benchbench.evaluate.ModelView`), ``rng`` a ``numpy.random.Generator``.  Options are
+:class:`MetricNotApplicable`), ``model`` a :class:`benchbench.representation.Representation`
+(what a metric may call of any scored thing: codes by index or of images, the posterior, the
+decoder, its device), ``rng`` a ``numpy.random.Generator``.  Options are
 keyword-only and annotated, so grids and ``--option`` are checked against them before anything
 runs.
 
 Every metric also takes ``representation``: the codes it scores, the posterior mean ``μ(x)``
 (``"mean"``, the default) or a code sampled from ``q(z|x)`` (``"sampled"``), as
-disentanglement_lib's ``postprocess`` configs make them.  The evaluation driver hands the metric
-a model whose codes are those samples, drawn from the evaluation's own random stream; the
-metric's function never sees the option.  It enters an evaluation's options, and so its key,
+disentanglement_lib's ``postprocess`` configs make them.  Calling a :class:`Metric` hands its
+function a model whose codes are those samples (:meth:`Representation.sampled
+<benchbench.representation.Representation.sampled>`), drawn from the evaluation's own random
+stream; the function never sees the option.  It enters an evaluation's options, and so its key,
 only when ``"sampled"``: every mean evaluation keeps the key it had.  Tables name a sampled
 evaluation's outputs after :func:`shown_name` (``mig@sampled.discrete_mig``), so mean and
 sampled scores stand in columns of their own, never mixed.
@@ -241,8 +242,18 @@ class Metric:
             metric.resolve(preset, where=f"metric {name} profile {profile}")
         return metric
 
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
+    def __call__(self, dataset, model, rng, *, codes_rng=None, **options):
+        """The metric of ``model`` (a :class:`~benchbench.representation.Representation`; across
+        seeds, a list of them) with ``options``.  ``representation="sampled"`` scores each
+        model's codes drawn from ``q(z|x)`` with ``codes_rng`` (across seeds, one per model;
+        default: streams spawned from ``rng``) — the one place the option is acted on."""
+        if options.pop("representation", REPRESENTATIONS[0]) == "sampled":
+            if self.across_seeds:
+                streams = codes_rng or rng.spawn(len(model))
+                model = [m.sampled(r) for m, r in zip(model, streams, strict=True)]
+            else:
+                model = model.sampled(codes_rng or rng.spawn(1)[0])
+        return self.fn(dataset, model, rng, **options)
 
     @property
     def description(self) -> str:

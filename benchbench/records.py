@@ -1,5 +1,7 @@
-"""The run's records as types: a run's :class:`Manifest`, a cell's :class:`CellStatus` and an
-:class:`EvaluationRecord` — each the one owner of its JSON form.
+"""The run's records as types: a run's :class:`Manifest`, a cell's :class:`CellStatus`, an
+:class:`EvaluationRecord`, and what a model scored but not trained here is
+(:class:`EncoderSource`, kept in its cell's :class:`ScoredEncoder`) — each the one owner of its
+JSON form.
 
 Every command reads and writes them through here (the store keeps the files, this module what is
 in them), so a field is named in one place and an outside tool can rely on docs/records.md.
@@ -11,6 +13,7 @@ current version and leaves out what is unset, so a record's file says only what 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, get_args
 
@@ -183,3 +186,73 @@ class Manifest(_Record):
 
     def evaluations_by_key(self) -> dict[str, dict[str, Any]]:
         return {e["key"]: e for e in self.evaluations}
+
+
+#: How an encoder trained elsewhere is given: a file's object (``FILE.py:NAME``), a module's
+#: (``MODULE:NAME``), a TorchScript file, an exported program (``.pt2``), a code matrix
+#: (``.npz``), or a baseline that needs no training.
+SourceKind = Literal["file", "module", "torchscript", "exported", "codes", "baseline"]
+
+
+@dataclass(frozen=True)
+class EncoderSource:
+    """A scored model's source, parsed once from the words that name it (:meth:`parse`): its
+    ``kind``, ``where`` it is (a file's absolute path, a module's or a baseline's name) and the
+    ``name`` of the object a file or module holds.  :attr:`text` is the one written form, read
+    back by :meth:`parse` (a run's ``encoder.json`` keeps it)."""
+
+    kind: SourceKind
+    where: str
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> EncoderSource:
+        """``baseline:NAME``, ``codes:FILE.npz``, ``FILE.py:NAME``, ``MODULE:NAME``, or a file
+        (``.pt2``: an exported program; any other: TorchScript)."""
+        if text.startswith("baseline:"):
+            return cls("baseline", text.removeprefix("baseline:"))
+        if text.startswith("codes:"):
+            return cls("codes", os.path.abspath(text.removeprefix("codes:")))
+        source, colon, name = text.rpartition(":")
+        if colon and source and name.isidentifier():
+            return cls("file", os.path.abspath(source), name) if source.endswith(".py") else cls("module", source, name)
+        return cls("exported" if text.endswith(".pt2") else "torchscript", os.path.abspath(text))
+
+    @property
+    def text(self) -> str:
+        if self.kind in ("baseline", "codes"):
+            return f"{self.kind}:{self.where}"
+        return f"{self.where}:{self.name}" if self.name else self.where
+
+    @property
+    def stem(self) -> str:
+        """A code file's stem, the words that name anything else: its label when none is given."""
+        return os.path.splitext(os.path.basename(self.where))[0] if self.kind == "codes" else self.text
+
+
+@dataclass
+class ScoredEncoder(_Record):
+    """A scored cell's ``encoder.json``: its :class:`EncoderSource` (as its ``encoder`` text),
+    label, code size, seed, the training images a fitted baseline saw (``fit_images``), and the
+    SHA-256 of what it is, so a changed file is noticed before it is scored again."""
+
+    source: EncoderSource
+    label: str
+    latent_dim: int
+    seed: int
+    sha256: str
+    fit_images: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _renamed: ClassVar[dict[str, str]] = {"source": "encoder"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "encoder": self.source.text}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ScoredEncoder:
+        known, extra = cls._split(obj)
+        missing = [k for k in ("source", "label", "latent_dim", "seed", "sha256") if k not in known]
+        if missing:
+            raise ValueError(f"not a scored encoder's record (no {', '.join(missing)})")
+        return cls(**{**known, "source": EncoderSource.parse(known["source"])}, extra=extra)

@@ -1,9 +1,15 @@
-"""Sampling and encoding helpers for metric plugins, for ground-truth and labelled datasets alike.
+"""What a metric scores, and helpers to sample and encode, for ground-truth and labelled datasets alike.
 
-Metrics ask for representations by dataset *index*: a :class:`~benchbench.evaluate.ModelView`
-then encodes each image at most once per model and serves every later request from its cache,
-so a suite of metrics costs at most one pass over the images it touches.  Any other model —
-anything with ``encode(images) → (n, d) array`` — is called on the images directly.
+:class:`Representation` declares everything a metric may call of the model it is handed —
+whether that is a network trained here (:class:`ModelView`), one of its earlier snapshots, an
+encoder trained elsewhere, a matrix of codes or a baseline — and :meth:`Representation.sampled`
+gives the same model's codes drawn from ``q(z|x)`` (:class:`SampledView`).  What a
+representation cannot give (a decoder, a posterior, codes of new images) is
+:class:`MetricNotApplicable`, which the evaluator records as such.
+
+Metrics ask for representations by dataset *index*: a :class:`ModelView` then encodes each image
+at most once per model and serves every later request from its cache, so a suite of metrics
+costs at most one pass over the images it touches.
 """
 
 from __future__ import annotations
@@ -11,11 +17,170 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+import torch
 
 from benchbench.data import Dataset, GroundTruthDataset, LabelledDataset
 from benchbench.registry import BenchbenchError, MetricNotApplicable
+from benchbench.runtime import tune_cpu_allocator
 
-CHUNK = 4096  # images per encode call for models without an index cache
+CHUNK = 4096  # images per encode call of a representation without an index cache
+
+
+def _chunked(fn, dataset: Dataset, indices: np.ndarray):
+    """``fn`` of the dataset images at ``indices``, :data:`CHUNK` images at a time; ``fn`` gives
+    an array or a tuple of arrays, joined alike."""
+    parts = [fn(dataset.images_at(indices[i : i + CHUNK])) for i in range(0, indices.size, CHUNK)] or [
+        fn(dataset.images_at(indices[:0]))
+    ]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0])))
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
+class Representation:
+    """What a metric may call of the model it scores: the one protocol of every scored thing.
+
+    Images are numpy or tensor ``(n, C, H, W)`` in [0, 1]; codes come back as numpy ``(n, d)``.
+    A representation gives :meth:`encode` or :meth:`encode_indices` (or both) and what else it
+    can; everything it cannot give says :class:`MetricNotApplicable` in words naming it
+    (``label``).  ``device`` is where a metric that computes on tensors should (its models live
+    there); ``has_posterior`` whether :meth:`posterior` exists, so sampled codes can be drawn."""
+
+    label = "the model"
+    latent_dim: int
+    device: torch.device | str = "cpu"
+    has_posterior = False
+
+    def encode(self, images) -> np.ndarray:
+        """Codes ``(n, d)`` of ``images``: the posterior mean ``μ(x)`` (sampled codes: a draw)."""
+        raise MetricNotApplicable(f"{self.label} has codes of dataset images by index, not of new images")
+
+    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        """Codes of the dataset images at ``indices`` (1-D); by default :meth:`encode` of them."""
+        return _chunked(self.encode, dataset, np.asarray(indices, dtype=np.int64))
+
+    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """``(μ(x), log σ²(x))``, each ``(n, d)``."""
+        raise MetricNotApplicable(f"{self.label} gives no posterior log-variance")
+
+    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`posterior` of the dataset images at ``indices``."""
+        return _chunked(self.posterior, dataset, np.asarray(indices, dtype=np.int64))
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoder means at the codes ``z``, the images' shape."""
+        raise MetricNotApplicable(f"{self.label} is without a decoder (decode(z) -> images)")
+
+    def reconstruct(self, images) -> np.ndarray:
+        """Decoder mean at ``z = μ(x)``, the images' shape."""
+        raise MetricNotApplicable(f"{self.label} is without a decoder (decode(z) -> images)")
+
+    def sampled(self, rng: np.random.Generator) -> SampledView:
+        """This model with codes sampled from ``q(z|x)``, drawn from ``rng`` (:class:`SampledView`)."""
+        if not self.has_posterior:
+            raise MetricNotApplicable(f"{self.label} gives no posterior log-variance: no codes to sample")
+        return SampledView(self, rng)
+
+
+class SampledView(Representation):
+    """A model evaluated on sampled codes (disentanglement_lib's ``sampled`` postprocessing):
+    every code is ``z = μ(x) + σ(x)·ε`` with ``ε ~ N(0, I)`` drawn afresh from ``rng`` (the
+    evaluation's own stream) at each call, so one image seen twice gets two codes; ``μ`` and
+    ``log σ²`` of dataset images come from the mean view's cache.  A reconstruction decodes the
+    sampled code."""
+
+    has_posterior = True
+
+    def __init__(self, view: Representation, rng: np.random.Generator):
+        self.view, self.rng = view, rng
+        self.label, self.latent_dim, self.device = view.label, view.latent_dim, view.device
+
+    def _sample(self, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+        eps = self.rng.standard_normal(mu.shape, dtype=np.float32)
+        return mu + np.exp(0.5 * logvar) * eps
+
+    def encode(self, images) -> np.ndarray:
+        return self._sample(*self.view.posterior(images))
+
+    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        return self._sample(*self.view.posterior_indices(dataset, indices))
+
+    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
+        return self.view.posterior(images)
+
+    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.view.posterior_indices(dataset, indices)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return self.view.decode(z)
+
+    def reconstruct(self, images) -> np.ndarray:
+        return self.decode(self.encode(images))
+
+
+class ModelView(Representation):
+    """A network as a representation: ``net.encode(x) → (μ, log σ²)``, ``net.decode_mean(z)``,
+    ``net.latent_dim`` and ``net.has_posterior``, computed in batches on ``device``.
+
+    :meth:`posterior_indices` caches ``μ`` and ``log σ²`` per dataset image, so however many
+    metrics ask for an image, it is encoded once (``images_encoded`` counts the encoder's work).
+    """
+
+    def __init__(self, net: torch.nn.Module, device: torch.device | str, batch_size: int = 1024, label: str = ""):
+        self.net = net.to(device).eval()
+        self.device = torch.device(device)
+        if self.device.type == "cpu":
+            tune_cpu_allocator()
+        self.label = label or type(self).label
+        self.latent_dim, self.has_posterior = net.latent_dim, net.has_posterior
+        self.batch_size = batch_size
+        self.images_encoded = 0
+        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @torch.no_grad()
+    def _map(self, images, fn) -> np.ndarray:
+        images = torch.as_tensor(images)
+        out = [
+            fn(images[i : i + self.batch_size].to(self.device, torch.float32)).cpu()
+            for i in range(0, images.shape[0], self.batch_size)
+        ]
+        return torch.cat(out).numpy() if out else np.empty((0,))
+
+    def encode(self, images) -> np.ndarray:
+        return self._map(images, lambda x: self.net.encode(x)[0])
+
+    def posterior(self, images) -> tuple[np.ndarray, np.ndarray]:
+        both = self._map(images, lambda x: torch.cat(self.net.encode(x), dim=1))
+        return np.split(both, 2, axis=1)
+
+    def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        return self.posterior_indices(dataset, indices)[0]
+
+    @torch.no_grad()
+    def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(μ, log σ²)`` of the dataset images at ``indices``, encoding only those not seen before."""
+        key = id(dataset)
+        if key not in self._cache:
+            n, d = len(dataset), self.latent_dim
+            zeros = np.zeros((n, d), np.float32)
+            self._cache[key] = (dataset.image_store(self.device), zeros, zeros.copy(), np.zeros(n, bool))
+        store, mus, logvars, done = self._cache[key]
+        indices = np.asarray(indices, dtype=np.int64)
+        todo = np.unique(indices[~done[indices]])
+        for i in range(0, todo.size, self.batch_size):
+            chunk = todo[i : i + self.batch_size]
+            mu, logvar = self.net.encode(store.batch(torch.as_tensor(chunk, device=self.device)))
+            mus[chunk], logvars[chunk] = mu.float().cpu().numpy(), logvar.float().cpu().numpy()
+        done[todo] = True
+        self.images_encoded += todo.size
+        return mus[indices], logvars[indices]
+
+    def reconstruct(self, images) -> np.ndarray:
+        return self._map(images, lambda x: self.net.decode_mean(self.net.encode(x)[0]))
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return self._map(z, self.net.decode_mean)
+
 
 #: A metric's ``mode``: ``"compat"`` reproduces what disentanglement_lib's published numbers were
 #: computed with, quirks included; ``"default"`` fixes its failure cases (see docs/metrics.md).
@@ -93,12 +258,14 @@ def partners(dataset: Dataset, reference: np.ndarray, k: np.ndarray, rng: np.ran
     return out
 
 
-def encode(dataset: Dataset, model, indices: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+def encode(
+    dataset: Dataset, model: Representation, indices: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Representations ``μ`` of the observations at ``indices``, shape ``indices.shape + (d,)``.
 
     A :attr:`~benchbench.data.Dataset.stochastic` dataset's nuisance is drawn from ``rng`` for
-    each observation (so it needs one); other datasets' codes come from the model's per-image
-    cache when it has one."""
+    each observation (so it needs one); other datasets' codes are the representation's by index
+    (a :class:`ModelView`'s from its per-image cache)."""
     indices = np.asarray(indices, dtype=np.int64)
     flat = indices.reshape(-1)
     if dataset.stochastic:
@@ -110,16 +277,14 @@ def encode(dataset: Dataset, model, indices: np.ndarray, rng: np.random.Generato
                 for i in range(0, flat.size, CHUNK)
             ]
         )
-    elif hasattr(model, "encode_indices"):
-        codes = model.encode_indices(dataset, flat)
     else:
-        codes = np.concatenate(
-            [np.asarray(model.encode(dataset.images_at(flat[i : i + CHUNK]))) for i in range(0, flat.size, CHUNK)]
-        )
+        codes = np.asarray(model.encode_indices(dataset, flat))
     return codes.reshape(indices.shape + codes.shape[-1:])
 
 
-def sample_codes(dataset: Dataset, model, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_codes(
+    dataset: Dataset, model: Representation, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``(μ (n, d), labels (n, K))`` for ``n`` uniformly drawn images (disentanglement_lib's
     ``generate_batch_factor_code``, transposed to rows = points)."""
     indices = sample_indices(dataset, n, rng)

@@ -309,7 +309,7 @@ def plan(
                 continue
             if status == "diverged" and not store.model_path.exists():
                 repack.add(cell.id)
-            status = store.reopen()
+            status = store.mark_retried()
         if status == "trained":
             if any(missing(model, specs, retry_failed) for model in store.models()):
                 evaluate.append(cell)

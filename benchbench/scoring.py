@@ -1,6 +1,6 @@
 """Scoring encoders benchbench did not train (:mod:`benchbench.encoders`), with the same metrics
-as its own models: through :class:`~benchbench.evaluate.ModelView` — batched on the chosen
-device, each dataset image encoded once per scoring — with a trained cell's random streams.
+as its own models: as a :class:`~benchbench.representation.Representation` — batched on the
+chosen device, each dataset image encoded once per scoring — with a trained cell's random streams.
 """
 
 from __future__ import annotations
@@ -24,16 +24,14 @@ from benchbench.evaluate import (
     missing,
     run_metric,
     split_result,
-    view_of,
     write_record,
 )
-from benchbench.files import atomic_write_json
 from benchbench.metric import check_profile, declaration, is_across_seeds
 from benchbench.migrate import upgrade
 from benchbench.provenance import git_commit, versions
-from benchbench.records import LAYOUT
+from benchbench.records import LAYOUT, EncoderSource
 from benchbench.registry import BenchbenchError, datasets, metrics
-from benchbench.representation import label_names
+from benchbench.representation import Representation, label_names
 from benchbench.store import RunStore
 
 
@@ -50,70 +48,67 @@ def score(
     run: str | Path | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score ``encoder`` (an object, a spec for :func:`~benchbench.encoders.load_encoder`,
-    ``baseline:NAME`` with ``latent_dim`` codes, or a code matrix ``codes:FILE.npz``, see
-    :func:`~benchbench.encoders.load_codes`) on ``dataset`` (a name or a dataset; codes with
-    their factors need none) with
-    ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
+    """Score ``encoder`` on ``dataset`` (a name or a dataset; codes with their factors need none)
+    with ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
     ``options`` per metric on top; the metrics' streams come from ``seed`` as a trained cell's
-    do (a baseline is fitted or initialised with it).  Returns a row per output (``metric``,
+    do (a baseline is fitted or initialised with it).  ``encoder`` is an
+    :class:`~benchbench.records.EncoderSource`, the words that name one (``FILE.py:NAME``,
+    ``MODULE:NAME``, a TorchScript or ``.pt2`` file, ``baseline:NAME`` with ``latent_dim``
+    codes, a code matrix ``codes:FILE.npz``: see :func:`~benchbench.encoders.load_codes`), or an
+    object (a function, or an object with ``encode``).  Returns a row per output (``metric``,
     ``key``, ``status``, ``output``, ``value``, ``error``, the metric's ``seconds``); a metric
     that does not apply, or fails, is a row saying why.
 
-    With ``run`` (a folder), the encoder is a model of that run, as a trained cell is: its id
-    hashes what it is (:func:`~benchbench.encoders.identity`) and its label, its evaluations are
-    records, and only those it lacks are computed."""
-    named = isinstance(encoder, str)
-    codes = named and encoder.startswith(encoders.CODES)
-    default = Path(encoder.removeprefix(encoders.CODES)).stem if codes else encoder
-    label = label or (default if named else getattr(encoder, "__name__", type(encoder).__name__))
+    With ``run`` (a folder), a named encoder is a model of that run, as a trained cell is: its id
+    hashes what it is (:func:`~benchbench.encoders.identity`) and its label (default: the words
+    that named it; a code file's stem), its evaluations are records, and only those it lacks
+    are computed."""
+    source = EncoderSource.parse(encoder) if isinstance(encoder, str) else encoder
+    if not isinstance(source, EncoderSource):
+        source = None  # an object given in Python: scored, but not recorded
+    if label is None and source is not None:
+        label = source.stem if source.kind == "codes" or not isinstance(encoder, str) else encoder
+    label = label or getattr(encoder, "__name__", type(encoder).__name__)
     names = metrics_to_score(metrics)
     check_profile(profile, names)
-    specs = [
-        declaration(n).evaluation((options or {}).get(n, {}), profile=profile, where=f"option {n}")
-        for n in names
-    ]
-    if run is not None and not (named and isinstance(dataset, str | None)):
+    specs = [declaration(n).evaluation((options or {}).get(n, {}), profile=profile, where=f"option {n}") for n in names]
+    if run is not None and not (source and isinstance(dataset, str | None)):
         how = "FILE.py:NAME, MODULE:NAME, a file, baseline:NAME or codes:FILE.npz"
         raise BenchbenchError(f"to record scores in a run, name the encoder ({how}) and the dataset")
-    opened, data = encoders.open_encoder(encoder, dataset, label, latent_dim, seed)
+    model, data = encoders.representation_of(source or encoder, dataset, label, latent_dim, seed, device)
     check_specs_fit(specs, getattr(data, "name", type(data).__name__), data)
-    view = view_of(opened, torch.device(device))
     if run is None:
         found = []
         for spec in _bar(specs, progress):
-            fields, result = run_metric(lambda spec=spec: call_metric(spec, data, view, seed))
+            fields, result = run_metric(lambda spec=spec: call_metric(spec, data, model, seed))
             found.append((spec, fields, split_result(result)[0] if result is not None else None))
         return _frame(found)
-    if codes:
-        encoder = encoders.CODES + str(Path(encoder.removeprefix(encoders.CODES)).resolve())
-    cell, digest = scored_cell(encoder, data.name, label, opened.latent_dim, seed)
-    records = record_scores(RunStore(run), cell, digest, encoder, data, view, specs, torch.device(device), progress)
+    cell = scored_cell(source, data.name, label, model.latent_dim, seed)
+    record = encoders.scored_record(source, label, model.latent_dim, seed)
+    records = record_scores(RunStore(run), cell, record, data, model, specs, torch.device(device), progress)
     return _frame([(spec, r.to_json(), r.values) for spec, r in zip(specs, records)])
 
 
-def scored_cell(encoder: str, dataset: str, label: str, latent_dim: int, seed: int) -> tuple[Cell, str]:
+def scored_cell(source: EncoderSource, dataset: str, label: str, latent_dim: int, seed: int) -> Cell:
     """The cell a named encoder is in a run — its label as the method, what it is (a hash: see
-    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training — and that hash."""
-    kind = "codes" if encoder.startswith(encoders.CODES) else "encoder"
-    digest = encoders.identity(encoder, latent_dim)
-    return Cell(dataset, label, {kind: digest[:16]}, seed, encoders.SCORED, latent_dim, 0, 0, 0.0), digest
+    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training.  Its ``arch``
+    is the word ``scored``, as runs have always recorded it (it is part of the cell's id);
+    whether a cell was scored is its ``encoder.json``'s to say
+    (:meth:`~benchbench.store.CellStore.scored`)."""
+    kind = "codes" if source.kind == "codes" else "encoder"
+    digest = encoders.identity(source, latent_dim)
+    return Cell(dataset, label, {kind: digest[:16]}, seed, "scored", latent_dim, 0, 0, 0.0)
 
 
-def record_scores(
-    run: RunStore, cell: Cell, digest: str, encoder: str, dataset: Dataset, view, specs, device, progress
-):
-    """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (with its ``digest``,
-    see :func:`scored_cell`), computing those it lacks."""
-    with run.writing(f"benchbench score {encoder}"):
+def record_scores(run: RunStore, cell: Cell, record, dataset: Dataset, model: Representation, specs, device, progress):
+    """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (what it is:
+    ``record``, a :class:`~benchbench.records.ScoredEncoder`), computing those it lacks."""
+    with run.writing(f"benchbench score {record.source.text}"):
         upgrade(run)
         store = run.add_cell(cell)
         if store is None:
             raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
-        facts = encoders.scored_facts(encoder, cell.method, cell.latent_dim, cell.seed)
-        atomic_write_json(store.path / "encoder.json", {**facts, "sha256": digest})
-        if store.status().status != "trained":
-            store.mark_trained(scored=encoder)
+        store.mark_scored(record)
         manifest = run.manifest()
         manifest.layout = manifest.layout or LAYOUT
         manifest.run = run.path.name
@@ -123,7 +118,7 @@ def record_scores(
         manifest.git_commit, manifest.versions = git_commit(), versions()
         run.write_manifest(manifest)
         for spec in _bar(missing(store, specs), progress):
-            write_record(store, spec, device, lambda spec=spec: call_metric(spec, dataset, view, cell.seed))
+            write_record(store, spec, device, lambda spec=spec: call_metric(spec, dataset, model, cell.seed))
         return [store.evaluation(s.metric, s.key) for s in specs]
 
 
@@ -157,9 +152,7 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
     trained models: on each of their datasets, at their latent size, with each of their seeds,
     with the run's evaluations (those of one model), computing only what is missing.  Returns
     notes: a baseline that does not apply to a dataset, or that the run has no trained models."""
-    trained = [
-        s.cell() for s in run.cell_stores() if s.cell().arch != encoders.SCORED and s.status().status == "trained"
-    ]
+    trained = [s.cell() for s in run.cell_stores() if s.status().status == "trained" and s.scored() is None]
     if not trained:
         return ["--baselines: the run has no trained models to set baselines beside"]
     specs = [s for s in evaluation_specs(run, None, None, {}) if not is_across_seeds(s.metric)]
@@ -169,16 +162,17 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
         latent_dim = Counter(c.latent_dim for c in cells).most_common(1)[0][0]
         data = datasets.get(dataset)()
         for name in encoders.BASELINES:
-            encoder = f"baseline:{name}"
+            source = EncoderSource("baseline", name)
             size = latent_dim if name != "factors" else len(label_names(data))
             for seed in sorted({c.seed for c in cells}):
-                cell, digest = scored_cell(encoder, dataset, encoder, size, seed)
+                cell = scored_cell(source, dataset, source.text, size, seed)
                 if run.cell_store(cell.id).config_path.exists() and not missing(run.cell_store(cell.id), specs):
                     continue  # scored before: nothing to fit again
                 try:
-                    opened, _ = encoders.open_encoder(encoder, data, encoder, size, seed)
+                    model, _ = encoders.representation_of(source, data, source.text, size, seed, device)
                 except BenchbenchError as exc:
-                    notes.append(f"{encoder} on {dataset}: {exc}")
+                    notes.append(f"{source.text} on {dataset}: {exc}")
                     break
-                record_scores(run, cell, digest, encoder, data, view_of(opened, device), specs, device, progress)
+                record = encoders.scored_record(source, source.text, size, seed)
+                record_scores(run, cell, record, data, model, specs, device, progress)
     return notes

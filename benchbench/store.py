@@ -31,7 +31,7 @@ checksums recorded with each finished file let every reader notice damage done t
 The run's writer holds the run's lock, and each job the claims of the cells it works on
 (:func:`benchbench.files.claimed`).  A cell's training status changes only through the methods
 of :class:`CellStore` that name its lifecycle (``pending → running → trained | failed |
-diverged``, and a retry reopens); run-level queries (counts, tables) are in
+diverged``, and back by :meth:`CellStore.mark_retried`); run-level queries (counts, tables) are in
 :mod:`benchbench.results`.
 """
 
@@ -71,7 +71,7 @@ from benchbench.files import (
 )
 from benchbench.metric import shown_name
 from benchbench.provenance import now
-from benchbench.records import CellStatus, EvaluationRecord, Manifest
+from benchbench.records import CellStatus, EvaluationRecord, Manifest, ScoredEncoder
 from benchbench.registry import BenchbenchError, one_line
 
 
@@ -90,6 +90,7 @@ class CellStore:
     log_path = property(lambda self: self.path / "train_log.csv")
     model_path = property(lambda self: self.path / "model.pt")
     evaluations_path = property(lambda self: self.path / "evaluations")
+    encoder_path = property(lambda self: self.path / "encoder.json")
 
     def cell(self) -> Cell:
         return Cell.from_config(read_json(self.config_path))
@@ -203,7 +204,20 @@ class CellStore:
     def mark_diverged(self, pack: str, step: int, error: str) -> None:
         self._set_status("diverged", pack=pack, step=step, error=error)
 
-    def reopen(self) -> str:
+    def mark_scored(self, record: ScoredEncoder) -> None:
+        """An encoder scored here, not trained: its record (``encoder.json``, rewritten each time
+        it is scored) and, the first time, the status ``trained`` — it has nothing to train."""
+        atomic_write_json(self.encoder_path, record.to_json())
+        if self.status().status != "trained":
+            self.mark_trained(scored=record.source.text)
+
+    def scored(self) -> ScoredEncoder | None:
+        """What the cell is if it was scored, not trained, here (:meth:`mark_scored`); ``None``
+        for a model trained here."""
+        raw = read_json(self.encoder_path)
+        return None if raw is None else ScoredEncoder.from_json(raw)
+
+    def mark_retried(self) -> str:
         """A failed or diverged cell given another try: ``trained`` if its model was saved (only
         its evaluations are retried), else ``pending``.  Returns the new status."""
         status = "trained" if self.model_path.exists() else "pending"

@@ -23,9 +23,9 @@ import torch
 
 from benchbench.cells import Cell
 from benchbench.data import Dataset, GroundTruthDataset, Uint8Images
-from benchbench.evaluate import ModelView
 from benchbench.metric import MetricNotApplicable, declaration
 from benchbench.registry import BenchbenchError, datasets, load_plugin, methods, metrics, one_line
+from benchbench.representation import ModelView
 from benchbench.store import CellStore, PackStore
 from benchbench.trainer import PackTrainer, TrainSettings
 
@@ -65,6 +65,7 @@ class _Mixed(torch.nn.Module):
     posterior — and its inverse as the decoder, so reconstruction metrics run too."""
 
     latent_dim = 4
+    has_posterior = True
 
     def __init__(self):
         super().__init__()
@@ -234,13 +235,12 @@ def run_on_tiny(name: str, options: dict[str, Any] | None, seed: int, profile: s
     across seeds), from its ``profile`` preset if it has one (``None``: its defaults)."""
     metric = declaration(name)
     spec = metric.evaluation(options or {}, profile=profile if profile in metric.profiles else None)
-    given = {k: v for k, v in spec.options.items() if k != "representation"}
     dataset, rng = TinyFactors(), np.random.default_rng(seed)
     view = ModelView(_Mixed(), torch.device("cpu"))
     if metric.across_seeds:
-        results = metric(dataset, [view, ModelView(_Mixed(), torch.device("cpu"))], rng, **given)
+        results = metric(dataset, [view, ModelView(_Mixed(), torch.device("cpu"))], rng, **spec.options)
         return dict(results[0])
-    return dict(metric(dataset, view, rng, **given))
+    return dict(metric(dataset, view, rng, **spec.options))
 
 
 def _short(value) -> str:

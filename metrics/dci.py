@@ -59,7 +59,7 @@ def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, 
     """
     x_train, y_train = sample_codes(dataset, model, num_train, rng)
     x_test, y_test = sample_codes(dataset, model, num_test, rng)
-    fits = fit_classifiers(x_train, y_train, x_test, device=device or getattr(model, "device", "cpu"))
+    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device)
     importance = np.abs(np.stack([f.importance for f in fits], axis=1))
     return {
         "disentanglement": disentanglement(importance),

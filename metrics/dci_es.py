@@ -195,7 +195,7 @@ def dci_es(
     unknown = sorted(set(chosen) - set(names))
     if unknown:
         raise ValueError(f"categorical: no factor {', '.join(unknown)} (factors: {', '.join(names)})")
-    device = torch.device(device or getattr(model, "device", "cpu"))
+    device = torch.device(device or model.device)
     draws = [sample_codes(dataset, model, n, rng) for n in (num_train, num_val, num_test)]
     known = getattr(dataset, "factor_sizes", ())
     sizes = np.array(known or np.concatenate([f for _, f in draws]).max(axis=0) + 1)

@@ -128,7 +128,7 @@ def downstream_task(
 
     ``device``: where the trees grow; by default the model's, else the CPU.
     """
-    device = device or getattr(model, "device", "cpu")
+    device = device or model.device
     draws = []
     for n in num_train:  # disentanglement_lib's order: each size's training draw, then its test draw
         draws.append((*sample_codes(dataset, model, n, rng), *sample_codes(dataset, model, num_test, rng)))

@@ -93,7 +93,7 @@ def fairness(
             intervened[:, j] = c
             sets.append((i, j, c, intervened))
     x_test = encode(dataset, model, dataset.factors_to_index(np.concatenate([s[3] for s in sets])), rng)
-    fits = fit_classifiers(x_train, y_train, x_test, device=device or getattr(model, "device", "cpu"))
+    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device)
     mean_matrix, max_matrix = np.zeros((k, k)), np.zeros((k, k))
     counts: dict[tuple[int, int], np.ndarray] = {}
     for n, (i, j, c, _) in enumerate(sets):

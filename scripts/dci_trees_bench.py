@@ -20,7 +20,7 @@ from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import open_trained
+from benchbench.evaluate import load_trained
 from benchbench.representation import sample_codes
 from benchbench.store import RunStore
 
@@ -64,7 +64,7 @@ def main() -> None:
         cases.append((f"synthetic {args.synthetic}", x[:10_000], y[:10_000], x[10_000:]))
     if args.run:
         for store in RunStore(args.run).cell_stores():
-            _, dataset, view = open_trained(args.run, store.path.name, "cpu")
+            _, dataset, view = load_trained(args.run, store.path.name, "cpu")
             rng = np.random.default_rng(0)
             x, y = sample_codes(dataset, view, 10_000, rng)
             x_test, _ = sample_codes(dataset, view, 5_000, rng)

@@ -16,7 +16,7 @@ from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import open_trained
+from benchbench.evaluate import load_trained
 from benchbench.metrics.dci import completeness, disentanglement
 from benchbench.representation import sample_codes
 from benchbench.runner import resolve_devices
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--sklearn-seeds", type=int, default=2)
     args = parser.parse_args()
     device = resolve_devices(args.device)[0]
-    store, dataset, view = open_trained(args.run, args.cell, device)
+    store, dataset, view = load_trained(args.run, args.cell, device)
     cell = store.cell()
     rng = np.random.default_rng(args.seed)
     x, y = sample_codes(dataset, view, 10_000, rng)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from benchbench.evaluate import open_trained
+from benchbench.evaluate import load_trained
 from benchbench.metric import MetricNotApplicable
 from benchbench.registry import metrics
 from benchbench.runner import resolve_devices
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--profile", help="start every metric from this preset (e.g. fast) instead of its defaults")
     args = parser.parse_args()
     device = resolve_devices(args.device)[0]
-    store, dataset, view = open_trained(args.run, args.cell, device)
+    store, dataset, view = load_trained(args.run, args.cell, device)
     cell = store.cell()
     print(f"cell {store.path.name}: {cell.label} on {device}")
     start = time.perf_counter()

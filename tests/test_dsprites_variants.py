@@ -7,9 +7,8 @@ import torch
 
 from benchbench.arch import build_net
 from benchbench.cells import Cell
-from benchbench.evaluate import ModelView
 from benchbench.registry import datasets, methods, metrics
-from benchbench.representation import encode
+from benchbench.representation import ModelView, encode
 from benchbench.store import CellStore, PackStore
 from benchbench.trainer import PackTrainer, TrainSettings
 

@@ -14,7 +14,7 @@ from run_helpers import assert_one_line_error, values, write_grid
 
 from benchbench.cells import Cell
 from benchbench.cli import cli
-from benchbench.evaluate import open_trained
+from benchbench.evaluate import load_trained
 from benchbench.metric import EvalSpec
 from benchbench.records import LAYOUT
 from benchbench.registry import BenchbenchError, metrics
@@ -184,7 +184,7 @@ def test_a_new_metric_plugin_evaluates_an_old_run_and_shows_in_the_report(tmp_pa
         (failed,) = [r for r in store.evaluations() if r.metric == "always_fails"]
         assert failed.status == "failed" and "Traceback" in failed.traceback
         # the plugin's value, computed again here from the trained model
-        _, dataset, model = open_trained(run.path, store.path.name, torch.device("cpu"))
+        _, dataset, model = load_trained(run.path, store.path.name, torch.device("cpu"))
         spec = EvalSpec.of("mean_abs_mu")
         record = store.evaluation("mean_abs_mu", spec.key)
         rng = np.random.default_rng(derived_seed(store.cell().seed, "metric:mean_abs_mu"))

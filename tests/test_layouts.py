@@ -43,6 +43,7 @@ def test_a_layout_2_run_compares_with_its_converted_self_and_migrate_gives_the_c
     assert "all 28 outputs within 0 on 3 shared models" in out.output
     out = cli_runner.invoke(cli, ["migrate", str(old)])
     assert out.exit_code == 0 and out.output.strip().endswith("6 evaluations re-keyed"), out.output
+
     def files(run: Path) -> list[Path]:
         kept = (p for p in run.rglob("*") if p.is_file() and "report" not in p.parts and not p.name.startswith(".lock"))
         return sorted(p.relative_to(run) for p in kept)

@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from benchbench.arch import build_net
-from benchbench.evaluate import ModelView
 from benchbench.registry import metrics
+from benchbench.representation import ModelView, Representation
 
 
-class Constant:
+class Constant(Representation):
     """A 'model' that reconstructs every pixel as p."""
 
     def __init__(self, p):
@@ -17,7 +17,7 @@ class Constant:
         return np.full(np.shape(images), self.p, dtype=np.float32)
 
 
-class Identity:
+class Identity(Representation):
     def reconstruct(self, images):
         return np.asarray(images)
 

@@ -7,8 +7,8 @@ import sklearn.metrics
 import torch
 from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
-from benchbench.evaluate import ModelView
 from benchbench.registry import metrics
+from benchbench.representation import ModelView
 from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
 
 SMALL = {

@@ -27,8 +27,12 @@ def test_a_record_written_before_records_were_typed_reads_as_version_1():
 
 @pytest.mark.parametrize(
     "raw",
-    [[1, 2], {"metric": "mig", "key": "a"}, {"metric": "mig", "key": "a", "status": "finished"},
-     {"metric": "mig", "key": "a", "status": "done"}],  # fmt: skip
+    [
+        [1, 2],
+        {"metric": "mig", "key": "a"},
+        {"metric": "mig", "key": "a", "status": "finished"},
+        {"metric": "mig", "key": "a", "status": "done"},
+    ],  # fmt: skip
 )
 def test_what_is_not_an_evaluation_record_is_refused(raw):
     with pytest.raises(ValueError):

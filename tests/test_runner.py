@@ -8,7 +8,7 @@ from faults import SPEC
 from run_helpers import grid_toml, values
 
 from benchbench.cli import cli
-from benchbench.evaluate import open_trained
+from benchbench.evaluate import load_trained
 from benchbench.records import CellStatus
 from benchbench.registry import BenchbenchError, metrics
 from benchbench.runtime import derived_seed
@@ -60,14 +60,14 @@ def test_same_config_same_metrics(tmp_path, cli_runner):
     a = values(RunStore(tmp_path / "a").cell_stores()[0])
     b = values(RunStore(tmp_path / "b").cell_stores()[0])
     assert a["reconstruction_error"]["mse"] == b["reconstruction_error"]["mse"]
-    store, dataset, model = open_trained(tmp_path / "a", None, torch.device("cpu"))
+    store, dataset, model = load_trained(tmp_path / "a", None, torch.device("cpu"))
     assert torch.equal(model.net.state_dict()["encoder.0.weight"], store.load_model()["encoder.0.weight"])
     rng = np.random.default_rng(derived_seed(store.cell().seed, "metric:reconstruction_error"))
     again = metrics.get("reconstruction_error")(dataset, model, rng, num_images=64)
     assert again["mse"] == a["reconstruction_error"]["mse"]  # the run's own number, outside the run
     assert RunStore(tmp_path / "a").trained_cell(store.path.name).path == store.path
     with pytest.raises(BenchbenchError, match="no trained model for cell nope"):
-        open_trained(tmp_path / "a", "nope", torch.device("cpu"))
+        load_trained(tmp_path / "a", "nope", torch.device("cpu"))
 
 
 def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):

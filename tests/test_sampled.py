@@ -7,9 +7,9 @@ import torch
 from test_evaluations import invoke, smoke
 from toy import TorchEncoder, ToyFactors
 
-from benchbench.evaluate import ModelView
 from benchbench.metric import EvalSpec
 from benchbench.registry import BenchbenchError, metrics
+from benchbench.representation import ModelView
 
 
 def test_representation_is_an_option_of_every_metric_and_keys_stay_for_the_mean():

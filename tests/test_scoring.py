@@ -10,6 +10,7 @@ from benchbench.arch import build_net, decoder_mean
 from benchbench.encoders import build, load_encoder
 from benchbench.evaluate import evaluate_cell
 from benchbench.metric import EvalSpec
+from benchbench.records import EncoderSource
 from benchbench.registry import BenchbenchError
 from benchbench.store import RunStore
 
@@ -62,10 +63,10 @@ def test_codes_alone_score_what_needs_no_posterior_nor_decoder(shapes):
 
 def test_encoders_load_from_a_file_a_module_and_torchscript(tmp_path, shapes):
     (tmp_path / "mine.py").write_text("def encode(images):\n    return images.flatten(1)[:, ::512]\n")
-    from_file = load_encoder(f"{tmp_path / 'mine.py'}:encode")
+    from_file = load_encoder(EncoderSource.parse(f"{tmp_path / 'mine.py'}:encode"))
     images = torch.as_tensor(shapes.images_at(np.arange(3)))
     assert from_file(images).shape == (3, 8)
-    assert load_encoder("benchbench.arch:decoder_mean") is decoder_mean  # MODULE:NAME
+    assert load_encoder(EncoderSource.parse("benchbench.arch:decoder_mean")) is decoder_mean  # MODULE:NAME
     scripted = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3)))
     scripted.save(str(tmp_path / "enc.pt"))
     scored = benchbench.score(
@@ -74,7 +75,7 @@ def test_encoders_load_from_a_file_a_module_and_torchscript(tmp_path, shapes):
     assert scored["status"].tolist() == ["done"] and 0 <= scored["value"].iloc[0] <= 1
     module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3))
     torch.export.save(torch.export.export(module, (images[:2],)), str(tmp_path / "enc.pt2"))
-    exported = load_encoder(str(tmp_path / "enc.pt2"))
+    exported = load_encoder(EncoderSource.parse(str(tmp_path / "enc.pt2")))
     torch.testing.assert_close(exported(images[:2]), module(images[:2]))
 
 
@@ -107,7 +108,7 @@ def test_unloadable_encoders_are_one_line_errors(tmp_path):
         ("no_such_module_xyz:encode", "encoder module not found"),
     ]:
         with pytest.raises(BenchbenchError) as caught:
-            load_encoder(spec)
+            load_encoder(EncoderSource.parse(spec))
         assert message in str(caught.value), (spec, str(caught.value))
     with pytest.raises(BenchbenchError, match="udr compares the seeds"):
         benchbench.score(lambda x: x.flatten(1)[:, :3], "shapes2d", ["udr"], progress=False)

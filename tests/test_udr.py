@@ -12,6 +12,7 @@ from toy import ToyFactors
 from benchbench.metric import EvalSpec
 from benchbench.metrics.udr import lasso_matrix, relative_strength, spearman_matrix
 from benchbench.registry import metrics
+from benchbench.representation import Representation
 from benchbench.results import described, evaluation_keys, headline_outputs
 from benchbench.store import RunStore
 
@@ -45,7 +46,7 @@ def test_correlation_matrices_replay_disentanglement_libs_cases():
     np.testing.assert_allclose(lasso_matrix(a, b), expected, atol=0.2)
 
 
-class Codes:
+class Codes(Representation):
     """A model whose posterior is given: ``μ = fn(factors)``, ``log σ² = 0``."""
 
     def __init__(self, fn):

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from benchbench.data import GroundTruthDataset, LabelledDataset, Uint8Images
+from benchbench.representation import Representation
 
 
 class ToyFactors(GroundTruthDataset):
@@ -39,7 +40,7 @@ class ToyLabels(LabelledDataset):
         return Uint8Images(self.images_at(np.arange(len(self))).astype(np.uint8), device)
 
 
-class Adapter:
+class Adapter(Representation):
     """A plain numpy function of flattened images, as another library's model would be."""
 
     def __init__(self, fn):
@@ -72,6 +73,7 @@ class TorchEncoder(torch.nn.Module):
     """A 'network' for ModelView whose μ is the flattened image."""
 
     latent_dim = 4
+    has_posterior = True
 
     def encode(self, x):
         flat = x.flatten(1)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from benchbench.catalogue import paper_grid
 from benchbench.cells import SETTINGS
-from benchbench.encoders import SCORED, described, read_facts
+from benchbench.encoders import described
 from benchbench.grids import TRAIN_DEFAULTS
 from benchbench.registry import datasets
 from benchbench.store import RunStore
@@ -26,7 +26,7 @@ SETTING_WORDS = {
 def training_settings(run: RunStore) -> pd.DataFrame:
     """Each trained cell's dataset and training settings, read once for the header and the
     warnings (encoders scored here were not trained here: see :func:`scored`)."""
-    cells = [c for c in (s.cell() for s in run.cell_stores()) if c.arch != SCORED]
+    cells = [s.cell() for s in run.cell_stores() if s.scored() is None]
     return pd.DataFrame(
         [[c.dataset, *(getattr(c, f) for f in TRAIN_FIELDS)] for c in cells], columns=["dataset", *TRAIN_FIELDS]
     )
@@ -36,9 +36,8 @@ def scored(run: RunStore) -> dict[str, list[str]]:
     """Per dataset, each encoder scored in the run (not trained here) as ``label: what it is``."""
     found: dict[str, dict[str, str]] = {}
     for store in run.cell_stores():
-        if store.cell().arch == SCORED and (store.path / "encoder.json").is_file():
-            facts = read_facts(store.path)
-            found.setdefault(store.cell().dataset, {})[facts["label"]] = f"{facts['label']}: {described(facts)}"
+        if (record := store.scored()) is not None:
+            found.setdefault(store.cell().dataset, {})[record.label] = f"{record.label}: {described(record)}"
     return {dataset: sorted(words.values()) for dataset, words in sorted(found.items())}
 
 
@@ -85,9 +84,7 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
     metrics = f"{len(facts)} evaluated" + (f"; profile {profile!r}" if profile else "")
     metrics += f"; options not the defaults: {', '.join(non_default)}" if non_default else "; every one at its defaults"
     lines.append(("Metrics", metrics + " (see Evaluations shown)"))
-    lines.append(
-        ("Code", f"git {str(manifest.git_commit)[:12]}; devices {', '.join(manifest.devices or [])}")
-    )
+    lines.append(("Code", f"git {str(manifest.git_commit)[:12]}; devices {', '.join(manifest.devices or [])}"))
     return lines
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from benchbench.metric import COUNT, better, bounds, defined_by, execution, names_factors, profiles, shown_as
-from benchbench.registry import metrics
+from benchbench.registry import BenchbenchError, metrics
 from benchbench.representation import Mode, label_names, sample_codes
 
 #: The reference's hidden widths (``configs/mlp/config.yaml``).
@@ -190,11 +190,11 @@ def dci_es(
     """
     names = label_names(dataset)
     if len(set(widths)) < 2:
-        raise ValueError("widths: a loss–capacity curve needs at least two probe widths")
+        raise BenchbenchError("widths: a loss–capacity curve needs at least two probe widths")
     chosen = categorical if categorical is not None else getattr(dataset, "categorical_factors", names)
     unknown = sorted(set(chosen) - set(names))
     if unknown:
-        raise ValueError(f"categorical: no factor {', '.join(unknown)} (factors: {', '.join(names)})")
+        raise BenchbenchError(f"categorical: no factor {', '.join(unknown)} (factors: {', '.join(names)})")
     device = torch.device(device or model.device)
     draws = [sample_codes(dataset, model, n, rng) for n in (num_train, num_val, num_test)]
     known = getattr(dataset, "factor_sizes", ())

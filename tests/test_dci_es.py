@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from toy import Adapter, ToyFactors, factors_plus_noise, pure_noise
 
 from benchbench.metrics.dci_es import StackedProbes, _losses, explicitness
-from benchbench.registry import metrics
+from benchbench.registry import BenchbenchError, metrics
 
 
 def _reference_explicitness(x, y, baseline):
@@ -105,8 +105,8 @@ def test_explicit_codes_score_above_noise_and_size_counts_dimensions():
 
 
 def test_categorical_names_and_widths_are_checked():
-    with pytest.raises(ValueError, match="no factor nope"):
+    with pytest.raises(BenchbenchError, match="no factor nope"):
         _score(pure_noise(), categorical=["nope"])
-    with pytest.raises(ValueError, match="at least two probe widths"):
+    with pytest.raises(BenchbenchError, match="at least two probe widths"):
         _score(pure_noise(), widths=[8, 8])
     assert math.isfinite(_score(pure_noise(), **TINY)["explicitness"])

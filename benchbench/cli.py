@@ -14,16 +14,16 @@ from typing import Any
 
 import click
 
-from benchbench import registry
-from benchbench.catalogue import BUILTIN_GRIDS
-from benchbench.cells import PRECISIONS
-from benchbench.files import forget_diagnoses
-from benchbench.grids import MAX_STEPS, check_run_name, get_grid
-from benchbench.records import EncoderSource
-from benchbench.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
-from benchbench.results import results_table, status_counts
-from benchbench.store import RunStore, open_run
-from benchbench.trainer import TrainSettings
+from benchbench.core import registry
+from benchbench.core.files import forget_diagnoses
+from benchbench.core.records import EncoderSource
+from benchbench.core.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
+from benchbench.planning.catalogue import BUILTIN_GRIDS
+from benchbench.planning.cells import PRECISIONS
+from benchbench.planning.grids import MAX_STEPS, check_run_name, get_grid
+from benchbench.report.results import results_table, status_counts
+from benchbench.storage.store import RunStore, open_run
+from benchbench.training.trainer import TrainSettings
 
 
 def _plugin_option(fn):
@@ -230,7 +230,7 @@ def run(
 
     A model is identified by its training config alone: a grid whose training matches a run's
     cells but whose metrics differ trains nothing and computes only the missing evaluations."""
-    from benchbench.runner import run_grid
+    from benchbench.training.runner import run_grid
 
     _use_data_root(data_root)
     load_plugins(plugins)
@@ -281,13 +281,13 @@ def _executor(name: str | None, scheduler: str | None, local_cluster: str | None
         option = "--scheduler" if scheduler else "--cluster"
         raise BenchbenchError(f"--executor local runs on this machine: drop {option}")
     if name == "dask" or scheduler or local_cluster:
-        from benchbench.cluster import DaskExecutor, local_workers
+        from benchbench.training.cluster import DaskExecutor, local_workers
 
         if not (scheduler or local_cluster):
             raise BenchbenchError("--executor dask needs --scheduler ADDRESS|FILE or --cluster local:N")
         workers = local_workers(local_cluster) if local_cluster else None
         return DaskExecutor(device, scheduler=scheduler, workers=workers)
-    from benchbench.runner import LocalExecutor
+    from benchbench.training.runner import LocalExecutor
 
     return LocalExecutor(device)
 
@@ -298,8 +298,8 @@ def _print_results(table, cells, width: int = 120) -> None:
     digits, ``–`` where a model has no value (per-factor values stay in the files)."""
     import pandas as pd
 
-    from benchbench.metric import declared_directions
-    from benchbench.results import headline_outputs
+    from benchbench.plugin.metric import declared_directions
+    from benchbench.report.results import headline_outputs
 
     order = sorted(cells, key=lambda c: (c.dataset, c.method, c.label.replace(f"/s{c.seed}", ""), c.seed))
     rows = table.set_index("cell")
@@ -414,9 +414,9 @@ def evaluate(
     """Evaluate every trained model of RUN (trains nothing); rerun to continue."""
     import time
 
-    from benchbench.evaluate import evaluate_run, evaluation_specs
-    from benchbench.migrate import upgrade
-    from benchbench.runner import resolve_devices
+    from benchbench.evaluation.evaluate import evaluate_run, evaluation_specs
+    from benchbench.storage.migrate import upgrade
+    from benchbench.training.runner import resolve_devices
 
     _use_data_root(data_root)
     load_plugins(plugins)
@@ -467,8 +467,8 @@ def score(
     """Score ENCODER, trained elsewhere (FILE.py:NAME, MODULE:NAME, a TorchScript or .pt2 file) or
     baseline:pca|ica|random|factors, or a code matrix (--codes FILE.npz: codes, and indices or
     factors), into a run; rerun to compute only what is missing."""
-    from benchbench.runner import resolve_devices
-    from benchbench.scoring import score as score_encoder
+    from benchbench.evaluation.scoring import score as score_encoder
+    from benchbench.training.runner import resolve_devices
 
     _use_data_root(data_root)
     load_plugins(plugins)
@@ -500,7 +500,7 @@ def score(
 @_plugin_option
 def migrate(run_ref, results_dir, plugins) -> None:
     """Convert RUN written by an older benchbench to the current layout (values and arrays kept)."""
-    from benchbench.migrate import migrate as convert
+    from benchbench.storage.migrate import migrate as convert
 
     load_plugins(plugins)
     run = open_run(run_ref, results_dir, current=False)
@@ -570,8 +570,8 @@ def report(
     device, plugins,
 ) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
-    from benchbench.report import make_report
     from benchbench.report.tables import Selection
+    from benchbench.report.writer import make_report
 
     load_plugins(plugins)  # a plugin dataset (traversals); directions come from the run, older runs from here
     source = click.get_current_context().get_parameter_source("select_by")
@@ -592,8 +592,8 @@ def report(
     run = open_run(run_ref, results_dir)
     formats = [f.strip() for f in formats.split(",")]
     if baselines:
-        from benchbench.runner import resolve_devices
-        from benchbench.scoring import score_baselines
+        from benchbench.evaluation.scoring import score_baselines
+        from benchbench.training.runner import resolve_devices
 
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
@@ -641,7 +641,7 @@ def report(
 def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> None:
     """Every metric of the models present in both runs (same cell id), side by side, with a
     verdict per output; exit code 1 if any differs by more than --tolerance."""
-    from benchbench.compare import compare_runs, exceeds
+    from benchbench.report.compare import compare_runs, exceeds
 
     load_plugins(plugins)
     a, b = open_run(run_a, results_dir), open_run(run_b, results_dir)
@@ -699,7 +699,7 @@ def bench_(
     """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
     import pandas as pd
 
-    from benchbench.bench import bench
+    from benchbench.training.bench import bench
 
     load_plugins(plugins)
     try:

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchbench.cells import Cell
-from benchbench.data import Dataset, GroundTruthDataset, Uint8Images
-from benchbench.metric import MetricNotApplicable, declaration
-from benchbench.registry import BenchbenchError, datasets, load_plugin, methods, metrics, one_line
-from benchbench.representation import ModelView
-from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.core.registry import BenchbenchError, datasets, load_plugin, methods, metrics, one_line
+from benchbench.planning.cells import Cell
+from benchbench.plugin.data import Dataset, GroundTruthDataset, Uint8Images
+from benchbench.plugin.metric import MetricNotApplicable, declaration
+from benchbench.plugin.representation import ModelView
+from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.trainer import PackTrainer, TrainSettings
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,16 @@ import scipy.io
 from PIL import Image
 from tqdm.auto import tqdm
 
-from benchbench.data import (
+from benchbench.api import (
     CachedImages,
     DatasetError,
     GroundTruthDataset,
     cached_array,
     data_dir,
+    datasets,
     fingerprint,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "http://www.scottreed.info/ (the cars data of Deep Visual Analogy-Making, nips2015-analogy-data.tar.gz)"
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from benchbench.data import (
+from benchbench.api import (
     CachedImages,
     DatasetError,
     LabelledDataset,
     cached_array,
     data_dir,
+    datasets,
     decode_into,
     fingerprint,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Align&Cropped images, attribute and partition lists)"
 CROP = 148

@@ -18,17 +18,17 @@ import re
 import numpy as np
 from PIL import Image
 
-from benchbench.data import (
+from benchbench.api import (
     CachedImages,
     DatasetError,
     GroundTruthDataset,
     cached_array,
     data_dir,
+    datasets,
     decode_into,
     fingerprint,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "https://www.di.ens.fr/willow/research/seeing3Dchairs/ (rendered_chairs.tar)"
 RENDER = re.compile(r"image_\d+_p(\d+)_t(\d+)_r\d+\.png$")

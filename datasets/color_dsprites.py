@@ -4,10 +4,10 @@ background black.  The colour is a nuisance, not a factor (see ``nuisance.py``).
 ``shapes2d`` (``color_dsprites``) or on the official dSprites file, as the study
 (``color_dsprites_official``)."""
 
+from benchbench.api import datasets
 from benchbench.datasets.dsprites import DSprites
 from benchbench.datasets.nuisance import Nuisance
 from benchbench.datasets.shapes2d import Shapes2D
-from benchbench.registry import datasets
 
 
 class ColorNuisance(Nuisance):

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchbench.data import (
+from benchbench.api import (
     NPZ_ROWS,
     CachedImages,
     DatasetError,
@@ -22,11 +22,11 @@ from benchbench.data import (
     GroundTruthDataset,
     cached_array,
     data_dir,
+    datasets,
     fingerprint,
     npz_chunks,
     require_files,
 )
-from benchbench.registry import datasets
 
 STEM = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
 SOURCE = "https://github.com/google-deepmind/dsprites-dataset"

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from tqdm.auto import tqdm
 
-from benchbench.data import (
+from benchbench.api import (
     NPZ_ROWS,
     CachedImages,
     DatasetError,
     GroundTruthDataset,
     cached_array,
     data_dir,
+    datasets,
     fingerprint,
     nhwc_to_nchw,
     npz_chunks,
     npz_shape,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "https://github.com/rr-learning/disentanglement_dataset"
 LAYOUTS = {1_036_800: (6, 6, 2, 3, 3, 40, 40), 460_800: (4, 4, 2, 3, 3, 40, 40)}

@@ -4,10 +4,10 @@ and RGB channel: ``min(sprite + U[0, 1), 1)``.  The noise is a nuisance, not a f
 ``nuisance.py``).  On the rendered ``shapes2d`` (``noisy_dsprites``) or on the official dSprites
 file, as the study (``noisy_dsprites_official``)."""
 
+from benchbench.api import datasets
 from benchbench.datasets.dsprites import DSprites
 from benchbench.datasets.nuisance import Nuisance
 from benchbench.datasets.shapes2d import SIZE, Shapes2D
-from benchbench.registry import datasets
 
 
 class NoiseNuisance(Nuisance):

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchbench.data import DatasetError, data_dir, require_files
+from benchbench.api import DatasetError, data_dir, datasets, require_files
 from benchbench.datasets.dsprites import DSprites
 from benchbench.datasets.nuisance import Nuisance
 from benchbench.datasets.shapes2d import SIZE
-from benchbench.registry import datasets
 
 SOURCE = "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg"
 THUMBNAIL = (350, 274)  # width, height: disentanglement_lib's scream.thumbnail((350, 274, 3))

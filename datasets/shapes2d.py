@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from benchbench.data import CachedImages, GroundTruthDataset, cached_array
-from benchbench.registry import datasets
+from benchbench.api import CachedImages, GroundTruthDataset, cached_array, datasets
 
 SIZE = 64
 PATCH = 32  # sprite patch side; the largest sprite (a rotated scale-1 square) is < 27 px across

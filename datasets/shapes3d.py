@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchbench.data import (
+from benchbench.api import (
     CachedImages,
     DatasetError,
     Download,
@@ -21,11 +21,11 @@ from benchbench.data import (
     cached_array,
     classes_from_values,
     data_dir,
+    datasets,
     fingerprint,
     nhwc_to_nchw,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "https://github.com/google-deepmind/3d-shapes (the 3dshapes.h5 file)"
 ROWS = 8192

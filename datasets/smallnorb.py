@@ -16,17 +16,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchbench.data import (
+from benchbench.api import (
     CachedImages,
     DatasetError,
     GroundTruthDataset,
     cached_array,
     classes_from_values,
     data_dir,
+    datasets,
     fingerprint,
     require_files,
 )
-from benchbench.registry import datasets
 
 SOURCE = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
 CHUNKS = ("5x46789x9x18x6x2x96x96-training", "5x01235x9x18x6x2x96x96-testing")

@@ -4,8 +4,7 @@ benchbench list methods --plugin examples/l1_vae.py
 benchbench run --plugin examples/l1_vae.py --grid my.toml   # with method = "l1_vae"
 """
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 @methods.register("l1_vae")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 def capacity(c_max: torch.Tensor, step: torch.Tensor, iteration_threshold: torch.Tensor) -> torch.Tensor:

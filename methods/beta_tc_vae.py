@@ -15,8 +15,7 @@ import math
 
 import torch
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 def gaussian_log_density(samples: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

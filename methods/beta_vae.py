@@ -1,7 +1,6 @@
 """``beta_vae``: Higgins et al.'s β-VAE, the KL term weighted by β (seed Eq. 7)."""
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 @methods.register("beta_vae")

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 def batch_covariance(mu: torch.Tensor) -> torch.Tensor:

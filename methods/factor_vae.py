@@ -25,8 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchbench.method import Auxiliary, Method
-from benchbench.registry import methods
+from benchbench.api import Auxiliary, Method, methods
 
 HIDDEN, LAYERS = 1000, 6
 CLIP = 1e-6  # disentanglement_lib's make_discriminator

@@ -1,7 +1,6 @@
 """``vae``: the plain VAE (Kingma & Welling): reconstruction + KL(q(z|x) ‖ N(0, I))."""
 
-from benchbench.method import Method
-from benchbench.registry import methods
+from benchbench.api import Method, methods
 
 
 @methods.register("vae")

@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.data import LabelledDataset
-from benchbench.metric import COUNT, MetricNotApplicable, Shown, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import encode
+from benchbench.api import (
+    COUNT,
+    LabelledDataset,
+    MetricNotApplicable,
+    Shown,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    metrics,
+    profiles,
+    shown_as,
+)
 
 
 def hinge_bias(scores: np.ndarray, y: np.ndarray) -> float:

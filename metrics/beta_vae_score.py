@@ -8,7 +8,7 @@ test it; the score is the test accuracy in percent.
 * ``classifier="svm"`` (default, the seed's): one-vs-rest linear SVM, hinge loss weighted by
   C = 0.01, regulariser weight 1 (liblinear).
 * ``classifier="logreg"``: disentanglement_lib's ``beta_vae_sklearn`` (logistic regression with
-  scikit-learn's defaults): :func:`benchbench.representation.logistic_regression`, so
+  scikit-learn's defaults): :func:`benchbench.plugin.representation.logistic_regression`, so
   ``mode="compat"`` fits the one disentanglement_lib ran on.
 
 On a labelled dataset (e.g. CelebA) pairs are drawn from the data: the second image is uniform
@@ -21,9 +21,24 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, names_factors, profiles, shown_as
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.representation import Mode, encode, label_names, logistic_regression, partners, sample_indices
+from benchbench.api import (
+    COUNT,
+    BenchbenchError,
+    Mode,
+    Shown,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    label_names,
+    logistic_regression,
+    metrics,
+    names_factors,
+    partners,
+    profiles,
+    sample_indices,
+    shown_as,
+)
 
 
 def factor_subset(dataset, factors: list[str] | None) -> np.ndarray:

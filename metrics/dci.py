@@ -8,7 +8,7 @@ importances form column j of the importance matrix R (latents × factors).  Dise
 ``Σ_j ρ_j (1 − H_D(R_·j))`` (entropies in base K factors / D latents, R + 1e-11 as in
 disentanglement_lib).  Informativeness is the classifiers' mean accuracy on the training and on
 ``num_test`` fresh images (disentanglement_lib's ``informativeness_train`` / ``_test``; the DCI
-paper reports the error, one minus it).  The classifiers are :mod:`benchbench.boosting`'s, the same
+paper reports the error, one minus it).  The classifiers are :mod:`benchbench.plugin.boosting`'s, the same
 trees grown for every factor at once on the model's device.
 """
 
@@ -16,10 +16,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, execution, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.api import (
+    COUNT,
+    Shown,
+    better,
+    bounds,
+    defined_by,
+    execution,
+    fit_classifiers,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 def disentanglement(importance: np.ndarray) -> float:

@@ -40,9 +40,21 @@ import math
 import numpy as np
 import torch
 
-from benchbench.metric import COUNT, better, bounds, defined_by, execution, names_factors, profiles, shown_as
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.representation import Mode, label_names, sample_codes
+from benchbench.api import (
+    COUNT,
+    BenchbenchError,
+    Mode,
+    better,
+    bounds,
+    defined_by,
+    execution,
+    label_names,
+    metrics,
+    names_factors,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 #: The reference's hidden widths (``configs/mlp/config.yaml``).
 WIDTHS = [0, 14, 21, 28, 33, 47, 75, 103, 131, 243, 467, 915, 1811, 3603]

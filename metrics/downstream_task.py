@@ -17,7 +17,7 @@ Predictors: ``logistic_regression`` is scikit-learn's ``LogisticRegressionCV(Cs=
 cv=KFold(5))``; ``compat`` fits it as scikit-learn ≤ 0.21 did (lbfgs, one binary problem per
 class, 100 iterations), ``default`` as today's scikit-learn does (multinomial), given 1,000
 iterations to converge.  ``boosted_trees`` is ``GradientBoostingClassifier()`` with its defaults,
-grown by :mod:`benchbench.boosting` as in DCI (a factor with one value in a tiny training set is
+grown by :mod:`benchbench.plugin.boosting` as in DCI (a factor with one value in a tiny training set is
 predicted as that value, where scikit-learn would refuse to fit).
 """
 
@@ -28,10 +28,20 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.boosting import fit_classifiers
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, execution, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import Mode, sample_codes
+from benchbench.api import (
+    COUNT,
+    Mode,
+    Shown,
+    better,
+    bounds,
+    defined_by,
+    execution,
+    fit_classifiers,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 Predictor = Literal["logistic_regression", "boosted_trees"]
 PREDICTORS = ["logistic_regression", "boosted_trees"]  # the study's two (defaults are never mutated)

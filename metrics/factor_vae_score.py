@@ -18,9 +18,21 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, Shown, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import Mode, encode, label_names, partners, sample_indices
+from benchbench.api import (
+    COUNT,
+    Mode,
+    Shown,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    label_names,
+    metrics,
+    partners,
+    profiles,
+    sample_indices,
+    shown_as,
+)
 
 
 def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):

@@ -3,7 +3,7 @@ of Disentangled Representations", §4), as disentanglement_lib's ``evaluation/me
 computes it.
 
 For each factor i, a gradient-boosted tree classifier (scikit-learn's defaults, grown by
-:mod:`benchbench.boosting` as in DCI) learns it from the codes of ``num_train`` random images.
+:mod:`benchbench.plugin.boosting` as in DCI) learns it from the codes of ``num_train`` random images.
 For each other factor j (the sensitive one), ``num_test_points_per_class`` factor combinations
 are drawn once and factor j is set to each of its values in turn; the classifier's predictions on
 each intervened set give a distribution per value of j.  Unfairness of (i, j) is the total
@@ -21,11 +21,21 @@ import itertools
 
 import numpy as np
 
-from benchbench.boosting import fit_classifiers
-from benchbench.data import GroundTruthDataset
-from benchbench.metric import COUNT, MetricNotApplicable, better, bounds, defined_by, execution, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import encode, sample_codes
+from benchbench.api import (
+    COUNT,
+    GroundTruthDataset,
+    MetricNotApplicable,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    execution,
+    fit_classifiers,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 def inter_group_fairness(counts: np.ndarray) -> tuple[float, float]:

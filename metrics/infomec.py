@@ -32,10 +32,7 @@ import warnings
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
-from benchbench.stats import standardise
+from benchbench.api import COUNT, better, bounds, defined_by, metrics, profiles, sample_codes, shown_as, standardise
 
 
 def _encoded(column: np.ndarray) -> np.ndarray:

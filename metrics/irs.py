@@ -21,10 +21,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import Mode, sample_codes
-from benchbench.stats import histogram_discretize
+from benchbench.api import (
+    COUNT,
+    Mode,
+    better,
+    bounds,
+    defined_by,
+    histogram_discretize,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -> tuple[np.ndarray, np.ndarray]:

@@ -16,10 +16,19 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import encode, label_names, labels_at
-from benchbench.stats import pearson_matrix
+from benchbench.api import (
+    COUNT,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    label_names,
+    labels_at,
+    metrics,
+    pearson_matrix,
+    profiles,
+    shown_as,
+)
 
 
 @metrics.register("latent_correlation")

@@ -18,10 +18,7 @@ import math
 
 import numpy as np
 
-from benchbench.metric import better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
-from benchbench.stats import pearson_matrix
+from benchbench.api import better, bounds, defined_by, metrics, pearson_matrix, profiles, sample_codes, shown_as
 
 
 def matched_mean(corr: np.ndarray) -> tuple[float, np.ndarray]:

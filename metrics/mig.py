@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import Mode, sample_codes
-from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix
+from benchbench.api import (
+    COUNT,
+    Mode,
+    better,
+    bounds,
+    defined_by,
+    entropy,
+    histogram_discretize,
+    metrics,
+    mutual_info_matrix,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 @metrics.register("mig")

@@ -6,7 +6,7 @@ j on ``num_train`` random images and θ_i = max_j m_ij, each latent scores
 ``1 − Σ_{j≠argmax} m_ij² / (θ_i² (K − 1))`` (0 when θ_i = 0); the mean over latents is reported.
 
 Explicitness: latents are standardised with the training mean and deviation; for each factor a
-logistic regression (:func:`benchbench.representation.logistic_regression`: in compat mode the
+logistic regression (:func:`benchbench.plugin.representation.logistic_regression`: in compat mode the
 one disentanglement_lib ran on) predicts it from all latents; the score is the
 macro ROC-AUC of its class probabilities, one-vs-rest, on the training and on ``num_test``
 fresh images, averaged over factors.
@@ -22,10 +22,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import Mode, logistic_regression, sample_codes
-from benchbench.stats import histogram_discretize, mutual_info_matrix
+from benchbench.api import (
+    COUNT,
+    Mode,
+    better,
+    bounds,
+    defined_by,
+    histogram_discretize,
+    logistic_regression,
+    metrics,
+    mutual_info_matrix,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 def modularity(mi: np.ndarray) -> float:

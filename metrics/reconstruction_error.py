@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
+from benchbench.api import COUNT, better, bounds, defined_by, metrics, profiles, shown_as
 
 CHUNK = 4096  # images per chunk, to bound memory on the 73,728-image shapes2d test split
 

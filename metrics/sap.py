@@ -15,9 +15,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.api import COUNT, better, bounds, defined_by, metrics, profiles, sample_codes, shown_as
 
 
 def _accuracy_row(mu_train, ys_train, mu_test, ys_test):

@@ -3,7 +3,7 @@ for Variational Disentangled Representation Learning"), as disentanglement_lib's
 ``evaluation/udr/metrics/udr.py`` computes it — a score for choosing models without labels.
 
 It compares the models of one configuration trained from different seeds (the metric is
-:func:`~benchbench.metric.across_seeds`).  ``num_data_points`` images drawn uniformly are encoded
+:func:`~benchbench.plugin.metric.across_seeds`).  ``num_data_points`` images drawn uniformly are encoded
 by every model: posterior means ``μ`` (or sampled codes), standardised per latent, and each latent's mean KL
 divergence to the prior, ``½(μ² + σ² − log σ² − 1)``; a latent whose KL is at most 0.01 is
 zeroed (inactive).  For every ordered pair of models (i, j), a matrix R of how strongly each
@@ -24,10 +24,18 @@ from typing import Literal
 
 import numpy as np
 
-from benchbench.metric import MetricNotApplicable, across_seeds, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import sample_indices
-from benchbench.stats import standardise
+from benchbench.api import (
+    MetricNotApplicable,
+    across_seeds,
+    better,
+    bounds,
+    defined_by,
+    metrics,
+    profiles,
+    sample_indices,
+    shown_as,
+    standardise,
+)
 
 ACTIVE_KL = 0.01  # the zeroing threshold, fixed in the reference whatever kl_filter_threshold is
 

@@ -24,10 +24,19 @@ import math
 
 import numpy as np
 
-from benchbench.metric import COUNT, better, bounds, defined_by, profiles, shown_as
-from benchbench.registry import metrics
-from benchbench.representation import encode, sample_indices
-from benchbench.stats import histogram_discretize, mutual_info_matrix
+from benchbench.api import (
+    COUNT,
+    better,
+    bounds,
+    defined_by,
+    encode,
+    histogram_discretize,
+    metrics,
+    mutual_info_matrix,
+    profiles,
+    sample_indices,
+    shown_as,
+)
 
 
 def gaussian_total_correlation(cov: np.ndarray) -> float:

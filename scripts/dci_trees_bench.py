@@ -19,10 +19,10 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
-from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import load_trained
-from benchbench.representation import sample_codes
-from benchbench.store import RunStore
+from benchbench.evaluation.evaluate import load_trained
+from benchbench.plugin.boosting import fit_classifiers
+from benchbench.plugin.representation import sample_codes
+from benchbench.storage.store import RunStore
 
 
 def sklearn_fit(x, y, j):

@@ -15,11 +15,11 @@ import torch
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
-from benchbench.boosting import fit_classifiers
-from benchbench.evaluate import load_trained
+from benchbench.evaluation.evaluate import load_trained
 from benchbench.metrics.dci import completeness, disentanglement
-from benchbench.representation import sample_codes
-from benchbench.runner import resolve_devices
+from benchbench.plugin.boosting import fit_classifiers
+from benchbench.plugin.representation import sample_codes
+from benchbench.training.runner import resolve_devices
 
 
 def sklearn_importances(x, y, seed):

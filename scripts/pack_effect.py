@@ -13,8 +13,8 @@ import argparse
 
 import pandas as pd
 
-from benchbench.results import results_table
-from benchbench.store import RunStore
+from benchbench.report.results import results_table
+from benchbench.storage.store import RunStore
 
 
 def main() -> None:

@@ -11,10 +11,10 @@ import time
 import numpy as np
 import torch
 
-from benchbench.evaluate import load_trained
-from benchbench.metric import MetricNotApplicable
-from benchbench.registry import metrics
-from benchbench.runner import resolve_devices
+from benchbench.core.registry import metrics
+from benchbench.evaluation.evaluate import load_trained
+from benchbench.plugin.metric import MetricNotApplicable
+from benchbench.training.runner import resolve_devices
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
-from benchbench.cells import Cell  # noqa: E402
-from benchbench.registry import datasets, methods  # noqa: E402
+from benchbench.core.registry import datasets, methods  # noqa: E402
+from benchbench.planning.cells import Cell  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,7 @@ def cell():
 def interrupt_at(monkeypatch):
     """``interrupt_at(step)``: training raises KeyboardInterrupt (a Ctrl-C), or ``error``, on
     reaching ``step``; ``interrupt_at(None)`` restores normal training."""
-    from benchbench.trainer import PackTrainer
+    from benchbench.training.trainer import PackTrainer
 
     original = PackTrainer._adam
 

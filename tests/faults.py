@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from run_helpers import grid_toml
 
 from benchbench.cli import cli
-from benchbench.store import RunStore
+from benchbench.storage.store import RunStore
 
 KILLER = Path(__file__).parent / "killer.py"
 #: The runs the tests kill are forked from a server that imported benchbench (and torch) once:

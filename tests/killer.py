@@ -14,8 +14,8 @@ import sys
 
 import torch
 
-from benchbench import store
 from benchbench.cli import cli
+from benchbench.storage import store
 
 
 def arm(spec: str) -> None:

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from benchbench.store import CellStore
+from benchbench.storage.store import CellStore
 
 
 def values(store: CellStore) -> dict[str, dict[str, float]]:

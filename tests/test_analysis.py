@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from benchbench.analysis import RESAMPLES, SEED, bootstrap_interval, in_words, metric_agreement, superiority
-from benchbench.results import aggregate
+from benchbench.report.analysis import RESAMPLES, SEED, bootstrap_interval, in_words, metric_agreement, superiority
+from benchbench.report.results import aggregate
 
 
 def test_bootstrap_interval_replays_its_definition_and_refuses_two_seeds():
@@ -66,7 +66,7 @@ def test_aggregate_carries_each_means_interval():
 
 def test_variance_shares_are_a_one_way_anova_by_configuration():
     """Two configurations, two seeds each: a hand-worked split of the sums of squares."""
-    from benchbench.analysis import variance_shares
+    from benchbench.report.analysis import variance_shares
 
     table = pd.DataFrame(
         {"dataset": "d", "method": "beta_vae", "label": ["b1", "b1", "b4", "b4"], "status": "trained",
@@ -83,7 +83,7 @@ def test_variance_shares_are_a_one_way_anova_by_configuration():
 
 
 def test_trend_is_spearmans_rho_with_scipys_exact_one_sided_permutation_p():
-    from benchbench.analysis import trend
+    from benchbench.report.analysis import trend
 
     x, y = [1, 1, 4, 4, 60, 60], [0.10, 0.12, 0.20, 0.15, 0.30, 0.31]
     rho, p, floor = trend(x, y)
@@ -98,7 +98,7 @@ def test_trend_is_spearmans_rho_with_scipys_exact_one_sided_permutation_p():
 
 
 def test_smallest_p_is_the_most_extreme_split_of_the_exact_test():
-    from benchbench.analysis import smallest_p
+    from benchbench.report.analysis import smallest_p
 
     for n_a, n_b in [(1, 1), (3, 3), (4, 4), (3, 5)]:
         separated = superiority(np.arange(n_a) + 100.0, np.arange(n_b))[1]

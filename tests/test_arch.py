@@ -1,6 +1,6 @@
 import torch
 
-from benchbench.arch import build_net
+from benchbench.core.arch import build_net
 
 
 def _layers(seq, kind):

@@ -7,16 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DIRS = {"methods": "benchbench.methods", "metrics": "benchbench.metrics", "datasets": "benchbench.datasets"}
-#: What a built-in plugin may import of benchbench: the public plugin APIs, as a third party's would.
-PUBLIC = {
-    "benchbench.registry",
-    "benchbench.method",
-    "benchbench.metric",
-    "benchbench.data",
-    "benchbench.representation",
-    "benchbench.stats",
-    "benchbench.boosting",
-}
+#: What a built-in plugin may import of benchbench: the one public plugin surface, as a third party's would.
+PUBLIC = {"benchbench.api"}
 
 
 def module_name(path: Path) -> str:
@@ -58,6 +50,18 @@ def documented_levels() -> dict[str, int]:
     return levels
 
 
+def documented_packages() -> list[str]:
+    """The sub-packages of ``benchbench/`` in the order docs/architecture.md lists them."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    return re.findall(r"^\| `(\w+)/` \|", text, flags=re.M)
+
+
+def package_of(module: str) -> str | None:
+    """The sub-package an engine module is in (``None``: a top-level module or the package)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (ROOT / "benchbench" / parts[1]).is_dir()) else None
+
+
 def is_plugin(module: str) -> bool:
     return module.split(".")[:2] in (["benchbench", "methods"], ["benchbench", "metrics"], ["benchbench", "datasets"])
 
@@ -68,6 +72,19 @@ def test_every_engine_module_is_in_the_documented_table_and_imports_only_lower_l
     assert engine == set(levels), (sorted(engine - set(levels)), sorted(set(levels) - engine))
     upward = [(m, d) for m in engine for d in edges[m] if not is_plugin(d) and levels[d] >= levels[m]]
     assert upward == []
+
+
+def test_the_packages_follow_the_flow_each_importing_only_those_above_it():
+    edges, order = graph(), documented_packages()
+    folders = sorted(p.name for p in (ROOT / "benchbench").iterdir() if (p / "__init__.py").is_file())
+    assert sorted(order) == folders
+    for module, deps in edges.items():
+        package = package_of(module)
+        if package is None or is_plugin(module):
+            continue
+        above = set(order[: order.index(package) + 1])
+        wrong = {d for d in deps if not is_plugin(d) and package_of(d) not in above}
+        assert not wrong, (module, wrong)
 
 
 def test_the_import_graph_has_no_cycle():
@@ -106,11 +123,15 @@ def test_a_metric_file_reaches_neither_the_trainer_nor_the_store():
             for dep in edges[todo.pop()] - reached:
                 reached.add(dep)
                 todo.append(dep)
-        assert not reached & {"benchbench.trainer", "benchbench.store", "benchbench.evaluate"}, metric
+        assert not reached & {
+            "benchbench.training.trainer",
+            "benchbench.storage.store",
+            "benchbench.evaluation.evaluate",
+        }, metric
 
 
 def test_the_checker_sees_an_upward_import(tmp_path):
     """The rules above would catch a violation: a deferred import is read too."""
     source = tmp_path / "bad.py"
-    source.write_text("def f():\n    from benchbench.trainer import PackTrainer\n")
-    assert imports(source, set(sources())) == {"benchbench.trainer"}
+    source.write_text("def f():\n    from benchbench.training.trainer import PackTrainer\n")
+    assert imports(source, set(sources())) == {"benchbench.training.trainer"}

@@ -8,7 +8,7 @@ import torch
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.tree import DecisionTreeRegressor
 
-from benchbench.boosting import _Features, _grow, fit_classifiers
+from benchbench.plugin.boosting import _Features, _grow, fit_classifiers
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:

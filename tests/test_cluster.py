@@ -17,11 +17,11 @@ from filelock import FileLock
 from run_helpers import assert_one_line_error, write_grid
 
 from benchbench.cli import cli
-from benchbench.cluster import a_free_gpu, local_cluster, local_workers
-from benchbench.files import CLAIM
-from benchbench.registry import BenchbenchError
-from benchbench.runner import PackJob, SetupError, run_pack
-from benchbench.store import RunStore
+from benchbench.core.files import CLAIM
+from benchbench.core.registry import BenchbenchError
+from benchbench.storage.store import RunStore
+from benchbench.training.cluster import a_free_gpu, local_cluster, local_workers
+from benchbench.training.runner import PackJob, SetupError, run_pack
 
 pytestmark = pytest.mark.cluster
 
@@ -162,9 +162,8 @@ if on_a_worker():
 DATASET_MISSING_ON_WORKERS = (
     WORKER_ONLY
     + """
-from benchbench.data import DatasetError
+from benchbench.api import DatasetError, datasets
 from benchbench.datasets.shapes2d import Shapes2D
-from benchbench.registry import datasets
 
 
 @datasets.register("lab_shapes")

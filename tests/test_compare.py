@@ -9,8 +9,8 @@ import pytest
 from test_report import add
 
 from benchbench.cli import cli
-from benchbench.records import Manifest
-from benchbench.store import RunStore
+from benchbench.core.records import Manifest
+from benchbench.storage.store import RunStore
 
 REFERENCE = Path(__file__).parent.parent / "results" / "reference" / "quick"
 

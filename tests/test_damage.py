@@ -8,7 +8,7 @@ import torch
 from run_helpers import values
 
 from benchbench.cli import cli
-from benchbench.store import RunStore
+from benchbench.storage.store import RunStore
 
 SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--pack-size", "16"]
 

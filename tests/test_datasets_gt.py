@@ -6,8 +6,8 @@ import pytest
 from run_helpers import write_grid
 
 from benchbench.cli import cli
-from benchbench.data import DatasetError
-from benchbench.registry import datasets
+from benchbench.core.registry import datasets
+from benchbench.plugin.data import DatasetError
 
 
 @pytest.fixture
@@ -212,8 +212,8 @@ def test_missing_dataset_stops_the_run_before_training(root, tmp_path, cli_runne
 def test_download_is_verified_and_only_on_request(root, tmp_path, cli_runner, monkeypatch):
     import hashlib
 
-    from benchbench.data import Download
     from benchbench.datasets.shapes3d import Shapes3D
+    from benchbench.plugin.data import Download
 
     source = tmp_path / "mirror"
     source.mkdir()

@@ -6,8 +6,8 @@ from PIL import Image
 from run_helpers import values
 
 from benchbench.cli import cli
-from benchbench.data import DatasetError
-from benchbench.registry import datasets
+from benchbench.core.registry import datasets
+from benchbench.plugin.data import DatasetError
 
 ATTRS = ["Bangs", "Male", "Smiling"]
 
@@ -132,7 +132,7 @@ def test_paper_grid_runs_celeba_when_present(root, cli_runner):
         ],
     )
     assert out.exit_code == 0, out.output
-    from benchbench.store import RunStore
+    from benchbench.storage.store import RunStore
 
     (store,) = RunStore(root / "r" / "paper").cell_stores()
     metrics = values(store)

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from toy import Adapter, ToyFactors, factors_plus_noise, pure_noise
 
+from benchbench.core.registry import BenchbenchError, metrics
 from benchbench.metrics.dci_es import StackedProbes, _losses, explicitness
-from benchbench.registry import BenchbenchError, metrics
 
 
 def _reference_explicitness(x, y, baseline):

@@ -9,9 +9,9 @@ from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
 from toy import ToyFactors, ToyLabels, factors_plus_noise, pure_noise
 
+from benchbench.core.registry import metrics
 from benchbench.metrics.downstream_task import summarise
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.plugin.representation import sample_codes
 
 
 def _reference(dataset, model, seed, sizes, num_test, predictor):
@@ -33,7 +33,7 @@ def _reference(dataset, model, seed, sizes, num_test, predictor):
 @pytest.mark.parametrize(
     "predictor, mode, reference, atol",
     [
-        # scikit-learn breaks exactly tied multiclass splits at random (benchbench.boosting: the
+        # scikit-learn breaks exactly tied multiclass splits at random (benchbench.plugin.boosting: the
         # lowest first): training accuracies equal, test ones within 3 of 60 points — scikit-learn
         # against itself, random_state 0 to 5, differs by up to 4 here
         ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 0.05),
@@ -84,9 +84,9 @@ def test_labelled_data_and_a_one_valued_factor_in_a_tiny_training_set():
 
 
 def test_the_overview_shows_the_study_sizes_and_sample_efficiency():
-    from benchbench.metric import declared_directions
     from benchbench.metrics.downstream_task import PREDICTORS, STUDY_SIZES
-    from benchbench.results import headline_outputs
+    from benchbench.plugin.metric import declared_directions
+    from benchbench.report.results import headline_outputs
 
     accuracies = np.full((4, 5), 0.5)
     names = [k for p in PREDICTORS for k in summarise(p, STUDY_SIZES, accuracies, accuracies)]

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.arch import build_net
-from benchbench.cells import Cell
-from benchbench.registry import datasets, methods, metrics
-from benchbench.representation import ModelView, encode
-from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.core.arch import build_net
+from benchbench.core.registry import datasets, methods, metrics
+from benchbench.planning.cells import Cell
+from benchbench.plugin.representation import ModelView, encode
+from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.trainer import PackTrainer, TrainSettings
 
 INDICES = np.array([0, 1, 5000, 737_279])
 

@@ -12,21 +12,21 @@ import torch
 from click.testing import CliRunner
 from run_helpers import assert_one_line_error, values, write_grid
 
-from benchbench.cells import Cell
 from benchbench.cli import cli
-from benchbench.evaluate import load_trained
-from benchbench.metric import EvalSpec
-from benchbench.records import LAYOUT
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.runtime import derived_seed
-from benchbench.store import RunStore
-from benchbench.trainer import PackTrainer
+from benchbench.core.records import LAYOUT
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.core.runtime import derived_seed
+from benchbench.evaluation.evaluate import load_trained
+from benchbench.planning.cells import Cell
+from benchbench.plugin.metric import EvalSpec
+from benchbench.storage.store import RunStore
+from benchbench.training.trainer import PackTrainer
 
 OLD_RUN = Path(__file__).parent / "data" / "old_layout_quick"
 
 PLUGIN = '''
 import numpy as np
-from benchbench.registry import metrics
+from benchbench.core.registry import metrics
 
 
 @metrics.register("mean_abs_mu")

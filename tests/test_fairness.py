@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise
 
-from benchbench.metric import MetricNotApplicable
+from benchbench.core.registry import metrics
 from benchbench.metrics.fairness import inter_group_fairness, summaries
-from benchbench.registry import metrics
+from benchbench.plugin.metric import MetricNotApplicable
 
 
 def test_disentanglement_libs_inter_group_case():

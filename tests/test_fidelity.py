@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchbench.grids import get_grid
+from benchbench.planning.grids import get_grid
 
 PAGE = Path(__file__).parent.parent / "docs" / "fidelity.md"
 SETTING = re.compile(r"`(\w+) = ([^`]+)`")

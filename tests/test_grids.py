@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from run_helpers import assert_one_line_error, grid_toml
 
-from benchbench.cells import Cell, make_packs
 from benchbench.cli import cli
-from benchbench.grids import get_grid
-from benchbench.metric import EvalSpec, declaration
+from benchbench.planning.cells import Cell, make_packs
+from benchbench.planning.grids import get_grid
+from benchbench.plugin.metric import EvalSpec, declaration
 
 GOOD = grid_toml(
     {
@@ -309,13 +309,13 @@ def test_a_run_made_before_the_training_settings_resumes_with_nothing_to_do(tmp_
 
 
 def test_the_grid_modules_example_is_a_valid_grid():
-    """The schema example in ``benchbench.grids``' docstring, read as a user's file would be."""
+    """The schema example in ``benchbench.planning.grids``' docstring, read as a user's file would be."""
     import tomllib
 
-    import benchbench.grids
+    import benchbench.planning.grids
 
-    block = benchbench.grids.__doc__.split("::\n\n", 1)[1].split("\n\nEverything", 1)[0]
+    block = benchbench.planning.grids.__doc__.split("::\n\n", 1)[1].split("\n\nEverything", 1)[0]
     spec = tomllib.loads("\n".join(line[4:] for line in block.splitlines()))
-    benchbench.grids.validate(spec, "benchbench.grids example")
+    benchbench.planning.grids.validate(spec, "benchbench.planning.grids example")
     assert spec["metric_profile"] == "fast" and "metric_profile" not in spec["train"]
-    assert {c.init for c in benchbench.grids.Grid("x", "", spec, "doc").cells()} == {"tensorflow"}
+    assert {c.init for c in benchbench.planning.grids.Grid("x", "", spec, "doc").cells()} == {"tensorflow"}

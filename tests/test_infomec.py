@@ -10,9 +10,9 @@ from sklearn import feature_selection, linear_model, preprocessing
 from sklearn import metrics as skm
 from toy import ToyFactors, factors_plus_noise, rotated
 
+from benchbench.core.registry import metrics
 from benchbench.metrics.infomec import active_latents, infoe, nmi_matrix, rescaled_concentration
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
+from benchbench.plugin.representation import sample_codes
 
 
 def _reference(sources, latents, seed):
@@ -83,7 +83,7 @@ def test_disentangled_codes_score_above_mixed_ones():
 def test_infom_infoe_infoc_are_returned_and_ranked_higher_is_better():
     """What the overview and --select-by read: each output the metric declares is in its result,
     in [0, 1], and better higher (the check kit's run, on its tiny dataset)."""
-    from benchbench.metric import declaration
+    from benchbench.plugin.metric import declaration
     from benchbench.testing import run_on_tiny
 
     result = run_on_tiny("infomec", {}, seed=0)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise, rotated
 
-from benchbench.registry import metrics
-from benchbench.representation import sample_codes
-from benchbench.stats import histogram_discretize
+from benchbench.core.registry import metrics
+from benchbench.plugin.representation import sample_codes
+from benchbench.plugin.stats import histogram_discretize
 
 
 def _score(model, dataset=None, seed=0, **options):

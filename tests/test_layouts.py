@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from benchbench.cli import cli
-from benchbench.metric import EvalSpec
+from benchbench.plugin.metric import EvalSpec
 
 REFERENCE = Path(__file__).parent.parent / "results" / "reference" / "quick"
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.method import Inputs
-from benchbench.registry import BenchbenchError, methods
+from benchbench.core.registry import BenchbenchError, methods
+from benchbench.plugin.method import Inputs
 
 
 def reference_cov(mu: np.ndarray) -> np.ndarray:
@@ -119,7 +119,7 @@ def test_beta_vae_and_vae(batch):
 
 
 def test_kl_and_reconstruction_match_closed_forms():
-    from benchbench.arch import kl_to_standard_normal, reconstruction_nll
+    from benchbench.core.arch import kl_to_standard_normal, reconstruction_nll
 
     rng = np.random.default_rng(0)
     mu, logvar = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
@@ -169,7 +169,7 @@ def test_beta_tc_vae_tc_matches_formula(batch):
 
 
 def test_annealed_vae_capacity_schedule():
-    from benchbench.method import Inputs
+    from benchbench.plugin.method import Inputs
 
     method = methods.get("annealed_vae")()
     assert method.resolve({}) == {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100_000.0}
@@ -196,8 +196,8 @@ def numpy_discriminator(net, x: np.ndarray) -> np.ndarray:
 
 
 def test_factor_vae_terms_match_formula(batch):
-    from benchbench.method import Inputs
     from benchbench.methods.factor_vae import discriminator
+    from benchbench.plugin.method import Inputs
 
     mu, _ = batch
     z = torch.tensor(mu)

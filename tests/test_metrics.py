@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.arch import build_net
-from benchbench.registry import metrics
-from benchbench.representation import ModelView, Representation
+from benchbench.core.arch import build_net
+from benchbench.core.registry import metrics
+from benchbench.plugin.representation import ModelView, Representation
 
 
 class Constant(Representation):
@@ -47,9 +47,9 @@ def test_model_view_batches_match_whole(shapes):
 
 
 def test_evaluator_records_metrics_that_do_not_apply(cell, shapes, tmp_path):
-    from benchbench.evaluate import evaluate_cell
-    from benchbench.metric import EvalSpec
-    from benchbench.store import RunStore
+    from benchbench.evaluation.evaluate import evaluate_cell
+    from benchbench.plugin.metric import EvalSpec
+    from benchbench.storage.store import RunStore
 
     store = RunStore(tmp_path / "run").add_cell(cell("vae"))
     store.save_model(build_net("conv", (1, 64, 64), 4).state_dict())

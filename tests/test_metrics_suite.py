@@ -7,9 +7,9 @@ import sklearn.metrics
 import torch
 from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
-from benchbench.registry import metrics
-from benchbench.representation import ModelView
-from benchbench.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
+from benchbench.core.registry import metrics
+from benchbench.plugin.representation import ModelView
+from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
 
 SMALL = {
     "beta_vae_score": {"batch_size": 16, "num_train": 600, "num_eval": 300},
@@ -127,7 +127,7 @@ def test_compat_means_disentanglement_libs_logistic_regression_in_explicitness()
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.preprocessing import MultiLabelBinarizer
 
-    from benchbench.representation import sample_codes
+    from benchbench.plugin.representation import sample_codes
 
     model, rng = rotated(), np.random.default_rng(5)  # the toy adds fresh noise per call: a new one each time
     mus, ys = sample_codes(ToyFactors(), model, 2000, rng)

@@ -5,9 +5,9 @@ import pytest
 from metrics_helpers import hinge_loss
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise
 
-from benchbench.metric import MetricNotApplicable
+from benchbench.core.registry import metrics
 from benchbench.metrics.attribute_accuracy import hinge_bias
-from benchbench.registry import metrics
+from benchbench.plugin.metric import MetricNotApplicable
 
 
 def test_hinge_bias_hand_worked_case():

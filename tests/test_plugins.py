@@ -1,12 +1,14 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from run_helpers import values, write_grid
 
-from benchbench import registry
 from benchbench.cli import cli
-from benchbench.registry import BenchbenchError, Registry
-from benchbench.store import RunStore
+from benchbench.core import registry
+from benchbench.core.registry import BenchbenchError, Registry
+from benchbench.storage.store import RunStore
 
 PLUGIN = (Path(__file__).resolve().parents[1] / "examples" / "l1_vae.py").read_text()
 
@@ -94,8 +96,7 @@ AUX_PLUGIN = """
 import torch
 from torch import nn
 
-from benchbench.method import Auxiliary, Method
-from benchbench.registry import methods
+from benchbench.api import Auxiliary, Method, methods
 
 
 @methods.register("critic_vae")
@@ -210,8 +211,7 @@ def test_a_plugin_on_the_first_method_api_is_one_warning_line(tmp_path, cli_runn
 METRIC_PLUGIN = """
 import numpy as np
 
-from benchbench.metric import better
-from benchbench.registry import metrics
+from benchbench.api import better, metrics
 
 
 @metrics.register("code_spread")
@@ -220,6 +220,32 @@ def code_spread(dataset, model, rng, *, num_images: int = 32):
     codes = model.encode_indices(dataset, rng.choice(len(dataset), num_images, replace=False))
     return {"spread": float(codes.std()), "mean_abs": float(np.abs(codes).mean())}
 """
+
+
+def test_a_plugin_importing_the_modules_by_their_old_names_loads_with_one_warning_line_each(tmp_path):
+    """The plugin API's modules moved into packages; a plugin written against their old names
+    (``benchbench.metric``, ``benchbench.registry``) still registers, told where to import from."""
+    plugin = tmp_path / "old_names.py"
+    plugin.write_text(
+        METRIC_PLUGIN.replace('"code_spread"', '"old_spread"').replace(
+            "from benchbench.api import better, metrics",
+            "from benchbench.metric import better\nfrom benchbench.registry import metrics",
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "benchbench", "list", "metrics", "--plugin", str(plugin)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "old_spread" in out.stdout, out.stderr
+    assert [line for line in out.stderr.splitlines() if line.strip()] == [
+        "warning: benchbench.metric is now benchbench.plugin.metric: import its names from benchbench.api "
+        "(they still load)",
+        "warning: benchbench.registry is now benchbench.core.registry: import its names from benchbench.api "
+        "(they still load)",
+    ]
+
 
 METRIC_SPEC = {
     "name": "spread",

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from benchbench.metric import EvalSpec, declaration
-from benchbench.records import RECORD_VERSION, CellStatus, EvaluationRecord, Manifest
+from benchbench.core.records import RECORD_VERSION, CellStatus, EvaluationRecord, Manifest
+from benchbench.plugin.metric import EvalSpec, declaration
 
 
 def test_an_evaluation_record_round_trips_and_leaves_out_what_is_unset():

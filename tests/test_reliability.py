@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from faults import assert_same, command, default_sigint, finish, launch, progress, snapshot, thread_env, uninterrupted
 
-from benchbench.records import LAYOUT, Manifest
-from benchbench.store import RunStore
+from benchbench.core.records import LAYOUT, Manifest
+from benchbench.storage.store import RunStore
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_one_writer_at_a_time_and_a_dead_writers_lock_does_not_block(tmp_path, c
             assert f"pid {os.getpid()}" in line and "wait for it to finish or stop it" in line
     # a writer killed while holding the lock: the OS releases it
     hold_then_die = (
-        "import sys, os, signal; from benchbench.store import RunStore; "
+        "import sys, os, signal; from benchbench.storage.store import RunStore; "
         "held = RunStore(sys.argv[1]).writing('x'); held.__enter__(); os.kill(os.getpid(), signal.SIGKILL)"
     )
     holder = subprocess.Popen([sys.executable, "-c", hold_then_die, str(run.path)])

@@ -11,14 +11,14 @@ from conftest import make_cell
 from PIL import Image
 from run_helpers import assert_one_line_error
 
-from benchbench.arch import build_net
 from benchbench.cli import cli
-from benchbench.metric import EvalSpec, declaration
-from benchbench.records import EvaluationRecord, Manifest
+from benchbench.core.arch import build_net
+from benchbench.core.records import EvaluationRecord, Manifest
+from benchbench.plugin.metric import EvalSpec, declaration
 from benchbench.report.latex import tex_text
 from benchbench.report.numbers import BOLD_RULE, Column, formatted
 from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
-from benchbench.store import RunStore
+from benchbench.storage.store import RunStore
 
 ATTRS = sorted([*PAPER_ATTRIBUTES, "Rosy_Cheeks"])
 
@@ -206,7 +206,7 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
     from benchbench.report.figures import figure1_series
-    from benchbench.results import aggregate, tidy
+    from benchbench.report.results import aggregate, tidy
 
     run = RunStore(tmp_path / "r")
     run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
@@ -504,7 +504,7 @@ def test_intervals_stand_beside_means_from_three_seeds(tmp_path, cli_runner):
     plain, wide = tmp_path / "plain", tmp_path / "wide"
     report(cli_runner, run, "--out", str(plain), "--format", "csv,latex")
     report(cli_runner, run, "--out", str(wide), "--format", "csv,latex", "--interval")
-    from benchbench.analysis import bootstrap_interval
+    from benchbench.report.analysis import bootstrap_interval
 
     low, high = bootstrap_interval([60.0, 64.0, 65.0])
     t1 = pd.read_csv(wide / "table1.csv").set_index("method")
@@ -521,7 +521,7 @@ def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
     """Each comparison and each rank correlation the report writes, recomputed from its cells.csv."""
     import scipy.stats
 
-    from benchbench.analysis import superiority
+    from benchbench.report.analysis import superiority
 
     run, folder = shown
     cells = pd.read_csv(folder / "cells.csv")
@@ -538,7 +538,7 @@ def test_statistics_compare_the_variants_and_the_metrics_from_cells_csv(shown):
     page = (folder / "index.html").read_text()
     assert "Statistics — 2D Shapes" in page and "not distinguishable on Higgins et al. score" in page
     shares = pd.read_csv(folder / "statistics" / "variance_shapes2d.csv").set_index(["method", "output"])
-    from benchbench.analysis import variance_shares
+    from benchbench.report.analysis import variance_shares
 
     again = variance_shares(cells, "shapes2d", ["beta_vae_score.eval_accuracy"]).set_index(["method", "output"])
     assert shares.loc[again.index, "between"].tolist() == pytest.approx(again["between"].tolist())
@@ -618,7 +618,7 @@ def test_traversal_tiles_have_gutters_and_latents_sorted_by_kl():
 
 
 def test_outputs_are_named_in_words_with_their_unit_and_direction():
-    from benchbench.metric import shown_output
+    from benchbench.plugin.metric import shown_output
     from benchbench.report.tables import heading, reading_order
 
     sampled = shown_output("dci@sampled.informativeness_test")
@@ -637,8 +637,8 @@ def claims_run(root, seeds: int, dip_error: float) -> dict[str, tuple[str, str]]
     Higgins scores and latent correlations favour DIP-VAE and whose error rises with β; the
     claims checked on it, claim → (verdict, evidence)."""
     from benchbench.report.claims import check_claims
+    from benchbench.report.results import aggregate, tidy
     from benchbench.report.tables import Selection
-    from benchbench.results import aggregate, tidy
 
     run = RunStore(root / f"claims{seeds}")
     run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))

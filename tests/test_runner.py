@@ -8,12 +8,12 @@ from faults import SPEC
 from run_helpers import grid_toml, values
 
 from benchbench.cli import cli
-from benchbench.evaluate import load_trained
-from benchbench.records import CellStatus
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.runtime import derived_seed
-from benchbench.store import RunStore
-from benchbench.trainer import PackTrainer
+from benchbench.core.records import CellStatus
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.core.runtime import derived_seed
+from benchbench.evaluation.evaluate import load_trained
+from benchbench.storage.store import RunStore
+from benchbench.training.trainer import PackTrainer
 
 
 def run_cli(cli_runner, *args, code=0):
@@ -213,7 +213,7 @@ SLOW_METRIC = '''
 import threading
 import time
 
-from benchbench.registry import metrics
+from benchbench.core.registry import metrics
 
 CALLS = []  # (thread name, start, end) of each call
 
@@ -238,7 +238,7 @@ def slow_metric(tmp_path_factory):
     """The plugin file and the list its metric appends its calls to."""
     import sys
 
-    from benchbench.registry import load_plugins
+    from benchbench.core.registry import load_plugins
 
     path = tmp_path_factory.mktemp("plugin") / "slow.py"
     path.write_text(SLOW_METRIC)
@@ -249,9 +249,9 @@ def slow_metric(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("overlap", [True, False])
 def test_evaluations_run_beside_the_next_pack_s_training_when_asked(tmp_path, monkeypatch, slow_metric, overlap):
-    from benchbench.grids import get_grid
-    from benchbench.runner import LocalExecutor, run_grid
-    from benchbench.trainer import TrainSettings
+    from benchbench.planning.grids import get_grid
+    from benchbench.training.runner import LocalExecutor, run_grid
+    from benchbench.training.trainer import TrainSettings
 
     plugin, calls = slow_metric
     calls.clear()

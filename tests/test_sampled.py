@@ -7,9 +7,9 @@ import torch
 from test_evaluations import invoke, smoke
 from toy import TorchEncoder, ToyFactors
 
-from benchbench.metric import EvalSpec
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.representation import ModelView
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.plugin.metric import EvalSpec
+from benchbench.plugin.representation import ModelView
 
 
 def test_representation_is_an_option_of_every_metric_and_keys_stay_for_the_mean():
@@ -57,9 +57,9 @@ def test_evaluate_sampled_beside_mean_from_its_own_stream(tmp_path, cli_runner):
 def test_a_grid_scoring_both_representations_reports_them_in_columns_of_their_own(tmp_path, cli_runner):
     from run_helpers import write_grid
 
-    from benchbench.catalogue import smoke_grid
-    from benchbench.results import evaluation_keys, status_counts, tidy
-    from benchbench.store import RunStore
+    from benchbench.planning.catalogue import smoke_grid
+    from benchbench.report.results import evaluation_keys, status_counts, tidy
+    from benchbench.storage.store import RunStore
 
     spec = smoke_grid()
     spec.update(name="both", representations=["mean", "sampled"], metrics={"mig": {"num_train": 200}})

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import benchbench
-from benchbench.arch import build_net, decoder_mean
-from benchbench.encoders import build, load_encoder
-from benchbench.evaluate import evaluate_cell
-from benchbench.metric import EvalSpec
-from benchbench.records import EncoderSource
-from benchbench.registry import BenchbenchError
-from benchbench.store import RunStore
+from benchbench.core.arch import build_net, decoder_mean
+from benchbench.core.records import EncoderSource
+from benchbench.core.registry import BenchbenchError
+from benchbench.evaluation.encoders import build, load_encoder
+from benchbench.evaluation.evaluate import evaluate_cell
+from benchbench.plugin.metric import EvalSpec
+from benchbench.storage.store import RunStore
 
 SPECS = {
     "mig": {"num_train": 300},
@@ -66,7 +66,7 @@ def test_encoders_load_from_a_file_a_module_and_torchscript(tmp_path, shapes):
     from_file = load_encoder(EncoderSource.parse(f"{tmp_path / 'mine.py'}:encode"))
     images = torch.as_tensor(shapes.images_at(np.arange(3)))
     assert from_file(images).shape == (3, 8)
-    assert load_encoder(EncoderSource.parse("benchbench.arch:decoder_mean")) is decoder_mean  # MODULE:NAME
+    assert load_encoder(EncoderSource.parse("benchbench.core.arch:decoder_mean")) is decoder_mean  # MODULE:NAME
     scripted = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3)))
     scripted.save(str(tmp_path / "enc.pt"))
     scored = benchbench.score(
@@ -117,8 +117,8 @@ def test_unloadable_encoders_are_one_line_errors(tmp_path):
 def test_pca_and_ica_baselines_are_scikit_learns_transforms(shapes, monkeypatch):
     from sklearn.decomposition import PCA, FastICA
 
-    from benchbench import encoders
-    from benchbench.encoders import fitting_images
+    from benchbench.evaluation import encoders
+    from benchbench.evaluation.encoders import fitting_images
 
     monkeypatch.setattr(encoders, "FIT_IMAGES", 600)  # 10,000 by default: ICA takes a while
     x = fitting_images(shapes, seed=3)
@@ -343,7 +343,7 @@ def test_bad_code_files_are_one_line_errors_writing_nothing(tmp_path, cli_runner
 def test_report_baselines_scores_them_beside_the_models_once(tmp_path, cli_runner, monkeypatch):
     from test_evaluations import invoke, smoke
 
-    monkeypatch.setattr("benchbench.encoders.FIT_IMAGES", 1000)  # FastICA's whitening SVD: 40 s at 10,000
+    monkeypatch.setattr("benchbench.evaluation.encoders.FIT_IMAGES", 1000)  # FastICA's whitening SVD: 40 s at 10,000
     run = smoke(cli_runner, tmp_path, "--seeds", "2")
     invoke(cli_runner, "report", str(run.path), "--format", "csv", "--baselines", "--device", "cpu")
     rows = __import__("pandas").read_csv(run.path / "report" / "aggregate.csv").set_index("label")
@@ -369,7 +369,7 @@ def pd_isna(value) -> bool:
 def test_compare_sets_two_runs_scores_of_one_encoder_side_by_side(tmp_path, cli_runner, monkeypatch):
     from test_evaluations import invoke
 
-    monkeypatch.setattr("benchbench.encoders.FIT_IMAGES", 500)
+    monkeypatch.setattr("benchbench.evaluation.encoders.FIT_IMAGES", 500)
     for name in ("one", "two"):
         invoke(cli_runner, "score", "baseline:pca", "--dataset", "shapes2d", "--latent-dim", "4", "--metrics",
                "mig", "--option", "mig.num_train=300", "--name", name, "--results", str(tmp_path),

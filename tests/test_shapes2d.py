@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchbench.data import PackedBinaryImages
+from benchbench.plugin.data import PackedBinaryImages
 
 # sha256 of the bit-packed array of all 737,280 images; any change to the renderer changes it.
 EXPECTED_SHA256 = "bafe754c2885183b8aed1dfc59f113b4b8ee68832bbd08e7b93c3109f83defb7"

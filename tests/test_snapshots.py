@@ -7,7 +7,7 @@ import torch
 from run_helpers import assert_one_line_error, values, write_grid
 
 from benchbench.cli import cli
-from benchbench.store import RunStore
+from benchbench.storage.store import RunStore
 
 
 def spec(steps: int, snapshots: list[int] | None = None) -> dict:
@@ -100,7 +100,7 @@ def test_snapshots_a_grid_cannot_keep_are_one_line(tmp_path, cli_runner, snapsho
 
 
 def test_steps_cut_on_the_command_line_keep_the_snapshots_before_them(tmp_path):
-    from benchbench.grids import load_toml
+    from benchbench.planning.grids import load_toml
 
     grid = load_toml(write_grid(tmp_path / "g.toml", spec(6, [2, 4])))
     assert {c.snapshots for c in grid.cells(steps=3)} == {(2,)}

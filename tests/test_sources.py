@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from toy import Adapter, ToyFactors
 
-from benchbench.encoders import CodeTable, identity
-from benchbench.metric import MetricNotApplicable
-from benchbench.records import EncoderSource, ScoredEncoder
-from benchbench.registry import metrics
-from benchbench.representation import Representation, SampledView
+from benchbench.core.records import EncoderSource, ScoredEncoder
+from benchbench.core.registry import metrics
+from benchbench.evaluation.encoders import CodeTable, identity
+from benchbench.plugin.metric import MetricNotApplicable
+from benchbench.plugin.representation import Representation, SampledView
 
 REFERENCE = Path(__file__).parent.parent / "results" / "reference"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchbench.arch import build_net, tensorflow_init
-from benchbench.cells import Cell
-from benchbench.registry import methods
-from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings, adam_update, init_aux, init_net
+from benchbench.core.arch import build_net, tensorflow_init
+from benchbench.core.registry import methods
+from benchbench.planning.cells import Cell
+from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.trainer import PackTrainer, TrainSettings, adam_update, init_aux, init_net
 
 ONE_STEP = TrainSettings(checkpoint_every=100, log_every=1, progress=False)
 

@@ -10,8 +10,8 @@ from test_datasets_gt import write_dsprites
 from test_dsprites_variants import check_nuisance
 
 from benchbench.cli import cli
-from benchbench.data import DatasetError
-from benchbench.registry import datasets
+from benchbench.core.registry import datasets
+from benchbench.plugin.data import DatasetError
 
 INDICES = np.array([0, 7, 30, 47])
 

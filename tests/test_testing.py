@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from benchbench.cli import cli
-from benchbench.registry import methods, metrics
+from benchbench.core.registry import methods, metrics
 from benchbench.testing import check_dataset, check_method, check_metric
 
 #: Checked in the everyday loop; every other built-in plugin in the slow one.
@@ -50,9 +50,9 @@ def test_every_other_builtin_plugin_passes_the_kit():
 FAULTY = '''
 import numpy as np
 import torch
-from benchbench.method import Method
-from benchbench.metric import better
-from benchbench.registry import methods, metrics
+from benchbench.plugin.method import Method
+from benchbench.plugin.metric import better
+from benchbench.core.registry import methods, metrics
 
 @metrics.register("kit_unseeded")
 @better(score="higher")

@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from benchbench.checkpoint import PackCheckpoint
-from benchbench.method import Method
-from benchbench.registry import methods
-from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.core.registry import methods
+from benchbench.plugin.method import Method
+from benchbench.storage.checkpoint import PackCheckpoint
+from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.trainer import PackTrainer, TrainSettings
 
 SETTINGS = TrainSettings(checkpoint_every=4, log_every=2, progress=False)
 
@@ -240,7 +240,7 @@ class SparseVAE(Method):
 
 
 def test_a_method_written_against_the_first_api_warns_once_and_trains_the_same_bits(cell, shapes, tmp_path):
-    from benchbench.registry import BenchbenchDeprecation
+    from benchbench.core.registry import BenchbenchDeprecation
 
     with pytest.warns(BenchbenchDeprecation) as said:
 

@@ -9,12 +9,12 @@ import scipy.stats
 from test_evaluations import invoke
 from toy import ToyFactors
 
-from benchbench.metric import EvalSpec
+from benchbench.core.registry import metrics
 from benchbench.metrics.udr import lasso_matrix, relative_strength, spearman_matrix
-from benchbench.registry import metrics
-from benchbench.representation import Representation
-from benchbench.results import described, evaluation_keys, headline_outputs
-from benchbench.store import RunStore
+from benchbench.plugin.metric import EvalSpec
+from benchbench.plugin.representation import Representation
+from benchbench.report.results import described, evaluation_keys, headline_outputs
+from benchbench.storage.store import RunStore
 
 
 def test_relative_strength_replays_disentanglement_libs_cases():
@@ -86,7 +86,7 @@ def test_inactive_latents_are_filtered_as_the_library_does():
 def _grid(tmp_path, seeds):
     from run_helpers import write_grid
 
-    from benchbench.catalogue import smoke_grid
+    from benchbench.planning.catalogue import smoke_grid
 
     spec = smoke_grid()
     spec.update(name="udr", seeds=seeds, metrics={"udr": {"num_data_points": 200}, "mig": {"num_train": 200}})

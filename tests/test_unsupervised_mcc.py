@@ -6,8 +6,8 @@ import pytest
 import scipy.linalg
 from toy import Adapter, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
+from benchbench.core.registry import metrics
 from benchbench.metrics.unsupervised import gaussian_total_correlation, gaussian_wasserstein_correlation
-from benchbench.registry import metrics
 
 CORRELATED = np.array([[1, 0.9], [0.9, 1.0]])
 
@@ -60,8 +60,8 @@ def test_unsupervised_scores_of_independent_and_of_mixed_codes():
 
 
 def test_unsupervised_matches_its_definition_on_the_same_codes():
-    from benchbench.representation import encode, sample_indices
-    from benchbench.stats import histogram_discretize
+    from benchbench.plugin.representation import encode, sample_indices
+    from benchbench.plugin.stats import histogram_discretize
 
     model, data = factors_plus_noise(seed=3), ToyFactors()
     found = _score("unsupervised", factors_plus_noise(seed=3), seed=5)
@@ -101,7 +101,7 @@ def test_mcc_knows_its_answers():
 
 def test_mcc_scores_the_metric_path_exactly_as_the_reference():
     """The metric's own sample, re-drawn with the same seed, scored by the reference."""
-    from benchbench.representation import sample_codes
+    from benchbench.plugin.representation import sample_codes
 
     data, seed = ToyFactors(), 11
     found = _score("mcc", factors_plus_noise(scale=0.3, seed=1), seed=seed)

@@ -4,8 +4,8 @@ representations with known answers for metric tests."""
 import numpy as np
 import torch
 
-from benchbench.data import GroundTruthDataset, LabelledDataset, Uint8Images
-from benchbench.representation import Representation
+from benchbench.plugin.data import GroundTruthDataset, LabelledDataset, Uint8Images
+from benchbench.plugin.representation import Representation
 
 
 class ToyFactors(GroundTruthDataset):

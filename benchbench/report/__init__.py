@@ -1,12 +1,6 @@
-"""``benchbench report``: a run → the paper's Tables 1–4 (CSV, LaTeX), its figures, an overview of
-every metric and an HTML page.
-
-``tables.py`` computes the paper's tables from the run's tidy table, ``sections.py`` builds each
-table and figure, ``writer.py`` writes them in the paper's order and swaps the finished report
-into place; ``figures``, ``latex``, ``html``, ``numbers`` and ``settings`` render.
-"""
-
-from benchbench.report.sections import FORMATS
-from benchbench.report.writer import make_report
-
-__all__ = ["FORMATS", "make_report"]
+"""The report: a run read from the store (``results``: the tidy table every view is made from),
+its statistics (``analysis``), two runs side by side (``compare``), and ``benchbench report``:
+the paper's tables (``tables``), each table and figure as files and HTML (``sections``), written
+in the paper's order and swapped into place (``writer``), rendered by ``figures``, ``latex``,
+``html`` and ``numbers``, with the run's protocol (``settings``) and claims (``claims``).
+Importing the package imports none of them: ``status`` need not load matplotlib."""

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from benchbench.analysis import smallest_p, superiority, trend
-from benchbench.metric import shown_output
+from benchbench.plugin.metric import shown_output
+from benchbench.report.analysis import smallest_p, superiority, trend
 from benchbench.report.tables import HIGGINS, RECON, Row, Selection, beta_sweep, cells_of, is_paper_dip, table1_rows
 
 SIGNIFICANCE = 0.05

@@ -23,8 +23,9 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from benchbench.arch import decoder_mean  # noqa: E402
-from benchbench.metric import shown_output  # noqa: E402
+from benchbench.core.arch import decoder_mean  # noqa: E402
+from benchbench.plugin.metric import shown_output  # noqa: E402
+from benchbench.report.results import PAPER_NAMES  # noqa: E402
 from benchbench.report.tables import (  # noqa: E402
     HIGGINS,
     PAPER_TABLE1,
@@ -35,8 +36,7 @@ from benchbench.report.tables import (  # noqa: E402
     reading_order,
     title_of,
 )
-from benchbench.results import PAPER_NAMES  # noqa: E402
-from benchbench.store import CellStore  # noqa: E402
+from benchbench.storage.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
 PNG_METADATA = {"Software": None}

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchbench.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
-from benchbench.metric import declaration, metric_of, shown_output
-from benchbench.registry import BenchbenchError, datasets, metrics
+from benchbench.core.registry import BenchbenchError, datasets, metrics
+from benchbench.plugin.metric import declaration, metric_of, shown_output
 from benchbench.report import figures
+from benchbench.report.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
 from benchbench.report.claims import SIGNIFICANCE, SIMILAR, check_claims, claims_frame
 from benchbench.report.html import frame_html, rows_table_html, table_html
 from benchbench.report.latex import matrix_tabular, table_float, tabular
 from benchbench.report.numbers import BOLD_RULE, Column, digits_for
+from benchbench.report.results import direction, headline_outputs, held_evaluations, metric_columns, profile_key
 from benchbench.report.tables import (
     CELEBA,
     HIGGINS,
@@ -29,8 +30,7 @@ from benchbench.report.tables import (
     table2,
     title_of,
 )
-from benchbench.results import direction, headline_outputs, held_evaluations, metric_columns, profile_key
-from benchbench.store import RunStore
+from benchbench.storage.store import RunStore
 
 #: What a report can write; the page shows the figures, so ``html`` draws them too.
 FORMATS = ("csv", "latex", "figures", "html")
@@ -267,7 +267,7 @@ def correlation_latex(found: dict, caption: str, label: str, options) -> str:
 
 def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, options, directions) -> Section:
     """Whether differences are real: the methods compared pairwise on every headline output, and
-    how alike the metrics rank the models (:mod:`benchbench.analysis`)."""
+    how alike the metrics rank the models (:mod:`benchbench.report.analysis`)."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
     outputs = [o for o in headline_outputs(metric_columns(table), directions) if rows[o].notna().sum() >= 3]
     higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchbench.catalogue import paper_grid
-from benchbench.cells import SETTINGS
-from benchbench.encoders import described
-from benchbench.grids import TRAIN_DEFAULTS
-from benchbench.registry import datasets
-from benchbench.store import RunStore
+from benchbench.core.registry import datasets
+from benchbench.evaluation.encoders import described
+from benchbench.planning.catalogue import paper_grid
+from benchbench.planning.cells import SETTINGS
+from benchbench.planning.grids import TRAIN_DEFAULTS
+from benchbench.storage.store import RunStore
 
 TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", *SETTINGS)
 #: How the header names a setting away from its first value.
@@ -42,7 +42,7 @@ def scored(run: RunStore) -> dict[str, list[str]]:
 
 
 def _non_default(facts: dict[str, dict]) -> list[str]:
-    """The metrics shown with options other than their defaults (:func:`benchbench.results.described`)."""
+    """The metrics shown with options other than their defaults (:func:`benchbench.report.results.described`)."""
     return [metric for metric, fact in facts.items() if not fact["defaults"]]
 
 

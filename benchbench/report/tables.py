@@ -1,8 +1,8 @@
 """The paper's tables, computed from one tidy table of a run's cells.
 
-Everything starts from :func:`benchbench.results.tidy` (a row per cell: dataset, method,
+Everything starts from :func:`benchbench.report.results.tidy` (a row per cell: dataset, method,
 hyperparameters, seed, status, every scalar metric, and its row label) and
-:func:`benchbench.results.aggregate` (mean, std and n over the seeds of each configuration).  A
+:func:`benchbench.report.results.aggregate` (mean, std and n over the seeds of each configuration).  A
 method *variant* is a method with its string hyperparameters (DIP-VAE-I and -II, running or
 batch covariance): variants are separate rows, series and labels.
 Table 1 picks, per dataset, the VAE, β-VAE at β₁ and β₂, and per DIP-VAE variant the
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from benchbench.metric import declared_directions, metric_of, shown_output
-from benchbench.registry import BenchbenchError, datasets
-from benchbench.results import direction, metric_columns, ranked_outputs
+from benchbench.core.registry import BenchbenchError, datasets
+from benchbench.plugin.metric import declared_directions, metric_of, shown_output
+from benchbench.report.results import direction, metric_columns, ranked_outputs
 
 HIGGINS = "beta_vae_score.eval_accuracy"
 RECON = "reconstruction_error.mse"
@@ -95,7 +95,7 @@ class Selection:
     #: Whether the user chose ``select_by``: only then must the run have its values (a run
     #: without the Higgins score still gets a report, with the rows it can fill).
     chosen: bool = False
-    #: Which way each output is better, as the run recorded it (:func:`benchbench.results.directions`).
+    #: Which way each output is better, as the run recorded it (:func:`benchbench.report.results.directions`).
     directions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def betas_for(self, dataset: str) -> tuple[float, float]:

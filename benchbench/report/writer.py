@@ -8,9 +8,10 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from benchbench.registry import BenchbenchError
+from benchbench.core.registry import BenchbenchError
 from benchbench.report import figures
 from benchbench.report.html import write_html
+from benchbench.report.results import aggregate, described, evaluation_keys, snapshot_table, tidy
 from benchbench.report.sections import (
     CELEBA,
     FORMATS,
@@ -28,8 +29,7 @@ from benchbench.report.sections import (
 )
 from benchbench.report.settings import header, protocol_note, protocol_warnings, training_settings
 from benchbench.report.tables import TABLE1_DATASETS, Selection
-from benchbench.results import aggregate, described, evaluation_keys, snapshot_table, tidy
-from benchbench.store import open_run
+from benchbench.storage.store import open_run
 
 MARKER = ".benchbench-report"
 #: The page's order of each dataset's sections: the paper's.

@@ -1,11 +1,11 @@
 """The evaluation driver: trained models in, evaluation records out.
 
-An evaluation (:class:`benchbench.metric.EvalSpec`: a metric and its resolved options) is a
+An evaluation (:class:`benchbench.plugin.metric.EvalSpec`: a metric and its resolved options) is a
 record attached to a trained model — values, artifacts, the metric's declared directions,
 seconds, versions, git commit, device — so a model is trained once and evaluated as many ways
 as wanted.  Metrics see every model — trained here, a snapshot of one, or scored — as a
-:class:`~benchbench.representation.Representation`; the API they are written against is
-:mod:`benchbench.metric`.
+:class:`~benchbench.plugin.representation.Representation`; the API they are written against is
+:mod:`benchbench.plugin.metric`.
 """
 
 from __future__ import annotations
@@ -21,16 +21,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchbench import encoders
-from benchbench.cells import canonical_json
-from benchbench.data import Dataset
-from benchbench.metric import EvalSpec, MetricNotApplicable, check_profile, declaration, is_across_seeds
-from benchbench.provenance import device_name, git_commit, now, versions
-from benchbench.records import EvaluationRecord
-from benchbench.registry import BenchbenchError, datasets, metrics, one_line
-from benchbench.representation import ModelView, Representation, label_names
-from benchbench.runtime import derived_seed
-from benchbench.store import CellStore, RunStore
+from benchbench.core.provenance import device_name, git_commit, now, versions
+from benchbench.core.records import EvaluationRecord, canonical_json
+from benchbench.core.registry import BenchbenchError, datasets, metrics, one_line
+from benchbench.core.runtime import derived_seed
+from benchbench.evaluation import encoders
+from benchbench.plugin.data import Dataset
+from benchbench.plugin.metric import EvalSpec, MetricNotApplicable, check_profile, declaration, is_across_seeds
+from benchbench.plugin.representation import ModelView, Representation, label_names
+from benchbench.storage.store import CellStore, RunStore
 
 
 def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -180,7 +179,7 @@ def evaluate_configurations(
     progress: bool = True,
     cell_ids: set[str] | None = None,
 ) -> list[tuple[CellStore, EvalSpec]]:
-    """Compute the :func:`~benchbench.metric.across_seeds` evaluations of ``specs`` for every
+    """Compute the :func:`~benchbench.plugin.metric.across_seeds` evaluations of ``specs`` for every
     configuration of ``run`` whose trained models have none yet, or whose records name another
     set of models (a seed trained since, or lost): one call per configuration, one record per
     model, each naming the models compared (``models``).  With ``cell_ids``, only the

@@ -1,5 +1,5 @@
-"""Scoring encoders benchbench did not train (:mod:`benchbench.encoders`), with the same metrics
-as its own models: as a :class:`~benchbench.representation.Representation` — batched on the
+"""Scoring encoders benchbench did not train (:mod:`benchbench.evaluation.encoders`), with the same metrics
+as its own models: as a :class:`~benchbench.plugin.representation.Representation` — batched on the
 chosen device, each dataset image encoded once per scoring — with a trained cell's random streams.
 """
 
@@ -14,10 +14,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from benchbench import encoders
-from benchbench.cells import Cell
-from benchbench.data import Dataset
-from benchbench.evaluate import (
+from benchbench.core.provenance import git_commit, versions
+from benchbench.core.records import LAYOUT, EncoderSource
+from benchbench.core.registry import BenchbenchError, datasets, metrics
+from benchbench.evaluation import encoders
+from benchbench.evaluation.evaluate import (
     call_metric,
     check_specs_fit,
     evaluation_specs,
@@ -26,13 +27,12 @@ from benchbench.evaluate import (
     split_result,
     write_record,
 )
-from benchbench.metric import check_profile, declaration, is_across_seeds
-from benchbench.migrate import upgrade
-from benchbench.provenance import git_commit, versions
-from benchbench.records import LAYOUT, EncoderSource
-from benchbench.registry import BenchbenchError, datasets, metrics
-from benchbench.representation import Representation, label_names
-from benchbench.store import RunStore
+from benchbench.planning.cells import Cell
+from benchbench.plugin.data import Dataset
+from benchbench.plugin.metric import check_profile, declaration, is_across_seeds
+from benchbench.plugin.representation import Representation, label_names
+from benchbench.storage.migrate import upgrade
+from benchbench.storage.store import RunStore
 
 
 def score(
@@ -52,15 +52,15 @@ def score(
     with ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
     ``options`` per metric on top; the metrics' streams come from ``seed`` as a trained cell's
     do (a baseline is fitted or initialised with it).  ``encoder`` is an
-    :class:`~benchbench.records.EncoderSource`, the words that name one (``FILE.py:NAME``,
+    :class:`~benchbench.core.records.EncoderSource`, the words that name one (``FILE.py:NAME``,
     ``MODULE:NAME``, a TorchScript or ``.pt2`` file, ``baseline:NAME`` with ``latent_dim``
-    codes, a code matrix ``codes:FILE.npz``: see :func:`~benchbench.encoders.load_codes`), or an
+    codes, a code matrix ``codes:FILE.npz``: see :func:`~benchbench.evaluation.encoders.load_codes`), or an
     object (a function, or an object with ``encode``).  Returns a row per output (``metric``,
     ``key``, ``status``, ``output``, ``value``, ``error``, the metric's ``seconds``); a metric
     that does not apply, or fails, is a row saying why.
 
     With ``run`` (a folder), a named encoder is a model of that run, as a trained cell is: its id
-    hashes what it is (:func:`~benchbench.encoders.identity`) and its label (default: the words
+    hashes what it is (:func:`~benchbench.evaluation.encoders.identity`) and its label (default: the words
     that named it; a code file's stem), its evaluations are records, and only those it lacks
     are computed."""
     source = EncoderSource.parse(encoder) if isinstance(encoder, str) else encoder
@@ -91,10 +91,10 @@ def score(
 
 def scored_cell(source: EncoderSource, dataset: str, label: str, latent_dim: int, seed: int) -> Cell:
     """The cell a named encoder is in a run — its label as the method, what it is (a hash: see
-    :func:`~benchbench.encoders.identity`) as its one hyperparameter, no training.  Its ``arch``
+    :func:`~benchbench.evaluation.encoders.identity`) as its one hyperparameter, no training.  Its ``arch``
     is the word ``scored``, as runs have always recorded it (it is part of the cell's id);
     whether a cell was scored is its ``encoder.json``'s to say
-    (:meth:`~benchbench.store.CellStore.scored`)."""
+    (:meth:`~benchbench.storage.store.CellStore.scored`)."""
     kind = "codes" if source.kind == "codes" else "encoder"
     digest = encoders.identity(source, latent_dim)
     return Cell(dataset, label, {kind: digest[:16]}, seed, "scored", latent_dim, 0, 0, 0.0)
@@ -102,7 +102,7 @@ def scored_cell(source: EncoderSource, dataset: str, label: str, latent_dim: int
 
 def record_scores(run: RunStore, cell: Cell, record, dataset: Dataset, model: Representation, specs, device, progress):
     """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (what it is:
-    ``record``, a :class:`~benchbench.records.ScoredEncoder`), computing those it lacks."""
+    ``record``, a :class:`~benchbench.core.records.ScoredEncoder`), computing those it lacks."""
     with run.writing(f"benchbench score {record.source.text}"):
         upgrade(run)
         store = run.add_cell(cell)
@@ -148,7 +148,7 @@ def metrics_to_score(names: list[str] | None) -> list[str]:
 
 
 def score_baselines(run: RunStore, device: torch.device, progress: bool = True) -> list[str]:
-    """Score every baseline (:data:`~benchbench.encoders.BASELINES`) into ``run`` beside its
+    """Score every baseline (:data:`~benchbench.evaluation.encoders.BASELINES`) into ``run`` beside its
     trained models: on each of their datasets, at their latent size, with each of their seeds,
     with the run's evaluations (those of one model), computing only what is missing.  Returns
     notes: a baseline that does not apply to a dataset, or that the run has no trained models."""

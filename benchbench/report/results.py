@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchbench.analysis import bootstrap_interval
-from benchbench.metric import check_profile, declaration, declared_directions, metric_of, shown_name
-from benchbench.records import STATUSES
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.store import CellStore, RunStore
+from benchbench.core.records import STATUSES
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.plugin.metric import check_profile, declaration, declared_directions, metric_of, shown_name
+from benchbench.report.analysis import bootstrap_interval
+from benchbench.storage.store import CellStore, RunStore
 
 #: How the paper names the methods it compares; other methods keep their registered name.
 PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
@@ -63,7 +63,7 @@ def evaluation_keys(
     run: RunStore, chosen: dict[str, str] | None = None, profile: str | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """Which evaluation of each metric tables show, by the name tables give it
-    (:func:`benchbench.metric.shown_name`: mean and sampled codes apart): ``chosen``
+    (:func:`benchbench.plugin.metric.shown_name`: mean and sampled codes apart): ``chosen``
     (``{name: key or key prefix}``), else ``profile``'s (the preset's options, as ``evaluate
     --profile`` computes them), else the grid's, else the only one there is.  A metric
     evaluated with several option sets and none of them chosen is left out with a note, never
@@ -222,7 +222,7 @@ def _hp_text(key: str, value) -> str:
 
 def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
     """A row per cell of the run, with the evaluations ``keys`` picks (see
-    :func:`benchbench.store.results_table`), its variant (method and the string hyperparameters
+    :func:`benchbench.storage.store.results_table`), its variant (method and the string hyperparameters
     that vary in the run) and a label unique to its configuration."""
     table = results_table(run, keys)
     strings = _varying(table, string_hp_columns(table))
@@ -294,7 +294,7 @@ def direction(directions: dict[str, dict[str, str]], output: str) -> str | None:
 
 def headline_outputs(columns, directions: dict[str, dict[str, str]]) -> list[str]:
     """The ``metric.output`` columns the overview shows, in the order given: those a metric
-    declares a direction for (see :func:`benchbench.metric.better`), or every output of a
+    declares a direction for (see :func:`benchbench.plugin.metric.better`), or every output of a
     metric that declares none (a plugin's)."""
     outputs = [c for c in columns if c.count(".") == 1]
     declared = {c.split(".")[0] for c in outputs if direction(directions, c) is not None}

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from benchbench.checks import interval_words, is_number, type_words
-from benchbench.registry import BenchbenchDeprecation, BenchbenchError
+from benchbench.core.checks import interval_words, is_number, type_words
+from benchbench.core.registry import BenchbenchDeprecation, BenchbenchError
 
 Tensors = dict[str, torch.Tensor]
 

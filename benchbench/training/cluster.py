@@ -1,7 +1,7 @@
 """Packs on a Dask cluster: a running one (``--scheduler``), or a ``LocalCluster`` started for
 the run (``--cluster local:N``).
 
-A pack is one Dask task running :func:`benchbench.runner.run_pack` on a worker, which must see
+A pack is one Dask task running :func:`benchbench.training.runner.run_pack` on a worker, which must see
 the results folder and the data root at the same paths (a shared filesystem).  Dask retries a
 task whose worker died; the retry resumes from the pack's last checkpoint, and the cells'
 claims make a task that runs twice wait for the first rather than train beside it.  A task
@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from benchbench.registry import BenchbenchError, one_line
-from benchbench.runner import PackJob, SetupError, run_pack
+from benchbench.core.registry import BenchbenchError, one_line
+from benchbench.training.runner import PackJob, SetupError, run_pack
 
 INSTALL = 'pip install "benchbench[cluster]"'
 

@@ -1,8 +1,8 @@
 """``benchbench migrate``: convert a run written by an older benchbench to today's layout
-(:data:`benchbench.records.LAYOUT`).
+(:data:`benchbench.core.records.LAYOUT`).
 
 Layout 2 → 3: an evaluation's key no longer hashes the options that only say how it runs
-(:func:`benchbench.metric.execution`, e.g. ``device``), so each such record is moved to the folder
+(:func:`benchbench.plugin.metric.execution`, e.g. ``device``), so each such record is moved to the folder
 of its new key and says which options those are; the manifest's evaluations likewise.  Values,
 arrays and every other field are kept.  A writer (``run``, ``evaluate``, ``score``) does this
 itself before it writes (:func:`upgrade`).
@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from benchbench.cells import Cell
-from benchbench.files import atomic_write_json, read_json
-from benchbench.grids import grid_evaluations
-from benchbench.metric import EvalSpec, declaration
-from benchbench.records import LAYOUT, EvaluationRecord
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.store import CellStore, RunStore
+from benchbench.core.files import atomic_write_json, read_json
+from benchbench.core.records import LAYOUT, EvaluationRecord
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.planning.cells import Cell
+from benchbench.planning.grids import grid_evaluations
+from benchbench.plugin.metric import EvalSpec, declaration
+from benchbench.storage.store import CellStore, RunStore
 
 
 def _records(store: CellStore, cell: Cell, options: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> None:
@@ -72,7 +72,7 @@ def migrate(run: RunStore) -> tuple[int, int]:
 
 def upgrade(run: RunStore) -> None:
     """What a writer does first, holding the run's lock: a layout-2 run converted (said in one
-    line on stderr); a layout-1 run refused (:meth:`~benchbench.store.RunStore.check_layout`)."""
+    line on stderr); a layout-1 run refused (:meth:`~benchbench.storage.store.RunStore.check_layout`)."""
     run.check_layout()
     if run.manifest().layout == 2:
         rekeyed = _rekey(run)

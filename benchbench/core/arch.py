@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchbench.registry import BenchbenchError
+from benchbench.core.registry import BenchbenchError
 
 
 class VAENet(nn.Module):

@@ -5,10 +5,10 @@ An encoder is anything that maps a float tensor of images in [0, 1], ``(n, C, H,
 an exported program (``torch.export``, ``.pt2``).  If ``encode`` returns ``(μ, log σ²)`` the
 sampled representation applies; if the object also has ``decode(z) → images in [0, 1]``, so does
 the reconstruction error.  :class:`ForeignNet` gives it the shape of a trained network, so
-metrics see it through :class:`~benchbench.representation.ModelView` as they see a model trained
-here.  What names one is an :class:`~benchbench.records.EncoderSource`, parsed once where it is
+metrics see it through :class:`~benchbench.plugin.representation.ModelView` as they see a model trained
+here.  What names one is an :class:`~benchbench.core.records.EncoderSource`, parsed once where it is
 given; :func:`representation_of` turns a source (or an object given in Python) into the
-:class:`~benchbench.representation.Representation` metrics score.
+:class:`~benchbench.plugin.representation.Representation` metrics score.
 
 The baselines need no training, and are scored beside learned models to show what "no learning"
 and "perfect" score on each metric:
@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchbench.arch import build_net, decoder_mean
-from benchbench.data import Dataset, LabelledDataset, classes_from_values
-from benchbench.metric import MetricNotApplicable
-from benchbench.records import EncoderSource, ScoredEncoder
-from benchbench.registry import BenchbenchError, datasets, import_source, one_line
-from benchbench.representation import ModelView, Representation, label_names, labels_at
+from benchbench.core.arch import build_net, decoder_mean
+from benchbench.core.records import EncoderSource, ScoredEncoder
+from benchbench.core.registry import BenchbenchError, datasets, import_source, one_line
+from benchbench.plugin.data import Dataset, LabelledDataset, classes_from_values
+from benchbench.plugin.metric import MetricNotApplicable
+from benchbench.plugin.representation import ModelView, Representation, label_names, labels_at
 
 
 def _as_tensor(value, device: torch.device) -> torch.Tensor:
@@ -44,7 +44,7 @@ def _as_tensor(value, device: torch.device) -> torch.Tensor:
 
 
 class ForeignNet(torch.nn.Module):
-    """An encoder trained elsewhere, shaped as :class:`~benchbench.representation.ModelView`
+    """An encoder trained elsewhere, shaped as :class:`~benchbench.plugin.representation.ModelView`
     expects a network: ``encode(x) → (μ, log σ²)`` (zeros when it gives none: ``has_posterior``
     says which) and ``decode_mean(z)``.  Which of the object's callables do that is decided here,
     once; :func:`check_encoder` fills in ``latent_dim`` and ``has_posterior``."""
@@ -176,7 +176,7 @@ CODE_MEMBERS = ("codes", "indices", "factors", "factor_names")
 class Observed(LabelledDataset):
     """The observations a code matrix was computed on, as a dataset: their factor values as its
     labels, no images.  Metrics that need only observed samples run on it; those that draw
-    observations of their own do not (:attr:`~benchbench.data.Dataset.observed_only`)."""
+    observations of their own do not (:attr:`~benchbench.plugin.data.Dataset.observed_only`)."""
 
     observed_only = True
 
@@ -315,7 +315,7 @@ def representation_of(
 ) -> tuple[Representation, Dataset]:
     """``(what metrics score, the dataset they score it on)`` for ``encoder``: a source, or an
     object given in Python (a function or an object with ``encode``).  An encoder is checked on
-    two images and seen through :class:`~benchbench.representation.ModelView` on ``device``; a
+    two images and seen through :class:`~benchbench.plugin.representation.ModelView` on ``device``; a
     code matrix (:func:`load_codes`) and the ``factors`` baseline are a :class:`CodeTable`."""
     source = encoder if isinstance(encoder, EncoderSource) else None
     if source is not None and source.kind == "codes":

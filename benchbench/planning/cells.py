@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchbench.registry import methods
+from benchbench.core.records import canonical_json
+from benchbench.core.registry import methods
 
 #: The network arithmetic a cell can train with (see :class:`Cell`), and the torch dtype its layers
 #: compute in: one table, so every precision a grid accepts is one the trainer can run.
@@ -25,16 +25,12 @@ SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 @dataclass
 class Cell:
     """Everything that determines a trained model; ``id`` hashes all of it.
 
     Metrics are not part of a cell: an evaluation is a record attached to the trained model
-    (see :mod:`benchbench.evaluate`), so changing how a model is evaluated never retrains it.
+    (see :mod:`benchbench.evaluation.evaluate`), so changing how a model is evaluated never retrains it.
 
     The :data:`SETTINGS` enter the config only away from their first value, so every cell
     keeps the id it had before they existed:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from benchbench.files import atomic_torch_save
+from benchbench.core.files import atomic_torch_save
 
 Tensors = dict[str, torch.Tensor]
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchbench.metric import metric_of
-from benchbench.migrate import current_key
-from benchbench.records import LAYOUT
-from benchbench.registry import BenchbenchError
-from benchbench.results import aggregate, evaluation_keys, held_evaluations, metric_columns, tidy
-from benchbench.store import RunStore, open_run
+from benchbench.core.records import LAYOUT
+from benchbench.core.registry import BenchbenchError
+from benchbench.plugin.metric import metric_of
+from benchbench.report.results import aggregate, evaluation_keys, held_evaluations, metric_columns, tidy
+from benchbench.storage.migrate import current_key
+from benchbench.storage.store import RunStore, open_run
 
 #: Relative difference that float rounding alone explains: ~8 units in the last place of float32.
 ROUNDING = 1e-6

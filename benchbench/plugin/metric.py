@@ -1,12 +1,12 @@
-"""The metric plugin API: what a metric author imports (the counterpart of :mod:`benchbench.method`).
+"""The metric plugin API: what a metric author imports (the counterpart of :mod:`benchbench.plugin.method`).
 
 A metric is a function registered with ``@metrics.register("name")``::
 
     def my_metric(dataset, model, rng, *, option=default, ...) -> dict[str, float | np.ndarray]
 
-``dataset`` is a :class:`benchbench.data.GroundTruthDataset` (factors) or a
-:class:`benchbench.data.LabelledDataset` (labels; metrics that need factors raise
-:class:`MetricNotApplicable`), ``model`` a :class:`benchbench.representation.Representation`
+``dataset`` is a :class:`benchbench.plugin.data.GroundTruthDataset` (factors) or a
+:class:`benchbench.plugin.data.LabelledDataset` (labels; metrics that need factors raise
+:class:`MetricNotApplicable`), ``model`` a :class:`benchbench.plugin.representation.Representation`
 (what a metric may call of any scored thing: codes by index or of images, the posterior, the
 decoder, its device), ``rng`` a ``numpy.random.Generator``.  Options are
 keyword-only and annotated, so grids and ``--option`` are checked against them before anything
@@ -16,7 +16,7 @@ Every metric also takes ``representation``: the codes it scores, the posterior m
 (``"mean"``, the default) or a code sampled from ``q(z|x)`` (``"sampled"``), as
 disentanglement_lib's ``postprocess`` configs make them.  Calling a :class:`Metric` hands its
 function a model whose codes are those samples (:meth:`Representation.sampled
-<benchbench.representation.Representation.sampled>`), drawn from the evaluation's own random
+<benchbench.plugin.representation.Representation.sampled>`), drawn from the evaluation's own random
 stream; the function never sees the option.  It enters an evaluation's options, and so its key,
 only when ``"sampled"``: every mean evaluation keeps the key it had.  Tables name a sampled
 evaluation's outputs after :func:`shown_name` (``mig@sampled.discrete_mig``), so mean and
@@ -44,10 +44,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from benchbench.cells import canonical_json
-from benchbench.checks import conforms, interval_words, type_words, within
-from benchbench.registry import BenchbenchError, metrics
-from benchbench.registry import MetricNotApplicable as MetricNotApplicable  # the metric API's name for it
+from benchbench.core.checks import conforms, interval_words, type_words, within
+from benchbench.core.records import canonical_json
+from benchbench.core.registry import BenchbenchError, metrics
+from benchbench.core.registry import MetricNotApplicable as MetricNotApplicable  # the metric API's name for it
 
 Direction = Literal["higher", "lower"]
 #: The codes a metric can score (the ``representation`` option every metric takes).
@@ -243,7 +243,7 @@ class Metric:
         return metric
 
     def __call__(self, dataset, model, rng, *, codes_rng=None, **options):
-        """The metric of ``model`` (a :class:`~benchbench.representation.Representation`; across
+        """The metric of ``model`` (a :class:`~benchbench.plugin.representation.Representation`; across
         seeds, a list of them) with ``options``.  ``representation="sampled"`` scores each
         model's codes drawn from ``q(z|x)`` with ``codes_rng`` (across seeds, one per model;
         default: streams spawned from ``rng``) — the one place the option is acted on."""

@@ -14,7 +14,7 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
     steps = 2000
     batch_size = 64
     lr = 1e-4
-    likelihood = "bernoulli"        # optional settings (benchbench.cells.SETTINGS): precision,
+    likelihood = "bernoulli"        # optional settings (benchbench.planning.cells.SETTINGS): precision,
     init = "tensorflow"             # likelihood, init, adam, train_images
     snapshots = [500, 1000]         # optional: keep (and evaluate) the models at these steps too
 
@@ -41,12 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.arch import ARCHITECTURES
-from benchbench.catalogue import BUILTIN_GRIDS
-from benchbench.cells import SETTINGS, Cell
-from benchbench.checks import conforms, type_words
-from benchbench.metric import REPRESENTATIONS, EvalSpec, check_profile, declaration
-from benchbench.registry import BenchbenchError, datasets, methods, metrics
+from benchbench.core.arch import ARCHITECTURES
+from benchbench.core.checks import conforms, type_words
+from benchbench.core.registry import BenchbenchError, datasets, methods, metrics
+from benchbench.planning.catalogue import BUILTIN_GRIDS
+from benchbench.planning.cells import SETTINGS, Cell
+from benchbench.plugin.metric import REPRESENTATIONS, EvalSpec, check_profile, declaration
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "arch": "conv",

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from benchbench.arch import build_net, kl_to_standard_normal, reconstruction_nll
-from benchbench.cells import Cell
-from benchbench.method import Inputs
-from benchbench.registry import datasets, methods
-from benchbench.runner import resolve_devices
-from benchbench.store import CellStore, PackStore
-from benchbench.trainer import PackTrainer, TrainSettings, set_gradients
+from benchbench.core.arch import build_net, kl_to_standard_normal, reconstruction_nll
+from benchbench.core.registry import datasets, methods
+from benchbench.planning.cells import Cell
+from benchbench.plugin.method import Inputs
+from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.runner import resolve_devices
+from benchbench.training.trainer import PackTrainer, TrainSettings, set_gradients
 
 
 def _sync(device: torch.device) -> None:

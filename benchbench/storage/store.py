@@ -21,7 +21,7 @@ Layout::
                              versions, git commit, device, "files" (each array's size and SHA-256)
             <name>.npy       arrays the metric returned
 
-Every file is written atomically (:mod:`benchbench.files`).  The one exception is the
+Every file is written atomically (:mod:`benchbench.core.files`).  The one exception is the
 training curve, appended a row at a time so it can be watched; a resume cuts it back to the
 pack's checkpoint (and a half-written last row is never read).  An evaluation's record is
 written after its arrays, so a record present means the evaluation is complete.  The sizes and
@@ -29,10 +29,10 @@ checksums recorded with each finished file let every reader notice damage done t
 (a size at a glance, the bytes with ``status --verify``), and ``run`` restore it.
 
 The run's writer holds the run's lock, and each job the claims of the cells it works on
-(:func:`benchbench.files.claimed`).  A cell's training status changes only through the methods
+(:func:`benchbench.core.files.claimed`).  A cell's training status changes only through the methods
 of :class:`CellStore` that name its lifecycle (``pending → running → trained | failed |
 diverged``, and back by :meth:`CellStore.mark_retried`); run-level queries (counts, tables) are in
-:mod:`benchbench.results`.
+:mod:`benchbench.report.results`.
 """
 
 from __future__ import annotations
@@ -54,10 +54,8 @@ import numpy as np
 import torch
 from filelock import FileLock, Timeout
 
-from benchbench.arch import VAENet, build_net
-from benchbench.cells import Cell
-from benchbench.checkpoint import PackCheckpoint
-from benchbench.files import (
+from benchbench.core.arch import VAENet, build_net
+from benchbench.core.files import (
     CLAIM,
     DAMAGED,
     atomic_torch_save,
@@ -69,10 +67,12 @@ from benchbench.files import (
     read_checked,
     read_json,
 )
-from benchbench.metric import shown_name
-from benchbench.provenance import now
-from benchbench.records import CellStatus, EvaluationRecord, Manifest, ScoredEncoder
-from benchbench.registry import BenchbenchError, one_line
+from benchbench.core.provenance import now
+from benchbench.core.records import CellStatus, EvaluationRecord, Manifest, ScoredEncoder
+from benchbench.core.registry import BenchbenchError, one_line
+from benchbench.planning.cells import Cell
+from benchbench.plugin.metric import shown_name
+from benchbench.storage.checkpoint import PackCheckpoint
 
 
 class CellStore:
@@ -529,7 +529,7 @@ class RunStore:
 
     def grid_evaluations(self) -> dict[str, dict[str, Any]]:
         """The run's grid's evaluations as recorded in the manifest, by the name tables give them
-        (:func:`benchbench.metric.shown_name`): ``{name: {"metric", "key", "options", …}}``."""
+        (:func:`benchbench.plugin.metric.shown_name`): ``{name: {"metric", "key", "options", …}}``."""
         return {shown_name(e["metric"], e["options"]): e for e in self.manifest().evaluations}
 
 

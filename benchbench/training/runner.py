@@ -8,8 +8,8 @@ cells and recomputes failed evaluations.
 
 Packs are plain, picklable :class:`PackJob` values run by :func:`run_pack` wherever an executor
 sends them: :class:`LocalExecutor` runs them in this process (or one process per visible GPU),
-:class:`benchbench.cluster.DaskExecutor` on a Dask cluster.  A job claims the cells it writes
-(:func:`benchbench.files.claimed`), so one that an executor runs twice never trains a cell twice
+:class:`benchbench.training.cluster.DaskExecutor` on a Dask cluster.  A job claims the cells it writes
+(:func:`benchbench.core.files.claimed`), so one that an executor runs twice never trains a cell twice
 at the same time, and it checks what is left to do only once it holds them.
 """
 
@@ -28,20 +28,20 @@ import torch
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from benchbench.arch import build_net
-from benchbench.cells import Cell, make_packs
-from benchbench.data import data_dir
-from benchbench.evaluate import check_specs_fit, evaluate_cell, evaluate_configurations, missing
-from benchbench.files import claimed, diagnose
-from benchbench.grids import Grid
-from benchbench.metric import EvalSpec
-from benchbench.migrate import upgrade
-from benchbench.provenance import device_name, git_commit, now, versions
-from benchbench.records import LAYOUT, Manifest
-from benchbench.registry import BenchbenchError, datasets, load_plugins, one_line
-from benchbench.runtime import cpu_threads
-from benchbench.store import CellStore, PackStore, RunStore, pack_id
-from benchbench.trainer import PackTrainer, TrainSettings
+from benchbench.core.arch import build_net
+from benchbench.core.files import claimed, diagnose
+from benchbench.core.provenance import device_name, git_commit, now, versions
+from benchbench.core.records import LAYOUT, Manifest
+from benchbench.core.registry import BenchbenchError, datasets, load_plugins, one_line
+from benchbench.core.runtime import cpu_threads
+from benchbench.evaluation.evaluate import check_specs_fit, evaluate_cell, evaluate_configurations, missing
+from benchbench.planning.cells import Cell, make_packs
+from benchbench.planning.grids import Grid
+from benchbench.plugin.data import data_dir
+from benchbench.plugin.metric import EvalSpec
+from benchbench.storage.migrate import upgrade
+from benchbench.storage.store import CellStore, PackStore, RunStore, pack_id
+from benchbench.training.trainer import PackTrainer, TrainSettings
 
 
 @dataclass

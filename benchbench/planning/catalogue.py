@@ -1,5 +1,5 @@
 """The built-in grids: the paper's sweep, disentanglement_lib's study, and the small ones
-(``quick``, ``smoke``) — written in the grid schema of :mod:`benchbench.grids`, which validates
+(``quick``, ``smoke``) — written in the grid schema of :mod:`benchbench.planning.grids`, which validates
 them like any grid file.  ``benchbench list grids`` shows them."""
 
 from __future__ import annotations

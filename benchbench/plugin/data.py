@@ -27,7 +27,7 @@ import platformdirs
 import torch
 from tqdm.auto import tqdm
 
-from benchbench.registry import BenchbenchError
+from benchbench.core.registry import BenchbenchError
 
 
 def data_dir() -> Path:

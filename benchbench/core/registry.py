@@ -30,7 +30,7 @@ class BenchbenchError(Exception):
 class MetricNotApplicable(BenchbenchError):
     """Raised by a metric that does not apply to a dataset or model (e.g. attribute accuracy
     without binary labels); the evaluator records it as such and goes on.  Metric plugins import
-    it from :mod:`benchbench.metric`."""
+    it from :mod:`benchbench.plugin.metric`."""
 
 
 class BenchbenchDeprecation(FutureWarning):
@@ -112,7 +112,7 @@ class Registry(Generic[T]):
 
 
 methods: Registry[Any] = Registry("method", "benchbench.methods")
-metrics: Registry[Any] = Registry("metric", "benchbench.metrics", api="benchbench.metric")
+metrics: Registry[Any] = Registry("metric", "benchbench.metrics", api="benchbench.plugin.metric")
 datasets: Registry[Any] = Registry("dataset", "benchbench.datasets")
 
 

@@ -19,9 +19,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from benchbench.data import Dataset, GroundTruthDataset, LabelledDataset
-from benchbench.registry import BenchbenchError, MetricNotApplicable
-from benchbench.runtime import tune_cpu_allocator
+from benchbench.core.registry import BenchbenchError, MetricNotApplicable
+from benchbench.core.runtime import tune_cpu_allocator
+from benchbench.plugin.data import Dataset, GroundTruthDataset, LabelledDataset
 
 CHUNK = 4096  # images per encode call of a representation without an index cache
 
@@ -263,7 +263,7 @@ def encode(
 ) -> np.ndarray:
     """Representations ``μ`` of the observations at ``indices``, shape ``indices.shape + (d,)``.
 
-    A :attr:`~benchbench.data.Dataset.stochastic` dataset's nuisance is drawn from ``rng`` for
+    A :attr:`~benchbench.plugin.data.Dataset.stochastic` dataset's nuisance is drawn from ``rng`` for
     each observation (so it needs one); other datasets' codes are the representation's by index
     (a :class:`ModelView`'s from its per-image cache)."""
     indices = np.asarray(indices, dtype=np.int64)

@@ -13,6 +13,7 @@ current version and leaves out what is unset, so a record's file says only what 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, get_args
@@ -30,6 +31,12 @@ STATUSES: tuple[str, ...] = get_args(Status)
 EVALUATION_STATUSES: tuple[str, ...] = get_args(EvaluationStatus)
 #: Version of the evaluation record's fields: 1 had no ``record`` field; 2 adds it and ``execution``.
 RECORD_VERSION = 2
+
+
+def canonical_json(obj: Any) -> str:
+    """The one JSON text of ``obj`` that every key hashes (a cell's id, an evaluation's key):
+    sorted keys, no spaces, no NaN."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 class _Record:
@@ -145,7 +152,7 @@ class EvaluationRecord(_Record):
 class Manifest(_Record):
     """A run's ``manifest.json``: its layout version, name, grid (``name``, ``source``, ``spec``;
     grids it was ``extended`` from), the grid's evaluations (as :meth:`EvalSpec.to_json
-    <benchbench.metric.EvalSpec.to_json>` gives them), its cells, and how and where it ran
+    <benchbench.plugin.metric.EvalSpec.to_json>` gives them), its cells, and how and where it ran
     (command, plugins, pack size, executor's devices, versions, git commit, start/resume/end
     times).  An empty manifest (``Manifest()``) is a run not started, or one whose file was unreadable."""
 

@@ -30,14 +30,14 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from benchbench.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll, tensorflow_init
-from benchbench.cells import PRECISIONS, Cell
-from benchbench.checkpoint import PackCheckpoint
-from benchbench.data import GroundTruthDataset
-from benchbench.method import Inputs
-from benchbench.registry import methods
-from benchbench.runtime import cpu_threads, derived_seed, tune_cpu_allocator
-from benchbench.store import CellStore, PackStore
+from benchbench.core.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll, tensorflow_init
+from benchbench.core.registry import methods
+from benchbench.core.runtime import cpu_threads, derived_seed, tune_cpu_allocator
+from benchbench.planning.cells import PRECISIONS, Cell
+from benchbench.plugin.data import GroundTruthDataset
+from benchbench.plugin.method import Inputs
+from benchbench.storage.checkpoint import PackCheckpoint
+from benchbench.storage.store import CellStore, PackStore
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8

@@ -1,4 +1,4 @@
-"""The plugin surface: everything a method, metric or dataset file imports of benchbench.
+"""The plugin surface: everything a method, metric, dataset or study file imports of benchbench.
 
 A plugin written against these names keeps working when the engine's modules move: they are
 the public contract (docs/plugins.md), and the built-in plugins import nothing else.  Where each
@@ -16,6 +16,7 @@ from benchbench.core.registry import (
     datasets,
     methods,
     metrics,
+    studies,
 )
 from benchbench.plugin.boosting import fit_classifiers
 from benchbench.plugin.data import (
@@ -66,12 +67,14 @@ from benchbench.plugin.representation import (
     sample_indices,
 )
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
+from benchbench.plugin.study import Published, Study
 
 __all__ = [
     # registries and errors
     "methods",
     "metrics",
     "datasets",
+    "studies",
     "BenchbenchError",
     "BenchbenchDeprecation",
     "MetricNotApplicable",
@@ -128,4 +131,7 @@ __all__ = [
     "npz_shape",
     "require_files",
     "NPZ_ROWS",
+    # a study
+    "Study",
+    "Published",
 ]

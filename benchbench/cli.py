@@ -18,7 +18,6 @@ from benchbench.core import registry
 from benchbench.core.files import forget_diagnoses
 from benchbench.core.records import EncoderSource
 from benchbench.core.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
-from benchbench.planning.catalogue import BUILTIN_GRIDS
 from benchbench.planning.cells import PRECISIONS
 from benchbench.planning.grids import MAX_STEPS, check_run_name, get_grid
 from benchbench.report.results import results_table, status_counts
@@ -136,7 +135,11 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--grid", "grid_name", help=f"A built-in grid ({', '.join(BUILTIN_GRIDS)}) or a grid .toml file.")
+@click.option(
+    "--grid",
+    "grid_name",
+    help="A study's grid (benchbench list grids: paper, quick, locatello2019, …) or a grid .toml file.",
+)
 @click.option("--datasets", multiple=True, help="Only these datasets (comma-separated or repeated).")
 @click.option("--methods", multiple=True, help="Only these methods (comma-separated or repeated).")
 @click.option("--seeds", type=click.IntRange(min=1), help="Use seeds 0…N−1 instead of the grid's.")
@@ -564,10 +567,11 @@ def migrate(run_ref, results_dir, plugins) -> None:
     "the models; scored first where missing (with the run's evaluations, latent size and seeds).",
 )
 @click.option("--device", default="auto", show_default=True, help="Where --baselines are scored.")
+@click.option("--study", help="Show this study's report (benchbench list studies; default: the run's grid's).")
 @_plugin_option
 def report(
     run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, profile, interval, baselines,
-    device, plugins,
+    device, study, plugins,
 ) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report.tables import Selection
@@ -598,7 +602,7 @@ def report(
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
     folder, notes = make_report(
-        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval
+        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval, study
     )
     for note in notes:
         click.echo(f"note: {note}")
@@ -747,17 +751,19 @@ def check(plugins_to_check, plugins) -> None:
 
 
 @cli.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(["methods", "metrics", "datasets", "grids"]))
+@click.argument("kind", required=False, type=click.Choice(["methods", "metrics", "datasets", "studies", "grids"]))
 @_plugin_option
 def list_(kind, plugins) -> None:
     """Registered plugins with a one-line description and their hyperparameters/options."""
+    from benchbench.plugin.study import grid_catalogue
+
     load_plugins(plugins)
-    kinds = [kind] if kind else ["methods", "metrics", "datasets", "grids"]
+    kinds = [kind] if kind else ["methods", "metrics", "datasets", "studies", "grids"]
     for k in kinds:
         click.echo(f"{k}:")
         if k == "grids":
-            for name, fn in BUILTIN_GRIDS.items():
-                click.echo(f"  {name:<22} {fn()['description']}")
+            for name, (study, make) in grid_catalogue().items():
+                click.echo(f"  {name:<22} {make()['description']} (study {study})")
             continue
         for name, obj in getattr(registry, k):
             click.echo(f"  {name:<22} {_describe(obj)}")
@@ -779,6 +785,8 @@ def _parameters(kind: str, obj) -> str:
     if kind == "methods":
         items = obj.hyperparameters.items()
         return ", ".join(f"{k}={'derived' if v is None else v}" for k, v in items)
+    if kind == "studies":
+        return f"grids: {', '.join(obj.grids) or 'none'}; {obj.title}" if obj.title else ""
     if kind == "metrics":
         empty = inspect.Parameter.empty
         return ", ".join(f"{o.name}={'required' if o.default is empty else o.default}" for o in obj.options.values())

@@ -6,7 +6,12 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGIN_DIRS = {"methods": "benchbench.methods", "metrics": "benchbench.metrics", "datasets": "benchbench.datasets"}
+PLUGIN_DIRS = {
+    "methods": "benchbench.methods",
+    "metrics": "benchbench.metrics",
+    "datasets": "benchbench.datasets",
+    "studies": "benchbench.studies",
+}
 #: What a built-in plugin may import of benchbench: the one public plugin surface, as a third party's would.
 PUBLIC = {"benchbench.api"}
 
@@ -63,7 +68,7 @@ def package_of(module: str) -> str | None:
 
 
 def is_plugin(module: str) -> bool:
-    return module.split(".")[:2] in (["benchbench", "methods"], ["benchbench", "metrics"], ["benchbench", "datasets"])
+    return module.split(".")[:2] in [["benchbench", p] for p in PLUGIN_DIRS]
 
 
 def test_every_engine_module_is_in_the_documented_table_and_imports_only_lower_levels():

@@ -440,17 +440,20 @@ def test_numbers_share_decimals_per_column_and_trim_only_common_zeros():
 
 
 def test_a_bf16_run_is_named_a_departure_from_the_paper_protocol():
+    from benchbench.core.registry import studies
     from benchbench.report.settings import TRAIN_FIELDS, protocol_warnings
 
+    protocol = studies.get("kumar2018").protocol
+
     paper = ["shapes2d", "conv", 10, 300_000, 64, 1e-4, "fp32", "dataset", "pytorch", "pytorch", "split"]
-    assert protocol_warnings(pd.DataFrame([paper], columns=["dataset", *TRAIN_FIELDS]), {}) == []
+    assert protocol_warnings(pd.DataFrame([paper], columns=["dataset", *TRAIN_FIELDS]), {}, protocol) == []
     bf16 = pd.DataFrame([paper, [*paper[:6], "bf16", *paper[7:]]], columns=["dataset", *TRAIN_FIELDS])
-    (warning,) = protocol_warnings(bf16, {})
+    (warning,) = protocol_warnings(bf16, {}, protocol)
     assert warning.startswith("Not the paper's protocol: precision bf16, fp32 (paper grid: fp32).")
     study = pd.DataFrame(
         [[*paper[:7], "bernoulli", "tensorflow", "tensorflow", "all"]], columns=["dataset", *TRAIN_FIELDS]
     )
-    (warning,) = protocol_warnings(study, {})
+    (warning,) = protocol_warnings(study, {}, protocol)
     assert "likelihood bernoulli (paper grid: dataset); init tensorflow (paper grid: pytorch)" in warning
     assert "train images all (paper grid: split)" in warning
 

@@ -57,9 +57,9 @@ def test_evaluate_sampled_beside_mean_from_its_own_stream(tmp_path, cli_runner):
 def test_a_grid_scoring_both_representations_reports_them_in_columns_of_their_own(tmp_path, cli_runner):
     from run_helpers import write_grid
 
-    from benchbench.planning.catalogue import smoke_grid
     from benchbench.report.results import evaluation_keys, status_counts, tidy
     from benchbench.storage.store import RunStore
+    from benchbench.studies.kumar2018 import smoke_grid
 
     spec = smoke_grid()
     spec.update(name="both", representations=["mean", "sampled"], metrics={"mig": {"num_train": 200}})

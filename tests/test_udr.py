@@ -86,7 +86,7 @@ def test_inactive_latents_are_filtered_as_the_library_does():
 def _grid(tmp_path, seeds):
     from run_helpers import write_grid
 
-    from benchbench.planning.catalogue import smoke_grid
+    from benchbench.studies.kumar2018 import smoke_grid
 
     spec = smoke_grid()
     spec.update(name="udr", seeds=seeds, metrics={"udr": {"num_data_points": 200}, "mig": {"num_train": 200}})

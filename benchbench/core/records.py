@@ -151,14 +151,16 @@ class EvaluationRecord(_Record):
 @dataclass
 class Manifest(_Record):
     """A run's ``manifest.json``: its layout version, name, grid (``name``, ``source``, ``spec``;
-    grids it was ``extended`` from), the grid's evaluations (as :meth:`EvalSpec.to_json
-    <benchbench.plugin.metric.EvalSpec.to_json>` gives them), its cells, and how and where it ran
+    grids it was ``extended`` from), the study whose report it shows (``study``: its grid's), the
+    grid's evaluations (as :meth:`EvalSpec.to_json <benchbench.plugin.metric.EvalSpec.to_json>`
+    gives them), its cells, and how and where it ran
     (command, plugins, pack size, executor's devices, versions, git commit, start/resume/end
     times).  An empty manifest (``Manifest()``) is a run not started, or one whose file was unreadable."""
 
     layout: int | None = None
     run: str | None = None
     grid: dict[str, Any] | None = None
+    study: str | None = None
     extended: list[dict[str, Any]] | None = None
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)

@@ -46,8 +46,10 @@ def one_line(exc: BaseException) -> str:
 class Registry(Generic[T]):
     """Plugins of one kind, looked up by name."""
 
-    def __init__(self, kind: str, builtin_package: str, api: str | None = None):
+    def __init__(self, kind: str, builtin_package: str, api: str | None = None, plural: str | None = None):
         self.kind = kind
+        #: Its entry-point group is ``benchbench.<plural>``.
+        self.plural = plural or f"{kind}s"
         self._builtin_package = builtin_package
         #: The plugin API module that declares this kind: importing it sets :attr:`declare`.
         self._api = api
@@ -85,7 +87,7 @@ class Registry(Generic[T]):
             return
         self._loaded = True
         importlib.import_module(self._builtin_package)
-        for ep in entry_points(group=f"benchbench.{self.kind}s"):
+        for ep in entry_points(group=f"benchbench.{self.plural}"):
             ep.load()
 
     def get(self, name: str) -> T:
@@ -114,6 +116,7 @@ class Registry(Generic[T]):
 methods: Registry[Any] = Registry("method", "benchbench.methods")
 metrics: Registry[Any] = Registry("metric", "benchbench.metrics", api="benchbench.plugin.metric")
 datasets: Registry[Any] = Registry("dataset", "benchbench.datasets")
+studies: Registry[Any] = Registry("study", "benchbench.studies", api="benchbench.plugin.study", plural="studies")
 
 
 def load_plugin(spec: str) -> None:

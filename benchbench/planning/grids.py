@@ -4,6 +4,7 @@ A grid is a small document (a TOML file, or a dict for the built-ins) with this 
 
     name = "my-grid"
     description = "What this grid is for"
+    study = "kumar2018"             # optional: the study whose report its runs show
     seeds = 2                       # a count (seeds 0…n−1) or a list of seeds
     metric_profile = "fast"         # optional: start every metric from its named preset
     representations = ["mean", "sampled"]  # optional: score every metric on each (default: mean)
@@ -43,10 +44,10 @@ from typing import Any
 
 from benchbench.core.arch import ARCHITECTURES
 from benchbench.core.checks import conforms, type_words
-from benchbench.core.registry import BenchbenchError, datasets, methods, metrics
-from benchbench.planning.catalogue import BUILTIN_GRIDS
+from benchbench.core.registry import BenchbenchError, datasets, methods, metrics, studies
 from benchbench.planning.cells import SETTINGS, Cell
 from benchbench.plugin.metric import REPRESENTATIONS, EvalSpec, check_profile, declaration
+from benchbench.plugin.study import grid_catalogue
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "arch": "conv",
@@ -68,7 +69,7 @@ TRAIN_TYPES: dict[str, type] = {
 }
 #: The most steps a cell may train: ~10 days at 1,000 steps/s, far beyond any study's 300,000.
 MAX_STEPS = 10**9
-TOP_KEYS = {"name", "description", "seeds", "train", "metrics", "metric_profile", "representations", "sweep"}
+TOP_KEYS = {"name", "description", "study", "seeds", "train", "metrics", "metric_profile", "representations", "sweep"}
 SWEEP_KEYS = {"datasets", "method", "hyperparameters", "train"}
 
 
@@ -92,6 +93,8 @@ class Grid:
     description: str
     spec: dict[str, Any]
     source: str
+    #: The study whose report a run of it shows: the one that registered it, or a file's ``study``.
+    study: str | None = None
 
     def cells(
         self,
@@ -222,9 +225,14 @@ def validate(spec: dict[str, Any], source: str, check_datasets: bool = True) -> 
 
 def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     _check_keys("", spec, TOP_KEYS)
-    for key in ("name", "description", "metric_profile"):
+    for key in ("name", "description", "study", "metric_profile"):
         if key in spec and not isinstance(spec[key], str):
             raise GridError(f"{key}: must be a string, got {spec[key]!r}")
+    if "study" in spec:
+        try:
+            studies.get(spec["study"])
+        except BenchbenchError as exc:
+            raise GridError(f"study: {exc}") from None
     if "name" in spec:
         check_run_name(spec["name"], "name")
     seeds = spec.get("seeds", 1)
@@ -296,15 +304,18 @@ def load_toml(path: str | Path) -> Grid:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GridError(f"{path}: invalid TOML: {exc}") from None
     validate(spec, str(path))
-    return Grid(spec.get("name", path.stem), spec.get("description", ""), spec, str(path))
+    return Grid(spec.get("name", path.stem), spec.get("description", ""), spec, str(path), spec.get("study"))
 
 
 def get_grid(name_or_path: str) -> Grid:
-    """A built-in grid by name, or a user grid from a ``.toml`` path."""
-    if name_or_path in BUILTIN_GRIDS:
-        spec = BUILTIN_GRIDS[name_or_path]()
+    """A registered grid by name (a study's: :func:`~benchbench.plugin.study.grid_catalogue`), or
+    a user grid from a ``.toml`` path."""
+    catalogue = grid_catalogue()
+    if name_or_path in catalogue:
+        study, make = catalogue[name_or_path]
+        spec = make()
         validate(spec, f"grid {name_or_path!r}", check_datasets=False)
-        return Grid(spec["name"], spec["description"], spec, f"builtin:{name_or_path}")
+        return Grid(spec["name"], spec["description"], spec, f"builtin:{name_or_path}", study)
     if name_or_path.endswith(".toml") or Path(name_or_path).exists():
         return load_toml(name_or_path)
-    raise GridError(f"unknown grid {name_or_path!r}: use one of {', '.join(BUILTIN_GRIDS)} or a .toml file")
+    raise GridError(f"unknown grid {name_or_path!r}: use one of {', '.join(catalogue)} or a .toml file")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -72,6 +73,7 @@ class Options:
     interval: bool = False  # each mean's 95 % interval in the LaTeX tables too
     protocol: str = ""  # how the run departs from the paper's protocol: said in every table's caption
     run: str = "benchbench"  # prefixes the LaTeX labels, so two runs' tables in one paper never collide
+    study: Any = None  # the registered Study whose sections and claims the report shows (None: none)
 
     @property
     def figures(self) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchbench.core.registry import datasets
+from benchbench.core.registry import datasets, studies
 from benchbench.evaluation.encoders import described
-from benchbench.planning.catalogue import paper_grid
 from benchbench.planning.cells import SETTINGS
 from benchbench.planning.grids import TRAIN_DEFAULTS
+from benchbench.plugin.study import study_of
 from benchbench.storage.store import RunStore
 
 TRAIN_FIELDS = ("arch", "latent_dim", "steps", "batch_size", "lr", *SETTINGS)
@@ -46,13 +46,26 @@ def _non_default(facts: dict[str, dict]) -> list[str]:
     return [metric for metric, fact in facts.items() if not fact["defaults"]]
 
 
-def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: dict[str, dict]) -> list[tuple[str, str]]:
+def run_study(run: RunStore, name: str | None = None):
+    """The study whose report ``run`` shows: ``name`` (``report --study``), else the one its
+    manifest records, else the one that registered its grid; ``None`` for a run of no study."""
+    if name is not None:
+        return studies.get(name)
+    manifest = run.manifest()
+    found = manifest.study or study_of(manifest.grid_name)
+    return studies.get(found) if found is not None and found in studies else None
+
+
+def header(
+    run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: dict[str, dict], study
+) -> list[tuple[str, str]]:
     """``(name, value)`` lines for the top of the page."""
     manifest = run.manifest()
     counts = table["status"].value_counts()
     training = training.drop_duplicates()
     lines = [
         ("Run", f"{run.path.name} (grid {manifest.grid_name})"),
+        ("Study", f"{study.name}: {study.title}" if study else "none: the report shows what every run has"),
         ("Models", f"{len(table)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
     ]
     for dataset, rows in training.groupby("dataset", sort=True):
@@ -88,16 +101,19 @@ def header(run: RunStore, training: pd.DataFrame, table: pd.DataFrame, facts: di
     return lines
 
 
-def protocol_note(training: pd.DataFrame, facts: dict[str, dict]) -> str:
-    """How the run departs from the paper's protocol, in one sentence for captions and figures
+def protocol_note(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None) -> str:
+    """How the run departs from its study's protocol, in one sentence for captions and figures
     ("" when it does not)."""
-    found = protocol_warnings(training, facts)
+    found = protocol_warnings(training, facts, protocol)
     return found[0].split(". These numbers")[0] + "." if found else ""
 
 
-def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict]) -> list[str]:
-    """Each way the run departs from the paper grid's protocol, in one sentence."""
-    paper = {**TRAIN_DEFAULTS, **paper_grid()["train"]}
+def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None) -> list[str]:
+    """Each way the run departs from the protocol its study's numbers were published at (the
+    study's ``protocol``: training settings), in one sentence; none for a run of no study."""
+    if protocol is None:
+        return []
+    paper = {**TRAIN_DEFAULTS, **protocol}
     departures = []
     for name in ("steps", "batch_size", "lr", *SETTINGS):
         values = sorted(set(training[name]))

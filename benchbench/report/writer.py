@@ -27,7 +27,7 @@ from benchbench.report.sections import (
     table1_section,
     table2_section,
 )
-from benchbench.report.settings import header, protocol_note, protocol_warnings, training_settings
+from benchbench.report.settings import header, protocol_note, protocol_warnings, run_study, training_settings
 from benchbench.report.tables import TABLE1_DATASETS, Selection
 from benchbench.storage.store import open_run
 
@@ -65,12 +65,15 @@ def make_report(
     logx: bool | None = None,
     profile: str | None = None,
     interval: bool = False,
+    study: str | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
     the evaluations ``evaluations`` picks (``{metric: key}``), else those of metric ``profile``,
-    else the grid's; ``interval``: each mean's 95 % interval in the LaTeX tables too.  Returns the
-    folder and the notes on evaluations left out."""
+    else the grid's; ``interval``: each mean's 95 % interval in the LaTeX tables too; ``study``:
+    the study whose report to show (default: the run's, :func:`run_study`).  Returns the folder
+    and the notes on evaluations left out."""
     run = open_run(run_path)
+    chosen = run_study(run, study)
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise BenchbenchError(f"unknown format {sorted(unknown)[0]!r} (known: {', '.join(FORMATS)})")
@@ -87,7 +90,7 @@ def make_report(
         counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
         raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
-    options = Options(tuple(formats), standalone, logx, interval, run=run.path.name)
+    options = Options(tuple(formats), standalone, logx, interval, run=run.path.name, study=chosen)
     staging = out.with_name(f".{out.name}.writing")
     if staging.exists():
         shutil.rmtree(staging)
@@ -103,7 +106,8 @@ def make_report(
 
 def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> None:
     training = training_settings(run)
-    options = dataclasses.replace(options, protocol=protocol_note(training, facts))
+    protocol = options.study.protocol if options.study else None
+    options = dataclasses.replace(options, protocol=protocol_note(training, facts, protocol))
     with figures.footnote(options.protocol):
         _write_sections(run, table, keys, facts, notes, selection, out, options, training)
 
@@ -141,5 +145,8 @@ def _write_sections(run, table, keys, facts, notes, selection, out: Path, option
     if "html" in options.formats:
         written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
         sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
-        warnings = protocol_warnings(training, facts)
-        write_html(out / "index.html", run.path.name, header(run, training, table, facts), warnings, sections)
+        protocol = options.study.protocol if options.study else None
+        warnings = protocol_warnings(training, facts, protocol)
+        write_html(
+            out / "index.html", run.path.name, header(run, training, table, facts, options.study), warnings, sections
+        )

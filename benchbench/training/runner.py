@@ -377,6 +377,7 @@ def _start_manifest(
         layout=LAYOUT,
         run=run.path.name,
         grid={"name": grid.name, "source": grid.source, "spec": grid.spec},
+        study=grid.study,
         evaluations=list({**known, **{s.key: s.to_json() for s in specs}}.values()),
         plugins=plugins,
         pack_size=pack_size,

@@ -1,0 +1,102 @@
+"""Studies as plugins: a study registers its grids, a run remembers its study, and a report shows
+the run's study (or the one asked for)."""
+
+import json
+
+import pytest
+from run_helpers import assert_one_line_error, write_grid
+
+from benchbench.api import Study, studies
+from benchbench.cli import cli
+from benchbench.core.registry import BenchbenchError
+from benchbench.planning.grids import get_grid
+from benchbench.plugin.study import grid_catalogue, study_of
+from benchbench.report.settings import run_study
+from benchbench.storage.store import RunStore
+
+TINY = {
+    "name": "tiny_study_grid",
+    "description": "two VAEs, a few steps",
+    "seeds": 1,
+    "train": {"arch": "conv", "latent_dim": 3, "steps": 4, "batch_size": 8},
+    "metrics": {"reconstruction_error": {"num_images": 16}},
+    "sweep": [{"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": [1, 4]}}],
+}
+
+
+@pytest.fixture
+def tiny_study():
+    @studies.register("tiny_study")
+    class TinyStudy(Study):
+        title = "Tiny et al.: a study of two models"
+        description = "two β values"
+        grids = {"tiny_study_grid": lambda: dict(TINY)}
+        protocol = {"steps": 4}
+
+    yield studies.get("tiny_study")
+    studies.unregister("tiny_study")
+
+
+def test_the_built_in_studies_own_the_built_in_grids():
+    catalogue = grid_catalogue()
+    assert {g: s for g, (s, _) in catalogue.items()} == {
+        "paper": "kumar2018",
+        "quick": "kumar2018",
+        "smoke": "kumar2018",
+        "locatello2019": "locatello2019",
+    }
+    assert get_grid("quick").study == "kumar2018" and study_of("locatello2019") == "locatello2019"
+    assert study_of("no_such_grid") is None and study_of(None) is None
+
+
+def test_list_shows_studies_and_each_grids_study(cli_runner):
+    out = cli_runner.invoke(cli, ["list", "studies"])
+    assert out.exit_code == 0
+    assert "kumar2018" in out.output and "grids: paper, quick, smoke" in out.output
+    grids = cli_runner.invoke(cli, ["list", "grids"]).output
+    assert "locatello2019" in grids and "(study locatello2019)" in grids and "(study kumar2018)" in grids
+
+
+def test_a_study_is_a_study_subclass_and_a_grid_belongs_to_one_study(tiny_study):
+    with pytest.raises(BenchbenchError, match="subclass of benchbench.api.Study"):
+        studies.register("not_a_study")(dict)
+    with pytest.raises(BenchbenchError, match="grid 'quick' is study kumar2018's already"):
+
+        @studies.register("thief")
+        class Thief(Study):
+            grids = {"quick": lambda: dict(TINY)}
+
+    assert "thief" not in studies and tiny_study.grids["tiny_study_grid"]()["name"] == "tiny_study_grid"
+
+
+def test_a_run_remembers_its_study_and_its_report_shows_it(tiny_study, tmp_path, cli_runner):
+    out = cli_runner.invoke(cli, ["run", "--grid", "tiny_study_grid", "--results", str(tmp_path), "--no-progress"])
+    assert out.exit_code == 0, out.output
+    run = RunStore(tmp_path / "tiny_study_grid")
+    assert run.manifest().study == "tiny_study" and run_study(run) is tiny_study
+    report = cli_runner.invoke(cli, ["report", str(run.path), "--format", "html"])
+    assert report.exit_code == 0, report.output
+    page = (run.path / "report" / "index.html").read_text()
+    assert "tiny_study: Tiny et al.: a study of two models" in page
+    other = cli_runner.invoke(cli, ["report", str(run.path), "--format", "html", "--study", "kumar2018"])
+    assert other.exit_code == 0, other.output
+    assert "kumar2018: Kumar, Sattigeri, Balakrishnan" in (run.path / "report" / "index.html").read_text()
+    assert_one_line_error(cli_runner.invoke(cli, ["report", str(run.path), "--study", "nope"]), "unknown study 'nope'")
+
+
+def test_a_run_made_before_studies_were_recorded_finds_its_study_by_its_grid(tmp_path):
+    run = RunStore(tmp_path / "old")
+    run.path.mkdir()
+    (run.path / "manifest.json").write_text(json.dumps({"layout": 3, "grid": {"name": "quick", "spec": {}}}))
+    assert run_study(run).name == "kumar2018"
+    (run.path / "manifest.json").write_text(json.dumps({"layout": 3, "grid": {"name": "mine", "spec": {}}}))
+    assert run_study(run) is None and run_study(run, "locatello2019").name == "locatello2019"
+
+
+def test_a_grid_file_names_its_study_and_an_unknown_one_is_refused(tmp_path, cli_runner):
+    path = write_grid(tmp_path / "mine.toml", {**TINY, "name": "mine", "study": "kumar2018"})
+    assert get_grid(str(path)).study == "kumar2018"
+    bad = write_grid(tmp_path / "bad.toml", {**TINY, "name": "bad", "study": "kumar"})
+    out = cli_runner.invoke(cli, ["run", "--grid", str(bad), "--results", str(tmp_path)])
+    assert_one_line_error(out, "study: unknown study 'kumar'; did you mean kumar2018?")
+    assert not (tmp_path / "bad").exists()

@@ -52,6 +52,7 @@ from benchbench.plugin.metric import (
     names_factors,
     profiles,
     shown_as,
+    shown_output,
 )
 from benchbench.plugin.representation import (
     Mode,
@@ -68,6 +69,23 @@ from benchbench.plugin.representation import (
 )
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
 from benchbench.plugin.study import Published, Study
+from benchbench.report.analysis import smallest_p, superiority, trend
+from benchbench.report.numbers import BOLD_RULE, Column
+from benchbench.report.parts import (
+    INTERVAL_RULE,
+    NOT_SUPPORTED,
+    NOT_TESTABLE,
+    SIGNIFICANCE,
+    SUPPORTED,
+    Claim,
+    Section,
+    Table,
+    beta_sweep,
+    dip_name,
+    heading,
+    title_of,
+    verdict,
+)
 
 __all__ = [
     # registries and errors
@@ -131,7 +149,26 @@ __all__ = [
     "npz_shape",
     "require_files",
     "NPZ_ROWS",
-    # a study
+    # a study: its declaration, and what its report is built from (a ReportView hands it the run)
     "Study",
     "Published",
+    "Section",
+    "Table",
+    "Column",
+    "Claim",
+    "verdict",
+    "SIGNIFICANCE",
+    "SUPPORTED",
+    "NOT_SUPPORTED",
+    "NOT_TESTABLE",
+    "BOLD_RULE",
+    "INTERVAL_RULE",
+    "title_of",
+    "heading",
+    "shown_output",
+    "beta_sweep",
+    "dip_name",
+    "superiority",
+    "trend",
+    "smallest_p",
 ]

@@ -529,14 +529,14 @@ def migrate(run_ref, results_dir, plugins) -> None:
     "betas",
     multiple=True,
     metavar="DATASET=B1,B2",
-    help="Table 1's two β-VAE rows for a dataset (default: the seed's, 4,60 for shapes2d, 4,8 for celeba).",
+    help="The two β-VAE rows a study's table shows for a dataset (kumar2018's Table 1: 4,60 for shapes2d, "
+    "4,8 for celeba).",
 )
 @click.option(
     "--select-by",
-    default="beta_vae_score.eval_accuracy",
-    show_default=True,
     metavar="METRIC.OUTPUT",
-    help="Output whose best mean (higher or lower, as the metric declares) picks each DIP-VAE variant's row.",
+    help="Output whose best mean (higher or lower, as the metric declares) picks one configuration per method "
+    "variant (default: the study's; kumar2018's is beta_vae_score.eval_accuracy).",
 )
 @click.option(
     "--standalone", is_flag=True, help="Each .tex a document that compiles alone (default: a table float to \\input)."
@@ -578,8 +578,7 @@ def report(
     from benchbench.report.writer import make_report
 
     load_plugins(plugins)  # a plugin dataset (traversals); directions come from the run, older runs from here
-    source = click.get_current_context().get_parameter_source("select_by")
-    selection = Selection(select_by=select_by, chosen=source is not click.core.ParameterSource.DEFAULT)
+    selection = Selection(select_by=select_by, chosen=select_by is not None)
     for spec in betas:
         try:
             dataset, values = spec.split("=")
@@ -601,30 +600,13 @@ def report(
 
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
-    folder, notes = make_report(
+    folder, notes, said = make_report(
         run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval, study
     )
     for note in notes:
         click.echo(f"note: {note}")
-    table1 = folder / "table1.csv"
-    if table1.exists():
-        import pandas as pd
-
-        shown = pd.read_csv(table1)
-        for dataset in dict.fromkeys(shown["dataset"]):
-            click.echo(f"Table 1 — {selection.describe(dataset)}")
-        columns = [
-            "dataset",
-            "method",
-            "metric.mean",
-            "metric.std",
-            "recon.mean",
-            "recon.std",
-            "n",
-            "paper.metric",
-            "paper.recon",
-        ]
-        click.echo(shown[columns].to_string(index=False, na_rep="–", float_format=lambda v: f"{v:.4g}"))
+    for line in said:
+        click.echo(line)
     click.echo(f"report written to {folder}")
 
 

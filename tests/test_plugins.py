@@ -249,6 +249,7 @@ def test_a_plugin_importing_the_modules_by_their_old_names_loads_with_one_warnin
 
 METRIC_SPEC = {
     "name": "spread",
+    "study": "kumar2018",  # its Table 1 picks DIP-VAE rows by the plugin's output
     "train": {"latent_dim": 4, "steps": 4, "batch_size": 8},
     "metrics": {"code_spread": {}},
     "sweep": [{"datasets": ["shapes2d"], "method": "dip_vae", "hyperparameters": {"lambda_od": [1, 10]}}],

@@ -17,8 +17,8 @@ from benchbench.core.records import EvaluationRecord, Manifest
 from benchbench.plugin.metric import EvalSpec, declaration
 from benchbench.report.latex import tex_text
 from benchbench.report.numbers import BOLD_RULE, Column, formatted
-from benchbench.report.tables import PAPER_ATTRIBUTES, PAPER_TABLE2
 from benchbench.storage.store import RunStore
+from benchbench.studies.kumar2018 import PAPER_ATTRIBUTES, PAPER_TABLE2
 
 ATTRS = sorted([*PAPER_ATTRIBUTES, "Rosy_Cheeks"])
 
@@ -134,7 +134,7 @@ def paper_values(t1, dataset):
 def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_runner):
     """β = 2, 8 and DIP-VAE-II are not the paper's rows: their paper columns stay empty."""
     run = RunStore(tmp_path / "r")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     add(run, cell("vae"), 80.0, 0.002)
     for beta in (2, 8):
         add(run, cell("beta_vae", {"beta": beta}), 70.0 + beta, 0.003)
@@ -154,7 +154,7 @@ def test_paper_values_sit_only_beside_their_configuration(tmp_path, cell, cli_ru
 
 def test_select_by_follows_each_outputs_direction(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     for lam, (higgins, mse, mig) in {1: (90.0, 0.004, 0.3), 5: (80.0, 0.001, 0.1), 20: (85.0, 0.009, 0.5)}.items():
         add(run, cell("dip_vae", {"lambda_od": lam}), higgins, mse, mig={"mig": mig})
 
@@ -190,7 +190,7 @@ def test_report_refuses_what_the_run_cannot_answer(run, cli_runner, args, parts)
 
 def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     store = run.add_cell(cell("dip_vae"))
     record = {**EvalSpec.of("mig").to_json(), "status": "done", "values": {"mig": 0.25}}
     store.write_evaluation(EvaluationRecord.from_json(record), {})
@@ -205,11 +205,11 @@ def test_a_run_without_the_default_selection_metric_still_reports(tmp_path, cell
 
 def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner):
     """DIP-VAE-I and -II (and running vs batch covariance) never merge; a β = 1 β-VAE is the VAE."""
-    from benchbench.report.figures import figure1_series
+    from benchbench.report.figures import tradeoff_series
     from benchbench.report.results import aggregate, tidy
 
     run = RunStore(tmp_path / "r")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     add(run, cell("beta_vae", {"beta": 1}), 80.0, 0.002)
     add(run, cell("beta_vae", {"beta": 4}), 82.0, 0.003)
     scores = {("i", 2): 90.0, ("i", 10): 91.0, ("ii", 2): 93.0, ("ii", 10): 92.0}
@@ -226,7 +226,7 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
     table = tidy(run)
     configs = table.groupby("label")["cell"].nunique()
     assert len(configs) == len(table) and (configs == 1).all()  # every cell its own label
-    series = {name: (hp, sorted(rows[hp])) for name, hp, rows in figure1_series(aggregate(table))}
+    series = {name: (hp, sorted(rows[hp])) for name, hp, rows in tradeoff_series(aggregate(table))}
     assert series == {  # named as papers name them, one series per variant
         "β-VAE": ("hp.beta", [1.0, 4.0]),
         "DIP-VAE-II (cov_estimate = batch)": ("hp.lambda_od", [2.0]),
@@ -237,7 +237,7 @@ def test_variants_are_separate_rows_series_and_labels(tmp_path, cell, cli_runner
 
 def test_celeba_official_feeds_table2(tmp_path, cell, cli_runner):
     run = RunStore(tmp_path / "r")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     base = dict(zip(ATTRS, np.linspace(70, 95, len(ATTRS))))
     for seed in (0, 1):
         add(run, on("celeba_official", cell("vae", seed=seed)), 7.0, 0.09, {k: v + seed for k, v in base.items()})
@@ -361,6 +361,8 @@ def test_every_metric_table_has_metrics_as_rows_in_words_and_one_unit():
     """Accuracies read in % whether stored as a fraction (FactorVAE) or in % (Higgins); rows in
     the paper's order; at most OVERVIEW_COLUMNS configurations a table; bold the row's best."""
     from benchbench.report.sections import OVERVIEW_COLUMNS, overview_html
+    from benchbench.report.tables import reading_order
+    from benchbench.studies.kumar2018 import Kumar2018
 
     n = OVERVIEW_COLUMNS + 1
     agg = pd.DataFrame({"dataset": ["shapes2d"] * n, "label": [f"c{k}" for k in range(n)]})
@@ -374,7 +376,7 @@ def test_every_metric_table_has_metrics_as_rows_in_words_and_one_unit():
         for stat in ("std", "ci_low", "ci_high"):
             agg[f"{output}.{stat}"] = np.nan
     directions = {"factor_vae_score": {"eval_accuracy": "higher"}, "beta_vae_score": {"eval_accuracy": "higher"}}
-    page = overview_html(agg, list(values), directions)
+    page = overview_html(agg, reading_order(list(values), Kumar2018.metric_order), directions)
     assert page.count("<table>") == 2 and "<th>c6 (n = 1)</th>" in page.split("<table>")[2]
     heads = re.findall(r"<tr><td class='label'>([^<]*)</td>", page.split("<table>")[2])
     assert heads == ["Higgins et al. score (%) ↑", "FactorVAE score (%) ↑", "mutual information gap (MIG)"]
@@ -622,7 +624,9 @@ def test_traversal_tiles_have_gutters_and_latents_sorted_by_kl():
 
 def test_outputs_are_named_in_words_with_their_unit_and_direction():
     from benchbench.plugin.metric import shown_output
-    from benchbench.report.tables import heading, reading_order
+    from benchbench.report.parts import heading
+    from benchbench.report.tables import reading_order
+    from benchbench.studies.kumar2018 import Kumar2018
 
     sampled = shown_output("dci@sampled.informativeness_test")
     assert sampled.words == "DCI informativeness, test accuracy (sampled codes)" and sampled.to_percent == 100
@@ -630,21 +634,28 @@ def test_outputs_are_named_in_words_with_their_unit_and_direction():
     assert shown_output("plugin_metric.value").words == "plugin_metric.value"  # undeclared: its id
     assert heading("mig.mig", True) == "mutual information gap (MIG) ↑"
     assert heading("reconstruction_error.mse", False) == "reconstruction error (squared, per pixel) ↓"
-    assert reading_order(["mig.mig", "sap.sap", "reconstruction_error.mse", "beta_vae_score.eval_accuracy"]) == [
+    outputs = ["mig.mig", "sap.sap", "reconstruction_error.mse", "beta_vae_score.eval_accuracy"]
+    assert reading_order(outputs, Kumar2018.metric_order) == [
         "beta_vae_score.eval_accuracy", "reconstruction_error.mse", "sap.sap", "mig.mig"
     ]  # fmt: skip
+    assert reading_order(outputs) == [
+        "beta_vae_score.eval_accuracy",
+        "mig.mig",
+        "reconstruction_error.mse",
+        "sap.sap",
+    ]  # fmt: skip  (no study: by name)
 
 
 def claims_run(root, seeds: int, dip_error: float) -> dict[str, tuple[str, str]]:
     """2D Shapes with ``seeds`` seeds of VAE, β-VAE (β = 4, 60) and DIP-VAE (λ_od = 10), whose
     Higgins scores and latent correlations favour DIP-VAE and whose error rises with β; the
     claims checked on it, claim → (verdict, evidence)."""
-    from benchbench.report.claims import check_claims
     from benchbench.report.results import aggregate, tidy
     from benchbench.report.tables import Selection
+    from benchbench.studies.kumar2018 import HIGGINS, check_claims
 
     run = RunStore(root / f"claims{seeds}")
-    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}}))
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "study": "kumar2018"}))
     rows = [
         ("vae", {}, 60.0, 0.002, 0.2),
         ("beta_vae", {"beta": 4}, 62.0, 0.003, 0.2),
@@ -656,7 +667,7 @@ def claims_run(root, seeds: int, dip_error: float) -> dict[str, tuple[str, str]]
             cell = on("shapes2d", make_cell(method, hp, seed=seed))
             add(run, cell, higgins + seed, error * (1 + 0.01 * seed), latent_correlation={"mean_abs_offdiag": corr})
     table = tidy(run)
-    found = check_claims(table, aggregate(table), Selection())
+    found = check_claims(table, aggregate(table), Selection(select_by=HIGGINS))
     return {c.claim.split(" ")[0] + " " + c.source: (c.verdict, c.evidence) for c in found}
 
 

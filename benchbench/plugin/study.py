@@ -56,10 +56,21 @@ class Study:
     protocol: ClassVar[dict[str, Any]] = {}
     #: The numbers its paper reports, each with its source.
     published: ClassVar[tuple[Published, ...]] = ()
+    #: The output (``metric.output``) that picks one configuration per method variant where a
+    #: report shows one (``report --select-by`` overrides it); ``None``: the run's first ranked one.
+    select_by: ClassVar[str | None] = None
+    #: The metrics its paper reports, in its order: a report's tables read them first.
+    metric_order: ClassVar[tuple[str, ...]] = ()
+    #: Its datasets in its paper's order: a report shows them first.
+    dataset_order: ClassVar[tuple[str, ...]] = ()
+    #: How its claims are judged, in a sentence or two for the claims' caption.
+    claims_rule: ClassVar[str] = ""
 
     def sections(self, report) -> list:
-        """Its tables and figures for the run ``report`` reads, in the order its paper shows them."""
-        return []
+        """Its tables and figures for the run ``report`` (a :class:`~benchbench.report.view.ReportView`)
+        reads, in the order its paper shows them; by default what every run shows (traversals and
+        training curves per dataset)."""
+        return report.default_sections()
 
     def claims(self, report) -> list:
         """Its claims, each judged on the run ``report`` reads."""

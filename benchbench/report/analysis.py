@@ -141,7 +141,7 @@ def comparisons(
 ) -> pd.DataFrame:
     """Every pair of method variants of ``dataset`` on every output of ``higher`` (output → whether
     higher is better): over all their trained models, and over the seeds of each variant's best
-    configuration (the best mean ``select_by``, as Table 1 picks it).  A row per comparison with
+    configuration (the best mean ``select_by``, as a study picks its rows).  A row per comparison with
     ``P(A better)``, the permutation p, both n and the sentence that says it (naming the output
     by ``words``)."""
     from itertools import combinations

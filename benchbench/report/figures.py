@@ -1,12 +1,11 @@
-"""The paper's figures (PNG and PDF, byte-identical from one report to the next): Figure 1's
-trade-off curves with the paper's points, Figure 2's signed attribute bars, Tables 3–4's
-correlation heatmaps, labelled latent traversals, training curves of every logged term, and an
-overview of every headline metric per method."""
+"""A report's figures (PNG and PDF, byte-identical from one report to the next): score-against-
+error trade-off curves with a paper's points, signed attribute bars, correlation heatmaps,
+labelled latent traversals, training curves of every logged term, and an overview of every
+headline metric per method.  Which a report shows, with which paper's numbers, is its study's."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 import textwrap
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,17 +24,8 @@ from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocat
 
 from benchbench.core.arch import decoder_mean  # noqa: E402
 from benchbench.plugin.metric import shown_output  # noqa: E402
+from benchbench.report.parts import beta_sweep, dip_name, heading, slug, title_of  # noqa: E402
 from benchbench.report.results import PAPER_NAMES  # noqa: E402
-from benchbench.report.tables import (  # noqa: E402
-    HIGGINS,
-    PAPER_TABLE1,
-    RECON,
-    beta_sweep,
-    dip_name,
-    heading,
-    reading_order,
-    title_of,
-)
 from benchbench.storage.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
@@ -81,10 +71,6 @@ def save(fig, out: Path, name: str) -> str:
     fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata=PDF_METADATA)
     plt.close(fig)
     return f"figures/{name}.png"
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text.replace("β", "beta").replace("λ", "lambda")).strip("_")
 
 
 #: Offsets (points) tried for a label, nearest first; beyond the first ring a line joins label and point.
@@ -134,7 +120,7 @@ def spans_decades(values) -> bool:
     return values.size > 1 and values.max() / values.min() >= 10
 
 
-def figure1_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+def tradeoff_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     """(name, hyperparameter, rows) per series, named as papers name them ("DIP-VAE-I"): the β
     sweep (the VAE as β = 1 where the grid has no β-VAE at β = 1) and each DIP-VAE variant's λ_od
     sweep."""
@@ -149,24 +135,36 @@ def figure1_series(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     return series
 
 
-def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None) -> str | None:
-    """Higgins score against reconstruction error per series, ± std bars, every point labelled
-    in words with its β or λ_od ("λ_od = 10"); the paper's Table 1 points as hollow markers; log x when the errors
-    span a decade or more (``logx`` forces it on or off)."""
-    needed = {f"{HIGGINS}.mean", f"{RECON}.mean"}
+def tradeoff(
+    agg: pd.DataFrame,
+    dataset: str,
+    out: Path,
+    score: str,
+    error: str,
+    published: list[tuple[float, float, str]],
+    published_label: str,
+    axes: tuple[str, str],
+    name: str,
+    logx: bool | None = None,
+) -> str | None:
+    """``score`` against ``error`` per series, ± std bars, every point labelled in words with its
+    β or λ_od ("λ_od = 10"); ``published`` points ``(error, score, label)`` as hollow markers
+    (``published_label`` in the legend), ``axes`` its x and y labels; log x when the errors span a
+    decade or more (``logx`` forces it on or off)."""
+    needed = {f"{score}.mean", f"{error}.mean"}
     rows = agg[agg["dataset"] == dataset]
     if rows.empty or not needed <= set(rows.columns) or rows[list(needed)].isna().all().any():
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     points, texts = [], []
-    for (legend, hp, series), marker in zip(figure1_series(rows), "osD^v<>ph"):
+    for (legend, hp, series), marker in zip(tradeoff_series(rows), "osD^v<>ph"):
         series = series.sort_values(hp)
-        x, y = series[f"{RECON}.mean"], series[f"{HIGGINS}.mean"]
+        x, y = series[f"{error}.mean"], series[f"{score}.mean"]
         ax.errorbar(
             x,
             y,
-            xerr=series[f"{RECON}.std"].fillna(0),
-            yerr=series[f"{HIGGINS}.std"].fillna(0),
+            xerr=series[f"{error}.std"].fillna(0),
+            yerr=series[f"{score}.std"].fillna(0),
             marker=marker,
             capsize=3,
             label=mathtext(legend),
@@ -174,25 +172,23 @@ def figure1(agg: pd.DataFrame, dataset: str, out: Path, logx: bool | None = None
         points += list(zip(x, y))
         symbol = "β" if hp == "hp.beta" else "λ_od"
         texts += [mathtext(f"{symbol} = {v:g}") for v in series[hp]]
-    paper = PAPER_TABLE1.get(dataset, {})
-    if paper:
-        names = {"VAE": "VAE", "DIP-VAE": "DIP-VAE"}
-        for key, (metric, recon) in paper.items():
+    if published:
+        for recon, metric, label in published:
             ax.plot(recon, metric, marker="o", markersize=9, markerfacecolor="none", color="black", linestyle="none")
             points.append((recon, metric))
-            texts.append(f"paper {names.get(key) or mathtext(f'β = {key:g}')}")
-        ax.plot([], [], marker="o", markerfacecolor="none", color="black", linestyle="none", label="paper (Table 1)")
+            texts.append(mathtext(label))
+        ax.plot([], [], marker="o", markerfacecolor="none", color="black", linestyle="none", label=published_label)
     if logx if logx is not None else spans_decades([p[0] for p in points]):
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.002, 0.005, 0.01: never crowded
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("reconstruction error (per pixel, test)")
-    ax.set_ylabel("disentanglement metric score (%)")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_title(title_of(dataset))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     place_labels(ax, points, texts)
-    return save(fig, out, f"figure1_{dataset}")
+    return save(fig, out, name)
 
 
 def load_artifact(run_path: Path, cell: str, keys: dict[str, str], name: str) -> np.ndarray | None:
@@ -270,17 +266,18 @@ def correlations(found: dict, dataset: str, out: Path) -> list[str]:
     return images
 
 
-def figure2(
+def attribute_latents(
     run_path: Path,
     cells: dict[str, str],
     keys: dict[str, str],
     dataset: str,
     out: Path,
-    attributes=("Bangs", "Rosy_Cheeks"),
+    attributes: tuple[str, ...],
+    name: str,
 ) -> str | None:
-    """The paper's Figure 2: for each attribute, the latent most correlated with it; bars are
-    that latent's signed correlation with the attribute itself (dark, marked) and with its four
-    most correlated other attributes."""
+    """For each attribute, the latent most correlated with it; bars are that latent's signed
+    correlation with the attribute itself (dark, marked) and with its four most correlated other
+    attributes."""
     found = correlation_arrays(run_path, cells, keys)
     data = {}
     for label, (_, zf, names) in found.items():
@@ -309,7 +306,7 @@ def figure2(
     for ax in axes[-1]:
         ax.set_xlabel("correlation with the latent", fontsize=8)
     fig.tight_layout()
-    return save(fig, out, f"figure2_{dataset}")
+    return save(fig, out, name)
 
 
 #: Below this mean KL (nats) a latent counts as inactive: its posterior is the prior, and its row
@@ -456,7 +453,7 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, h
     accuracies in %), a violin of every trained model of each method variant (all hyperparameters
     and seeds) with the models as points (jittered sideways by a fixed random stream)."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
-    outputs = [o for o in reading_order(outputs) if o in rows and rows[o].notna().any()]
+    outputs = [o for o in outputs if o in rows and rows[o].notna().any()]
     if rows.empty or not outputs:
         return None
     order = sorted(set(rows["variant"]))

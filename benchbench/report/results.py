@@ -19,7 +19,7 @@ from benchbench.plugin.metric import check_profile, declaration, declared_direct
 from benchbench.report.analysis import bootstrap_interval
 from benchbench.storage.store import CellStore, RunStore
 
-#: How the paper names the methods it compares; other methods keep their registered name.
+#: How papers name these methods; other methods keep their registered name.
 PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
 
 

@@ -1,68 +1,31 @@
-"""The report's sections: each table or figure of the paper, the every-metric overview and the
-run's own accounting (cells not trained, evaluations shown), built from the tidy table and its
-aggregate into files and HTML fragments."""
+"""The sections every report has, whatever its study: the every-metric overview, the metrics
+along training, the statistics, the study's claims judged, and the run's own accounting (cells
+not trained, evaluations shown), built from the tidy table and its aggregate into files and HTML
+fragments; and how a table is written (CSV, LaTeX, HTML) for them and for a study's own."""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchbench.core.registry import BenchbenchError, datasets, metrics
+from benchbench.core.registry import metrics
 from benchbench.plugin.metric import declaration, metric_of, shown_output
 from benchbench.report import figures
 from benchbench.report.analysis import agreeing_pairs, comparisons, metric_agreement, variance_shares
-from benchbench.report.claims import SIGNIFICANCE, SIMILAR, check_claims, claims_frame
 from benchbench.report.html import frame_html, rows_table_html, table_html
 from benchbench.report.latex import matrix_tabular, table_float, tabular
-from benchbench.report.numbers import BOLD_RULE, Column, digits_for
+from benchbench.report.numbers import Column, digits_for
+from benchbench.report.parts import INTERVAL_RULE, Claim, Section, claims_frame, heading, title_of
 from benchbench.report.results import direction, headline_outputs, held_evaluations, metric_columns, profile_key
-from benchbench.report.tables import (
-    CELEBA,
-    HIGGINS,
-    PAPER_ATTRIBUTES,
-    heading,
-    reading_order,
-    representative_cells,
-    table1,
-    table2,
-    title_of,
-)
+from benchbench.report.tables import reading_order
 from benchbench.storage.store import RunStore
 
 #: What a report can write; the page shows the figures, so ``html`` draws them too.
 FORMATS = ("csv", "latex", "figures", "html")
-SHAPES = ("shapes2d", "dsprites")
-TABLE2_WIDTH = 4  # attributes per tabular: three stacked tabulars fit a one-column page
-
-
-@dataclass
-class Table:
-    """A table as both LaTeX and HTML show it: label columns, numeric columns, row groups."""
-
-    label_headers: list[str]
-    labels: list[list[str]]
-    columns: list[Column]
-    groups: list
-
-
-@dataclass
-class Section:
-    """One table or figure of the report: what it is, how it was made, and what is missing."""
-
-    title: str
-    caption: str
-    html: str = ""
-    images: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def anchor(self) -> str:
-        return figures.slug(self.title).lower()
 
 
 @dataclass
@@ -76,17 +39,15 @@ class Options:
     study: Any = None  # the registered Study whose sections and claims the report shows (None: none)
 
     @property
+    def metric_order(self) -> tuple[str, ...]:
+        """The metrics its study's paper reports, in its order (tables read them first)."""
+        return tuple(self.study.metric_order) if self.study else ()
+
+    @property
     def figures(self) -> bool:
         """Whether to draw the figures: asked for, or shown by the page (drawing is most of a
         report's time)."""
         return "figures" in self.formats or "html" in self.formats
-
-
-#: What the bracketed interval beside a mean is, for captions and the page to state.
-INTERVAL_RULE = (
-    "In brackets: a 95 % interval for the mean, the percentile bootstrap over seeds (10,000 resamples "
-    "from seed 0); not drawn below 3 seeds, where resampling one or two values says nothing of the spread."
-)
 
 
 def _files(section: Section, images: list[str]) -> None:
@@ -105,78 +66,6 @@ def _save_table(section: Section, out: Path, options: Options, name: str, frame:
         (out / f"{name}.tex").write_text(table_float(body, section.caption, label, options.standalone))
         section.files.append(f"{name}.tex")
     section.html = "".join(table_html(t) for t in tables)
-
-
-def table1_section(agg, selection, out, options) -> Section:
-    t1, notes = table1(agg, selection)
-    rule = "; ".join(selection.describe(d) for d in dict.fromkeys(t1["dataset"])) if not t1.empty else ""
-    section = Section(
-        "Table 1",
-        "Disentanglement metric score (%) and reconstruction error per pixel on the test sets, "
-        "mean ± std over n seeds, beside the paper's values for the same configuration. "
-        f"Selection: {rule or 'n/a'}. {BOLD_RULE} {INTERVAL_RULE} {options.protocol}".rstrip(),
-        notes=notes,
-    )
-    if t1.empty:
-        return section
-    higher = selection.select_by == HIGGINS
-    table = Table(
-        ["Dataset", "Method", "n"],
-        [[title_of(d), m, f"{n:.0f}"] for d, m, n in zip(t1["dataset"], t1["method"], t1["n"].fillna(0))],
-        [
-            Column(
-                "Metric (%)",
-                list(t1["metric.mean"]),
-                list(t1["metric.std"]),
-                1,
-                True if higher else None,
-                list(t1["metric.ci_low"]),
-                list(t1["metric.ci_high"]),
-            ),
-            Column(
-                "Reconst. error",
-                list(t1["recon.mean"]),
-                list(t1["recon.std"]),
-                4,
-                False,
-                list(t1["recon.ci_low"]),
-                list(t1["recon.ci_high"]),
-            ),
-            Column("Paper metric", list(t1["paper.metric"]), None, 2, True),
-            Column("Paper reconst.", list(t1["paper.recon"]), None, 4, False),
-        ],
-        list(t1["dataset"]),
-    )
-    _save_table(section, out, options, "table1", t1, [table], f"tab:{options.run}-table1")
-    return section
-
-
-def table2_section(agg, selection, dataset, out, options) -> Section:
-    t2, notes = table2(agg, selection, dataset)
-    section = Section(
-        f"Table 2 — {title_of(dataset)}",
-        "CelebA attribute classification accuracy (%) on the test set: w_k = difference of the mean "
-        "μ with and without attribute k on the training set, a bias fitted by the hinge loss; ours "
-        "(mean ± std over n seeds), then the paper's for the same configuration. The paper's 12 "
-        f"attributes, four at a time; the CSV has every attribute. {BOLD_RULE} {options.protocol}".rstrip(),
-        notes=notes,
-    )
-    if t2.empty:
-        return section
-    shown = [a for a in PAPER_ATTRIBUTES if a in t2.columns]
-    labels = [[m, f"{n:.0f}"] for m, n in zip(t2["method"], t2["n"].fillna(0))]
-    paper_labels = [[m, "paper"] for m in t2["method"]]
-    tables = []
-    for start in range(0, len(shown), TABLE2_WIDTH):
-        columns = []
-        for a in shown[start : start + TABLE2_WIDTH]:
-            ours = list(t2[a]) + list(t2[f"paper.{a}"])
-            stds = list(t2[f"{a}.std"]) + [float("nan")] * len(t2)
-            columns.append(Column(a.replace("_", " "), ours, stds, 1, True))
-        groups = ["ours"] * len(t2) + ["paper"] * len(t2)
-        tables.append(Table(["Method", "n"], labels + paper_labels, columns, groups))
-    _save_table(section, out, options, f"table2_{dataset}", t2, tables, f"tab:{options.run}-table2-{dataset}")
-    return section
 
 
 OVERVIEW_COLUMNS = 6  # configurations per table: wider would scroll on a page or a slide
@@ -204,11 +93,11 @@ def metric_rows(rows: pd.DataFrame, outputs: list[str], directions) -> list[Colu
 
 
 def overview_html(agg: pd.DataFrame, outputs: list[str], directions) -> str:
-    """Per dataset, metrics as rows in the paper's order and configurations as columns (n seeds
-    in each heading), in tables of at most :data:`OVERVIEW_COLUMNS` configurations."""
+    """Per dataset, metrics as rows in the order of ``outputs`` and configurations as columns (n
+    seeds in each heading), in tables of at most :data:`OVERVIEW_COLUMNS` configurations."""
     parts = []
     for dataset, rows in agg.groupby("dataset", sort=True):
-        shown = [o for o in reading_order(outputs) if rows[f"{o}.mean"].notna().any()]
+        shown = [o for o in outputs if rows[f"{o}.mean"].notna().any()]
         ns = rows[[f"{o}.n" for o in shown]].max(axis=1).fillna(0) if shown else pd.Series(0, index=rows.index)
         parts.append(f"<h3>{html.escape(title_of(dataset))}</h3>")
         headers = [f"{label} (n = {n:.0f})" for label, n in zip(rows["label"], ns)]
@@ -220,11 +109,12 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
     """Every value of every evaluation shown: mean ± std (n) of each headline output per
     configuration, and a violin grid of them per method variant."""
     values = [c[: -len(".mean")] for c in agg.columns if c.endswith(".mean") and c.count(".") == 2]
-    headline = headline_outputs(values, directions)
+    headline = reading_order(headline_outputs(values, directions), options.metric_order)
+    order = "in the paper's order of metrics" if options.metric_order else "metrics by name"
     section = Section(
         "Every metric",
         "Each metric's headline outputs (those it declares which way is better, ↑ higher or ↓ lower; every "
-        "output of a metric that declares none), in the paper's order of metrics, accuracies in %: mean ± std "
+        f"output of a metric that declares none), {order}, accuracies in %: mean ± std "
         f"over n seeds per configuration [{INTERVAL_RULE}], the best configuration of each row in bold where "
         "the metric says which way is better and it stands apart (its mean ± std does not overlap the "
         "runner-up's); below, a violin per method "
@@ -274,7 +164,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     outputs = [o for o in headline_outputs(metric_columns(table), directions) if rows[o].notna().sum() >= 3]
     higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}
     agreement = metric_agreement(rows, outputs)
-    words = shown_output(selection.select_by).words
+    words = shown_output(selection.select_by).words if selection.select_by else "selection output"
     compared = comparisons(table, dataset, higher, selection.select_by, selection.higher, figures.words_of)
     shares = variance_shares(table, dataset, outputs)
     section = Section(
@@ -320,7 +210,9 @@ def along_training_section(along: pd.DataFrame, table: pd.DataFrame, dataset: st
     if models.empty:
         return None
     outputs = [
-        o for o in reading_order(headline_outputs(metric_columns(models), directions)) if models[o].notna().any()
+        o
+        for o in reading_order(headline_outputs(metric_columns(models), directions), options.metric_order)
+        if models[o].notna().any()
     ]
     models = models[["cell", "dataset", "method", "variant", "label", "seed", "step", *outputs]]
     name = f"along_training_{dataset}"
@@ -339,19 +231,23 @@ def along_training_section(along: pd.DataFrame, table: pd.DataFrame, dataset: st
     return section
 
 
-def claims_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options, selection) -> Section:
-    """The paper's claims, each with this run's evidence and a verdict (:mod:`benchbench.report.claims`)."""
-    frame = claims_frame(check_claims(table, agg, selection))
+def claims_section(claims: list[Claim], out: Path, options) -> Section:
+    """The study's claims, each with this run's evidence and a verdict, and the rule its verdicts
+    follow (the study's ``claims_rule``)."""
+    frame = claims_frame(claims)
     shown = frame.assign(dataset=frame["dataset"].map(title_of))
+    rule = options.study.claims_rule if options.study else ""
     section = Section(
         "The paper's claims",
-        "Each claim of the paper as a statement this run can test, with the run's evidence and a "
-        f"verdict. Supported: the means go the claimed way and every exact permutation test (two-sided, "
-        f"between the models of each side; for a trend, Spearman's ρ over the models, one-sided) gives "
-        f"p < {SIGNIFICANCE:g}. Not testable with this run: a configuration is missing, or with its "
-        "seeds no outcome could reach that p. Not supported: otherwise. Similar reconstruction error: "
-        f"a mean at most {SIMILAR:.0%} above the other's. DIP-VAE is Table 1's row of the paper's variant. "
-        f"{options.protocol}".rstrip(),
+        " ".join(
+            part
+            for part in (
+                "Each claim of the paper as a statement this run can test, with the run's evidence and a verdict.",
+                rule,
+                options.protocol,
+            )
+            if part
+        ),
         html=frame_html(shown.rename(columns=str.capitalize)),
     )
     if "csv" in options.formats:
@@ -426,78 +322,3 @@ def evaluations_section(run: RunStore, keys: dict[str, str], notes: list[str], f
         html=html,
         notes=notes,
     )
-
-
-def dataset_sections(run, table, agg, selection, keys, dataset, out, options) -> dict[str, list[Section]]:
-    """Figure 1, Figure 2, Tables 3–4, traversals and curves of one dataset, by kind, so the
-    page can put them in the paper's order."""
-    cells = representative_cells(table, agg, selection, dataset)
-    chosen = ", ".join(f"{label} = cell {cell}" for label, cell in cells.items()) or "none finished"
-    single = f"One model per method: the lowest seed of each configuration ({chosen})."
-    kinds: dict[str, list[Section]] = {}
-    if dataset in SHAPES + CELEBA:
-        found = figures.correlation_arrays(run.path, cells, keys)
-        csvs = figures.correlation_tables(found, dataset, out) if "csv" in options.formats else []
-        images = figures.correlations(found, dataset, out) if options.figures else []
-        number = "4" if dataset in CELEBA else "3"
-        section = Section(
-            f"Table {number} — {title_of(dataset)}",
-            "Pearson correlations of μ over the test set: latent × latent (first figure) and "
-            f"factor/attribute × latent (second). {single} {options.protocol}".rstrip(),
-            files=csvs,
-            notes=[] if found else [f"{dataset}: no latent_correlation artifacts"],
-        )
-        if found and "latex" in options.formats:
-            name = f"table{number}_{dataset}"
-            label = f"tab:{options.run}-{name}"
-            (out / f"{name}.tex").write_text(correlation_latex(found, f"{single} {options.protocol}", label, options))
-            section.files.append(f"{name}.tex")
-        _files(section, images)
-        kinds["correlations"] = [section]
-    if not options.figures:
-        return kinds
-    fig1 = figures.figure1(agg, dataset, out, options.logx)
-    if fig1:
-        section = Section(
-            f"Figure 1 — {title_of(dataset)}",
-            "Disentanglement metric score against reconstruction error (test), varying β for β-VAE "
-            "(β = 1 is the VAE) and λ_od for each DIP-VAE variant; bars are ± std over seeds; each "
-            "point is labelled with its β or λ_od; hollow circles are the paper's Table 1 values.",
-        )
-        _files(section, [fig1])
-        kinds["figure1"] = [section]
-    fig2 = figures.figure2(run.path, cells, keys, dataset, out) if dataset in CELEBA else None
-    if fig2:
-        section = Section(
-            f"Figure 2 — {title_of(dataset)}",
-            "For Bangs and Rosy Cheeks: the latent most correlated with the attribute, and that "
-            "latent's signed correlation with the attribute (red) and with its four most "
-            f"correlated other attributes (blue). {single}",
-        )
-        _files(section, [fig2])
-        kinds["figure2"] = [section]
-    try:
-        data = datasets.get(dataset)()
-        trav = figures.traversals(run.path, cells, data, dataset, out)
-        trav_notes = [] if trav else [f"{dataset}: none of these cells has its model.pt (not kept with this run)"]
-    except BenchbenchError as exc:
-        trav, trav_notes = None, [f"latent traversals skipped: {exc}"]
-    section = Section(
-        f"Latent traversals — {title_of(dataset)}",
-        "The first test image and its reconstruction (first row), then each latent set to −3 … 3 in "
-        "turn (columns), decoder means, every tile at its native size (Tables 5–6 of the paper). Rows: "
-        "the latents by mean KL over 256 test images, most informative first; those below "
-        f"{figures.ACTIVE_KL:g} nats are marked inactive (the prior: their row shows nothing). {single}",
-        notes=trav_notes,
-    )
-    _files(section, [trav] if trav else [])
-    kinds["traversals"] = [section]
-    curves = figures.training_curves(run.path, cells, dataset, out)
-    if curves:
-        section = Section(
-            f"Training curves — {title_of(dataset)}",
-            f"Every logged term (means over each logging interval) against the step. {single}",
-        )
-        _files(section, [curves])
-        kinds["curves"] = [section]
-    return kinds

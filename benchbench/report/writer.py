@@ -1,6 +1,7 @@
-"""Writing a report: the run's tidy table, every section in the paper's order and the HTML page,
-into a staging folder that replaces the previous report only once complete — so the output
-folder holds exactly what this report wrote, and two reports of a run are byte-identical."""
+"""Writing a report: the run's tidy table, its study's sections in the study's order, the
+sections every report has and the HTML page, into a staging folder that replaces the previous
+report only once complete — so the output folder holds exactly what this report wrote, and two
+reports of a run are byte-identical."""
 
 from __future__ import annotations
 
@@ -11,29 +12,24 @@ from pathlib import Path
 from benchbench.core.registry import BenchbenchError
 from benchbench.report import figures
 from benchbench.report.html import write_html
+from benchbench.report.parts import Section
 from benchbench.report.results import aggregate, described, evaluation_keys, snapshot_table, tidy
 from benchbench.report.sections import (
-    CELEBA,
     FORMATS,
     Options,
-    Section,
     along_training_section,
     claims_section,
-    dataset_sections,
     evaluations_section,
     failures_section,
     overview_section,
     statistics_section,
-    table1_section,
-    table2_section,
 )
 from benchbench.report.settings import header, protocol_note, protocol_warnings, run_study, training_settings
-from benchbench.report.tables import TABLE1_DATASETS, Selection
+from benchbench.report.tables import Selection
+from benchbench.report.view import ReportView
 from benchbench.storage.store import open_run
 
 MARKER = ".benchbench-report"
-#: The page's order of each dataset's sections: the paper's.
-ORDER = ("figure1", "table2", "figure2", "correlations", "traversals", "curves")
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -66,12 +62,12 @@ def make_report(
     profile: str | None = None,
     interval: bool = False,
     study: str | None = None,
-) -> tuple[Path, list[str]]:
+) -> tuple[Path, list[str], list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
     the evaluations ``evaluations`` picks (``{metric: key}``), else those of metric ``profile``,
     else the grid's; ``interval``: each mean's 95 % interval in the LaTeX tables too; ``study``:
-    the study whose report to show (default: the run's, :func:`run_study`).  Returns the folder
-    and the notes on evaluations left out."""
+    the study whose report to show (default: the run's, :func:`run_study`).  Returns the folder,
+    the notes on evaluations left out, and the lines the study has for the terminal."""
     run = open_run(run_path)
     chosen = run_study(run, study)
     unknown = set(formats) - set(FORMATS)
@@ -84,6 +80,7 @@ def make_report(
     facts = described(run, keys)
     selection = dataclasses.replace(selection or Selection(), directions={m: f["better"] for m, f in facts.items()})
     table = tidy(run, keys)
+    selection.defaulted(chosen.select_by if chosen else None, table)
     if table.empty:
         raise BenchbenchError(f"run {run_path} has no cells yet")
     if not (table["status"] == "trained").any():
@@ -96,49 +93,42 @@ def make_report(
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        _write(run, table, keys, facts, notes, selection, staging, options)
+        said = _write(run, table, keys, facts, notes, selection, staging, options)
         _replace(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return out, notes
+    return out, notes, said
 
 
-def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> None:
+def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> list[str]:
     training = training_settings(run)
     protocol = options.study.protocol if options.study else None
     options = dataclasses.replace(options, protocol=protocol_note(training, facts, protocol))
     with figures.footnote(options.protocol):
-        _write_sections(run, table, keys, facts, notes, selection, out, options, training)
+        return _write_sections(run, table, keys, facts, notes, selection, out, options, training)
 
 
-def _write_sections(run, table, keys, facts, notes, selection, out: Path, options: Options, training) -> None:
+def _write_sections(run, table, keys, facts, notes, selection, out: Path, options: Options, training) -> list[str]:
     agg = aggregate(table)
     (out / MARKER).write_text(f"benchbench report of run {run.path.name}\n")
     if "csv" in options.formats:
         table.to_csv(out / "cells.csv", index=False)
         agg.to_csv(out / "aggregate.csv", index=False)
     found = set(agg["dataset"]) if "dataset" in agg else set()
-    present = [d for d in TABLE1_DATASETS if d in found] + sorted(found - set(TABLE1_DATASETS))  # the paper's order
-    per_dataset = {d: dataset_sections(run, table, agg, selection, keys, d, out, options) for d in present}
-    tables2 = [table2_section(agg, selection, d, out, options) for d in CELEBA if d in present]
-    if not tables2:
-        tables2 = [
-            Section("Table 2", "CelebA attribute classification accuracy (%).", notes=["celeba: not in this run"])
-        ]
-    sections = [table1_section(agg, selection, out, options)]
-    for kind in ORDER:
-        if kind == "table2":
-            sections += tables2
-            continue
-        sections += [s for d in present for s in per_dataset[d].get(kind, [])]
+    first = [d for d in (options.study.dataset_order if options.study else ()) if d in found]
+    present = first + sorted(found - set(first))  # the study's order, then the others by name
+    view = ReportView(run, table, agg, keys, selection, out, options, present)
+    sections = list(options.study.sections(view) if options.study else view.default_sections())
     sections.append(overview_section(table, agg, out, options, selection.directions))
     along = snapshot_table(run, keys)
     if not along.empty:
         made = (along_training_section(along, table, d, out, options, selection.directions) for d in present)
         sections += [s for s in made if s is not None]
     sections += [statistics_section(table, selection, d, out, options, selection.directions) for d in present]
-    sections.append(claims_section(table, agg, out, options, selection))
+    claims = options.study.claims(view) if options.study else []
+    if claims:
+        sections.append(claims_section(claims, out, options))
     failures = failures_section(run, table)
     sections += [failures] if failures else []
     sections.append(evaluations_section(run, keys, notes, facts))
@@ -147,6 +137,6 @@ def _write_sections(run, table, keys, facts, notes, selection, out: Path, option
         sections.append(Section("Files", "Everything this report wrote.", files=[*written, "index.html"]))
         protocol = options.study.protocol if options.study else None
         warnings = protocol_warnings(training, facts, protocol)
-        write_html(
-            out / "index.html", run.path.name, header(run, training, table, facts, options.study), warnings, sections
-        )
+        lines = header(run, training, table, facts, options.study)
+        write_html(out / "index.html", run.path.name, lines, warnings, sections)
+    return view.said

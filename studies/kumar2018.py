@@ -18,6 +18,7 @@ from benchbench.api import (
     SIGNIFICANCE,
     Claim,
     Column,
+    Published,
     Section,
     Study,
     Table,
@@ -596,6 +597,24 @@ def check_claims(table: pd.DataFrame, agg: pd.DataFrame, selection) -> list[Clai
     return claims
 
 
+def _row(key) -> str:
+    return key if isinstance(key, str) else f"β-VAE (β = {key:g})"
+
+
+def published_values() -> tuple[Published, ...]:
+    """Every number of the paper's Tables 1 and 2 as a :class:`Published` value with its source
+    (the paper's text gives no page numbers: its section, §3 Experiments)."""
+    found = []
+    for dataset in ("shapes2d", "celeba"):
+        for key, (metric, recon) in PAPER_TABLE1[dataset].items():
+            of = f"{_row(key)} on {title_of(dataset)}"
+            found += [Published(HIGGINS, of, metric, "Table 1, §3"), Published(RECON, of, recon, "Table 1, §3")]
+    for key, values in PAPER_TABLE2.items():
+        for attribute, value in zip(PAPER_ATTRIBUTES, values):
+            found.append(Published(f"{ATTRIBUTE}{attribute}", f"{_row(key)} on CelebA", value, "Table 2, §3"))
+    return tuple(found)
+
+
 @studies.register("kumar2018")
 class Kumar2018(Study):
     title = (
@@ -605,6 +624,7 @@ class Kumar2018(Study):
     description = "the DIP-VAE paper: VAE, β-VAE and DIP-VAE on 2D Shapes, CelebA and 3D Chairs"
     grids = {"paper": paper_grid, "quick": quick_grid, "smoke": smoke_grid}
     protocol = paper_grid()["train"]
+    published = published_values()
     select_by = HIGGINS
     metric_order = ("beta_vae_score", "reconstruction_error", "sap", "attribute_accuracy", "latent_correlation")
     dataset_order = TABLE1_DATASETS

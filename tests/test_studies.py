@@ -2,7 +2,9 @@
 the run's study (or the one asked for)."""
 
 import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from run_helpers import assert_one_line_error, write_grid
 
@@ -100,3 +102,44 @@ def test_a_grid_file_names_its_study_and_an_unknown_one_is_refused(tmp_path, cli
     out = cli_runner.invoke(cli, ["run", "--grid", str(bad), "--results", str(tmp_path)])
     assert_one_line_error(out, "study: unknown study 'kumar'; did you mean kumar2018?")
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_study_of_ones_own_in_one_file_shows_its_table_and_claim_and_nothing_of_the_papers(tmp_path, cli_runner):
+    example = Path(__file__).resolve().parents[1] / "examples" / "my_study.py"
+    assert len(example.read_text().splitlines()) <= 80
+    plugin = ["--plugin", str(example)]
+    try:
+        args = [
+            "run",
+            "--grid",
+            "beta_mig",
+            "--steps",
+            "4",
+            "--seeds",
+            "1",
+            "--results",
+            str(tmp_path),
+            "--no-progress",
+        ]
+        out = cli_runner.invoke(cli, [*args, *plugin])
+        assert out.exit_code == 0, out.output
+        run = RunStore(tmp_path / "beta_mig")
+        assert run.manifest().study == "beta_mig"
+        report = cli_runner.invoke(cli, ["report", str(run.path), "--format", "csv,html", *plugin])
+        assert report.exit_code == 0, report.output
+        folder = run.path / "report"
+        table = pd.read_csv(folder / "mig_by_beta.csv")
+        assert list(table["hp.beta"]) == [1.0, 4.0, 16.0] and table["mig.mig.mean"].notna().all()
+        claims = pd.read_csv(folder / "claims.csv")
+        assert list(claims["claim"]) == ["MIG rises with β"] and claims["verdict"][0] in (
+            "supported",
+            "not supported",
+            "not testable with this run",
+        )
+        assert "Spearman ρ = " in claims["evidence"][0] and "over 3 models" in claims["evidence"][0]
+        page = (folder / "index.html").read_text()
+        assert "MIG against β" in page and "beta_mig: Our own question" in page
+        for paper in ("Table 1", "Figure 1", "Table 3", "DIP-VAE", "kumar2018", "Locatello"):
+            assert paper not in page, paper
+    finally:
+        studies.unregister("beta_mig")

@@ -69,7 +69,14 @@ from benchbench.plugin.representation import (
 )
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
 from benchbench.plugin.study import Published, Study
-from benchbench.report.analysis import smallest_p, superiority, trend
+from benchbench.report.analysis import (
+    paired_rank_correlation,
+    selection_transfer,
+    smallest_p,
+    superiority,
+    trend,
+    variance_split,
+)
 from benchbench.report.numbers import BOLD_RULE, Column
 from benchbench.report.parts import (
     INTERVAL_RULE,
@@ -171,4 +178,7 @@ __all__ = [
     "superiority",
     "trend",
     "smallest_p",
+    "variance_split",
+    "selection_transfer",
+    "paired_rank_correlation",
 ]

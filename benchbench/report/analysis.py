@@ -207,3 +207,100 @@ def variance_shares(table: pd.DataFrame, dataset: str, outputs: list[str]) -> pd
                  "configurations": values["label"].nunique(), "between": share, "within": 1 - share}
             )  # fmt: skip
     return pd.DataFrame(out)
+
+
+def variance_split(models: pd.DataFrame, output: str) -> dict[str, float]:
+    """How the variance of ``output`` over ``models`` (rows with ``method``, ``label`` — one per
+    hyperparameter setting — and the output) splits between methods, between the settings of a
+    method, and between the seeds of a setting: the sums of squares of a nested analysis of
+    variance over the total, so the three ``between_*`` shares sum to 1 (NaN where the models do
+    not vary); ``models``, ``methods`` and ``settings`` count what they were computed over."""
+    values = models[["method", "label", output]].dropna()
+    x = values[output].astype(float)
+    total = float(((x - x.mean()) ** 2).sum())
+    method_means = values.groupby("method")[output].transform("mean")
+    setting_means = values.groupby(["method", "label"])[output].transform("mean")
+    parts = {
+        "between_methods": float(((method_means - x.mean()) ** 2).sum()),
+        "between_settings": float(((setting_means - method_means) ** 2).sum()),
+        "between_seeds": float(((x - setting_means) ** 2).sum()),
+    }
+    shares = {k: v / total if total > 0 else math.nan for k, v in parts.items()}
+    counts = {
+        "models": len(x),
+        "methods": values["method"].nunique(),
+        "settings": len(values.groupby(["method", "label"])),
+    }
+    return {**shares, **counts}
+
+
+#: The four ways a model chosen by one metric on one dataset (with one seed) is compared with a
+#: model drawn at random (Locatello et al. 2019, §5.4): on the same or another metric, on the
+#: same or another dataset, always with another seed of the chosen configuration.
+TRANSFERS = (
+    ("same metric, same dataset", False, False),
+    ("same metric, other dataset", False, True),
+    ("other metric, same dataset", True, False),
+    ("other metric, other dataset", True, True),
+)
+
+
+def selection_transfer(
+    table: pd.DataFrame, outputs: dict[str, bool], draws: int = 10_000, seed: int = SEED
+) -> pd.DataFrame:
+    """The probability that a configuration chosen for being best on one output (``outputs``:
+    output → whether higher is better) on one dataset, judged by one seed's model, beats a model
+    drawn at random when judged by another seed's model — on the same or another output, on the
+    same or another dataset (:data:`TRANSFERS`; a configuration is a ``label``, the same on
+    every dataset).  Each of ``draws`` draws (from ``seed``) picks an output, a dataset and a seed
+    to choose by, then the output and dataset it is judged on; a tie counts a half.  A row per
+    transfer with its probability and how many draws could be made (NaN where none could: fewer
+    than two seeds, outputs or datasets)."""
+    trained = table[table["status"] == "trained"]
+    labels, seeds = sorted(set(trained["label"])), sorted(set(trained["seed"]))
+    grids = {}  # (output, dataset) → (configurations × seeds), NaN where a model has no value
+    for output in (o for o in outputs if o in trained):
+        for dataset, frame in trained.groupby("dataset"):
+            grid = frame.pivot_table(index="label", columns="seed", values=output, aggfunc="first")
+            grid = grid.reindex(index=labels, columns=seeds).to_numpy(dtype=np.float64)
+            if not np.isnan(grid).all():
+                grids[(output, dataset)] = grid
+    keys = list(grids)
+    pools = {k: grids[k][~np.isnan(grids[k])] for k in keys}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, other_output, other_dataset in TRANSFERS:
+        wins, made = 0.0, 0
+        for _ in range(draws if keys else 0):
+            output, dataset = keys[rng.integers(len(keys))]
+            chooser = grids[(output, dataset)]
+            usable = np.flatnonzero((~np.isnan(chooser)).sum(axis=0) > 1)
+            targets = [k for k in keys if (k[0] != output) == other_output and (k[1] != dataset) == other_dataset]
+            if usable.size == 0 or not targets:
+                continue
+            s = usable[rng.integers(usable.size)]
+            chosen = np.nanargmax(chooser[:, s]) if outputs[output] else np.nanargmin(chooser[:, s])
+            judged = targets[rng.integers(len(targets))]
+            target, higher = grids[judged], outputs[judged[0]]
+            others = np.flatnonzero(~np.isnan(target[chosen]) & (np.arange(len(seeds)) != s))
+            if others.size == 0:
+                continue
+            mine = target[chosen, others[rng.integers(others.size)]]
+            rival = pools[judged][rng.integers(pools[judged].size)]
+            wins += 0.5 if mine == rival else float(mine > rival if higher else mine < rival)
+            made += 1
+        rows.append({"transfer": name, "probability": wins / made if made else math.nan, "draws": made})
+    return pd.DataFrame(rows)
+
+
+def paired_rank_correlation(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Spearman's ρ over the trained models between each pair of columns (say an output on the
+    mean and on the sampled representation), per dataset, with how many models had both."""
+    trained = table[table["status"] == "trained"]
+    rows = []
+    for dataset, models in trained.groupby("dataset"):
+        for a, b in pairs:
+            both = models[[a, b]].astype(float).dropna() if a in models and b in models else pd.DataFrame()
+            rho = both[a].corr(both[b], method="spearman") if len(both) >= MIN_N else math.nan
+            rows.append({"dataset": dataset, "a": a, "b": b, "models": len(both), "rho": float(rho)})
+    return pd.DataFrame(rows, columns=["dataset", "a", "b", "models", "rho"])

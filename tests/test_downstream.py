@@ -38,7 +38,13 @@ def _reference(dataset, model, seed, sizes, num_test, predictor):
         # against itself, random_state 0 to 5, differs by up to 4 here
         ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 0.05),
         ("logistic_regression", "default", lambda: LogisticRegressionCV(Cs=10, cv=KFold(5), max_iter=1000), 0),
-        ("logistic_regression", "compat", lambda: OneVsRestClassifier(LogisticRegressionCV(Cs=10, cv=KFold(5))), 0),
+        pytest.param(  # one-vs-rest cross-validated fits: the slowest replay, in the full suite only
+            "logistic_regression",
+            "compat",
+            lambda: OneVsRestClassifier(LogisticRegressionCV(Cs=10, cv=KFold(5))),
+            0,
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_accuracies_replay_disentanglement_lib_on_the_same_draws(predictor, mode, reference, atol):

@@ -340,6 +340,7 @@ def test_bad_code_files_are_one_line_errors_writing_nothing(tmp_path, cli_runner
     assert not (tmp_path / "scores").exists()
 
 
+@pytest.mark.slow  # fits PCA and FastICA and scores four baselines: the full suite's
 def test_report_baselines_scores_them_beside_the_models_once(tmp_path, cli_runner, monkeypatch):
     from test_evaluations import invoke, smoke
 

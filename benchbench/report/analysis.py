@@ -188,7 +188,7 @@ def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8, words: Calla
 def variance_shares(table: pd.DataFrame, dataset: str, outputs: list[str]) -> pd.DataFrame:
     """Per method and output, how much of the variance over its trained models of ``dataset`` lies
     between hyperparameter settings and how much within them, between seeds (the sums of squares
-    of a one-way analysis of variance by configuration, as Locatello et al. 2019 split it):
+    of a one-way analysis of variance by configuration):
     ``between`` + ``within`` = 1; NaN where the models do not vary."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
     out = []
@@ -235,8 +235,8 @@ def variance_split(models: pd.DataFrame, output: str) -> dict[str, float]:
 
 
 #: The four ways a model chosen by one metric on one dataset (with one seed) is compared with a
-#: model drawn at random (Locatello et al. 2019, §5.4): on the same or another metric, on the
-#: same or another dataset, always with another seed of the chosen configuration.
+#: model drawn at random, as unsupervised model selection is judged: on the same or another
+#: metric, on the same or another dataset, always with another seed of the chosen configuration.
 TRANSFERS = (
     ("same metric, same dataset", False, False),
     ("same metric, other dataset", False, True),

@@ -23,6 +23,7 @@ from benchbench.api import (
     Study,
     Table,
     beta_sweep,
+    cells_of,
     dip_name,
     shown_output,
     smallest_p,
@@ -352,12 +353,6 @@ def table2(agg: pd.DataFrame, selection, dataset: str) -> tuple[pd.DataFrame, li
         record.update({f"paper.{a}": v for a, v in zip(PAPER_ATTRIBUTES, paper)})
         records.append(record)
     return pd.DataFrame(records), notes
-
-
-def cells_of(table: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
-    """The trained cells (sorted by seed) of the configuration an aggregate row describes."""
-    mask = (table["dataset"] == row["dataset"]) & (table["label"] == row["label"]) & (table["status"] == "trained")
-    return table[mask].sort_values("seed")
 
 
 def representative_cells(table: pd.DataFrame, agg: pd.DataFrame, selection, dataset: str) -> dict[str, str]:

@@ -69,6 +69,12 @@ def heading(output: str, higher: bool | None) -> str:
     return f"{shown.words}{unit}{arrow}"
 
 
+def cells_of(table: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """The trained cells (sorted by seed) of the configuration an aggregate row describes."""
+    mask = (table["dataset"] == row["dataset"]) & (table["label"] == row["label"]) & (table["status"] == "trained")
+    return table[mask].sort_values("seed")
+
+
 def beta_sweep(rows: pd.DataFrame) -> pd.DataFrame:
     """The β-VAE rows (of a tidy or an aggregate table), with the VAE's as β = 1 where there is
     no β-VAE at β = 1: a β sweep as papers plot and test it."""

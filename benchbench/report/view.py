@@ -13,7 +13,7 @@ import pandas as pd
 
 from benchbench.core.registry import BenchbenchError, datasets
 from benchbench.report import figures
-from benchbench.report.parts import Section, title_of
+from benchbench.report.parts import Section, cells_of, title_of
 from benchbench.report.sections import Options, _files, _save_table, correlation_latex
 from benchbench.report.tables import Selection
 from benchbench.storage.store import RunStore
@@ -146,8 +146,7 @@ class ReportView:
             if column in group and group[column].notna().any():
                 best = group.loc[[group[column].idxmax() if self.selection.higher else group[column].idxmin()]]
             row = best.iloc[0]
-            mask = (self.table["dataset"] == dataset) & (self.table["label"] == row["label"])
-            cells = self.table[mask & (self.table["status"] == "trained")].sort_values("seed")
+            cells = cells_of(self.table, row)
             if not cells.empty:
                 out[f"{row['label']}, seed {cells.iloc[0]['seed']}"] = cells.iloc[0]["cell"]
         return out

@@ -44,7 +44,8 @@ def cli_runner():
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    torch.set_num_threads(2)
+    # Two pytest-xdist workers on two cores: one thread each, or they fight over the cores.
+    torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from benchbench.core import registry
-from benchbench.core.files import forget_diagnoses
+from benchbench.core.files import diagnoses, forget_diagnoses
 from benchbench.core.records import EncoderSource
 from benchbench.core.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
 from benchbench.planning.cells import PRECISIONS
@@ -77,6 +77,17 @@ def _terminate(signum, frame):
     raise Terminated
 
 
+#: What running an interrupted command again does, where it is not to resume it.
+RESUMED = {
+    "bench": "nothing was kept: run it again to measure",
+    "report": "run the same command to write it again",
+    "compare": "nothing was written",
+    "check": "nothing was written",
+    "status": "nothing was written",
+    "list": "nothing was written",
+}
+
+
 class Group(click.Group):
     """Every failure a user can cause or cause to stop is one line: bad input (exit 2, click's
     usage errors included), Ctrl-C (130), SIGTERM (143), a closed output pipe (1)."""
@@ -96,7 +107,8 @@ class Group(click.Group):
         except KeyboardInterrupt as exc:
             name, code = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("SIGINT", 130)
             where = getattr(exc, "where", "")
-            _say(f"interrupted ({name}){where}; run the same command to resume")
+            then = RESUMED.get(ctx.invoked_subcommand, "run the same command to resume")
+            _say(f"interrupted ({name}){where}; {getattr(exc, 'then', then)}")
             ctx.exit(code)
         except BrokenPipeError:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more can reach the closed pipe
@@ -340,6 +352,11 @@ def _print_status(store: RunStore, verify: bool = False) -> dict:
     )
     for label, what, error in counts["failures"]:
         click.echo(f"  {what}: {label}: {error}")
+    if not counts["weights"] and models["without weights"]:
+        click.echo(
+            "  note: a run kept without its models' weights (a reference run: records, curves and reports); "
+            "evaluate, traversals and --baselines need them: run its grid into another folder to train them"
+        )
     return counts
 
 
@@ -352,6 +369,12 @@ def status(run_ref, results_dir, per_cell, verify) -> None:
     """Models trained / running / failed / pending and evaluations done / failed / missing of RUN."""
     run = open_run(run_ref, results_dir)
     _print_status(run, verify)
+    if verify:
+        checked, damaged = sum(s.recorded_files() for s in run.cell_stores()), diagnoses()
+        if damaged:
+            _say(f"{damaged} damaged file{'s' if damaged != 1 else ''} found among {checked} checked (said above)")
+        else:
+            click.echo(f"{checked} files checked against their checksums: all match")
     if per_cell:
         packs, membership = {p.id: len(p.cells()) for p in run.pack_stores()}, run.packs_of_cells()
         stores, writing = run.cell_stores(), run.is_being_written()
@@ -364,6 +387,8 @@ def status(run_ref, results_dir, per_cell, verify) -> None:
             packed = f"pack {pack} ({size} cell{'' if size == 1 else 's'})" if pack else "no pack yet"
             done = sum(r.done for r in records)
             click.echo(f"  {store.path.name}  {store.cell().label:<{width}}  {shown:<11} {packed}, {done} evaluations")
+    if verify and diagnoses():
+        sys.exit(1)
 
 
 def _parse_options(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -392,6 +417,25 @@ def _cells_matching(run: RunStore, datasets: list[str] | None, methods: list[str
         if unknown:
             raise BenchbenchError(f"{run.path} has no {kind} {', '.join(unknown)} (it has {', '.join(sorted(have))})")
     return {c.id for c in cells if c.dataset in (datasets or [c.dataset]) and c.method in (methods or [c.method])}
+
+
+def _check_trained(run: RunStore, cell_ids: set[str] | None) -> None:
+    """Refuse to evaluate a run (or the models chosen) of which nothing is trained yet, or whose
+    weights were not kept (a run being written is refused by its lock instead)."""
+    from collections import Counter
+
+    if run.is_being_written():
+        return
+
+    statuses = Counter(s.status().status for s in run.cell_stores() if cell_ids is None or s.path.name in cell_ids)
+    if not statuses["trained"]:
+        have = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no cells"
+        raise BenchbenchError(f"{run.path} has no trained model to evaluate ({have}): train it first with run")
+    if run.keeps_no_weights() and not any(s.model_path.exists() or s.scored() for s in run.cell_stores()):
+        raise BenchbenchError(
+            f"{run.path} was kept without its models' weights (a reference run): run its grid into another folder "
+            "to train them, then evaluate that run"
+        )
 
 
 @cli.command()
@@ -426,6 +470,7 @@ def evaluate(
     run = open_run(run_ref, results_dir)
     specs = evaluation_specs(run, _split(metric_names), profile, _parse_options(option_items))
     cell_ids = _cells_matching(run, _split(datasets), _split(methods))
+    _check_trained(run, cell_ids)
     target = resolve_devices(device)[0]
     t0 = time.perf_counter()
     with run.writing(" ".join(sys.argv)):
@@ -457,15 +502,24 @@ def evaluate(
 @click.option("--metrics", "metric_names", multiple=True, help="Metrics to compute (default: every per-model one).")
 @click.option("--profile", help="Start every metric from this preset (fast, default).")
 @_metric_option_option
-@click.option("--latent-dim", default=10, show_default=True, help="Codes of a baseline:NAME encoder.")
-@click.option("--seed", default=0, show_default=True, help="The metrics' streams (and a baseline's fit).")
+@click.option(
+    "--latent-dim", default=10, show_default=True, type=click.IntRange(min=1), help="Codes of a baseline:NAME encoder."
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="The metrics' streams (and a baseline's fit).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
 @_progress_option
 @_data_root_option
 @_plugin_option
 def score(
     encoder, codes, dataset_name, run_name, results_dir, label, metric_names, profile, option_items, latent_dim, seed,
-    device, progress, data_root, plugins,
+    device, retry_failed, progress, data_root, plugins,
 ) -> None:  # fmt: skip
     """Score ENCODER, trained elsewhere (FILE.py:NAME, MODULE:NAME, a TorchScript or .pt2 file) or
     baseline:pca|ica|random|factors, or a code matrix (--codes FILE.npz: codes, and indices or
@@ -488,13 +542,21 @@ def score(
     run = Path(results_dir) / run_name
     target = str(resolve_devices(device)[0])
     table = score_encoder(
-        source, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress
-    )
+        source, dataset_name, _split(metric_names), profile, options, target, seed, label, latent_dim, run, progress,
+        retry_failed,
+    )  # fmt: skip
+    for note in table.attrs.get("notes", []):
+        click.echo(f"note: {note}")
     for (metric, status), rows in table.groupby(["metric", "status"], sort=False):
         done = ", ".join(f"{o} = {v:.4g}" for o, v in zip(rows["output"], rows["value"]))
         shown = done if status == "done" else f"{status}: {rows['error'].iloc[0]}"
         click.echo(f"  {metric:<26} {shown}"[:160])
     _print_status(RunStore(run))
+    failed = table.loc[table["status"] == "failed", "metric"].nunique()
+    if failed:
+        asked = table["metric"].nunique()
+        _say(f"{failed} of the {asked} evaluations failed (listed above; --retry-failed to try again)")
+        sys.exit(1)
 
 
 @cli.command()
@@ -627,7 +689,7 @@ def report(
 def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> None:
     """Every metric of the models present in both runs (same cell id), side by side, with a
     verdict per output; exit code 1 if any differs by more than --tolerance."""
-    from benchbench.report.compare import compare_runs, exceeds
+    from benchbench.report.compare import compare_runs, exceeds, incomplete
 
     load_plugins(plugins)
     a, b = open_run(run_a, results_dir), open_run(run_b, results_dir)
@@ -642,13 +704,17 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     if out:
         frame.to_csv(out, index=False)
         click.echo(f"side by side: {out}")
-    beyond = exceeds(verdicts, tolerance)
+    beyond, lacking = exceeds(verdicts, tolerance), incomplete(verdicts)
     click.echo(
         f"{len(beyond)} of {len(verdicts)} outputs differ by more than {tolerance:g}"
         if beyond
         else f"all {len(verdicts)} outputs within {tolerance:g} on {frame['cell'].nunique()} shared models"
     )
-    if beyond:
+    if lacking:
+        in_a, in_b = (sum(v.missing[i] for v in lacking) for i in (0, 1))
+        _say(f"{len(lacking)} of {len(verdicts)} outputs are missing in one run for some models "
+             f"({in_a} values missing in A, {in_b} in B): evaluate the run that lacks them")  # fmt: skip
+    if beyond or lacking:
         sys.exit(1)
 
 

@@ -123,6 +123,7 @@ def test_packs_group_compatible_cells(cell):
         (('variant = ["i", "ii"]', 'variant = ["i", "iv"]'), "variant must be one of"),
         (("seeds = 2", "seeds = 2\ncolour = 1"), "colour: unknown key"),
         (("seeds = 2", "seeds = 2 2"), "invalid TOML"),
+        (("seeds = 2", "seeds = [0, 3, 0]"), "seeds: 0 listed twice in [0, 3, 0] (one model per seed)"),
         (("beta = [1, 4]", "beta = [1, -4]"), "beta must be a finite number ≥ 0, got -4.0"),
         (("beta = [1, 4]", "beta = nan"), "beta must be a finite number ≥ 0, got nan"),
         (("lambda_od = 2,", "lambda_od = -10,"), "lambda_od must be a finite number ≥ 0, got -10.0"),

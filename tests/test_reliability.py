@@ -80,7 +80,10 @@ def test_a_signal_stops_with_one_line_and_the_rerun_gives_the_same_bits(tmp_path
     assert proc.returncode == code, err
     name = signal.Signals(signum).name
     assert err.strip().splitlines()[-1].startswith(f"interrupted ({name})")
-    assert err.strip().endswith("; run the same command to resume") and "Traceback" not in err
+    said = err.strip().splitlines()[-1]
+    assert ("; run the same command to resume from its checkpoint at step " in said or said.endswith(
+        "; run the same command to train it again: before its first checkpoint, it restarts from step 0"
+    )) and "Traceback" not in err  # fmt: skip
     run = RunStore(tmp_path / "signalled" / "faults")
     statuses = [s.status().status for s in run.cell_stores()]
     assert "failed" not in statuses and statuses.count("trained") < 4

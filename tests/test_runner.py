@@ -90,7 +90,10 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     run = RunStore(tmp_path / "smoke")
     (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
     assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
-    assert interrupted.output == (f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume\n")
+    assert interrupted.output == (
+        f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume from its checkpoint at "
+        "step 4\n"
+    )
     assert [s.status().status for s in run.cell_stores()] == ["running", "running"]
     status = cli_runner.invoke(cli, ["status", str(run.path), "--cells"])
     assert "models 0 trained, 0 running, 2 interrupted, 0 failed" in status.output

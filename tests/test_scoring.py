@@ -1,11 +1,14 @@
 """Scoring encoders trained elsewhere: loaded from a file, a module or TorchScript, checked on two
 images, and scored exactly as the same network trained here is."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 import benchbench
+from benchbench.cli import cli
 from benchbench.core.arch import build_net, decoder_mean
 from benchbench.core.records import EncoderSource
 from benchbench.core.registry import BenchbenchError
@@ -74,9 +77,14 @@ def test_encoders_load_from_a_file_a_module_and_torchscript(tmp_path, shapes):
     )
     assert scored["status"].tolist() == ["done"] and 0 <= scored["value"].iloc[0] <= 1
     module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3))
-    torch.export.save(torch.export.export(module, (images[:2],)), str(tmp_path / "enc.pt2"))
+    batch = {"input": {0: torch.export.Dim("batch")}}  # any batch size, as metrics encode in batches
+    torch.export.save(torch.export.export(module, (images[:2],), dynamic_shapes=batch), str(tmp_path / "enc.pt2"))
     exported = load_encoder(EncoderSource.parse(str(tmp_path / "enc.pt2")))
     torch.testing.assert_close(exported(images[:2]), module(images[:2]))
+    scored = benchbench.score(  # an exported program refuses .eval(): scored in the mode it was traced in
+        str(tmp_path / "enc.pt2"), shapes, ["mig"], options={"mig": {"num_train": 200}}, progress=False
+    )
+    assert scored["status"].tolist() == ["done"] and 0 <= scored["value"].iloc[0] <= 1
 
 
 @pytest.mark.parametrize(
@@ -377,3 +385,50 @@ def test_compare_sets_two_runs_scores_of_one_encoder_side_by_side(tmp_path, cli_
                "--no-progress")  # fmt: skip
     out = invoke(cli_runner, "compare", str(tmp_path / "one"), str(tmp_path / "two"))
     assert "mig.mig" in out.output and "identical" in out.output and "1 shared model" in out.output, out.output
+
+
+WRAPPER = """
+import numpy as np
+import torch
+from pathlib import Path
+
+HERE = Path(__file__).parent
+net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3))
+net.load_state_dict(torch.load(HERE / "weights.pt"))
+projection = np.load(HERE / "projection.npy")
+
+def function(x):
+    return torch.as_tensor(x.flatten(1).numpy() @ projection)
+"""
+
+
+@pytest.mark.parametrize("name", ["net", "function"])
+def test_an_encoder_whose_weights_file_changed_is_a_new_model_said_in_one_line(tmp_path, cli_runner, name):
+    """The wrapper's bytes stay the same; what it loads changes: a torch module is known by its
+    parameters, a function by its codes on the dataset's first images."""
+    (tmp_path / "wrapper.py").write_text(WRAPPER)
+    args = ["score", f"{tmp_path / 'wrapper.py'}:{name}", "--dataset", "shapes2d", "--results", str(tmp_path / "r"),
+            "--metrics", "mig", "--option", "mig.num_train=200", "--no-progress", "--device", "cpu"]  # fmt: skip
+
+    def weights(seed):
+        torch.manual_seed(seed)
+        torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64 * 64, 3)).state_dict(),
+                   tmp_path / "weights.pt")  # fmt: skip
+        np.save(tmp_path / "projection.npy", np.random.default_rng(seed).normal(size=(64 * 64, 3)).astype(np.float32))
+
+    weights(0)
+    first = cli_runner.invoke(cli, args)
+    assert first.exit_code == 0 and "note:" not in first.output, first.output
+    again = cli_runner.invoke(cli, args)
+    assert again.exit_code == 0 and "note:" not in again.output  # the same weights: the same model, nothing new
+    weights(1)
+    for module in [m for m in sys.modules if m.startswith("benchbench_plugin_")]:
+        del sys.modules[module]  # a command is a new process: the wrapper loads its weights again
+    changed = cli_runner.invoke(cli, args)
+    assert changed.exit_code == 0, changed.output
+    (note,) = [line for line in changed.output.splitlines() if line.startswith("note:")]
+    assert "is not what was scored as model" in note and "(its file or weights changed)" in note
+    stores = RunStore(tmp_path / "r" / "scores").cell_stores()
+    assert len(stores) == 2 and len({s.scored().sha256 for s in stores}) == 2
+    values = [s.evaluations()[0].values["mig"] for s in stores]
+    assert values[0] != values[1]

@@ -122,6 +122,11 @@ def diagnose(message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
 
+def diagnoses() -> int:
+    """How many damaged files have been said since :func:`forget_diagnoses`."""
+    return len(_said)
+
+
 def forget_diagnoses() -> None:
     """Say every diagnosis again (each CLI command reports what it finds)."""
     _said.clear()

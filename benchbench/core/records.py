@@ -155,7 +155,9 @@ class Manifest(_Record):
     grid's evaluations (as :meth:`EvalSpec.to_json <benchbench.plugin.metric.EvalSpec.to_json>`
     gives them), its cells, and how and where it ran
     (command, plugins, pack size, executor's devices, versions, git commit, start/resume/end
-    times).  An empty manifest (``Manifest()``) is a run not started, or one whose file was unreadable."""
+    times), and ``weights = "not kept"`` where its models' weights were left out on purpose (a
+    reference run: its records only).  An empty manifest (``Manifest()``) is a run not started,
+    or one whose file was unreadable."""
 
     layout: int | None = None
     run: str | None = None
@@ -174,6 +176,7 @@ class Manifest(_Record):
     started: str | None = None
     resumed: str | None = None
     ended: str | None = None
+    weights: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

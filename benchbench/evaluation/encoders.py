@@ -25,7 +25,10 @@ and "perfect" score on each metric:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import os
+import types
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +61,17 @@ class ForeignNet(torch.nn.Module):
         self.call = encoder.encode if callable(getattr(encoder, "encode", None)) else encoder
         self.decoder = getattr(encoder, "decode", None)
 
+    def train(self, mode: bool = True) -> ForeignNet:
+        """Set the encoder's mode where it has one: an exported program (``.pt2``) keeps the
+        mode it was traced in, and refuses to be told."""
+        self.training = mode
+        if isinstance(self.encoder, torch.nn.Module):
+            try:
+                self.encoder.train(mode)
+            except NotImplementedError:
+                pass
+        return self
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.call(x)
         mu, logvar = out if isinstance(out, tuple) else (out, None)
@@ -76,13 +90,19 @@ def load_encoder(source: EncoderSource):
     if source.kind in ("file", "module"):
         module = import_source(source.where, "encoder")
         if not hasattr(module, source.name):
-            raise BenchbenchError(f"encoder {source.text}: {source.where} has no {source.name!r}")
+            close = difflib.get_close_matches(source.name, _candidates(module), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else f" (it defines {_defined(module)})"
+            raise BenchbenchError(f"encoder {source.text}: {source.where} has no {source.name!r}{hint}")
         encoder = getattr(module, source.name)
         if isinstance(encoder, type):
             raise BenchbenchError(f"encoder {source.text}: {source.name} is a class; give an instance or a function")
         if not callable(encoder) and not callable(getattr(encoder, "encode", None)):
             raise BenchbenchError(f"encoder {source.text}: {source.name} is neither callable nor has encode()")
         return encoder
+    if source.where.endswith(".py") and Path(source.where).is_file():
+        shown = os.path.relpath(source.where) if source.where.startswith(os.getcwd()) else source.where
+        module = import_source(source.where, "encoder")
+        raise BenchbenchError(f"give the object: {shown}:NAME (it defines {_defined(module)})")
     if not Path(source.where).is_file():
         raise BenchbenchError(
             f"encoder file not found: {source.where} (give FILE.py:NAME, MODULE:NAME or a TorchScript file)"
@@ -95,6 +115,24 @@ def load_encoder(source: EncoderSource):
     except Exception as exc:
         kind = "an exported program" if exported else "TorchScript"
         raise BenchbenchError(f"encoder {source.where} does not load as {kind}: {one_line(exc)}") from None
+
+
+def _candidates(module) -> list[str]:
+    """The public objects of ``module`` that could be an encoder: its own functions, and
+    instances that are callable or have ``encode`` (not classes, modules or imports)."""
+    found = []
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, type | types.ModuleType):
+            continue
+        named = hasattr(value, "__qualname__")  # a function (an instance has no name of its own)
+        own = not named or getattr(value, "__module__", None) == module.__name__
+        if own and (callable(value) or callable(getattr(value, "encode", None))):
+            found.append(name)
+    return found
+
+
+def _defined(module) -> str:
+    return ", ".join(_candidates(module)) or "no function or object with encode()"
 
 
 def check_encoder(net: ForeignNet, dataset: Dataset) -> None:
@@ -210,6 +248,8 @@ def _members(path: Path) -> dict[str, np.ndarray]:
 def _checked(path: Path, what: str, array: np.ndarray, rows: int, kind: str) -> np.ndarray:
     """``array`` refused in one line unless it is 2-D (1-D for indices) with ``rows`` rows of ``kind``."""
     ndim = 1 if what == "indices" else 2
+    if 0 in array.shape:
+        raise BenchbenchError(f"codes {path}: {what} are empty (shape {array.shape})")
     if array.ndim != ndim or array.shape[0] != rows:
         shape = "(n,)" if ndim == 1 else "(n, d)"
         raise BenchbenchError(f"codes {path}: {what} must have shape {shape} with n = {rows}; got {array.shape}")
@@ -274,6 +314,11 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
         raise BenchbenchError(f"unknown baseline {name!r} (known: {', '.join(BASELINES)})")
     if name == "factors":
         return factor_codes(dataset)
+    pixels = int(np.prod(dataset.image_shape))
+    most = pixels if name == "random" else min(pixels, FIT_IMAGES, dataset.train_indices.size)
+    if not 1 <= latent_dim <= most:
+        what = f"the values of one {dataset.name} image" if most == pixels else "the images it is fitted on"
+        raise BenchbenchError(f"baseline:{name} takes --latent-dim 1 to {most:,} ({what}); got {latent_dim:,}")
     if name == "random":
         with torch.random.fork_rng(devices=[]):  # seeded, leaving the caller's stream alone
             torch.manual_seed(seed)
@@ -288,21 +333,49 @@ def build(name: str, dataset: Dataset, latent_dim: int, seed: int):
     return Affine(fitted.mean_, fitted.components_)
 
 
-def identity(source: EncoderSource, latent_dim: int) -> str:
-    """What ``source`` is, hashed: its file's bytes (and the name taken from it), a code
-    matrix's file, or a baseline's name and size — so a changed file is a new encoder."""
+def identity(
+    source: EncoderSource, latent_dim: int, model: Representation | None = None, data: Dataset | None = None
+) -> str:
+    """What ``source`` is, hashed: a file's bytes (and the name taken from it), a code matrix's
+    file, or a baseline's name and size — and, for a file's or module's object (``model``, loaded
+    from it, on ``data``), what it computes: so a wrapper whose weights file changed is a new
+    encoder (:func:`computes`)."""
     if source.kind == "baseline":
         content = f"{source.text}|{latent_dim}".encode()  # its seed is the cell's
     elif source.kind in ("file", "module"):
+        if model is None or data is None:
+            raise BenchbenchError(f"{source.text}: what it is needs the encoder loaded, and the dataset")
         path = (
             Path(source.where)
             if source.kind == "file"
             else Path(getattr(import_source(source.where, "encoder"), "__file__", ""))
         )
         content = (path.read_bytes() if path.is_file() else source.where.encode()) + b"\0" + source.name.encode()
+        content += b"\0" + computes(model, data).encode()
     else:
-        content = Path(source.where).read_bytes()
+        content = Path(source.where).read_bytes()  # TorchScript and exported programs hold their weights
     return hashlib.sha256(content).hexdigest()
+
+
+PROBE_IMAGES = 16  # the dataset's first images, whose codes say what a function encoder computes
+
+
+def computes(model: Representation, data: Dataset) -> str:
+    """A hash of what an encoder object computes: its parameters and buffers where it is a
+    torch module, else its codes (to 6 significant digits, so a thread count's rounding is the
+    same encoder) on the dataset's first :data:`PROBE_IMAGES` images."""
+    encoder = getattr(getattr(model, "net", None), "encoder", None)
+    digest = hashlib.sha256()
+    if isinstance(encoder, torch.nn.Module):
+        for name, tensor in sorted(encoder.state_dict().items()):
+            digest.update(name.encode() + b"\0" + tensor.detach().cpu().contiguous().numpy().tobytes())
+        return "module:" + digest.hexdigest()
+    indices = np.arange(min(PROBE_IMAGES, len(data)))
+    rng = np.random.default_rng(0)
+    images = data.observations(indices, rng) if data.stochastic else data.images_at(indices)
+    codes = np.asarray(model.encode(np.asarray(images, dtype=np.float32)), dtype=np.float64)
+    digest.update(np.array2string(codes, precision=6, floatmode="maxprec", threshold=codes.size + 1).encode())
+    return "codes:" + digest.hexdigest()
 
 
 def representation_of(
@@ -342,10 +415,10 @@ BASELINE_WORDS = {
 }
 
 
-def scored_record(source: EncoderSource, label: str, latent_dim: int, seed: int) -> ScoredEncoder:
-    """What a run keeps of a scored encoder (its cell's ``encoder.json``), with its hash."""
+def scored_record(source: EncoderSource, label: str, latent_dim: int, seed: int, digest: str) -> ScoredEncoder:
+    """What a run keeps of a scored encoder (its cell's ``encoder.json``), with its hash (:func:`identity`)."""
     fitted = source.kind == "baseline" and source.where in ("pca", "ica")
-    return ScoredEncoder(source, label, latent_dim, seed, identity(source, latent_dim), FIT_IMAGES if fitted else None)
+    return ScoredEncoder(source, label, latent_dim, seed, digest, FIT_IMAGES if fitted else None)
 
 
 def described(record: ScoredEncoder) -> str:
@@ -363,8 +436,9 @@ def described(record: ScoredEncoder) -> str:
 def scored_representation(
     record: ScoredEncoder, dataset: str | Dataset, device: torch.device
 ) -> tuple[Representation, Dataset]:
-    """:func:`representation_of` a run's scored encoder, refused in one line if its file
-    changed since it was scored."""
-    if identity(record.source, record.latent_dim) != record.sha256:
+    """:func:`representation_of` a run's scored encoder, refused in one line if what it is (its
+    file, or what it computes) changed since it was scored."""
+    found = representation_of(record.source, dataset, record.label, record.latent_dim, record.seed, device)
+    if identity(record.source, record.latent_dim, *found) != record.sha256:
         raise BenchbenchError(f"{record.source.text} changed since it was scored: it is a new encoder, score it again")
-    return representation_of(record.source, dataset, record.label, record.latent_dim, record.seed, device)
+    return found

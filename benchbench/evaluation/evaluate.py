@@ -44,13 +44,14 @@ def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, np
 
 
 def missing(store: CellStore, specs: list[EvalSpec], retry_failed: bool = False) -> list[EvalSpec]:
-    """The evaluations of ``specs`` the cell has no record of (or a failed one, with
-    ``retry_failed``); those across seeds are :func:`evaluate_configurations`' to find."""
+    """The evaluations of ``specs`` the cell has no intact record of (its arrays' bytes checked:
+    one changed since is computed again), or a failed one with ``retry_failed``; those across
+    seeds are :func:`evaluate_configurations`' to find."""
     out = []
     for spec in specs:
         if is_across_seeds(spec.metric):
             continue
-        record = store.evaluation(spec.metric, spec.key)
+        record = store.evaluation(spec.metric, spec.key, verify=True)
         if record is None or (retry_failed and record.status == "failed"):
             out.append(spec)
     return out
@@ -196,7 +197,7 @@ def evaluate_configurations(
         if cell_ids is not None and not cell_ids & set(ids):
             continue
         for spec in specs:
-            records = [s.evaluation(spec.metric, spec.key) for s in stores]
+            records = [s.evaluation(spec.metric, spec.key, verify=True) for s in stores]
             stale = [r is None or r.models != ids or (retry_failed and r.status == "failed") for r in records]
             if any(stale):
                 work.append((stores, spec))
@@ -243,7 +244,9 @@ def evaluate_run(
     trained = [
         s for s in run.cell_stores() if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
-    stores = [s for s in trained if not s.damaged_files()]
+    weights = not run.keeps_no_weights()
+    usable = (s for s in trained if weights or s.scored() is not None or s.model_path.exists())
+    stores = [s for s in usable if not s.damaged_files(weights=weights)]
     work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
     loaded: dict[str, Dataset | str] = {}
     for store, todo in work:

@@ -47,6 +47,7 @@ def score(
     latent_dim: int = 10,
     run: str | Path | None = None,
     progress: bool = True,
+    retry_failed: bool = False,
 ) -> pd.DataFrame:
     """Score ``encoder`` on ``dataset`` (a name or a dataset; codes with their factors need none)
     with ``metrics`` (default: every metric that scores one model) at ``profile``'s sizes with
@@ -62,7 +63,7 @@ def score(
     With ``run`` (a folder), a named encoder is a model of that run, as a trained cell is: its id
     hashes what it is (:func:`~benchbench.evaluation.encoders.identity`) and its label (default: the words
     that named it; a code file's stem), its evaluations are records, and only those it lacks
-    are computed."""
+    are computed (and those that failed, with ``retry_failed``)."""
     source = EncoderSource.parse(encoder) if isinstance(encoder, str) else encoder
     if not isinstance(source, EncoderSource):
         source = None  # an object given in Python: scored, but not recorded
@@ -83,26 +84,47 @@ def score(
             fields, result = run_metric(lambda spec=spec: call_metric(spec, data, model, seed))
             found.append((spec, fields, split_result(result)[0] if result is not None else None))
         return _frame(found)
-    cell = scored_cell(source, data.name, label, model.latent_dim, seed)
-    record = encoders.scored_record(source, label, model.latent_dim, seed)
-    records = record_scores(RunStore(run), cell, record, data, model, specs, torch.device(device), progress)
-    return _frame([(spec, r.to_json(), r.values) for spec, r in zip(specs, records)])
+    digest = encoders.identity(source, model.latent_dim, model, data)
+    cell = scored_cell(source, data.name, label, model.latent_dim, seed, digest)
+    record = encoders.scored_record(source, label, model.latent_dim, seed, digest)
+    device = torch.device(device)
+    notes = changed_since(RunStore(run), cell, record)
+    records = record_scores(RunStore(run), cell, record, data, model, specs, device, progress, retry_failed)
+    table = _frame([(spec, r.to_json(), r.values) for spec, r in zip(specs, records)])
+    table.attrs["notes"] = notes
+    return table
 
 
-def scored_cell(source: EncoderSource, dataset: str, label: str, latent_dim: int, seed: int) -> Cell:
-    """The cell a named encoder is in a run — its label as the method, what it is (a hash: see
+def changed_since(run: RunStore, cell: Cell, record) -> list[str]:
+    """A note if ``run`` holds this source scored on the same dataset with the same seed as
+    something else (its weights or file changed since): its records stay, these are new."""
+    for store in run.cell_stores():
+        before = store.scored()
+        if before is None or store.path.name == cell.id or before.source.text != record.source.text:
+            continue
+        earlier = store.cell()
+        if (earlier.dataset, earlier.seed) == (cell.dataset, cell.seed) and before.sha256 != record.sha256:
+            return [f"{record.source.text} is not what was scored as model {store.path.name} (its file or weights "
+                    f"changed): scored as a new model {cell.id}, the earlier records kept"]  # fmt: skip
+    return []
+
+
+def scored_cell(source: EncoderSource, dataset: str, label: str, latent_dim: int, seed: int, digest: str) -> Cell:
+    """The cell a named encoder is in a run — its label as the method, what it is (``digest``:
     :func:`~benchbench.evaluation.encoders.identity`) as its one hyperparameter, no training.  Its ``arch``
     is the word ``scored``, as runs have always recorded it (it is part of the cell's id);
     whether a cell was scored is its ``encoder.json``'s to say
     (:meth:`~benchbench.storage.store.CellStore.scored`)."""
     kind = "codes" if source.kind == "codes" else "encoder"
-    digest = encoders.identity(source, latent_dim)
     return Cell(dataset, label, {kind: digest[:16]}, seed, "scored", latent_dim, 0, 0, 0.0)
 
 
-def record_scores(run: RunStore, cell: Cell, record, dataset: Dataset, model: Representation, specs, device, progress):
+def record_scores(
+    run: RunStore, cell: Cell, record, dataset: Dataset, model: Representation, specs, device, progress, retry=False
+):
     """The records of ``specs`` for the scored encoder ``cell`` of ``run`` (what it is:
-    ``record``, a :class:`~benchbench.core.records.ScoredEncoder`), computing those it lacks."""
+    ``record``, a :class:`~benchbench.core.records.ScoredEncoder`), computing those it lacks
+    (and those that failed, with ``retry``)."""
     with run.writing(f"benchbench score {record.source.text}"):
         upgrade(run)
         store = run.add_cell(cell)
@@ -117,7 +139,7 @@ def record_scores(run: RunStore, cell: Cell, record, dataset: Dataset, model: Re
         manifest.cells = sorted({*manifest.cells, cell.id})
         manifest.git_commit, manifest.versions = git_commit(), versions()
         run.write_manifest(manifest)
-        for spec in _bar(missing(store, specs), progress):
+        for spec in _bar(missing(store, specs, retry), progress):
             write_record(store, spec, device, lambda spec=spec: call_metric(spec, dataset, model, cell.seed))
         return [store.evaluation(s.metric, s.key) for s in specs]
 
@@ -165,7 +187,8 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
             source = EncoderSource("baseline", name)
             size = latent_dim if name != "factors" else len(label_names(data))
             for seed in sorted({c.seed for c in cells}):
-                cell = scored_cell(source, dataset, source.text, size, seed)
+                digest = encoders.identity(source, size)
+                cell = scored_cell(source, dataset, source.text, size, seed, digest)
                 if run.cell_store(cell.id).config_path.exists() and not missing(run.cell_store(cell.id), specs):
                     continue  # scored before: nothing to fit again
                 try:
@@ -173,6 +196,6 @@ def score_baselines(run: RunStore, device: torch.device, progress: bool = True) 
                 except BenchbenchError as exc:
                     notes.append(f"{source.text} on {dataset}: {exc}")
                     break
-                record = encoders.scored_record(source, source.text, size, seed)
+                record = encoders.scored_record(source, source.text, size, seed, digest)
                 record_scores(run, cell, record, data, model, specs, device, progress)
     return notes

@@ -239,6 +239,8 @@ def _validate(spec: dict[str, Any], check_datasets: bool) -> None:
     if isinstance(seeds, list):
         if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
             raise GridError(f"seeds: must be a positive integer or a list of non-negative integers, got {seeds!r}")
+        if twice := sorted({s for s in seeds if seeds.count(s) > 1}):
+            raise GridError(f"seeds: {', '.join(map(str, twice))} listed twice in {seeds!r} (one model per seed)")
     else:
         _check_type("seeds", seeds, int)
     if "train" in spec:

@@ -32,13 +32,19 @@ ROUNDING = 1e-6
 
 @dataclass
 class Verdict:
+    """One output's verdict over the models with a value in both runs, and how many models
+    have a value in one run only (``missing``: in A, in B) — said, never counted as a Δ."""
+
     output: str
     verdict: str
     max_difference: float
     cells: int
+    missing: tuple[int, int] = (0, 0)
 
     def line(self) -> str:
-        return f"{self.output}: {self.verdict} (max |Δ| = {self.max_difference:.3g} over {self.cells} models)"
+        compared = f"max |Δ| = {self.max_difference:.3g} over {self.cells} models" if self.cells else "no model in both"
+        lacking = [f"missing in {run} for {n}" for run, n in zip("AB", self.missing) if n]
+        return f"{self.output}: {self.verdict} ({'; '.join([compared, *lacking])})"
 
 
 def _spread(table: pd.DataFrame, output: str) -> pd.Series:
@@ -94,27 +100,28 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
     rows, verdicts = [], []
     for output in outputs:
         va, vb = a[output].astype(float), b[output].astype(float)
-        present = va.notna() | vb.notna()
+        present, both = va.notna() | vb.notna(), va.notna() & vb.notna()
         if not present.any():
             continue
+        missing = (int((va.isna() & vb.notna()).sum()), int((vb.isna() & va.notna()).sum()))
         diff = (vb - va)[present]
-        same = ((va == vb) | (va.isna() & vb.isna()))[present]
-        largest = float(diff.abs().max()) if diff.notna().any() else float("inf")
-        if diff.isna().any():  # a value on one side only
-            largest = float("inf")
-        spread = _spread(table_a, output).reindex(diff.index)
-        rounding = ROUNDING * np.maximum(va.abs(), vb.abs())[present]
-        if same.all():
+        compared = diff[both[present]]
+        largest = float(compared.abs().max()) if len(compared) else 0.0
+        spread = _spread(table_a, output).reindex(compared.index)
+        rounding = ROUNDING * np.maximum(va.abs(), vb.abs())[compared.index]
+        if compared.empty:
+            verdict = "missing"
+        elif (compared == 0).all():
             verdict = "identical"
-        elif (diff.abs() <= rounding).all():
+        elif (compared.abs() <= rounding).all():
             verdict = "within float rounding"
         elif largest <= tolerance:
             verdict = "within tolerance"
-        elif (diff.abs() <= spread).all():
+        elif (compared.abs() <= spread).all():
             verdict = "within the seeds' spread"
         else:
             verdict = "differs"
-        verdicts.append(Verdict(output, verdict, 0.0 if same.all() else largest, int(present.sum())))
+        verdicts.append(Verdict(output, verdict, largest, len(compared), missing))
         rows += [
             {
                 "cell": c,
@@ -141,3 +148,8 @@ def compare_runs(path_a: Path, path_b: Path, tolerance: float = 0.0):
 def exceeds(verdicts: list[Verdict], tolerance: float) -> list[Verdict]:
     """The outputs whose largest difference is beyond the tolerance."""
     return [v for v in verdicts if v.max_difference > tolerance]
+
+
+def incomplete(verdicts: list[Verdict]) -> list[Verdict]:
+    """The outputs some model has in one run only."""
+    return [v for v in verdicts if any(v.missing)]

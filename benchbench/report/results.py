@@ -109,9 +109,11 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     ``without weights``: trained, but its model or curve is missing or not as written — with
     ``verify``, byte for byte — each said in a ``warning:`` line; ``snapshots``: the earlier
     models the trained cells kept); evaluations done / failed / not applicable / missing (the
-    grid's evaluations a trained model or snapshot lacks, a damaged one among them); and
-    ``failures``: ``(cell label, what, error)``."""
+    grid's evaluations a trained model or snapshot lacks, a damaged one among them);
+    ``failures``: ``(cell label, what, error)``; and ``weights``: ``False`` for a run kept
+    without its weights (each model counted ``without weights`` once, not as damage)."""
     models = dict.fromkeys((*STATUSES, "interrupted", "without weights", "snapshots"), 0)
+    weights = not run.keeps_no_weights()
     evals = dict.fromkeys(("done", "failed", "not_applicable", "missing"), 0)
     failures = []
     grid = run.grid_evaluations()
@@ -133,7 +135,8 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
             if status.status == "trained":
                 have = {(r.metric, r.key) for r in records}
                 evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
-        damage = store.damaged_files(verify)
+        damage = store.damaged_files(verify, weights)
+        models["without weights"] += status.status == "trained" and not weights and not store.model_path.exists()
         if damage:
             models["without weights"] += 1
             fix = "rerun the run's grid to retrain it" if store.restorable() else "delete its folder to retrain it"
@@ -144,22 +147,23 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     failures += [(f"cell {c}", "damaged", "config unreadable or not matching its folder: left out") for c in damaged]
     failures += [(f"cell {c}", "missing", "in the manifest but its folder is gone: rerun to train it") for c in missing]
     models.update(damaged=len(damaged), missing=len(missing))
-    return {"models": models, "evaluations": evals, "failures": failures}
+    return {"models": models, "evaluations": evals, "failures": failures, "weights": weights}
 
 
 def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
-    """One row per cell: dataset, method, hyperparameters, seed, training status and every
+    """One row per cell: dataset, method, hyperparameters, seed, training status (``interrupted``
+    as :func:`status_counts` says it) and every
     scalar value (columns ``metric.value``) of the evaluations ``keys`` picks per metric
     (default: :func:`evaluation_keys`)."""
     if keys is None:
         keys = evaluation_keys(run)[0]
-    rows = []
+    rows, writing, weights = [], run.is_being_written(), not run.keeps_no_weights()
     for store in run.cell_stores():
-        cell = store.cell()
+        cell, status = store.cell(), store.status().status
         row = {"cell": cell.id, "dataset": cell.dataset, "method": cell.method}
         row.update({f"hp.{k}": v for k, v in cell.hyperparameters.items()})
-        row.update(seed=cell.seed, status=store.status().status)
-        store.damaged_files()  # said, once: a table of a run whose model was damaged since
+        row.update(seed=cell.seed, status="interrupted" if status == "running" and not writing else status)
+        store.damaged_files(weights=weights)  # said, once: a table of a run whose model was damaged since
         rows.append({**row, **_values(store, keys)})
     table = pd.DataFrame(rows)
     hp = sorted(c for c in table.columns if c.startswith("hp."))

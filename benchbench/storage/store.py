@@ -152,23 +152,33 @@ class CellStore:
         self._set_status("trained", **facts, files=files)
         (self.path / "error.txt").unlink(missing_ok=True)
 
-    def damaged_files(self, verify: bool = False) -> list[str]:
+    def damaged_files(self, verify: bool = False, weights: bool = True) -> list[str]:
         """A trained cell's model and curve that are not as written (``verify``: their bytes too),
         each as ``"<path> <problem>"`` and said; of a run written before files were recorded, a
-        missing model (said, but not restored: see :meth:`restorable`)."""
+        missing model (said, but not restored: see :meth:`restorable`).  Without ``weights`` (a
+        run kept without them: :meth:`RunStore.keeps_no_weights`) a missing model is no damage."""
         status = self.status()
         if status.status != "trained" or status.scored is not None:  # a scored encoder keeps no model here
             return []
+        missing_weights = not weights and not self.model_path.exists()
         if status.files is None:  # written before files were recorded: only a missing model is seen
-            damage = [] if self.model_path.exists() else [f"{self.model_path} is missing"]
-            for problem in damage:  # not restored: such runs (committed references) may keep no weights
+            damage = [] if self.model_path.exists() or missing_weights else [f"{self.model_path} is missing"]
+            for problem in damage:  # not restored: such runs may keep no weights
                 diagnose(f"{problem}: the model cannot be evaluated (delete the cell's folder to train it again)")
             return damage
-        found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in status.files.items())
+        files = {n: f for n, f in status.files.items() if not (missing_weights and self.path / n == self.model_path)}
+        found = ((self.path / n, file_problem(self.path / n, f, verify)) for n, f in files.items())
         damage = [f"{path} {problem}" for path, problem in found if problem]
         for problem in damage:
             diagnose(f"{problem}: the model cannot be used; running its grid again retrains it with its pack")
         return damage
+
+    def recorded_files(self) -> int:
+        """How many of this cell's files have a recorded size and checksum (its model, curve and
+        snapshots, its evaluations' arrays): what ``status --verify`` checks."""
+        records = (read_checked(p) for p in self.path.rglob("evaluation.json"))
+        arrays = sum(len(r.get("files") or {}) for r in records if isinstance(r, dict))
+        return len(self.status().files or {}) + arrays
 
     def restorable(self) -> bool:
         """Whether ``run`` restores this cell's damaged files: it recorded them when it trained."""
@@ -494,6 +504,12 @@ class RunStore:
             return []
         stores = [CellStore(p) for p in sorted(cells_dir.iterdir()) if (p / "config.json").exists()]
         return [s for s in stores if s.verified_cell() is not None]
+
+    def keeps_no_weights(self) -> bool:
+        """Whether the run was kept without its models' weights on purpose (its manifest says
+        ``"weights": "not kept"``, as committed reference runs do: records, curves and reports
+        only).  A model missing there is no damage."""
+        return self.manifest().weights == "not kept"
 
     def trained_cell(self, cell_id: str | None = None) -> CellStore:
         """The cell ``cell_id``, or the first with a trained model."""

@@ -215,7 +215,14 @@ def _train(cells, stores, dataset, device, settings: TrainSettings, pack: PackSt
                 store.mark_running(pack.id, device, **cpu_threads(device))
         trainer.train()
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the pack resumes from its checkpoint
-        exc.where = f" at step {trainer.step} of pack {pack.id}" if trainer else ""
+        if trainer is not None:
+            exc.where = f" at step {trainer.step} of pack {pack.id}"
+            if trainer.saved_step:
+                exc.then = f"run the same command to resume from its checkpoint at step {trainer.saved_step}"
+            else:
+                exc.then = (
+                    "run the same command to train it again: before its first checkpoint, it restarts from step 0"
+                )
         raise
     except BrokenPipeError:  # the output was closed (e.g. `| tee` stopped): not the cells' fault
         raise

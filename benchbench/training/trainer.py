@@ -133,6 +133,7 @@ class PackTrainer:
         numeric = [self.method.numeric_part(c.hyperparameters) for c in self.cells]
         self.hp = {k: torch.tensor([n[k] for n in numeric], device=self.device) for k in numeric[0]}
         self.gens, self.step, self.since_log = gens, 0, 0
+        self.saved_step = 0  # the step of the pack's last checkpoint: where an interrupted run resumes
         self.sums: dict[str, torch.Tensor] = {}  # loss terms summed since the last log row
         if ckpt is None:
             self.params = {k: p.detach().to(self.device).requires_grad_() for k, p in params.items()}
@@ -150,6 +151,7 @@ class PackTrainer:
                 store.write_log([])  # a fresh start: no curve from an earlier attempt
             return
         ckpt.restore(self)
+        self.saved_step = self.step
         for store in self.stores:
             store.write_log([r for r in store.read_log() if r["step"] <= self.step])
 
@@ -315,6 +317,7 @@ class PackTrainer:
     def _checkpoint(self) -> None:
         """Every model of the pack at this step, in one file."""
         self.pack.save_checkpoint(PackCheckpoint.of(self))
+        self.saved_step = self.step
 
 
 def set_gradients(loss: torch.Tensor, aux_loss: torch.Tensor, params: list, aux: list) -> None:

@@ -16,6 +16,7 @@ import click
 
 from benchbench.core import registry
 from benchbench.core.files import diagnoses, forget_diagnoses
+from benchbench.core.progress import lines_to_stderr
 from benchbench.core.records import EncoderSource
 from benchbench.core.registry import BenchbenchDeprecation, BenchbenchError, load_plugins
 from benchbench.planning.cells import PRECISIONS
@@ -124,11 +125,20 @@ def _show_warning(shown, message, category, filename, lineno, file=None, line=No
         shown(message, category, filename, lineno, file, line)
 
 
+def _lines_without_bars(ctx: click.Context, param, bars: bool) -> bool:
+    """Where no bar shows progress, plain lines do (:mod:`benchbench.core.progress`)."""
+    if not bars:
+        ctx.with_resource(lines_to_stderr())
+    return bars
+
+
 _progress_option = click.option(
     "--progress/--no-progress",
     default=lambda: sys.stderr.isatty(),
     show_default="when stderr is a terminal",
-    help="Progress bars (never escape codes in a log).",
+    callback=_lines_without_bars,
+    help="Progress bars (never escape codes in a log); without them, a plain line per pack, evaluation "
+    "and minute of training.",
 )
 
 
@@ -744,10 +754,12 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     type=click.Choice([*PRECISIONS, "both"]),
     help="Time the network in fp32, in bf16 (fp32 weights), or both.",
 )
+@_progress_option
 @_plugin_option
 def bench_(
-    pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, precisions, plugins
-) -> None:
+    pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, precisions,
+    progress, plugins,
+) -> None:  # fmt: skip
     """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
     import pandas as pd
 

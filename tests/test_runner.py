@@ -90,9 +90,9 @@ def test_crash_resume_and_retry_failed(tmp_path, cli_runner, interrupt_at):
     run = RunStore(tmp_path / "smoke")
     (pack,) = run.pack_stores()  # the two β-VAEs train as one pack, checkpointed as one
     assert interrupted.exit_code == 130  # Ctrl-C mid-training: one line, and how to go on
-    assert interrupted.output == (
+    assert interrupted.output.splitlines()[-1] == (
         f"interrupted (SIGINT) at step 7 of pack {pack.id}; run the same command to resume from its checkpoint at "
-        "step 4\n"
+        "step 4"
     )
     assert [s.status().status for s in run.cell_stores()] == ["running", "running"]
     status = cli_runner.invoke(cli, ["status", str(run.path), "--cells"])
@@ -158,8 +158,11 @@ def test_bench_reports_each_pack_size(cli_runner):
         cli, ["bench", "--pack-sizes", "1,2", "--steps", "2", "--warmup", "1", "--batch-size", "4", "--device", "cpu"]
     )
     assert out.exit_code == 0, out.output
-    lines = out.output.strip().splitlines()
+    lines = out.stdout.strip().splitlines()
     assert "model_steps_per_s" in lines[0] and "vs_naive_loop" in lines[0] and len(lines) == 4
+    said = [line.split(" ", 2)[2] for line in out.stderr.splitlines()]  # no terminal: a line per measurement
+    assert [s.split(":")[0] for s in said] == ["bench"] * 3
+    assert said[0].startswith("bench: pack of 1, fp32, eager: ") and said[-1].startswith("bench: the naive per-cell")
     rows = [dict(zip(lines[0].split(), line.split())) for line in lines[1:]]
     shown = [[r["trainer"], r["step"], r["precision"], r["pack_size"]] for r in rows]
     assert shown == [["naive", "eager", "fp32", "1"], ["pack", "eager", "fp32", "1"], ["pack", "eager", "fp32", "2"]]
@@ -169,7 +172,7 @@ def test_bench_reports_each_pack_size(cli_runner):
         assert float(r["vs_naive_loop"]) == pytest.approx(float(r["model_steps_per_s"]) / naive, rel=0.01, abs=0.002)
     both = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1", "--steps", "2", "--warmup", "1", "--batch-size", "4",
                                    "--device", "cpu", "--precision", "both"])  # fmt: skip
-    lines = both.output.strip().splitlines()
+    lines = both.stdout.strip().splitlines()
     rows = [dict(zip(lines[0].split(), line.split())) for line in lines[1:]]
     assert [(r["trainer"], r["precision"]) for r in rows] == [("naive", "fp32"), ("pack", "fp32"), ("pack", "bf16")]
     fp32 = float(rows[1]["model_steps_per_s"])  # one at a time means the fp32 pack of 1

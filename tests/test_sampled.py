@@ -81,7 +81,7 @@ def test_a_grid_scoring_both_representations_reports_them_in_columns_of_their_ow
     assert row["mig.mig"] != row["mig@sampled.mig"]
     before = store.evaluations()
     out = invoke(cli_runner, "evaluate", str(run.path), "--device", "cpu", "--no-progress")
-    assert out.output.startswith("0 evaluations computed") and f"mig@sampled = {sampled.key}" in out.output
+    assert out.stdout.startswith("0 evaluations computed") and f"mig@sampled = {sampled.key}" in out.output
     assert store.evaluations() == before  # both kept, none redone
     invoke(cli_runner, "report", str(run.path), "--format", "csv")
     header = (run.path / "report" / "aggregate.csv").read_text().splitlines()[0].split(",")

@@ -116,7 +116,7 @@ def test_udr_runs_per_configuration_and_again_only_when_its_seeds_change(tmp_pat
     assert {"udr.udr", "mig.mig"} <= set(shown)  # the every-metric overview, beside the per-model metrics
     before = [s.evaluation("udr", key) for s in stores]
     out = invoke(cli_runner, "evaluate", str(run.path), "--device", "cpu", "--no-progress")
-    assert out.output.startswith("0 evaluations computed") and [s.evaluation("udr", key) for s in stores] == before
+    assert out.stdout.startswith("0 evaluations computed") and [s.evaluation("udr", key) for s in stores] == before
     invoke(cli_runner, "run", "--grid", str(_grid(tmp_path, [0, 1, 2])), *args)  # a third seed: UDR again
     for store in run.cell_stores():
         record = store.evaluation("udr", key)

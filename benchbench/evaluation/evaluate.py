@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from benchbench.core.progress import duration, log
 from benchbench.core.provenance import device_name, git_commit, now, versions
 from benchbench.core.records import EvaluationRecord, canonical_json
 from benchbench.core.registry import BenchbenchError, datasets, metrics, one_line
@@ -104,6 +105,9 @@ def write_record(store: CellStore, spec: EvalSpec, device: torch.device, call) -
     step = {} if store.step is None else {"step": store.step}  # a snapshot's: the same record, keyed by step too
     started = now()
     fields, result = run_metric(call)
+    where = f" at step {store.step}" if store.step is not None else ""
+    took = f" in {duration(fields['seconds'])}" if fields.get("seconds") is not None else ""
+    log.info(f"{store.cell().label}{where}: {spec.shown} {fields['status'].replace('_', ' ')}{took}")
     store.write_evaluation(*record_of(spec, store.cell().id, device, {**fields, "started": started}, result, **step))
 
 
@@ -152,6 +156,7 @@ def evaluate_cell(
     if not todo:
         return
     cell = store.cell()
+    log.info(f"{cell.label}: {len(todo)} evaluation{'s' if len(todo) != 1 else ''} to compute")
     try:
         model, dataset = representation_for(store, dataset, device)
     except Exception as exc:

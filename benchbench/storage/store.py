@@ -67,6 +67,7 @@ from benchbench.core.files import (
     read_checked,
     read_json,
 )
+from benchbench.core.progress import lines_to_file
 from benchbench.core.provenance import now
 from benchbench.core.records import CellStatus, EvaluationRecord, Manifest, ScoredEncoder
 from benchbench.core.registry import BenchbenchError, one_line
@@ -405,10 +406,12 @@ class RunStore:
     manifest_path = property(lambda self: self.path / "manifest.json")
     lock_path = property(lambda self: self.path / ".lock")
     holder_path = property(lambda self: self.path / ".lock.json")
+    progress_path = property(lambda self: self.path / "progress.log")
 
     @contextlib.contextmanager
     def writing(self, command: str) -> Iterator[None]:
-        """Hold the run's writer lock (one ``run``, ``evaluate`` or ``migrate`` at a time).
+        """Hold the run's writer lock (one ``run``, ``evaluate`` or ``migrate`` at a time); its
+        progress lines go to the run's ``progress.log`` meanwhile.
 
         The lock is an OS file lock, so one left by a killed process never blocks; a second
         writer is refused in one line naming the holder.  Temp files a killed writer left behind
@@ -430,7 +433,8 @@ class RunStore:
             info = {"command": command, "host": socket.gethostname(), "pid": os.getpid(), "started": now()}
             atomic_write_json(self.holder_path, info)
             self._remove_unclaimed_leftovers()
-            yield
+            with lines_to_file(self.progress_path, command):
+                yield
         finally:
             self.holder_path.unlink(missing_ok=True)
             lock.release()

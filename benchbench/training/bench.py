@@ -20,12 +20,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from benchbench.core.arch import build_net, kl_to_standard_normal, reconstruction_nll
+from benchbench.core.progress import log
 from benchbench.core.registry import datasets, methods
 from benchbench.planning.cells import Cell
 from benchbench.plugin.method import Inputs
 from benchbench.storage.store import CellStore, PackStore
 from benchbench.training.runner import resolve_devices
 from benchbench.training.trainer import PackTrainer, TrainSettings, set_gradients
+
+
+def trainer_step(mode: str) -> str:
+    return "compiled" if mode == "on" else "eager"
 
 
 def _sync(device: torch.device) -> None:
@@ -138,9 +143,12 @@ def bench(
             trainer.advance(warmup + steps)
             _sync(dev)
             elapsed = time.perf_counter() - t0
+            log.info(
+                f"bench: pack of {size}, {precision}, {trainer_step(mode)}: {size * steps / elapsed:.3g} model-steps/s"
+            )
             rows.append(
                 {
-                    "step": "compiled" if mode == "on" else "eager",
+                    "step": trainer_step(mode),
                     "precision": precision,
                     "pack_size": size,
                     "warmup_s": warm,
@@ -149,6 +157,7 @@ def bench(
                 }
             )
     naive = naive_loop(data, method, arch, latent_dim, batch_size, steps, warmup, dev)
+    log.info(f"bench: the naive per-cell loop: {naive:.3g} model-steps/s")
     ones = (r for r in rows if (r["pack_size"], r["step"], r["precision"]) == (1, "eager", "fp32"))
     base = next((r["model_steps_per_s"] for r in ones), None)
     for row in rows:

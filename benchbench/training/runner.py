@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from benchbench.core.arch import build_net
 from benchbench.core.files import claimed, diagnose
+from benchbench.core.progress import log
 from benchbench.core.provenance import device_name, git_commit, now, versions
 from benchbench.core.records import LAYOUT, Manifest
 from benchbench.core.registry import BenchbenchError, datasets, load_plugins, one_line
@@ -432,6 +433,9 @@ def run_grid(
         upgrade(run)
         manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size, extend)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
+        trains = sum(len(members) for _, members in packs)
+        log.info(f"{run.path.name}: {len(cells)} cells; {trains} to train in {len(packs)} packs, "
+                 f"{len(evaluate)} trained to evaluate")  # fmt: skip
         by_dataset: dict[str, list[Cell]] = {}
         for cell in evaluate:
             by_dataset.setdefault(cell.dataset, []).append(cell)

@@ -31,6 +31,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from benchbench.core.arch import VAENet, build_net, kl_to_standard_normal, reconstruction_nll, tensorflow_init
+from benchbench.core.progress import Heartbeat, duration, log
 from benchbench.core.registry import methods
 from benchbench.core.runtime import cpu_threads, derived_seed, tune_cpu_allocator
 from benchbench.planning.cells import PRECISIONS, Cell
@@ -220,6 +221,10 @@ class PackTrainer:
     def train(self) -> list[tuple[Cell, CellStore, dict[str, torch.Tensor]]]:
         """Train to the end; return ``(cell, store, state_dict)`` for each model that finished."""
         start, t0 = self.step, time.perf_counter()
+        first = self.cells[0]
+        what = f"pack {self.pack.id} ({len(self.cells)} × {first.method} on {first.dataset}, {self.device})"
+        log.info(f"{what}: training from step {self.step:,} to {self.steps:,}")
+        heartbeat = Heartbeat(f"pack {self.pack.id}", self.steps, self.step)
         with tqdm(
             total=self.steps,
             initial=self.step,
@@ -228,8 +233,12 @@ class PackTrainer:
             desc=f"pack of {len(self.cells)} {self.cells[0].method}",
             unit="step",
         ) as bar:
-            self.advance(self.steps, bar.update)
+            self.advance(self.steps, lambda n: (bar.update(n), heartbeat(n)))
         elapsed = time.perf_counter() - t0
+        rate = (self.step - start) / max(elapsed, 1e-9)
+        log.info(
+            f"pack {self.pack.id}: trained in {duration(elapsed)} ({rate:.3g} steps/s), {len(self.cells)} finished"
+        )
         if self.cells:
             self._checkpoint()  # the final one: every model at the last step, before any is saved
         finished = []

@@ -132,6 +132,22 @@ def _lines_without_bars(ctx: click.Context, param, bars: bool) -> bool:
     return bars
 
 
+def _set_threads(ctx: click.Context, param, threads: int | None) -> int | None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return threads
+
+
+_threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    callback=_set_threads,
+    help="CPU threads (default: torch's); recorded, as another count rounds differently.  On a busy machine, "
+    "1 can be many times faster (docs/performance.md).",
+)
+
 _progress_option = click.option(
     "--progress/--no-progress",
     default=lambda: sys.stderr.isatty(),
@@ -225,6 +241,7 @@ def cli() -> None:
     show_default=True,
     help="torch.compile the training step (auto: on a GPU, with CUDA graphs); changes rounding, recorded per cell.",
 )
+@_threads_option
 @_progress_option
 @_plugin_option
 def run(
@@ -248,6 +265,7 @@ def run(
     checkpoint_every,
     log_every,
     compile_step,
+    threads,
     progress,
     plugins,
 ) -> None:
@@ -271,7 +289,7 @@ def run(
     if not cells:
         raise BenchbenchError(f"grid {grid.name!r} has no cells with these filters")
     run_dir = Path(results_dir) / (check_run_name(name) if name is not None else grid.name)
-    settings = TrainSettings(checkpoint_every, log_every, progress, compile_step)
+    settings = TrainSettings(checkpoint_every, log_every, progress, compile_step, threads)
     with contextlib.closing(_executor(executor, scheduler, local_cluster, device)) as chosen:
         store = run_grid(
             grid,
@@ -461,12 +479,13 @@ def _check_trained(run: RunStore, cell_ids: set[str] | None) -> None:
 @click.option("--methods", multiple=True, help="Only models of these methods.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
+@_threads_option
 @_progress_option
 @_data_root_option
 @_plugin_option
 def evaluate(
-    run_ref, results_dir, metric_names, profile, option_items, datasets, methods, device, retry_failed, progress,
-    data_root, plugins,
+    run_ref, results_dir, metric_names, profile, option_items, datasets, methods, device, retry_failed, threads,
+    progress, data_root, plugins,
 ) -> None:  # fmt: skip
     """Evaluate every trained model of RUN (trains nothing); rerun to continue."""
     import time
@@ -524,12 +543,13 @@ def evaluate(
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
+@_threads_option
 @_progress_option
 @_data_root_option
 @_plugin_option
 def score(
     encoder, codes, dataset_name, run_name, results_dir, label, metric_names, profile, option_items, latent_dim, seed,
-    device, retry_failed, progress, data_root, plugins,
+    device, retry_failed, threads, progress, data_root, plugins,
 ) -> None:  # fmt: skip
     """Score ENCODER, trained elsewhere (FILE.py:NAME, MODULE:NAME, a TorchScript or .pt2 file) or
     baseline:pca|ica|random|factors, or a code matrix (--codes FILE.npz: codes, and indices or
@@ -754,11 +774,16 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     type=click.Choice([*PRECISIONS, "both"]),
     help="Time the network in fp32, in bf16 (fp32 weights), or both.",
 )
+@click.option(
+    "--threads",
+    "thread_counts",
+    help="Comma-separated CPU thread counts to time each configuration with (default: torch's).",
+)
 @_progress_option
 @_plugin_option
 def bench_(
     pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, precisions,
-    progress, plugins,
+    thread_counts, progress, plugins,
 ) -> None:  # fmt: skip
     """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
     import pandas as pd
@@ -766,10 +791,8 @@ def bench_(
     from benchbench.training.bench import bench
 
     load_plugins(plugins)
-    try:
-        sizes = [int(s) for s in pack_sizes.split(",")]
-    except ValueError:
-        raise BenchbenchError(f"--pack-sizes must be comma-separated integers, got {pack_sizes!r}") from None
+    sizes = _counts("--pack-sizes", pack_sizes)
+    threads = _counts("--threads", thread_counts) if thread_counts else [None]
     rows = bench(
         sizes,
         steps=steps,
@@ -782,8 +805,19 @@ def bench_(
         batch_size=batch_size,
         compile_modes=["off", "on"] if compile_steps == "both" else [compile_steps],
         precisions=list(PRECISIONS) if precisions == "both" else [precisions],
+        threads=threads,
     )
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def _counts(option: str, text: str) -> list[int]:
+    try:
+        counts = [int(s) for s in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise BenchbenchError(f"{option} must be comma-separated positive integers, got {text!r}")
+    return counts
 
 
 @cli.command()

@@ -1,3 +1,4 @@
+import re
 import time
 
 import numpy as np
@@ -12,6 +13,7 @@ from benchbench.core.records import CellStatus
 from benchbench.core.registry import BenchbenchError, metrics
 from benchbench.core.runtime import derived_seed
 from benchbench.evaluation.evaluate import load_trained
+from benchbench.plugin.metric import EvalSpec
 from benchbench.storage.store import RunStore
 from benchbench.training.trainer import PackTrainer
 
@@ -162,7 +164,7 @@ def test_bench_reports_each_pack_size(cli_runner):
     assert "model_steps_per_s" in lines[0] and "vs_naive_loop" in lines[0] and len(lines) == 4
     said = [line.split(" ", 2)[2] for line in out.stderr.splitlines()]  # no terminal: a line per measurement
     assert [s.split(":")[0] for s in said] == ["bench"] * 3
-    assert said[0].startswith("bench: pack of 1, fp32, eager: ") and said[-1].startswith("bench: the naive per-cell")
+    assert re.match(r"bench: \d+ threads, pack of 1, fp32, eager: ", said[0]) and "the naive per-cell" in said[-1]
     rows = [dict(zip(lines[0].split(), line.split())) for line in lines[1:]]
     shown = [[r["trainer"], r["step"], r["precision"], r["pack_size"]] for r in rows]
     assert shown == [["naive", "eager", "fp32", "1"], ["pack", "eager", "fp32", "1"], ["pack", "eager", "fp32", "2"]]
@@ -283,3 +285,28 @@ def test_evaluations_run_beside_the_next_pack_s_training_when_asked(tmp_path, mo
         assert thread.startswith("evaluate") and start < train_end and end > train_start
     else:
         assert thread == "MainThread" and end <= train_start
+
+
+def test_threads_are_set_and_recorded_by_run_and_evaluate_and_bench_shows_each_count(tmp_path, cli_runner):
+    before = torch.get_num_threads()
+    args = ["run", "--grid", "smoke", "--methods", "vae", "--device", "cpu", "--no-progress", "--threads", "1"]
+    out = cli_runner.invoke(cli, [*args, "--results", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    run = RunStore(tmp_path / "smoke")
+    (store,) = run.cell_stores()
+    assert run.manifest().threads == 1 and store.status().extra["threads"] == 1
+    assert {r.threads for r in store.evaluations()} == {1}
+    torch.set_num_threads(before)
+    out = cli_runner.invoke(cli, ["evaluate", str(run.path), "--metrics", "mig", "--option", "mig.num_train=100",
+                                  "--threads", "1", "--no-progress"])  # fmt: skip
+    assert out.exit_code == 0 and store.evaluation("mig", EvalSpec.of("mig", {"num_train": 100}).key).threads == 1
+    torch.set_num_threads(2)
+    out = cli_runner.invoke(cli, ["bench", "--pack-sizes", "1", "--steps", "1", "--warmup", "0", "--batch-size", "4",
+                                  "--device", "cpu", "--threads", "1,2"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    table = [line.split() for line in out.stdout.strip().splitlines()]
+    assert [(row[0], row[1]) for row in table[1:]] == [("1", "naive"), ("1", "pack"), ("2", "naive"), ("2", "pack")]
+    assert torch.get_num_threads() == 2  # put back
+    bad = cli_runner.invoke(cli, ["bench", "--threads", "0"])
+    assert bad.exit_code == 2 and "--threads must be comma-separated positive integers, got '0'" in bad.output
+    torch.set_num_threads(before)

@@ -102,7 +102,7 @@ class EvaluationRecord(_Record):
     """An evaluation's ``evaluation.json``: which evaluation (metric, key, resolved options, the
     options that only say how it ran, the outputs' directions, whether the options are the
     defaults), its outcome (``status``, ``values`` or ``error`` with ``traceback``, ``seconds``),
-    where and with what it ran (cell, device, versions, git commit, started), for a snapshot its
+    where and with what it ran (cell, device, CPU threads, versions, git commit, started), for a snapshot its
     ``step``, for an across-seeds metric the ``models`` compared, and its arrays (``artifacts``
     with each file's size and SHA-256 in ``files``)."""
 
@@ -119,6 +119,7 @@ class EvaluationRecord(_Record):
     seconds: float | None = None
     cell: str | None = None
     device: str | None = None
+    threads: int | None = None
     versions: dict[str, str] | None = None
     git_commit: str | None = None
     started: str | None = None
@@ -154,7 +155,7 @@ class Manifest(_Record):
     grids it was ``extended`` from), the study whose report it shows (``study``: its grid's), the
     grid's evaluations (as :meth:`EvalSpec.to_json <benchbench.plugin.metric.EvalSpec.to_json>`
     gives them), its cells, and how and where it ran
-    (command, plugins, pack size, executor's devices, versions, git commit, start/resume/end
+    (command, plugins, pack size, executor's devices and CPU threads, versions, git commit, start/resume/end
     times), and ``weights = "not kept"`` where its models' weights were left out on purpose (a
     reference run: its records only).  An empty manifest (``Manifest()``) is a run not started,
     or one whose file was unreadable."""
@@ -171,6 +172,7 @@ class Manifest(_Record):
     pack_size: int | None = None
     executor: str | None = None
     devices: list[str] | None = None
+    threads: int | None = None
     versions: dict[str, str] | None = None
     git_commit: str | None = None
     started: str | None = None

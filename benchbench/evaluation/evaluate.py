@@ -25,7 +25,7 @@ from benchbench.core.progress import duration, log
 from benchbench.core.provenance import device_name, git_commit, now, versions
 from benchbench.core.records import EvaluationRecord, canonical_json
 from benchbench.core.registry import BenchbenchError, datasets, metrics, one_line
-from benchbench.core.runtime import derived_seed
+from benchbench.core.runtime import cpu_threads, derived_seed
 from benchbench.evaluation import encoders
 from benchbench.plugin.data import Dataset
 from benchbench.plugin.metric import EvalSpec, MetricNotApplicable, check_profile, declaration, is_across_seeds
@@ -66,7 +66,8 @@ def record_of(
     beside it), where it ran, and ``where`` it belongs (a snapshot's ``step``, the ``models``
     an across-seeds metric compared)."""
     scalars, arrays = split_result(result) if result is not None else (None, {})
-    ran = {"cell": cell_id, "device": device_name(device), "versions": versions(), "git_commit": git_commit()}
+    ran = {"cell": cell_id, "device": device_name(device), **cpu_threads(device), "versions": versions(),
+           "git_commit": git_commit()}  # fmt: skip
     fields = {"started": now(), **fields, **({"values": scalars} if scalars is not None else {})}
     return EvaluationRecord.from_json({**spec.to_json(), **ran, **where, **fields}), arrays
 

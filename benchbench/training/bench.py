@@ -118,9 +118,38 @@ def bench(
     batch_size: int = 64,
     compile_modes: list[str] = ("off",),
     precisions: list[str] = ("fp32",),
+    threads: list[int | None] = (None,),
 ) -> list[dict[str, float]]:
-    """One row per step (``off``: eager, ``on``: compiled, timed after its warm-up compiled it),
-    precision and pack size, after the naive loop's (fp32, eager: what a peer harness runs)."""
+    """One row per CPU thread count (``None``: torch's default), step (``off``: eager, ``on``:
+    compiled, timed after its warm-up compiled it), precision and pack size, after each thread
+    count's naive loop (fp32, eager: what a peer harness runs); ratios compare rows of the same
+    thread count.  Torch's thread count is put back afterwards."""
+    before, rows = torch.get_num_threads(), []
+    try:
+        for count in threads:
+            torch.set_num_threads(count or before)
+            found = _bench_at(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size,
+                              compile_modes, precisions)  # fmt: skip
+            rows += [{"threads": torch.get_num_threads(), **row} for row in found]
+    finally:
+        torch.set_num_threads(before)
+    return rows
+
+
+def _bench_at(
+    pack_sizes: list[int],
+    steps: int = 20,
+    warmup: int = 5,
+    device: str = "auto",
+    dataset: str = "shapes2d",
+    method: str = "dip_vae",
+    arch: str = "conv",
+    latent_dim: int = 10,
+    batch_size: int = 64,
+    compile_modes: list[str] = ("off",),
+    precisions: list[str] = ("fp32",),
+) -> list[dict[str, float]]:
+    """:func:`bench` on the threads torch has now."""
     dev = resolve_devices(device)[0]
     data = datasets.get(dataset)()
     hp = methods.get(method)().resolve({})
@@ -143,9 +172,8 @@ def bench(
             trainer.advance(warmup + steps)
             _sync(dev)
             elapsed = time.perf_counter() - t0
-            log.info(
-                f"bench: pack of {size}, {precision}, {trainer_step(mode)}: {size * steps / elapsed:.3g} model-steps/s"
-            )
+            what = f"{torch.get_num_threads()} threads, pack of {size}, {precision}, {trainer_step(mode)}"
+            log.info(f"bench: {what}: {size * steps / elapsed:.3g} model-steps/s")
             rows.append(
                 {
                     "step": trainer_step(mode),
@@ -157,7 +185,7 @@ def bench(
                 }
             )
     naive = naive_loop(data, method, arch, latent_dim, batch_size, steps, warmup, dev)
-    log.info(f"bench: the naive per-cell loop: {naive:.3g} model-steps/s")
+    log.info(f"bench: {torch.get_num_threads()} threads, the naive per-cell loop: {naive:.3g} model-steps/s")
     ones = (r for r in rows if (r["pack_size"], r["step"], r["precision"]) == (1, "eager", "fp32"))
     base = next((r["model_steps_per_s"] for r in ones), None)
     for row in rows:

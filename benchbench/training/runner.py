@@ -179,6 +179,8 @@ def run_pack(job: PackJob, evaluator: ThreadPoolExecutor | None = None) -> Futur
     """Train (or resume, or finish saving) the job's pack, then compute each trained model's
     missing evaluations: here, or in ``evaluator``'s thread (the future is returned) so that the
     device trains the next pack meanwhile.  Each part holds the claims of the cells it writes."""
+    if job.settings.threads:
+        torch.set_num_threads(job.settings.threads)
     run, cells, stores, dataset = _open(job)
     device = torch.device(job.device)
     if job.pack is not None:
@@ -268,7 +270,8 @@ class LocalExecutor:
 
     def describe(self) -> dict:
         """What the manifest records of where the run's jobs ran."""
-        return {"executor": "local", "devices": [device_name(d) for d in self.devices]}
+        threads = {"threads": torch.get_num_threads()} if self.device_type == "cpu" else {}
+        return {"executor": "local", "devices": [device_name(d) for d in self.devices], **threads}
 
     def device_for(self, index: int) -> str:
         return str(self.devices[index % len(self.devices)])
@@ -364,7 +367,7 @@ def _restored_packs(run: RunStore, cells: list[Cell], pack_size: int) -> dict[st
 
 
 def _start_manifest(
-    run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size, extend: bool = False
+    run: RunStore, grid: Grid, specs, cells, executor, plugins, command, pack_size, settings, extend: bool = False
 ) -> Manifest:
     """The run's manifest as this command starts: what runs, with what, where (``started`` is the
     first command's; ``resumed`` this one's).  A run belongs to its grid: another grid's cells
@@ -392,7 +395,7 @@ def _start_manifest(
         command=command,
         git_commit=git_commit(),
         versions=versions(),
-        **executor.describe(),
+        **{**executor.describe(), **({"threads": settings.threads} if settings.threads else {})},
         ended=None,
         cells=sorted({*manifest.cells, *(c.id for c in cells)}),
     )
@@ -431,7 +434,7 @@ def run_grid(
     run = RunStore(run_dir)
     with run.writing(" ".join(command)):
         upgrade(run)
-        manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size, extend)
+        manifest = _start_manifest(run, grid, specs, cells, executor, plugins, command, pack_size, settings, extend)
         packs, evaluate = plan(run, cells, specs, retry_failed, pack_size)
         trains = sum(len(members) for _, members in packs)
         log.info(f"{run.path.name}: {len(cells)} cells; {trains} to train in {len(packs)} packs, "

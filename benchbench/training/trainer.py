@@ -53,6 +53,10 @@ class TrainSettings:
     #: replay a step instead of hundreds of small launches), ``on``, or ``off``.  A compiled step
     #: fuses kernels, so it rounds differently from the eager one; each cell records which it had.
     compile: str = "auto"
+    #: CPU threads (``torch.set_num_threads``) every process that trains the packs uses; ``None``:
+    #: torch's default.  Another count rounds differently, and on a busy machine fewer can be
+    #: many times faster (docs/performance.md).
+    threads: int | None = None
 
     def compiles(self, device: torch.device) -> bool:
         return self.compile == "on" or (self.compile == "auto" and torch.device(device).type == "cuda")

@@ -70,7 +70,9 @@ from benchbench.plugin.representation import (
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
 from benchbench.plugin.study import Published, Study
 from benchbench.report.analysis import (
+    models_for_trend,
     paired_rank_correlation,
+    seeds_to_compare,
     selection_transfer,
     smallest_p,
     superiority,
@@ -180,6 +182,8 @@ __all__ = [
     "superiority",
     "trend",
     "smallest_p",
+    "seeds_to_compare",
+    "models_for_trend",
     "variance_split",
     "selection_transfer",
     "paired_rank_correlation",

@@ -25,6 +25,8 @@ from benchbench.api import (
     beta_sweep,
     cells_of,
     dip_name,
+    models_for_trend,
+    seeds_to_compare,
     shown_output,
     smallest_p,
     studies,
@@ -440,7 +442,8 @@ def table2_section(report, dataset: str) -> Section:
         for a in shown[start : start + TABLE2_WIDTH]:
             ours = list(t2[a]) + list(t2[f"paper.{a}"])
             stds = list(t2[f"{a}.std"]) + [float("nan")] * len(t2)
-            columns.append(Column(a.replace("_", " "), ours, stds, 1, True))
+            seeds = list(t2["n"]) + [float("nan")] * len(t2)  # the paper's values: no means over seeds here
+            columns.append(Column(a.replace("_", " "), ours, stds, 1, True, seeds=seeds))
         groups = ["ours"] * len(t2) + ["paper"] * len(t2)
         tables.append(Table(["Method", "n"], labels + paper_labels, columns, groups))
     report.save_table(section, f"table2_{dataset}", t2, tables, f"table2-{dataset}")
@@ -538,7 +541,8 @@ def _versus(table, dip: Row | None, others: list[Row], output: str, higher: bool
         ps.append(p)
         floors.append(smallest_p(len(a), len(b)))
     evidence = f"{dip.label}'s {words}: " + "; ".join(parts)
-    return verdict(all(holds), max(ps), max(floors), evidence)
+    needs = f"{seeds_to_compare(SIGNIFICANCE)} seeds a configuration"
+    return verdict(all(holds), max(ps), max(floors), evidence, needs)
 
 
 def _error_rises(table: pd.DataFrame, dataset: str) -> tuple[str, str]:
@@ -553,7 +557,8 @@ def _error_rises(table: pd.DataFrame, dataset: str) -> tuple[str, str]:
     rho, p, floor = trend(sweep["hp.beta"], sweep[RECON])
     evidence = "mean error " + ", ".join(f"β = {b:g}: {m:.4g} (n = {n:.0f})" for b, (m, n) in means.iterrows())
     evidence += f"; Spearman ρ = {rho:.2f} over {len(sweep)} models, one-sided permutation p = {p:.2g}"
-    return verdict(bool(np.isfinite(rho) and rho > 0), p, floor, evidence)
+    needs = f"models at {models_for_trend(SIGNIFICANCE)} or more values of β"
+    return verdict(bool(np.isfinite(rho) and rho > 0), p, floor, evidence, needs)
 
 
 def check_claims(table: pd.DataFrame, agg: pd.DataFrame, selection) -> list[Claim]:

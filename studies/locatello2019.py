@@ -30,6 +30,7 @@ from benchbench.api import (
     Section,
     Study,
     Table,
+    models_for_trend,
     paired_rank_correlation,
     selection_transfer,
     shown_output,
@@ -320,7 +321,9 @@ def _tc_claim(report, dataset: str) -> Claim:
     parts = zip(sampled.method, sampled.rho, sampled.models, sampled.p_falls)
     evidence = "; ".join(f"{m}: ρ = {r:.2f} over {n} models, p = {p:.2g}" for m, r, n, p in parts)
     holds = bool((sampled.rho < 0).all())
-    return Claim(dataset, claim, "§4.1", *verdict(holds, sampled.p_falls.max(), sampled.smallest_p.max(), evidence))
+    needs = f"each method's models at {models_for_trend(SIGNIFICANCE)} or more regularization strengths"
+    judged = verdict(holds, sampled.p_falls.max(), sampled.smallest_p.max(), evidence, needs)
+    return Claim(dataset, claim, "§4.1", *judged)
 
 
 def _variance_claim(report, dataset: str) -> Claim:

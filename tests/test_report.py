@@ -372,16 +372,17 @@ def test_every_metric_table_has_metrics_as_rows_in_words_and_one_unit():
         "beta_vae_score.eval_accuracy": [60.0] * (n - 1) + [40.0],
     }
     for output, means in values.items():
-        agg[f"{output}.mean"], agg[f"{output}.n"] = means, 1
-        for stat in ("std", "ci_low", "ci_high"):
+        agg[f"{output}.mean"], agg[f"{output}.n"], agg[f"{output}.std"] = means, 2, 0.01
+        for stat in ("ci_low", "ci_high"):
             agg[f"{output}.{stat}"] = np.nan
     directions = {"factor_vae_score": {"eval_accuracy": "higher"}, "beta_vae_score": {"eval_accuracy": "higher"}}
     page = overview_html(agg, reading_order(list(values), Kumar2018.metric_order), directions)
-    assert page.count("<table>") == 2 and "<th>c6 (n = 1)</th>" in page.split("<table>")[2]
+    assert page.count("<table>") == 2
     heads = re.findall(r"<tr><td class='label'>([^<]*)</td>", page.split("<table>")[2])
     assert heads == ["Higgins et al. score (%) ↑", "FactorVAE score (%) ↑", "mutual information gap (MIG)"]
+    assert "<th>c6 (n = 2)</th>" in page.split("<table>")[2]
     last = page.split("<table>")[2]
-    assert "<td><b>70</b></td>" in last and "<td>40</td>" in last  # a fraction shown in %, the best bold
+    assert "<td><b>70 ± 1</b></td>" in last and "<td>40 ± " in last  # a fraction shown in %, the best bold
     assert "<b>60.0</b>" not in page  # six equal values: none stands apart
 
 
@@ -469,9 +470,13 @@ def test_bold_marks_only_a_best_that_stands_apart():
     assert bold([12.5] * 4) == [False] * 4  # tied
     assert bold([0.9, 0.5, 0.4], [0.1, 0.1, 0.1]) == [True, False, False]  # 0.4 apart > 0.1 + 0.1
     assert bold([0.9, 0.75], [0.1, 0.1]) == [False, False]  # 0.15 apart < 0.2
-    assert bold([0.3, 0.1], [np.nan, np.nan], higher=False) == [False, True]  # no spread: apart when not tied
+    assert bold([0.3, 0.1], [0.0, 0.0], higher=False) == [False, True]  # no spread: apart when not tied
+    assert bold([0.3, 0.1], [np.nan, np.nan], higher=False) == [False, False]  # one seed each: no bold
+    assert bold([0.3, 0.1], [np.nan, 0.01], higher=False) == [False, True]  # a one-seed runner-up: its spread 0
     assert bold([0.30004, 0.30001], higher=False) == [False, False]  # tied at the shown precision
-    assert bold([1.0, 2.0], groups=["a", "b"]) == [True, True]  # alone in its group
+    assert bold([1.0, 2.0], [0.1, 0.1], groups=["a", "b"]) == [True, True]  # alone in its group
+    assert bold([1.0, 2.0], groups=["a", "b"]) == [True, True]  # values that are no means over seeds (published)
+    assert bold([1.0, 2.0], [np.nan, np.nan], groups=["a", "b"]) == [False, False]  # alone, but one seed
 
 
 def test_report_profile_shows_every_metrics_preset_and_the_page_lists_the_others(tmp_path, cli_runner):
@@ -684,4 +689,26 @@ def test_the_papers_claims_get_verdicts_from_the_runs_evidence(tmp_path):
 
     one = claims_run(tmp_path, seeds=1, dip_error=0.002)  # one seed: no outcome could reach p < 0.05
     assert {k: v[0] for k, v in one.items()} == dict.fromkeys(claims, "not testable with this run")
-    assert "the smallest possible p is 1)" in one[first][1] and "the smallest possible p is 0.17)" in one[rises][1]
+    assert "the smallest possible p is 1); a run with 4 seeds a configuration could" in one[first][1]
+    assert "the smallest possible p is 0.17); a run with models at 4 or more values of β could" in one[rises][1]
+    against = claims_run(tmp_path, seeds=1, dip_error=0.004)[first]  # the means go the other way, untestably
+    assert (
+        against[0] == "not testable with this run"
+        and "The means go the other way, but with these seeds" in (against[1])
+    )
+
+
+def test_a_small_run_says_why_it_shows_no_metric_agreement_and_no_variance_split(shown, tmp_path, cli_runner):
+    _, folder = shown  # 2D Shapes has 10 trained models; CelebA 5, under the 8 that agreement needs
+    page = (folder / "index.html").read_text()
+    assert (folder / "figures" / "agreement_shapes2d.png").exists()
+    assert not (folder / "figures" / "agreement_celeba.png").exists()
+    assert "The metrics' agreement is not shown: 5 trained models" in page
+    run = RunStore(tmp_path / "one_setting")
+    run.write_manifest(Manifest.from_json({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]}))
+    for seed in range(4):  # every method at one setting, 4 seeds
+        add(run, make_cell("vae", None, seed=seed), 60.0 + seed, 0.01)
+        add(run, make_cell("beta_vae", {"beta": 4}, seed=seed), 70.0 - seed, 0.02)
+    out, _ = report(cli_runner, run)
+    assert not (out / "figures" / "variance_shapes2d.png").exists()
+    assert "No variance split: each method has one hyperparameter setting here" in (out / "index.html").read_text()

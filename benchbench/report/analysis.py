@@ -80,6 +80,16 @@ def smallest_p(n_a: int, n_b: int) -> float:
     return min(1.0, 2 / math.comb(n_a + n_b, n_a)) if n_a and n_b else math.nan
 
 
+def seeds_to_compare(significance: float) -> int:
+    """The fewest seeds a side with which :func:`superiority` can reach p below ``significance``."""
+    return next(n for n in range(1, 100) if smallest_p(n, n) < significance)
+
+
+def models_for_trend(significance: float) -> int:
+    """The fewest models (distinct values) with which :func:`trend` can reach p below ``significance``."""
+    return next(n for n in range(2, 100) if 1 / math.factorial(n) < significance)
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     return pd.Series(x).rank().to_numpy()
 

@@ -33,18 +33,31 @@ class Column:
     #: The 95 % interval of each mean (NaN where there is none: fewer than 3 seeds).
     lows: list[float] | None = None
     highs: list[float] | None = None
+    #: How many seeds each mean is over (NaN: a value that is no mean over seeds, a published
+    #: one); by default, two or more where the std is given and finite, one where it is NaN.
+    seeds: list[float] | None = None
+
+    def seed_counts(self) -> np.ndarray:
+        if self.seeds is not None:
+            return np.asarray(self.seeds, dtype=float)
+        if self.stds is None:
+            return np.full(len(self.means), np.nan)
+        return np.where(np.isfinite(np.asarray(self.stds, dtype=float)), 2.0, 1.0)
 
 
 #: How tables choose their bold, for captions to state.
 BOLD_RULE = (
-    "Bold: the best mean of its group, only where it is alone there and its mean ± std does not "
-    "overlap the runner-up's."
+    "Bold: the best mean of its group, only where it is a mean over two or more seeds, alone there, and its "
+    "mean ± std does not overlap the runner-up's."
 )
 
 
-def _best(values: np.ndarray, stds: np.ndarray, groups: list, higher: bool | None, digits: int) -> np.ndarray:
-    """Per row, whether it is its group's distinguishable best (:data:`BOLD_RULE`): ties at the
-    shown precision, or bands (mean ± std, a missing std counting as 0) that overlap the
+def _best(
+    values: np.ndarray, stds: np.ndarray, groups: list, higher: bool | None, digits: int, seeds: np.ndarray
+) -> np.ndarray:
+    """Per row, whether it is its group's distinguishable best (:data:`BOLD_RULE`): a best that
+    is a mean over one seed (``seeds``: nothing says how far its seeds could stray), ties at the shown
+    precision, or bands (mean ± std, a runner-up's missing std counting as 0) that overlap the
     runner-up's, bold nothing."""
     best = np.zeros(len(values), dtype=bool)
     if higher is None:
@@ -55,6 +68,8 @@ def _best(values: np.ndarray, stds: np.ndarray, groups: list, higher: bool | Non
         if members.size == 0:
             continue
         order = members[np.argsort(-shown[members] if higher else shown[members], kind="stable")]
+        if seeds[order[0]] < 2:  # NaN, a published value, is no mean over seeds
+            continue
         if order.size == 1:
             best[order[0]] = True
             continue
@@ -71,7 +86,7 @@ def formatted(column: Column, groups: list) -> list[tuple[str, str, bool]]:
     means = np.asarray(column.means, dtype=float)
     stds = np.asarray(column.stds if column.stds is not None else [np.nan] * len(means), dtype=float)
     d_mean = d_std = decimals(means, column.digits)  # a spread to the mean's precision
-    bold = _best(means, stds, groups, column.higher, d_mean)
+    bold = _best(means, stds, groups, column.higher, d_mean, column.seed_counts())
     out = []
     for mean, std, strong in zip(means, stds, bold):
         text = "–" if not math.isfinite(mean) else f"{mean:.{d_mean}f}"

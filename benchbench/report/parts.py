@@ -115,17 +115,21 @@ class Claim:
     evidence: str
 
 
-def verdict(holds: bool, p: float, floor: float, evidence: str) -> tuple[str, str]:
+def verdict(holds: bool, p: float, floor: float, evidence: str, testable_with: str = "") -> tuple[str, str]:
     """``(verdict, evidence)`` of a claim whose means go the claimed way (``holds``) with test p
-    ``p``, where no outcome of this run could give less than ``floor``: supported only where
-    ``p`` < :data:`SIGNIFICANCE`; not testable where even ``floor`` is not; else not supported."""
+    ``p``, where no outcome of this run could give less than ``floor``: not testable where even
+    ``floor`` is not below :data:`SIGNIFICANCE` — whichever way the means go, a run that could not
+    have shown it is no evidence against it — saying the run that would be (``testable_with``);
+    else supported where ``p`` is below it, not supported where it is not."""
+    if not floor < SIGNIFICANCE:
+        way = "go the claimed way" if holds else "go the other way"
+        needs = f"; a run with {testable_with} could" if testable_with else ""
+        return NOT_TESTABLE, (
+            f"{evidence}. The means {way}, but with these seeds no outcome could reach "
+            f"p < {SIGNIFICANCE:g} (the smallest possible p is {floor:.2g}){needs}"
+        )
     if not holds:
         return NOT_SUPPORTED, evidence
-    if not floor <= SIGNIFICANCE:
-        return NOT_TESTABLE, (
-            f"{evidence}. The means go the claimed way, but with these seeds no outcome could reach "
-            f"p < {SIGNIFICANCE:g} (the smallest possible p is {floor:.2g})"
-        )
     if p < SIGNIFICANCE:
         return SUPPORTED, evidence
     return NOT_SUPPORTED, f"{evidence}. The means go the claimed way, not distinguishably (p ≥ {SIGNIFICANCE:g})"

@@ -157,16 +157,25 @@ def correlation_latex(found: dict, caption: str, label: str, options) -> str:
     return "\n".join(floats)
 
 
+#: The fewest models over which the metrics' rank agreement is shown: with fewer, ρ takes a
+#: handful of values (±1 and ±0.5 with 3 models) and says next to nothing of how they agree.
+AGREEMENT_MODELS = 8
+
+
 def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, options, directions) -> Section:
-    """Whether differences are real: the methods compared pairwise on every headline output, and
-    how alike the metrics rank the models (:mod:`benchbench.report.analysis`)."""
+    """Whether differences are real: the methods compared pairwise on every headline output, how
+    alike the metrics rank the models (over :data:`AGREEMENT_MODELS` or more) and how the
+    variance splits between settings and seeds (where a method has two settings or more) —
+    :mod:`benchbench.report.analysis`."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
     outputs = [o for o in headline_outputs(metric_columns(table), directions) if rows[o].notna().sum() >= 3]
     higher = {o: _higher(directions, o) for o in outputs if _higher(directions, o) is not None}
-    agreement = metric_agreement(rows, outputs)
+    few = len(rows) < AGREEMENT_MODELS
+    agreement = metric_agreement(rows, [] if few else outputs)
     words = shown_output(selection.select_by).words if selection.select_by else "selection output"
     compared = comparisons(table, dataset, higher, selection.select_by, selection.higher, figures.words_of)
     shares = variance_shares(table, dataset, outputs)
+    split = shares[shares["configurations"] >= 2] if not shares.empty else shares
     section = Section(
         f"Statistics — {title_of(dataset)}",
         "Is a method better here? Each pair of method variants on each headline output: P(A better) — "
@@ -174,7 +183,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
         "its exact permutation test, over all their trained models (every configuration and seed) "
         f"and over the seeds of each variant's best configuration by its mean {words}; the "
         f"sentences below are for the {words}, every output is in the CSV. Do the "
-        "metrics agree? Their Spearman rank correlation over the models (at least 3 models a pair). "
+        f"metrics agree? Their Spearman rank correlation over the models (shown from {AGREEMENT_MODELS} models). "
         "Seed or hyperparameter? Per method and output, the share of the variance over its models "
         "that lies between hyperparameter settings; the rest lies between seeds.",
     )
@@ -185,6 +194,12 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     section.html = (f"<ul>{items}</ul>" if items else "") + (
         f"<p>Ranking the models alike (|ρ| ≥ 0.8): {html.escape('; '.join(alike))}.</p>" if alike else ""
     )
+    if few:
+        section.html += (f"<p>The metrics' agreement is not shown: {len(rows)} trained models, where ranking them "
+                         f"alike or not needs {AGREEMENT_MODELS} or more to mean more than chance.</p>")  # fmt: skip
+    if split.empty and not shares.empty:
+        section.html += ("<p>No variance split: each method has one hyperparameter setting here, so all of "
+                         "its variance lies between seeds.</p>")  # fmt: skip
     if compared.empty:
         section.notes.append(f"{dataset}: fewer than two method variants with values: nothing to compare")
     if "csv" in options.formats:
@@ -196,7 +211,7 @@ def statistics_section(table: pd.DataFrame, selection, dataset: str, out: Path, 
     if options.figures:
         _files(
             section,
-            [i for i in (figures.agreement(agreement, dataset, out), figures.variance(shares, dataset, out)) if i],
+            [i for i in (figures.agreement(agreement, dataset, out), figures.variance(split, dataset, out)) if i],
         )
     return section
 

@@ -338,10 +338,11 @@ def _executor(name: str | None, scheduler: str | None, local_cluster: str | None
 def _print_results(table, cells, width: int = 120) -> None:
     """The run's cells, sorted (seed last), numbered with their status, and their headline metrics
     as rows with a column per cell — in blocks that fit ``width`` characters, 4 significant
-    digits, ``–`` where a model has no value (per-factor values stay in the files)."""
+    digits, ``–`` where a model has no value (per-factor values stay in the files), each in the
+    unit the report's tables show (accuracies in %, said after the name)."""
     import pandas as pd
 
-    from benchbench.plugin.metric import declared_directions
+    from benchbench.plugin.metric import declared_directions, shown_output
     from benchbench.report.results import headline_outputs
 
     order = sorted(cells, key=lambda c: (c.dataset, c.method, c.label.replace(f"/s{c.seed}", ""), c.seed))
@@ -354,15 +355,17 @@ def _print_results(table, cells, width: int = 120) -> None:
     outputs = headline_outputs(outputs, {m: declared_directions(m) for m in names if m in registry.metrics})
     if not outputs:
         return
-    name_width = min(max(map(len, outputs)), 48)
+    units = {o: shown_output(o).to_percent for o in outputs}
+    names = {o: f"{o} (%)" if units[o] else o for o in outputs}
+    name_width = min(max(map(len, names.values())), 48)
     per_block = max(1, (width - name_width) // 10)
     for start in range(0, len(order), per_block):
         block = order[start : start + per_block]
         click.echo(f"{'':<{name_width}}" + "".join(f"{'#' + str(start + i + 1):>10}" for i in range(len(block))))
         for output in outputs:
-            values = [rows.at[c.id, output] for c in block]
+            values = [rows.at[c.id, output] * (units[output] or 1) for c in block]
             shown = "".join(f"{'–' if pd.isna(v) else f'{v:.4g}':>10}" for v in values)
-            click.echo(f"{output[:name_width]:<{name_width}}{shown}")
+            click.echo(f"{names[output][:name_width]:<{name_width}}{shown}")
 
 
 def _print_status(store: RunStore, verify: bool = False) -> dict:

@@ -1,5 +1,6 @@
 """Every exit says what happened: the exit code and the last line agree with what is on disk."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -210,3 +211,31 @@ def test_a_reference_run_kept_without_weights_is_said_once_as_such(tmp_path, cli
     assert "models 3 trained" in out.output and out.output.count("3 without weights") == 1
     assert "note: a run kept without its models' weights (a reference run: records, curves and reports)" in out.output
     assert_one_line_error(cli_runner.invoke(cli, ["evaluate", str(run)]), "was kept without its models' weights")
+
+
+def test_the_terminal_shows_accuracies_in_percent_as_the_tables_do(finished, capsys):
+    """Higgins is stored in %, the FactorVAE score as a fraction: both read in % side by side."""
+    from benchbench.cli import _print_results
+    from benchbench.report.results import results_table
+
+    table = results_table(RunStore(finished))
+    table["beta_vae_score.eval_accuracy"], table["factor_vae_score.eval_accuracy"] = 51.8, 0.608
+    _print_results(table, [s.cell() for s in RunStore(finished).cell_stores()])
+    rows = {p[0]: p[1:] for p in (re.split(r"\s{2,}", line.strip()) for line in capsys.readouterr().out.splitlines())}
+    assert rows["beta_vae_score.eval_accuracy (%)"] == ["51.8", "51.8"]
+    assert rows["factor_vae_score.eval_accuracy (%)"] == ["60.8", "60.8"]
+    assert "mig.mig" in rows and "factor_vae_score.eval_accuracy" not in rows  # MIG has no unit
+
+
+def test_status_and_the_report_count_what_was_asked_of_each_scored_model(tmp_path, cli_runner):
+    common = ["--dataset", "shapes2d", "--profile", "fast", "--results", str(tmp_path), "--no-progress"]
+    assert cli_runner.invoke(cli, ["score", "baseline:random", "--metrics", "mig", *common]).exit_code == 0
+    out = cli_runner.invoke(cli, ["score", "baseline:pca", "--metrics", "mig,sap,mcc", *common])
+    assert out.exit_code == 0, out.output
+    (mcc,) = (tmp_path / "scores").glob("cells/*/evaluations/mcc")
+    shutil.rmtree(mcc)  # as if the command had been stopped before its last metric
+    status = cli_runner.invoke(cli, ["status", str(tmp_path / "scores")]).output
+    assert "evaluations 3 done, 0 failed, 1 missing" in status  # not the 2 of the random net, never asked
+    cli_runner.invoke(cli, ["report", str(tmp_path / "scores"), "--format", "html"])
+    page = (tmp_path / "scores" / "report" / "index.html").read_text()
+    assert "Metrics</dt><dd>2 of the 3 asked have results" in page

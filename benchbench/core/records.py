@@ -247,8 +247,9 @@ class EncoderSource:
 @dataclass
 class ScoredEncoder(_Record):
     """A scored cell's ``encoder.json``: its :class:`EncoderSource` (as its ``encoder`` text),
-    label, code size, seed, the training images a fitted baseline saw (``fit_images``), and the
-    SHA-256 of what it is, so a changed file is noticed before it is scored again."""
+    label, code size, seed, the training images a fitted baseline saw (``fit_images``), the
+    SHA-256 of what it is, so a changed file is noticed before it is scored again, and the keys
+    of the ``evaluations`` asked for it (what ``status`` counts as missing for it)."""
 
     source: EncoderSource
     label: str
@@ -256,6 +257,7 @@ class ScoredEncoder(_Record):
     seed: int
     sha256: str
     fit_images: int | None = None
+    evaluations: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     _renamed: ClassVar[dict[str, str]] = {"source": "encoder"}

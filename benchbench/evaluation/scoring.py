@@ -5,6 +5,7 @@ chosen device, each dataset image encoded once per scoring — with a trained ce
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def record_scores(
         store = run.add_cell(cell)
         if store is None:
             raise BenchbenchError(f"{run.path}: cell {cell.id} holds another config; left as it is")
-        store.mark_scored(record)
+        before = (store.scored() or record).evaluations or []
+        store.mark_scored(dataclasses.replace(record, evaluations=sorted({*before, *(s.key for s in specs)})))
         manifest = run.manifest()
         manifest.layout = manifest.layout or LAYOUT
         manifest.run = run.path.name

@@ -134,7 +134,8 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
                     failures.append((name, f"evaluation {record.metric} failed", record.error or ""))
             if status.status == "trained":
                 have = {(r.metric, r.key) for r in records}
-                evals["missing"] += sum((e["metric"], e["key"]) not in have for e in grid.values())
+                asked = _asked(store, grid)
+                evals["missing"] += sum((e["metric"], e["key"]) not in have for e in asked)
         damage = store.damaged_files(verify, weights)
         models["without weights"] += status.status == "trained" and not weights and not store.model_path.exists()
         if damage:
@@ -148,6 +149,15 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
     failures += [(f"cell {c}", "missing", "in the manifest but its folder is gone: rerun to train it") for c in missing]
     models.update(damaged=len(damaged), missing=len(missing))
     return {"models": models, "evaluations": evals, "failures": failures, "weights": weights}
+
+
+def _asked(store: CellStore, grid: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The evaluations a model was asked for: its run's grid's, or, for a scored encoder, those
+    its own ``score`` commands asked (records written before they were kept: the run's)."""
+    scored = store.scored()
+    if scored is None or scored.evaluations is None:
+        return list(grid.values())
+    return [e for e in grid.values() if e["key"] in scored.evaluations]
 
 
 def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:

@@ -94,11 +94,23 @@ def header(
         lines.append(("Seeds per configuration", ", ".join(str(s) for s in sorted(set(seeds)))))
     profile = manifest.grid_spec.get("metric_profile")
     non_default = _non_default(facts)
-    metrics = f"{len(facts)} evaluated" + (f"; profile {profile!r}" if profile else "")
+    metrics = _evaluated(facts, table) + (f"; profile {profile!r}" if profile else "")
     metrics += f"; options not the defaults: {', '.join(non_default)}" if non_default else "; every one at its defaults"
     lines.append(("Metrics", metrics + " (see Evaluations shown)"))
     lines.append(("Code", f"git {str(manifest.git_commit)[:12]}; devices {', '.join(manifest.devices or [])}"))
     return lines
+
+
+def _evaluated(facts: dict[str, dict], table: pd.DataFrame) -> str:
+    """How many of the metrics the run asked for have results: "16 evaluated", or "4 of the 16
+    asked have results" while the others have none yet (failed, not applicable, not computed)."""
+    columns = [c for c in table.columns if c.partition(".")[0] in facts and c.count(".") >= 1]
+    found = {c.partition(".")[0] for c in columns if table[c].notna().any()}
+    return (
+        f"{len(facts)} evaluated"
+        if len(found) == len(facts)
+        else f"{len(found)} of the {len(facts)} asked have results"
+    )
 
 
 def protocol_note(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None) -> str:

@@ -663,10 +663,16 @@ def migrate(run_ref, results_dir, plugins) -> None:
 )
 @click.option("--device", default="auto", show_default=True, help="Where --baselines are scored.")
 @click.option("--study", help="Show this study's report (benchbench list studies; default: the run's grid's).")
+@click.option(
+    "--paper",
+    is_flag=True,
+    help="LaTeX and figures to paste into a paper: captions of two lines in words, the protocol once as each "
+    "table's footnote, 8 pt tables never shrunk, no intervals, figures without the protocol line under them.",
+)
 @_plugin_option
 def report(
     run_ref, results_dir, out, formats, betas, select_by, standalone, logx, evaluations, profile, interval, baselines,
-    device, study, plugins,
+    device, study, paper, plugins,
 ) -> None:  # fmt: skip
     """The paper's Tables 1–4 (CSV, LaTeX), its figures, every metric and an HTML page, from RUN."""
     from benchbench.report.tables import Selection
@@ -696,8 +702,9 @@ def report(
         for note in score_baselines(run, resolve_devices(device)[0]):
             click.echo(f"note: {note}")
     folder, notes, said = make_report(
-        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval, study
-    )
+        run.path, Path(out) if out else None, formats, selection, chosen, standalone, logx, profile, interval, study,
+        paper,
+    )  # fmt: skip
     for note in notes:
         click.echo(f"note: {note}")
     for line in said:
@@ -872,8 +879,16 @@ def list_(kind, plugins) -> None:
 
 
 def _describe(obj) -> str:
+    """A plugin's first sentence (of its description, else its docstring), never cut inside
+    parentheses: its first paragraph up to the first full stop outside them."""
     text = getattr(obj, "description", "") or (obj.__doc__ or "").strip()
-    return text.splitlines()[0] if text else ""
+    paragraph = " ".join(text.split("\n\n")[0].split())
+    depth = 0
+    for i, char in enumerate(paragraph):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "." and depth == 0 and paragraph[i + 1 : i + 2] in ("", " "):
+            return paragraph[: i + 1]
+    return paragraph
 
 
 def _parameters(kind: str, obj) -> str:

@@ -1,6 +1,7 @@
 """The report's LaTeX compiles with pdflatex, as a paper pastes it (every float ``\\input`` into one
 article) and as ``--standalone`` documents, with nothing clipped (no overfull box)."""
 
+import re
 import shutil
 import subprocess
 
@@ -62,3 +63,23 @@ def test_every_standalone_document_compiles_unclipped(reports):
     assert len(documents) >= 4
     for document in documents:
         pdflatex(standalone, document.name)
+
+
+def test_paper_tables_are_8pt_unshrunk_in_one_column_with_two_line_captions_and_the_protocol_once(tmp_path):
+    """``--paper``: every float at 8 pt (``\\footnotesize`` in a 10 pt article) and never scaled,
+    compiling with no overfull box in one article column; captions of two lines at most (160
+    characters of text) with no name in code; the protocol once, under each table."""
+    run, folder = paper_run(tmp_path), tmp_path / "p"
+    report(CliRunner(), run, "--format", "latex", "--paper", "--interval", "--out", str(folder))
+    tables = sorted(p.stem for p in folder.glob("*.tex"))
+    for name in tables:
+        tex = (folder / f"{name}.tex").read_text()
+        assert "\\footnotesize" in tex and "\\resizebox" not in tex, name
+        for caption in re.findall(r"\\caption\{(.*)\}\n", tex):
+            text = re.sub(r"\\[a-z]+|[\\${}]", "", caption)
+            assert len(text) <= 160 and "\\_" not in caption, (name, caption)  # an escaped _: a name in code
+    table1 = (folder / "table1.tex").read_text()
+    assert "[" not in table1.split("\\midrule", 1)[1]  # no intervals, even asked for
+    assert table1.count("Not the paper's protocol") == 1 and "\\textit{2D Shapes}" in table1  # a heading row
+    (folder / "paper.tex").write_text(ARTICLE % (PACKAGES, "\n".join(f"\\input{{{t}}}\n\\clearpage" for t in tables)))
+    assert "Undefined control sequence" not in pdflatex(folder, "paper.tex")  # no overfull box either

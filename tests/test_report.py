@@ -712,3 +712,25 @@ def test_a_small_run_says_why_it_shows_no_metric_agreement_and_no_variance_split
     out, _ = report(cli_runner, run)
     assert not (out / "figures" / "variance_shapes2d.png").exists()
     assert "No variance split: each method has one hyperparameter setting here" in (out / "index.html").read_text()
+
+
+def test_paper_figures_leave_the_protocol_to_the_text(tmp_path, cli_runner, monkeypatch):
+    """Every figure carries the protocol line under it, except with ``--paper`` (its tables' footnote says it)."""
+    from benchbench.report import figures
+
+    said, save = [], figures.save
+
+    def saving(fig, out, name):
+        said.append(figures.FOOTNOTE.get())
+        return save(fig, out, name)
+
+    monkeypatch.setattr(figures, "save", saving)
+    run = RunStore(tmp_path / "small")
+    run.write_manifest(Manifest.from_json({"grid": {"name": "paper"}, "git_commit": "abc", "devices": ["cpu"]}))
+    for seed in range(2):
+        add(run, make_cell("vae", None, seed=seed), 60.0 + seed, 0.01)
+    report(cli_runner, run, "--format", "figures", "--out", str(tmp_path / "page"))
+    assert said and all(s.startswith("Not the paper's protocol") for s in said)
+    said.clear()
+    report(cli_runner, run, "--format", "figures", "--paper", "--out", str(tmp_path / "paper"))
+    assert said and not any(said)

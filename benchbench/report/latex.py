@@ -58,11 +58,22 @@ def _stacked(header: str) -> str:
 
 
 def tabular(
-    label_headers: list[str], labels: list[list[str]], columns: list[Column], groups: list, interval: bool = False
+    label_headers: list[str],
+    labels: list[list[str]],
+    columns: list[Column],
+    groups: list,
+    interval: bool = False,
+    paper: bool = False,
 ) -> str:
     """A booktabs tabular: left-aligned label columns (a count ``n`` right-aligned), then the
     numeric columns (``interval``: each mean's 95 % interval after its std); a ``\\midrule``
-    between groups of rows (bold marks the best within a group)."""
+    between groups of rows (bold marks the best within a group).  ``paper``: a first label
+    column that names each group once (a dataset, say) becomes a heading row over its group,
+    so the table is one column narrower."""
+    headed = paper and len(label_headers) > 1 and _names_groups(labels, groups)
+    if headed:
+        titles = [row[0] for row in labels]
+        label_headers, labels = label_headers[1:], [row[1:] for row in labels]
     spec = "".join("r" if h == "n" else "l" for h in label_headers) + "".join(
         "r@{\\,}l" if c.stds is not None else "r" for c in columns
     )
@@ -75,12 +86,23 @@ def tabular(
         for c in columns
     ]
     lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule", " & ".join(header) + " \\\\", "\\midrule"]
+    width = len(label_headers) + sum(2 if c.stds is not None else 1 for c in columns)
     for i, row_labels in enumerate(labels):
         if i and groups[i] != groups[i - 1]:
             lines.append("\\midrule")
+        if headed and (i == 0 or groups[i] != groups[i - 1]):
+            lines.append(f"\\multicolumn{{{width}}}{{l}}{{\\textit{{{tex_text(titles[i])}}}}} \\\\")
         lines.append(" & ".join([tex_text(t) for t in row_labels] + [cells[i] for cells in body]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
+
+
+def _names_groups(labels: list[list[str]], groups: list) -> bool:
+    """Whether the first label is one per group and tells the groups apart."""
+    firsts: dict = {}
+    for row, group in zip(labels, groups):
+        firsts.setdefault(group, set()).add(row[0])
+    return all(len(v) == 1 for v in firsts.values()) and len({next(iter(v)) for v in firsts.values()}) == len(firsts)
 
 
 def matrix_tabular(title: str, columns: list[str], blocks: list[tuple[list[str], object]], digits: int = 2) -> str:
@@ -111,14 +133,21 @@ def _fitted(tabular: str) -> str:
     return f"\\resizebox*{{!}}{{{tall}}}{{%\n{wide}}}"
 
 
-def table_float(tabulars: list[str], caption: str, label: str, standalone: bool = False) -> str:
+def table_float(
+    tabulars: list[str], caption: str, label: str, standalone: bool = False, note: str = "", paper: bool = False
+) -> str:
     """A ``table`` float (or, standalone, a document per tabular) with caption and label; a skip
-    parts the caption above from the table's top rule (the standard classes put none there)."""
+    parts the caption above from the table's top rule (the standard classes put none there).
+    ``note``: a line under the table (a footnote).  ``paper``: 8 pt (``\\footnotesize`` in a
+    10 pt paper), never scaled down to fit: a table wider than a column says so as an overfull
+    box, where a shrunk one would be unreadable."""
+    footer = f"\n\\par\\smallskip\n\\parbox{{\\linewidth}}{{{tex_text(note)}}}" if note else ""
     if standalone:
-        return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + "\n\\end{document}\n"
-    inner = "\n\\medskip\n".join(_fitted(t) for t in tabulars)
+        return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + footer + "\n\\end{document}\n"
+    inner = "\n\\medskip\n".join(tabulars if paper else [_fitted(t) for t in tabulars])
+    size = "\\footnotesize" if paper else "\\small"
     return (
         f"% needs \\usepackage{{{PACKAGES}}}\n"
-        "\\begin{table}[t]\n\\centering\n\\small\n\\setlength{\\tabcolsep}{3pt}\n"
-        f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n\\medskip\n{inner}\n\\end{{table}}\n"
+        f"\\begin{{table}}[t]\n\\centering\n{size}\n\\setlength{{\\tabcolsep}}{{3pt}}\n"
+        f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n\\medskip\n{inner}{footer}\n\\end{{table}}\n"
     )

@@ -46,6 +46,9 @@ class Section:
     title: str
     caption: str
     html: str = ""
+    #: The caption a paper prints (``report --paper``): two lines at most, no code names; by
+    #: default the caption's first sentence in words (:func:`~benchbench.report.sections.paper_caption`).
+    short: str = ""
     images: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

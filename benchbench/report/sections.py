@@ -6,6 +6,7 @@ fragments; and how a table is written (CSV, LaTeX, HTML) for them and for a stud
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ FORMATS = ("csv", "latex", "figures", "html")
 @dataclass
 class Options:
     formats: tuple = FORMATS
+    paper: bool = False  # paste-ready: short captions, the protocol as a table footnote, no figure footer
     standalone: bool = False
     logx: bool | None = None
     interval: bool = False  # each mean's 95 % interval in the LaTeX tables too
@@ -62,10 +64,35 @@ def _save_table(section: Section, out: Path, options: Options, name: str, frame:
         frame.to_csv(out / f"{name}.csv", index=False)
         section.files.append(f"{name}.csv")
     if "latex" in options.formats:
-        body = [tabular(t.label_headers, t.labels, t.columns, t.groups, options.interval) for t in tables]
-        (out / f"{name}.tex").write_text(table_float(body, section.caption, label, options.standalone))
+        paper = options.paper
+        body = [
+            tabular(t.label_headers, t.labels, t.columns, t.groups, options.interval and not paper, paper)
+            for t in tables
+        ]
+        caption = paper_caption(section) if paper else section.caption
+        note = options.protocol if paper else ""
+        (out / f"{name}.tex").write_text(table_float(body, caption, label, options.standalone, note, paper))
         section.files.append(f"{name}.tex")
     section.html = "".join(table_html(t) for t in tables)
+
+
+#: A name in code: dotted (``mig.mig``, ``a.csv``) or with underscores (``beta_vae_score``).
+CODE_NAME = re.compile(r"`?\b[A-Za-z][\w@:]*(?:\.[\w@:]+)+\b`?|`?\b[a-z0-9]+(?:_[a-z0-9]+)+\b`?")
+
+
+def paper_caption(section: Section) -> str:
+    """The caption a paper prints: the section's ``short`` one, else its caption's first sentence,
+    each name in code in words (an output as its metric declares it, ``under_scores`` spaced)."""
+    if section.short:
+        return section.short
+    first = re.split(r"(?<=[.!?])\s", section.caption.strip(), maxsplit=1)[0]
+
+    def words(match: re.Match) -> str:
+        name = match.group(0).strip("`")
+        shown = shown_output(name).words if "." in name else name
+        return shown if shown != name else name.replace("_", " ").replace(".", " ")
+
+    return CODE_NAME.sub(words, first)
 
 
 OVERVIEW_COLUMNS = 6  # configurations per table: wider would scroll on a page or a slide
@@ -148,12 +175,18 @@ def correlation_latex(found: dict, caption: str, label: str, options) -> str:
         latents = [f"z{i}" for i in range(zz.shape[0])]
         factors = [str(n).replace("_", " ") for n in names]  # CelebA's attributes as Table 2 names them
         tabulars.append(matrix_tabular(model, latents, [(latents, zz), (factors, zf.T)]))
+    paper = options.paper
+    if paper:  # what the matrices are and whose, in two lines; how the run was made, under the first
+        caption, note = "", options.protocol
+    else:
+        note = ""
     if options.standalone:
-        return table_float(tabulars, caption, label, standalone=True)
+        return table_float(tabulars, caption, label, True, note)
     models = list(found)
-    floats = [table_float(tabulars[:1], f"{CORRELATIONS_TEX}; {models[0]} here. {caption}", label)]
+    first = f"{CORRELATIONS_TEX}; {models[0]} here. {caption}".strip()
+    floats = [table_float(tabulars[:1], first, label, note=note, paper=paper)]
     for i, (model, block) in enumerate(zip(models[1:], tabulars[1:]), start=2):
-        floats.append(table_float([block], f"{CORRELATIONS_TEX}: {model}.", f"{label}-{i}"))
+        floats.append(table_float([block], f"{CORRELATIONS_TEX}: {model}.", f"{label}-{i}", paper=paper))
     return "\n".join(floats)
 
 

@@ -113,14 +113,17 @@ def _evaluated(facts: dict[str, dict], table: pd.DataFrame) -> str:
     )
 
 
-def protocol_note(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None) -> str:
+def protocol_note(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None, named: bool = True) -> str:
     """How the run departs from its study's protocol, in one sentence for captions and figures
-    ("" when it does not)."""
-    found = protocol_warnings(training, facts, protocol)
+    ("" when it does not); not ``named``, the metrics off their defaults are counted, not listed
+    by their names in code (a paper's footnote)."""
+    found = protocol_warnings(training, facts, protocol, named)
     return found[0].split(". These numbers")[0] + "." if found else ""
 
 
-def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None) -> list[str]:
+def protocol_warnings(
+    training: pd.DataFrame, facts: dict[str, dict], protocol: dict | None, named: bool = True
+) -> list[str]:
     """Each way the run departs from the protocol its study's numbers were published at (the
     study's ``protocol``: training settings), in one sentence; none for a run of no study."""
     if protocol is None:
@@ -135,7 +138,8 @@ def protocol_warnings(training: pd.DataFrame, facts: dict[str, dict], protocol: 
             departures.append(f"{name.replace('_', ' ')} {shown} (paper grid: {text(paper[name])})")
     non_default = _non_default(facts)
     if non_default:
-        departures.append(f"metric options other than the defaults for {', '.join(non_default)}")
+        which = ", ".join(non_default) if named else f"{len(non_default)} metric{'s' if len(non_default) > 1 else ''}"
+        departures.append(f"metric options other than the defaults for {which}")
     if not departures:
         return []
     return [

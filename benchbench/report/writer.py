@@ -62,11 +62,14 @@ def make_report(
     profile: str | None = None,
     interval: bool = False,
     study: str | None = None,
+    paper: bool = False,
 ) -> tuple[Path, list[str], list[str]]:
     """Write the report of the run at ``run_path`` into ``out`` (default ``<run>/report``), showing
     the evaluations ``evaluations`` picks (``{metric: key}``), else those of metric ``profile``,
     else the grid's; ``interval``: each mean's 95 % interval in the LaTeX tables too; ``study``:
-    the study whose report to show (default: the run's, :func:`run_study`).  Returns the folder,
+    the study whose report to show (default: the run's, :func:`run_study`); ``paper``: LaTeX and
+    figures to paste into a paper (:func:`~benchbench.report.sections.paper_caption`, the
+    protocol as each table's footnote, figures without it under them).  Returns the folder,
     the notes on evaluations left out, and the lines the study has for the terminal."""
     run = open_run(run_path)
     chosen = run_study(run, study)
@@ -87,7 +90,7 @@ def make_report(
         counts = ", ".join(f"{n} {s}" for s, n in sorted(table["status"].value_counts().items()))
         raise BenchbenchError(f"run {run_path} has no trained model yet ({counts}): nothing to report")
     selection.check(table)
-    options = Options(tuple(formats), standalone, logx, interval, run=run.path.name, study=chosen)
+    options = Options(tuple(formats), paper, standalone, logx, interval, run=run.path.name, study=chosen)
     staging = out.with_name(f".{out.name}.writing")
     if staging.exists():
         shutil.rmtree(staging)
@@ -104,8 +107,8 @@ def make_report(
 def _write(run, table, keys, facts, notes, selection, out: Path, options: Options) -> list[str]:
     training = training_settings(run)
     protocol = options.study.protocol if options.study else None
-    options = dataclasses.replace(options, protocol=protocol_note(training, facts, protocol))
-    with figures.footnote(options.protocol):
+    options = dataclasses.replace(options, protocol=protocol_note(training, facts, protocol, not options.paper))
+    with figures.footnote("" if options.paper else options.protocol):  # a paper says it in its text
         return _write_sections(run, table, keys, facts, notes, selection, out, options, training)
 
 

@@ -33,10 +33,10 @@ def _reference(dataset, model, seed, sizes, num_test, predictor):
 @pytest.mark.parametrize(
     "predictor, mode, reference, atol",
     [
-        # scikit-learn breaks exactly tied multiclass splits at random (benchbench.plugin.boosting: the
-        # lowest first): training accuracies equal, test ones within 3 of 60 points — scikit-learn
+        # scikit-learn breaks exactly tied splits between features at random, and so does the metric
+        # (from its stream): training accuracies equal, test ones within 4 of 60 points — scikit-learn
         # against itself, random_state 0 to 5, differs by up to 4 here
-        ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 0.05),
+        ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 4 / 60 + 1e-12),
         ("logistic_regression", "default", lambda: LogisticRegressionCV(Cs=10, cv=KFold(5), max_iter=1000), 0),
         pytest.param(  # one-vs-rest cross-validated fits: the slowest replay, in the full suite only
             "logistic_regression",

@@ -12,8 +12,12 @@ node splits only while its impurity exceeds machine epsilon; leaves get the one-
 values of the binomial or multinomial log loss (with the ``(K − 1)/K`` factor), raw predictions
 start at the log class priors.  Importances are the impurity decreases of every split, averaged
 over trees and normalised — ``feature_importances_``.  The one freedom is ties: scikit-learn
-breaks an exactly equal split gain between features in a random order, this breaks it by the
-lowest position, then the lowest feature, so it needs no seed.  Sums are float64 throughout.
+breaks an exactly equal split gain between features in a random order per node (the first
+feature in that order to reach the best gain wins, at its lowest threshold).  Given a
+``tie_seed`` this does the same from a generator seeded with it (scikit-learn's draws, not its
+bits); else it takes the lowest position, then the lowest feature, needing no seed.  With few
+training points many features split them perfectly alike, and the lowest feature would win
+every such tie: accuracy would then lean on the order of the codes.  Sums are float64 throughout.
 
 Layout: for every (feature, tree) the samples are kept sorted by (node, feature value); a split
 search is then one cumulative sum per row, and a split keeps the order by a stable partition of
@@ -163,11 +167,12 @@ def _exclusive_cumsum(t: torch.Tensor) -> torch.Tensor:
     return torch.cumsum(t, dim=1) - t
 
 
-def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int):
+def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int, ties: torch.Generator | None = None):
     """Grow one regression tree per column of ``gradient (n, trees)``.
 
     Returns the leaf of every training and test point ``(trees, n)`` / ``(trees, n_test)`` and
     each tree's unnormalised importances ``(trees, F)`` (impurity decrease over the root's size).
+    ``ties``: the generator that picks among features tied for a split (else the lowest).
     Row (f, t) of the layout holds tree t's points sorted by (node, x_f) as flat indices
     t·n + point, so one index_select reads a per-tree quantity in that order.  Whatever does not
     depend on the feature — a position's node, the node's start, size and sum, the sum of the
@@ -208,10 +213,20 @@ def _grow(feats: _Features, gradient: torch.Tensor, max_depth: int):
         gain.square_().mul_(weight).add_(torch.where(valid, 0.0, -torch.inf))
         _forbid_close_splits(gain, feats, perm, tied_pos)
         best_over_features, best_feature = gain.max(dim=0)  # (trees, n): first feature on ties
-        del gain
         flat = segment + tree_index * slots
         best = torch.full((trees * slots,), -torch.inf, dtype=torch.float64, device=device)
         best = best.scatter_reduce(0, flat.reshape(-1), best_over_features.reshape(-1), "amax")
+        if ties is not None and features > 1:
+            # scikit-learn's order: the features in a random order per node; the first to reach the
+            # node's best gain wins, at its lowest position
+            reaches = ((gain == best[flat][None]) & torch.isfinite(gain)).reshape(features, -1).double()
+            where = flat.reshape(1, -1).expand(features, -1)
+            attains = torch.zeros((features, trees * slots), dtype=torch.float64, device=device)
+            attains = attains.scatter_reduce(1, where, reaches, "amax")
+            keys = torch.rand((features, trees * slots), generator=ties, device=device, dtype=torch.float64)
+            best_feature = torch.where(attains > 0, keys, -1.0).argmax(dim=0)[flat]  # (trees, n)
+            best_over_features = gain.gather(0, best_feature[None]).squeeze(0)
+        del gain
         hit = (best_over_features == best[flat]) & torch.isfinite(best_over_features)
         first = torch.full((trees * slots,), n, dtype=torch.long, device=device)
         first = first.scatter_reduce(0, flat.reshape(-1), torch.where(hit, position, n).reshape(-1), "amin")
@@ -294,9 +309,12 @@ def fit_classifiers(
     learning_rate: float = 0.1,
     max_depth: int = 3,
     device: str | torch.device = "cpu",
+    tie_seed: int | None = None,
 ) -> list[BoostedFit]:
-    """One boosted classifier per column of ``y_train (n, J)`` on the shared features ``x_train (n, F)``."""
+    """One boosted classifier per column of ``y_train (n, J)`` on the shared features ``x_train
+    (n, F)``; features tied for a split chosen at random from ``tie_seed`` (else the lowest)."""
     device = torch.device(device)
+    ties = None if tie_seed is None else torch.Generator(device).manual_seed(tie_seed)
     feats = _Features.build(x_train, x_test, device)
     n, features = feats.x.shape
     targets = _Targets.build(np.asarray(y_train).reshape(n, -1), device)
@@ -310,7 +328,7 @@ def fit_classifiers(
         gradient = targets.negative_gradient(raw)
         for lo in range(0, trees, chunk):
             cols = slice(lo, min(trees, lo + chunk))
-            leaf, leaf_test, gain = _grow(feats, gradient[:, cols], max_depth)
+            leaf, leaf_test, gain = _grow(feats, gradient[:, cols], max_depth, ties)
             importance[cols] += gain
             value = _newton_step(leaf, gradient[:, cols].T, targets.onehot[:, cols].T, factor[cols], leaves)
             raw[:, cols] += learning_rate * value.gather(1, leaf).T

@@ -70,7 +70,7 @@ DAMAGES = {
 }
 
 
-#: Variants of a case the everyday loop already covers (README): they run in the full suite.
+#: Variants of a case the everyday loop already covers (docs/development.md): they run in the full suite.
 LIKE_ANOTHER = {"status empty", "status truncated", "config edited", "log emptied", "model deleted"}
 
 

@@ -155,8 +155,11 @@ def test_list_prints_names_descriptions_and_defaults(cli_runner):
         "quick",
         "defined by: Chen et al. 2018; disentanglement_lib evaluation/metrics/mig.py",
         "defined by: Duan et al. 2020; disentanglement_lib evaluation/udr/metrics/udr.py",
+        "4 factors (category, elevation, azimuth, lighting), the instance a nuisance",  # a sentence, not a line
     ):
         assert text in out.output
+    described = [line[25:] for line in out.output.splitlines() if line[2:3].strip() and line.startswith("  ")]
+    assert all(d.count("(") == d.count(")") for d in described)  # no description cut inside parentheses
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,21 @@ def make_cell(
     )
 
 
+#: A smoke run of the two β-VAEs as one pack: what damage, exit and progress tests start from.
+SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--pack-size", "16"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished :data:`SMOKE` run (its folder), made once per test module; tests copy it."""
+    from benchbench.cli import cli
+
+    root = tmp_path_factory.mktemp("finished")
+    out = CliRunner().invoke(cli, ["run", *SMOKE, "--results", str(root)])
+    assert out.exit_code == 0, out.output
+    return root / "smoke"
+
+
 @pytest.fixture
 def cli_runner():
     return CliRunner()

@@ -1,6 +1,7 @@
 """Reading what a run wrote, and writing the grids it runs, the way the tests do."""
 
 import json
+import re
 from pathlib import Path
 
 from benchbench.storage.store import CellStore
@@ -14,9 +15,14 @@ def values(store: CellStore) -> dict[str, dict[str, float]]:
     return {r.metric: r.values for r in done}
 
 
+#: A progress line's time stamp (benchbench.core.progress): what long work says, not an error.
+PROGRESS = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
+
+
 def assert_one_line_error(out, *parts: str) -> None:
-    """A CLI result that is a user error: exit code 2 and one line that contains every part."""
-    lines = out.output.strip().splitlines()
+    """A CLI result that is a user error: exit code 2 and one line (besides the progress lines of
+    work begun before it) that contains every part."""
+    lines = [line for line in out.output.strip().splitlines() if not PROGRESS.match(line)]
     assert out.exit_code == 2 and len(lines) == 1 and all(p in lines[0] for p in parts), out.output
 
 

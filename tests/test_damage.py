@@ -5,22 +5,11 @@ import shutil
 
 import pytest
 import torch
+from conftest import SMOKE
 from run_helpers import values
 
 from benchbench.cli import cli
 from benchbench.storage.store import RunStore
-
-SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--pack-size", "16"]
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    root = tmp_path_factory.mktemp("finished")
-    from click.testing import CliRunner
-
-    out = CliRunner().invoke(cli, ["run", *SMOKE, "--results", str(root)])
-    assert out.exit_code == 0, out.output
-    return root / "smoke"
 
 
 def first_cell(run):

@@ -7,23 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMOKE
 from run_helpers import assert_one_line_error
 
 from benchbench.cli import cli
 from benchbench.storage.store import RunStore
 
 REFERENCE = Path(__file__).parents[1] / "results" / "reference" / "quick"
-SMOKE = ["--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress", "--pack-size", "16"]
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    from click.testing import CliRunner
-
-    root = tmp_path_factory.mktemp("finished")
-    out = CliRunner().invoke(cli, ["run", *SMOKE, "--results", str(root)])
-    assert out.exit_code == 0, out.output
-    return root / "smoke"
 
 
 @pytest.fixture

@@ -106,30 +106,17 @@ def naive_loop(
     return steps / (time.perf_counter() - t0)
 
 
-def bench(
-    pack_sizes: list[int],
-    steps: int = 20,
-    warmup: int = 5,
-    device: str = "auto",
-    dataset: str = "shapes2d",
-    method: str = "dip_vae",
-    arch: str = "conv",
-    latent_dim: int = 10,
-    batch_size: int = 64,
-    compile_modes: list[str] = ("off",),
-    precisions: list[str] = ("fp32",),
-    threads: list[int | None] = (None,),
-) -> list[dict[str, float]]:
+def bench(pack_sizes: list[int], threads: list[int | None] = (None,), **options) -> list[dict[str, float]]:
     """One row per CPU thread count (``None``: torch's default), step (``off``: eager, ``on``:
     compiled, timed after its warm-up compiled it), precision and pack size, after each thread
     count's naive loop (fp32, eager: what a peer harness runs); ratios compare rows of the same
-    thread count.  Torch's thread count is put back afterwards."""
+    thread count; ``options`` as :func:`_bench_at` takes them.  Torch's thread count is put back
+    afterwards."""
     before, rows = torch.get_num_threads(), []
     try:
         for count in threads:
             torch.set_num_threads(count or before)
-            found = _bench_at(pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size,
-                              compile_modes, precisions)  # fmt: skip
+            found = _bench_at(pack_sizes, **options)
             rows += [{"threads": torch.get_num_threads(), **row} for row in found]
     finally:
         torch.set_num_threads(before)
@@ -149,7 +136,9 @@ def _bench_at(
     compile_modes: list[str] = ("off",),
     precisions: list[str] = ("fp32",),
 ) -> list[dict[str, float]]:
-    """:func:`bench` on the threads torch has now."""
+    """:func:`bench` on the threads torch has now: ``steps`` timed after ``warmup`` untimed ones,
+    each pack of ``method`` models on ``dataset`` (``arch``, ``latent_dim``, ``batch_size``), for
+    every step in ``compile_modes`` and precision in ``precisions``."""
     dev = resolve_devices(device)[0]
     data = datasets.get(dataset)()
     hp = methods.get(method)().resolve({})

@@ -201,6 +201,8 @@ def test_a_reference_run_kept_without_weights_is_said_once_as_such(tmp_path, cli
     assert "models 3 trained" in out.output and out.output.count("3 without weights") == 1
     assert "note: a run kept without its models' weights (a reference run: records, curves and reports)" in out.output
     assert_one_line_error(cli_runner.invoke(cli, ["evaluate", str(run)]), "was kept without its models' weights")
+    scored = cli_runner.invoke(cli, ["status", str(REFERENCE.parent / "baselines")]).output  # encoders keep none
+    assert "without weights" not in scored and "note:" not in scored and "models 6 trained" in scored
 
 
 def test_the_terminal_shows_accuracies_in_percent_as_the_tables_do(finished, capsys):

@@ -137,7 +137,8 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
                 asked = _asked(store, grid)
                 evals["missing"] += sum((e["metric"], e["key"]) not in have for e in asked)
         damage = store.damaged_files(verify, weights)
-        models["without weights"] += status.status == "trained" and not weights and not store.model_path.exists()
+        lacks = status.status == "trained" and status.scored is None and not store.model_path.exists()
+        models["without weights"] += lacks and not weights  # a scored encoder keeps none by design
         if damage:
             models["without weights"] += 1
             fix = "rerun the run's grid to retrain it" if store.restorable() else "delete its folder to retrain it"

@@ -422,8 +422,8 @@ def test_an_encoder_whose_weights_file_changed_is_a_new_model_said_in_one_line(t
     again = cli_runner.invoke(cli, args)
     assert again.exit_code == 0 and "note:" not in again.output  # the same weights: the same model, nothing new
     weights(1)
-    for module in [m for m in sys.modules if m.startswith("benchbench_plugin_")]:
-        del sys.modules[module]  # a command is a new process: the wrapper loads its weights again
+    wrapper = f"benchbench_plugin_{abs(hash(str((tmp_path / 'wrapper.py').resolve()))):x}"  # import_source's name
+    del sys.modules[wrapper]  # a command is a new process: the wrapper loads its weights again
     changed = cli_runner.invoke(cli, args)
     assert changed.exit_code == 0, changed.output
     (note,) = [line for line in changed.output.splitlines() if line.startswith("note:")]

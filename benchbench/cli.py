@@ -462,7 +462,7 @@ def _check_trained(run: RunStore, cell_ids: set[str] | None) -> None:
     if not statuses["trained"]:
         have = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no cells"
         raise BenchbenchError(f"{run.path} has no trained model to evaluate ({have}): train it first with run")
-    if run.keeps_no_weights() and not any(s.model_path.exists() or s.scored() for s in run.cell_stores()):
+    if run.keeps_no_weights() and not any(s.has_model() for s in run.cell_stores()):
         raise BenchbenchError(
             f"{run.path} was kept without its models' weights (a reference run): run its grid into another folder "
             "to train them, then evaluate that run"

@@ -251,7 +251,7 @@ def evaluate_run(
         s for s in run.cell_stores() if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
     weights = not run.keeps_no_weights()
-    usable = (s for s in trained if weights or s.scored() is not None or s.model_path.exists())
+    usable = (s for s in trained if weights or s.has_model())
     stores = [s for s in usable if not s.damaged_files(weights=weights)]
     work = [(m, missing(m, specs, retry_failed)) for s in stores for m in s.models()]  # snapshots too
     loaded: dict[str, Dataset | str] = {}

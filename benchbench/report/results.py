@@ -126,6 +126,7 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
             failures.append((label, status.status, status.error or ""))
         kept = store.snapshots() if status.status == "trained" else []
         models["snapshots"] += len(kept)
+        asked = _asked(store, grid)
         for model in [store, *kept]:
             records, name = model.evaluations(verify), label if model.step is None else f"{label} at step {model.step}"
             for record in records:
@@ -134,11 +135,9 @@ def status_counts(run: RunStore, verify: bool = False) -> dict[str, Any]:
                     failures.append((name, f"evaluation {record.metric} failed", record.error or ""))
             if status.status == "trained":
                 have = {(r.metric, r.key) for r in records}
-                asked = _asked(store, grid)
                 evals["missing"] += sum((e["metric"], e["key"]) not in have for e in asked)
         damage = store.damaged_files(verify, weights)
-        lacks = status.status == "trained" and status.scored is None and not store.model_path.exists()
-        models["without weights"] += lacks and not weights  # a scored encoder keeps none by design
+        models["without weights"] += status.status == "trained" and not weights and not store.has_model()
         if damage:
             models["without weights"] += 1
             fix = "rerun the run's grid to retrain it" if store.restorable() else "delete its folder to retrain it"

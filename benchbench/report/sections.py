@@ -175,11 +175,8 @@ def correlation_latex(found: dict, caption: str, label: str, options) -> str:
         latents = [f"z{i}" for i in range(zz.shape[0])]
         factors = [str(n).replace("_", " ") for n in names]  # CelebA's attributes as Table 2 names them
         tabulars.append(matrix_tabular(model, latents, [(latents, zz), (factors, zf.T)]))
-    paper = options.paper
-    if paper:  # what the matrices are and whose, in two lines; how the run was made, under the first
-        caption, note = "", options.protocol
-    else:
-        note = ""
+    paper = options.paper  # what the matrices are and whose, in two lines; how the run was made, under the first
+    caption, note = ("", options.protocol) if paper else (caption, "")
     if options.standalone:
         return table_float(tabulars, caption, label, True, note)
     models = list(found)

@@ -174,6 +174,11 @@ class CellStore:
             diagnose(f"{problem}: the model cannot be used; running its grid again retrains it with its pack")
         return damage
 
+    def has_model(self) -> bool:
+        """Whether metrics can see this cell's model here: its weights, or — for an encoder scored
+        here, which keeps none by design — the source it was scored from."""
+        return self.model_path.exists() or self.status().scored is not None
+
     def recorded_files(self) -> int:
         """How many of this cell's files have a recorded size and checksum (its model, curve and
         snapshots, its evaluations' arrays): what ``status --verify`` checks."""

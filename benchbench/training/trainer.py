@@ -259,7 +259,7 @@ class PackTrainer:
                 **cpu_threads(self.device),
                 step="compiled" if self.compiled else "eager",
                 train_seconds=round(elapsed, 3),
-                steps_per_second=round((self.step - start) / max(elapsed, 1e-9), 3),
+                steps_per_second=round(rate, 3),
             )
         self.pack.drop_checkpoint()
         return finished

@@ -80,6 +80,25 @@ def test_paper_tables_are_8pt_unshrunk_in_one_column_with_two_line_captions_and_
             assert len(text) <= 160 and "\\_" not in caption, (name, caption)  # an escaped _: a name in code
     table1 = (folder / "table1.tex").read_text()
     assert "[" not in table1.split("\\midrule", 1)[1]  # no intervals, even asked for
-    assert table1.count("Not the paper's protocol") == 1 and "\\textit{2D Shapes}" in table1  # a heading row
+    assert table1.count("Not the paper's protocol") == 1 and "\\textit{2D Shapes, n = 2}" in table1  # a heading row
     (folder / "paper.tex").write_text(ARTICLE % (PACKAGES, "\n".join(f"\\input{{{t}}}\n\\clearpage" for t in tables)))
     assert "Undefined control sequence" not in pdflatex(folder, "paper.tex")  # no overfull box either
+
+
+def test_paper_table1_of_one_dataset_fits_one_column_of_a_two_column_paper(tmp_path):
+    """``--paper`` Table 1 of one dataset at 8 pt fits a two-column article's 229.5 pt column: its
+    seed count in the dataset's heading row, not a column; a column of small values in ×10⁻ᵏ
+    (0.0021 ± 0.0001 shown as 2.1 ± 0.1, the header saying so); the spread one size smaller."""
+    run, folder = paper_run(tmp_path), tmp_path / "p"
+    for cell in (run.path / "cells").iterdir():
+        if '"celeba"' in (cell / "config.json").read_text():
+            shutil.rmtree(cell)
+    report(CliRunner(), run, "--format", "latex", "--paper", "--out", str(folder))
+    table1 = (folder / "table1.tex").read_text()
+    assert "\\textit{2D Shapes, n = 2}" in table1 and "Method & n &" not in table1
+    assert "$\\times 10^{-2}$" in table1  # reconstruction errors 0.0020-0.0105: ×10⁻²
+    assert "0.21 & {\\scriptsize $\\pm$0.01}" in table1  # VAE: 0.0021 ± 0.0001 (seeds 0.0020, 0.0022)
+    (folder / "paper.tex").write_text(
+        ARTICLE.replace("{article}", "[twocolumn]{article}") % (PACKAGES, "\\input{table1}")
+    )
+    pdflatex(folder, "paper.tex")  # no overfull box

@@ -10,6 +10,8 @@ every value of the column allows it), so right alignment is decimal alignment wi
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 
 from benchbench.report.numbers import Column, formatted, interval_texts
 
@@ -32,29 +34,40 @@ SYMBOLS = {
     "±": r"$\pm$",
     "μ": r"$\mu$",
 }
+#: A column's scale, as :func:`_scaled` writes it in a header.
+POWER = re.compile(r"×10\^-(\d+)")
 
 
 def tex_text(text: str) -> str:
     for symbol, tex in SYMBOLS.items():
         text = str(text).replace(symbol, tex)
-    return text
+    return POWER.sub(r"$\\times 10^{-\1}$", text)
 
 
-def _cell(text: tuple[str, str, bool], spread: bool, interval: str = "") -> str:
+def _cell(text: tuple[str, str, bool], spread: bool, interval: str = "", small: bool = False) -> str:
+    """A mean (bold where best) and, in the next column, its spread; ``small``: the spread one
+    size smaller and unspaced (``±1.4``), as a narrow paper column holds it."""
     mean, std, bold = text
     mean = f"\\textbf{{{mean}}}" if bold else tex_text(mean)
-    return f"{mean} & {tex_text(f'{std} {interval}'.strip())}" if spread else mean
+    std = tex_text(f"{std} {interval}".strip())
+    if small and std:
+        std = "{\\scriptsize " + std.replace("$\\pm$ ", "$\\pm$") + "}"
+    return f"{mean} & {std}" if spread else mean
 
 
 def _stacked(header: str) -> str:
     """A header of several words on two lines (a nested tabular, no package needed), so long
-    attribute names do not widen their column."""
-    words = header.split(" ")
-    if len(words) < 2 or len(header) <= 10:
-        return tex_text(header)
-    half = (len(words) + 1) // 2
-    top, bottom = tex_text(" ".join(words[:half])), tex_text(" ".join(words[half:]))
-    return f"\\begin{{tabular}}[b]{{@{{}}c@{{}}}}{top}\\\\{bottom}\\end{{tabular}}"
+    attribute names do not widen their column; a column's scale (``×10^-3``) on a third."""
+    words, scale = header.split(" "), []
+    if POWER.search(words[-1]):
+        words, scale = words[:-1], [words[-1]]
+    if len(words) >= 2 and len(" ".join(words)) > 10:
+        half = (len(words) + 1) // 2
+        words = [" ".join(words[:half]), " ".join(words[half:])]
+    else:
+        words = [" ".join(words)]
+    lines = "\\\\".join(tex_text(line) for line in words + scale)
+    return lines if len(words + scale) == 1 else f"\\begin{{tabular}}[b]{{@{{}}c@{{}}}}{lines}\\end{{tabular}}"
 
 
 def tabular(
@@ -74,6 +87,12 @@ def tabular(
     if headed:
         titles = [row[0] for row in labels]
         label_headers, labels = label_headers[1:], [row[1:] for row in labels]
+        if "n" in label_headers and _names_groups([[row[label_headers.index("n")]] for row in labels], groups):
+            at = label_headers.index("n")
+            titles = [f"{title}, n = {row[at]}" for title, row in zip(titles, labels)]
+            label_headers, labels = label_headers[:at] + label_headers[at + 1 :], [r[:at] + r[at + 1 :] for r in labels]
+    if paper:
+        columns = [_scaled(c) for c in columns]
     spec = "".join("r" if h == "n" else "l" for h in label_headers) + "".join(
         "r@{\\,}l" if c.stds is not None else "r" for c in columns
     )
@@ -82,8 +101,8 @@ def tabular(
         for c in columns
     ]
     body = [
-        [_cell(t, c.stds is not None, i if interval else "") for t, i in zip(formatted(c, groups), interval_texts(c))]
-        for c in columns
+        [_cell(t, c.stds is not None, i if interval else "", paper) for t, i in zip(formatted(c, groups), texts)]
+        for c, texts in zip(columns, (interval_texts(c) for c in columns))
     ]
     lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule", " & ".join(header) + " \\\\", "\\midrule"]
     width = len(label_headers) + sum(2 if c.stds is not None else 1 for c in columns)
@@ -92,9 +111,30 @@ def tabular(
             lines.append("\\midrule")
         if headed and (i == 0 or groups[i] != groups[i - 1]):
             lines.append(f"\\multicolumn{{{width}}}{{l}}{{\\textit{{{tex_text(titles[i])}}}}} \\\\")
-        lines.append(" & ".join([tex_text(t) for t in row_labels] + [cells[i] for cells in body]) + " \\\\")
+        names = [tex_text(t.replace(" = ", "=") if paper else t) for t in row_labels]
+        lines.append(" & ".join(names + [cells[i] for cells in body]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines)
+
+
+def _scaled(column: Column) -> Column:
+    """A column of three or more decimals whose values are all below 1, in ×10⁻ᵏ (its largest
+    between 1 and 10, the header saying so), so a paper's narrow column holds ``2.1 ± 0.1``
+    where ``0.0021 ± 0.0001`` would not fit."""
+    largest = max((abs(v) for v in column.means if math.isfinite(v)), default=0.0)
+    if not 0 < largest < 1 or column.digits < 3:
+        return column
+    k = -math.floor(math.log10(largest))
+    times = lambda values: None if values is None else [v * 10**k for v in values]  # noqa: E731
+    return replace(
+        column,
+        header=f"{column.header} ×10^-{k}",
+        means=times(column.means),
+        stds=times(column.stds),
+        lows=times(column.lows),
+        highs=times(column.highs),
+        digits=max(column.digits - k, 1),
+    )
 
 
 def _names_groups(labels: list[list[str]], groups: list) -> bool:
@@ -145,9 +185,9 @@ def table_float(
     if standalone:
         return PREAMBLE + "\n\\par\\medskip\n".join(tabulars) + footer + "\n\\end{document}\n"
     inner = "\n\\medskip\n".join(tabulars if paper else [_fitted(t) for t in tabulars])
-    size = "\\footnotesize" if paper else "\\small"
+    size, gap = ("\\footnotesize", 2) if paper else ("\\small", 3)
     return (
         f"% needs \\usepackage{{{PACKAGES}}}\n"
-        f"\\begin{{table}}[t]\n\\centering\n{size}\n\\setlength{{\\tabcolsep}}{{3pt}}\n"
+        f"\\begin{{table}}[t]\n\\centering\n{size}\n\\setlength{{\\tabcolsep}}{{{gap}pt}}\n"
         f"\\caption{{{tex_text(caption)}}}\n\\label{{{label}}}\n\\medskip\n{inner}{footer}\n\\end{{table}}\n"
     )

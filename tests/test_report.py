@@ -17,6 +17,7 @@ from benchbench.core.records import EvaluationRecord, Manifest
 from benchbench.plugin.metric import EvalSpec, declaration
 from benchbench.report.latex import tex_text
 from benchbench.report.numbers import BOLD_RULE, Column, formatted
+from benchbench.report.results import column_units
 from benchbench.storage.store import RunStore
 from benchbench.studies.kumar2018 import PAPER_ATTRIBUTES, PAPER_TABLE2
 
@@ -734,3 +735,24 @@ def test_paper_figures_leave_the_protocol_to_the_text(tmp_path, cli_runner, monk
     said.clear()
     report(cli_runner, run, "--format", "figures", "--paper", "--out", str(tmp_path / "paper"))
     assert said and not any(said)
+
+
+def test_columns_csv_gives_every_csv_column_its_unit(shown):
+    """columns.csv: a row per column of cells.csv and aggregate.csv, each evaluation column with the
+    unit its values are stored in (Higgins in %, an accuracy stored as a fraction said so), a
+    seed count as a count, and which way is better only where that is a ranking."""
+    _, folder = shown
+    units = pd.read_csv(folder / "columns.csv", keep_default_na=False)
+    for file in ("cells.csv", "aggregate.csv"):
+        header = pd.read_csv(folder / file, nrows=0).columns.tolist()
+        assert units[units["file"] == file]["column"].tolist() == header
+    row = units.set_index(["file", "column"]).loc
+    assert row["cells.csv", "beta_vae_score.eval_accuracy"][["unit", "better"]].tolist() == ["%", "higher"]
+    assert row["aggregate.csv", "beta_vae_score.eval_accuracy.std"][["unit", "better"]].tolist() == ["%", ""]
+    assert row["aggregate.csv", "beta_vae_score.eval_accuracy.n"]["unit"] == "count"
+    assert row["aggregate.csv", "reconstruction_error.mse.mean"]["better"] == "lower"
+    assert row["cells.csv", "hp.beta"]["holds"] == "hyperparameter beta"
+    assert row["cells.csv", "attribute_accuracy.mean"]["unit"] == "%"
+    assert row["cells.csv", "reconstruction_error.mse"]["unit"].startswith("as the metric defines")
+    fraction = column_units(pd.DataFrame(columns=["factor_vae_score.eval_accuracy"]), pd.DataFrame(), {})
+    assert fraction["unit"].tolist() == ["fraction (the report's tables show it in %)"]

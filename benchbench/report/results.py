@@ -15,7 +15,14 @@ import pandas as pd
 
 from benchbench.core.records import STATUSES
 from benchbench.core.registry import BenchbenchError, metrics
-from benchbench.plugin.metric import check_profile, declaration, declared_directions, metric_of, shown_name
+from benchbench.plugin.metric import (
+    check_profile,
+    declaration,
+    declared_directions,
+    metric_of,
+    shown_name,
+    shown_output,
+)
 from benchbench.report.analysis import bootstrap_interval
 from benchbench.storage.store import CellStore, RunStore
 
@@ -318,3 +325,55 @@ def headline_outputs(columns, directions: dict[str, dict[str, str]]) -> list[str
 def ranked_outputs(columns, directions: dict[str, dict[str, str]]) -> list[str]:
     """The ``metric.output`` columns whose metric declares which way they are better."""
     return [c for c in columns if c.count(".") == 1 and direction(directions, c) is not None]
+
+
+#: What the columns of ``cells.csv`` and ``aggregate.csv`` that are not evaluations hold.
+FIXED_MEANINGS = {
+    "cell": "the model's id: a hash of its training config",
+    "dataset": "the dataset it was trained on",
+    "method": "its method, as registered",
+    "seed": "its training seed",
+    "status": "trained, failed, interrupted, running or pending",
+    "variant": "its method and the string hyperparameters that vary in the run",
+    "label": "its configuration, unique in the run",
+}
+#: The statistics ``aggregate`` writes per output: (suffix, what it is, whether in the output's unit).
+STATISTICS = (
+    ("mean", "mean over seeds", True),
+    ("std", "std over seeds (ddof 1)", True),
+    ("n", "seeds with a value (count)", False),
+    ("ci_low", "95 % bootstrap interval of the mean, low end", True),
+    ("ci_high", "95 % bootstrap interval of the mean, high end", True),
+)
+
+
+def _unit(output: str) -> str:
+    """An evaluation column's unit as stored: ``%``, a fraction (an accuracy the report's tables
+    show ×100) or as the metric defines it."""
+    to_percent = shown_output(output).to_percent
+    if to_percent is None:
+        return "as the metric defines (docs/metrics.md)"
+    return "%" if to_percent == 1 else "fraction (the report's tables show it in %)"
+
+
+def column_units(table: pd.DataFrame, agg: pd.DataFrame, directions: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """A row per column of ``cells.csv`` (``table``) and ``aggregate.csv`` (``agg``): its file, what
+    it holds, its unit and which way is better — so a reader of the CSVs knows that 43.4 (Higgins,
+    stored in %) and 0.272 (the FactorVAE score, stored as a fraction) are both accuracies."""
+    rows = []
+
+    def described(column: str, file: str) -> dict[str, str]:
+        stat = next((s for s in STATISTICS if file == "aggregate.csv" and column.endswith(f".{s[0]}")), None)
+        output = column[: -len(stat[0]) - 1] if stat else column
+        if column in FIXED_MEANINGS:
+            return {"holds": FIXED_MEANINGS[column], "unit": "", "better": ""}
+        if output.startswith("hp."):
+            return {"holds": f"hyperparameter {output[3:]}", "unit": "", "better": ""}
+        holds = f"{shown_output(output).words}" + (f": {stat[1]}" if stat else "")
+        unit = _unit(output) if stat is None or stat[2] else "count"
+        ranked = stat is None or stat[0] in ("mean", "ci_low", "ci_high")
+        return {"holds": holds, "unit": unit, "better": (direction(directions, output) or "") if ranked else ""}
+
+    for file, frame in (("cells.csv", table), ("aggregate.csv", agg)):
+        rows += [{"file": file, "column": c, **described(c, file)} for c in frame.columns]
+    return pd.DataFrame(rows, columns=["file", "column", "holds", "unit", "better"])

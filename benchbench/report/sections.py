@@ -147,7 +147,7 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
         "runner-up's); below, a violin per method "
         "variant over all its trained models (every hyperparameter and seed, each a point). Every "
         "output, per-factor ones included, is in cells.csv (per model) and aggregate.csv (per "
-        "configuration).",
+        "configuration), each stored as its metric returns it; columns.csv gives each column's unit.",
         html=overview_html(agg, headline, directions),
     )
     higher = {o: _higher(directions, o) for o in headline}
@@ -156,7 +156,7 @@ def overview_section(table: pd.DataFrame, agg: pd.DataFrame, out: Path, options,
         if image:
             _files(section, [image])
     if "csv" in options.formats:
-        section.files += ["cells.csv", "aggregate.csv"]
+        section.files += ["cells.csv", "aggregate.csv", "columns.csv"]
     return section
 
 

@@ -13,7 +13,7 @@ from benchbench.core.registry import BenchbenchError
 from benchbench.report import figures
 from benchbench.report.html import write_html
 from benchbench.report.parts import Section
-from benchbench.report.results import aggregate, described, evaluation_keys, snapshot_table, tidy
+from benchbench.report.results import aggregate, column_units, described, evaluation_keys, snapshot_table, tidy
 from benchbench.report.sections import (
     FORMATS,
     Options,
@@ -118,6 +118,7 @@ def _write_sections(run, table, keys, facts, notes, selection, out: Path, option
     if "csv" in options.formats:
         table.to_csv(out / "cells.csv", index=False)
         agg.to_csv(out / "aggregate.csv", index=False)
+        column_units(table, agg, selection.directions).to_csv(out / "columns.csv", index=False)
     found = set(agg["dataset"]) if "dataset" in agg else set()
     first = [d for d in (options.study.dataset_order if options.study else ()) if d in found]
     present = first + sorted(found - set(first))  # the study's order, then the others by name

@@ -70,6 +70,7 @@ from benchbench.plugin.representation import (
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
 from benchbench.plugin.study import Published, Study
 from benchbench.report.analysis import (
+    metric_agreement,
     models_for_trend,
     paired_rank_correlation,
     seeds_to_compare,
@@ -77,6 +78,7 @@ from benchbench.report.analysis import (
     smallest_p,
     superiority,
     trend,
+    two_sided_trend,
     variance_split,
 )
 from benchbench.report.numbers import BOLD_RULE, Column
@@ -183,7 +185,9 @@ __all__ = [
     "trend",
     "smallest_p",
     "seeds_to_compare",
+    "metric_agreement",
     "models_for_trend",
+    "two_sided_trend",
     "variance_split",
     "selection_transfer",
     "paired_rank_correlation",

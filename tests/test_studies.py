@@ -4,6 +4,7 @@ the run's study (or the one asked for)."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from run_helpers import assert_one_line_error, write_grid
@@ -143,3 +144,43 @@ def test_a_study_of_ones_own_in_one_file_shows_its_table_and_claim_and_nothing_o
             assert paper not in page, paper
     finally:
         studies.unregister("beta_mig")
+
+
+def test_a_locatello_report_draws_each_analysis_and_its_numbers_are_the_runs(tmp_path, cli_runner):
+    """``report --study locatello2019`` of a run of two methods × 4 settings × 2 seeds: each analysis
+    is a table and a figure (total correlation against regularization, the metrics' agreement, the
+    unsupervised scores against the supervised metrics, each metric per method, the variance split,
+    the model-selection transfer), and the agreement it writes is Spearman's ρ recomputed here from
+    cells.csv."""
+    from conftest import make_cell
+    from test_report import add
+
+    from benchbench.core.records import Manifest
+
+    run = RunStore(tmp_path / "loc")
+    run.write_manifest(Manifest.from_json({"grid": {"name": "mine"}, "git_commit": "abc", "devices": ["cpu"]}))
+    rng = np.random.default_rng(0)
+    for method, hp in (("beta_vae", "beta"), ("factor_vae", "gamma")):
+        for value in (1.0, 2.0, 4.0, 8.0):
+            for seed in (0, 1):
+                cell = make_cell(method, {hp: value}, seed=seed)
+                extra = {
+                    "mig": {"mig": float(rng.uniform())},
+                    "unsupervised": {"gaussian_total_correlation": float(1 / value + rng.uniform(0, 0.1))},
+                }
+                add(run, cell, float(rng.uniform(50, 90)), 0.01, **extra)
+    out = cli_runner.invoke(cli, ["report", str(run.path), "--study", "locatello2019"])
+    assert out.exit_code == 0, out.output
+    folder = run.path / "report"
+    for name in ("tc_regularization", "metric_agreement", "unsupervised_supervised", "distributions",
+                 "variance_split"):  # fmt: skip
+        assert (folder / "figures" / f"{name}_shapes2d.png").stat().st_size > 10_000, name
+    assert (folder / "figures" / "selection_transfer.png").exists()
+    assert (folder / "tc_regularization_shapes2d.csv").exists() and (folder / "selection_transfer.tex").exists()
+    cells = pd.read_csv(folder / "cells.csv")
+    agreement = pd.read_csv(folder / "metric_agreement_shapes2d.csv").set_index("metric")
+    pair = ["beta_vae_score.eval_accuracy", "mig.mig"]
+    rho = cells[pair].rank().corr().iloc[0, 1]  # Pearson's r of the ranks: Spearman's ρ
+    assert agreement.loc[pair[0], pair[1]] == pytest.approx(rho)
+    page = (folder / "index.html").read_text()
+    assert "Which method? — 2D Shapes" in page and "figures/distributions_shapes2d.png" in page

@@ -94,17 +94,10 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return pd.Series(x).rank().to_numpy()
 
 
-def trend(x, y, limit: int = 20_000) -> tuple[float, float, float]:
-    """``(ρ, p, smallest p)``: Spearman's ρ of ``y`` against ``x`` (pairs with a NaN left out),
-    the one-sided p that ``y`` rises with ``x`` — the share of pairings of the ``y`` with the
-    ``x`` whose ρ is at least the observed one, over every permutation when there are at most
-    ``limit``, else ``limit`` drawn from :data:`SEED` (the observed one among them) — and the
-    smallest p any outcome could give (the best ordering's)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    keep = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[keep], y[keep]
-    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan, math.nan, math.nan
+def _pairings(x, y, limit: int) -> tuple[float, np.ndarray, float]:
+    """Spearman's ρ of ``y`` against ``x`` (no NaN), the ρ of every pairing of the ``y`` with the
+    ``x`` when there are at most ``limit``, else of ``limit`` drawn from :data:`SEED` (the observed
+    one among them), and the best ordering's ρ."""
     rx, ry = _ranks(x), _ranks(y)
     if math.factorial(x.size) <= limit:
         from itertools import permutations
@@ -115,10 +108,47 @@ def trend(x, y, limit: int = 20_000) -> tuple[float, float, float]:
         orders = np.stack([np.arange(x.size)] + [rng.permutation(x.size) for _ in range(limit - 1)])
     cx, cy = rx - rx.mean(), ry - ry.mean()
     scale = np.linalg.norm(cx) * np.linalg.norm(cy)  # the same for every pairing of the same values
-    rhos = cy[orders] @ cx / scale
-    observed = float(cy @ cx / scale)
     best = float(np.sort(cy)[np.argsort(np.argsort(x, kind="stable"))] @ cx / scale)
-    return observed, float(np.mean(rhos >= observed - 1e-12)), float(np.mean(rhos >= best - 1e-12))
+    return float(cy @ cx / scale), cy[orders] @ cx / scale, best
+
+
+def _kept(x, y) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pairs of ``x`` and ``y`` without a NaN, or ``None`` where fewer than two or either is constant."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    return None if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0 else (x, y)
+
+
+def _floor(rhos: np.ndarray, best: float) -> float:
+    """The smallest one-sided p the pairings allow: the best ordering's, and never below one
+    pairing in all (drawn ones may miss the best ordering; the observed one is always among them)."""
+    return max(float(np.mean(rhos >= best - 1e-12)), 1 / rhos.size)
+
+
+def trend(x, y, limit: int = 20_000) -> tuple[float, float, float]:
+    """``(ρ, p, smallest p)``: Spearman's ρ of ``y`` against ``x`` (pairs with a NaN left out),
+    the one-sided p that ``y`` rises with ``x`` — the share of pairings of the ``y`` with the
+    ``x`` whose ρ is at least the observed one, over every permutation when there are at most
+    ``limit``, else ``limit`` drawn from :data:`SEED` (the observed one among them) — and the
+    smallest p any outcome could give (the best ordering's)."""
+    kept = _kept(x, y)
+    if kept is None:
+        return math.nan, math.nan, math.nan
+    observed, rhos, best = _pairings(*kept, limit)
+    return observed, float(np.mean(rhos >= observed - 1e-12)), _floor(rhos, best)
+
+
+def two_sided_trend(x, y, limit: int = 20_000) -> tuple[float, float, float]:
+    """``(ρ, p, smallest p)``: :func:`trend`'s ρ with the two-sided permutation p (twice the
+    smaller one-sided p, at most 1, over the same pairings) and its floor, for a claim that ``y``
+    and ``x`` are unrelated."""
+    kept = _kept(x, y)
+    if kept is None:
+        return math.nan, math.nan, math.nan
+    observed, rhos, best = _pairings(*kept, limit)
+    rises, falls = np.mean(rhos >= observed - 1e-12), np.mean(rhos <= observed + 1e-12)
+    return observed, min(1.0, 2 * float(min(rises, falls))), min(1.0, 2 * _floor(rhos, best))
 
 
 def metric_agreement(table: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
@@ -197,25 +227,19 @@ def agreeing_pairs(agreement: pd.DataFrame, threshold: float = 0.8, words: Calla
 
 def variance_shares(table: pd.DataFrame, dataset: str, outputs: list[str]) -> pd.DataFrame:
     """Per method and output, how much of the variance over its trained models of ``dataset`` lies
-    between hyperparameter settings and how much within them, between seeds (the sums of squares
-    of a one-way analysis of variance by configuration):
-    ``between`` + ``within`` = 1; NaN where the models do not vary."""
+    between hyperparameter settings and how much within them, between seeds (:func:`variance_split`
+    of one method's models): ``between`` + ``within`` = 1; NaN where the models do not vary."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
     out = []
     for method, models in rows.groupby("method"):
         for output in outputs:
-            values = models[["label", output]].dropna()
-            if values.empty:
-                continue
-            x = values[output].astype(float)
-            total = float(((x - x.mean()) ** 2).sum())
-            means = values.groupby("label")[output].transform("mean")
-            between = float(((means - x.mean()) ** 2).sum())
-            share = between / total if total > 0 else math.nan
-            out.append(
-                {"dataset": dataset, "method": method, "output": output, "models": len(x),
-                 "configurations": values["label"].nunique(), "between": share, "within": 1 - share}
-            )  # fmt: skip
+            split = variance_split(models, output)
+            if split["models"]:
+                out.append(
+                    {"dataset": dataset, "method": method, "output": output, "models": split["models"],
+                     "configurations": split["settings"], "between": split["between_settings"],
+                     "within": split["between_seeds"]}
+                )  # fmt: skip
     return pd.DataFrame(out)
 
 

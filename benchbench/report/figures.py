@@ -448,10 +448,13 @@ def along_training(models: pd.DataFrame, outputs: list[str], dataset: str, out: 
     return save(fig, out, f"along_training_{dataset}")
 
 
-def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, higher: dict) -> str | None:
+def overview(
+    table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, higher: dict, name: str = "", title: str = ""
+) -> str | None:
     """disentanglement_lib's overview: per headline output (titled in words, ↑/↓ by ``higher``,
     accuracies in %), a violin of every trained model of each method variant (all hyperparameters
-    and seeds) with the models as points (jittered sideways by a fixed random stream)."""
+    and seeds) with the models as points (jittered sideways by a fixed random stream); saved as
+    ``name`` (``overview_<dataset>``) under ``title`` (the dataset's)."""
     rows = table[(table["dataset"] == dataset) & (table["status"] == "trained")]
     outputs = [o for o in outputs if o in rows and rows[o].notna().any()]
     if rows.empty or not outputs:
@@ -478,9 +481,9 @@ def overview(table: pd.DataFrame, outputs: list[str], dataset: str, out: Path, h
         ax.set_xticks(range(len(order)), [mathtext(o) for o in order], rotation=30, ha="right", fontsize=7)
     for ax in axes.flat[len(outputs) :]:
         ax.axis("off")
-    fig.suptitle(title_of(dataset))
+    fig.suptitle(title or title_of(dataset))
     fig.tight_layout()
-    return save(fig, out, f"overview_{dataset}")
+    return save(fig, out, name or f"overview_{dataset}")
 
 
 def words_of(label) -> str:
@@ -488,8 +491,9 @@ def words_of(label) -> str:
     return shown_output(label).words if isinstance(label, str) and "." in label else str(label)
 
 
-def _heatmap(matrix: pd.DataFrame, title: str, legend: str, colours: str, low: float, out: Path, name: str) -> str:
-    """A matrix as coloured squares with each value written in its square."""
+def heatmap(matrix: pd.DataFrame, title: str, legend: str, colours: str, low: float, out: Path, name: str) -> str:
+    """A matrix as coloured squares from ``low`` to 1 with each value written in its square; rows
+    and columns that are ``metric.output`` names in words."""
     rows, cols = matrix.shape
     fig, ax = plt.subplots(figsize=(3.6 + 0.6 * cols, 2.4 + 0.5 * rows))  # room for labels in words
     shown = ax.imshow(matrix.to_numpy(dtype=float), cmap=colours, vmin=low, vmax=1)
@@ -512,7 +516,7 @@ def agreement(matrix: pd.DataFrame, dataset: str, out: Path) -> str | None:
     if matrix.shape[0] < 2:
         return None
     title = f"{title_of(dataset)}: do the metrics rank the models alike?"
-    return _heatmap(matrix, title, "Spearman ρ over the models", "RdBu_r", -1, out, f"agreement_{dataset}")
+    return heatmap(matrix, title, "Spearman ρ over the models", "RdBu_r", -1, out, f"agreement_{dataset}")
 
 
 def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
@@ -523,4 +527,41 @@ def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
         return None
     matrix = matrix.rename(columns=lambda method: PAPER_NAMES.get(method, method))
     title = f"{title_of(dataset)}: variance between hyperparameters (1) or between seeds (0)"
-    return _heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")
+    return heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")
+
+
+def lines(
+    models: pd.DataFrame,
+    x: str,
+    y: str,
+    by: str,
+    panels: dict[str, str],
+    title: str,
+    axes: tuple[str, str],
+    out: Path,
+    name: str,
+) -> str | None:
+    """One panel per ``panels`` entry (column → panel title): per ``by`` group (a method, say), a
+    line through the mean over seeds of that column against ``x`` and every model as a point;
+    ``y`` names the y axis.  ``None`` where no panel has two values of ``x`` with values."""
+    shown = [c for c in panels if c in models and models[[x, c]].dropna()[x].nunique() >= 2]
+    if not shown:
+        return None
+    fig, grid = plt.subplots(1, len(shown), figsize=(4.4 * len(shown), 3.4), squeeze=False)
+    for ax, column in zip(grid.flat, shown):
+        for i, (group, rows) in enumerate(models.groupby(by, sort=True)):
+            rows = rows[[x, column]].dropna()
+            if rows[x].nunique() < 2:
+                continue
+            means = rows.groupby(x)[column].mean()
+            label = mathtext(PAPER_NAMES.get(group, str(group)))
+            ax.plot(means.index, means.to_numpy(), marker="o", color=f"C{i}", label=label)
+            ax.scatter(rows[x], rows[column], s=8, color=f"C{i}", alpha=0.4)
+        ax.set_title(panels[column], fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(axes[0])
+        ax.set_ylabel(y)
+    grid.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, out, name)

@@ -6,15 +6,17 @@ drawing or file code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from benchbench.core.registry import BenchbenchError, datasets
 from benchbench.report import figures
 from benchbench.report.parts import Section, cells_of, title_of
-from benchbench.report.sections import Options, _files, _save_table, correlation_latex
+from benchbench.report.sections import Options, _files, _higher, _save_table, correlation_latex
 from benchbench.report.tables import Selection
 from benchbench.storage.store import RunStore
 
@@ -34,6 +36,14 @@ class ReportView:
     options: Options
     datasets: list[str]
     said: list[str] = field(default_factory=list)
+    computed: dict = field(default_factory=dict)
+
+    def once(self, key, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked, its value after: an analysis that a
+        study's sections and its claims both read is computed once per report."""
+        if key not in self.computed:
+            self.computed[key] = compute()
+        return self.computed[key]
 
     def say(self, line: str) -> None:
         """A line for the terminal after the report is written (a headline table, say)."""
@@ -47,6 +57,32 @@ class ReportView:
     def add_images(self, section: Section, images: list[str]) -> None:
         """Show ``images`` in the section and link each PNG and its PDF."""
         _files(section, images)
+
+    def heatmap(self, name: str, matrix: pd.DataFrame, title: str, legend: str, signed: bool = True) -> str | None:
+        """``matrix`` (rows and columns in words where they are ``metric.output`` names) as a
+        heatmap saved as ``name``: red to blue from −1 to 1 where ``signed`` (a correlation),
+        else 0 to 1 (a share); ``None`` without figures or values."""
+        if not self.options.figures or matrix.empty or matrix.notna().sum().sum() == 0:
+            return None
+        colours, low = ("RdBu_r", -1) if signed else ("viridis", 0)
+        return figures.heatmap(matrix, title, legend, colours, low, self.out, name)
+
+    def lines(
+        self, name: str, models: pd.DataFrame, x: str, panels: dict[str, str], title: str, axes: tuple[str, str]
+    ) -> str | None:
+        """Per method (a line through its means over seeds, each model a point) each ``panels``
+        column (column → panel title) against ``x``; ``axes``: the x and y labels."""
+        if not self.options.figures:
+            return None
+        return figures.lines(models, x, axes[1], "method", panels, title, axes, self.out, name)
+
+    def distributions(self, name: str, dataset: str, outputs: list[str], title: str) -> str | None:
+        """Per output, a violin of every trained model of ``dataset`` per method variant (every
+        setting and seed), each model a point: how far apart the methods' models lie."""
+        if not self.options.figures:
+            return None
+        higher = {o: _higher(self.selection.directions, o) for o in outputs}
+        return figures.overview(self.table, outputs, dataset, self.out, higher, name, title)
 
     def latent_correlations(self, dataset: str, cells: dict[str, str], title: str, note: str, name: str) -> Section:
         """The Pearson correlations of μ of each of ``cells`` (label → cell): latent × latent and

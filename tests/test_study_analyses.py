@@ -144,6 +144,7 @@ def test_the_study_s_claims_are_supported_or_not_as_the_run_was_built():
 
 #: Ranks of 8 models that Spearman's ρ calls unrelated to 1 … 8 (ρ = 0).
 UNRELATED = [4, 7, 1, 6, 3, 8, 2, 5]
+EFFICIENCY_OF = "downstream_task.logistic_regression:sample_efficiency"
 
 
 def scored(unsupervised, efficiency, n: int = 8) -> pd.DataFrame:
@@ -152,7 +153,7 @@ def scored(unsupervised, efficiency, n: int = 8) -> pd.DataFrame:
     rows = [
         {"dataset": "a", "method": "beta_vae", "label": f"β = {i}", "seed": 0, "status": "trained", "hp.beta": i + 1,
          **dict.fromkeys(SUPERVISED, float(i + 1)), "unsupervised@sampled.gaussian_total_correlation": u,
-         "downstream_task.logistic_regression:sample_efficiency": e}
+         EFFICIENCY_OF: e}
         for i, (u, e) in enumerate(zip(unsupervised[:n], efficiency[:n]))
     ]  # fmt: skip
     return pd.DataFrame(rows)
@@ -180,7 +181,10 @@ def test_good_models_found_without_labels_and_sample_efficiency_claims_as_built(
     assert unrelated[("a", EFFICIENCY)][0] == "supported"
     few = judged(scored([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], n=3))
     assert few[("a", UNLABELLED)][0] == few[("a", EFFICIENCY)][0] == "not testable with this run"
-    assert "needs" in few[("a", EFFICIENCY)][1]
+    assert few[("a", EFFICIENCY)][1] == "needs 4 or more models with both"  # 1 / 4! = 0.042
+    assert judged(scored(UNRELATED, UNRELATED).drop(columns=[EFFICIENCY_OF]))[("a", EFFICIENCY)][1] == (
+        "needs the downstream_task metric (its sample efficiency) and the supervised ones in the grid"
+    )
 
 
 def test_the_two_sided_trend_p_is_scipy_s_exact_permutation_p():

@@ -35,9 +35,10 @@ SPEC = {
 GRID = grid_toml(SPEC)
 
 
-def command(tmp_path: Path, results: str, *extra: str) -> list[str]:
+def command(tmp_path: Path, results: str, *extra: str, grid_text: str = GRID) -> list[str]:
+    """The CLI run of ``grid_text`` (the faults grid by default) into ``tmp_path/results``."""
     grid = tmp_path / "faults.toml"
-    grid.write_text(GRID)
+    grid.write_text(grid_text)
     return [
         sys.executable,
         str(KILLER),

@@ -36,12 +36,16 @@ class VAENet(nn.Module):
         """The decoder's mean image at ``z`` (what a reconstruction shows)."""
         return decoder_mean(self.decode(z))
 
-    def forward(self, x: torch.Tensor, eps: torch.Tensor):
+    def forward(self, x: torch.Tensor, eps: torch.Tensor, posterior=None):
         """``(μ, log σ², z, logits)`` with the reparametrised sample ``z = μ + σ·eps``.
 
         The layers compute in ``x``'s dtype (with weights of that dtype: bf16 cells); ``μ``,
-        ``log σ²`` and ``z`` are always fp32, the sample drawn at full precision."""
+        ``log σ²`` and ``z`` are always fp32, the sample drawn at full precision.  ``posterior``
+        maps the encoder's ``(μ, log σ²)`` to those sampled from (a weakly supervised method
+        averages a pair's), when given."""
         mu, logvar = (h.float() for h in self.encode(x))
+        if posterior is not None:
+            mu, logvar = posterior(mu, logvar)
         z = mu + torch.exp(0.5 * logvar) * eps
         return mu, logvar, z, self.decode(z.to(x.dtype))
 

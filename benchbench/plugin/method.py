@@ -84,6 +84,11 @@ class Method:
     #: hyperparameter added after cells were stored → the value that reproduces how those cells
     #: trained: a stored cell without it trains (and resumes) as it always did, and keeps its id.
     legacy: ClassVar[dict[str, Any]] = {}
+    #: What a minibatch holds: ``"images"``, or ``"pairs"`` — pairs of observations of a
+    #: ground-truth dataset that share all but some factors (:mod:`benchbench.training.pairs`;
+    #: the static hyperparameter ``k`` says how many differ), their first images then their
+    #: second, with ``draws["changed"]`` one-hot over the latents at the pair's last changed factor.
+    observes: ClassVar[str] = "images"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -150,6 +155,14 @@ class Method:
         """Random tensors for one model's step, drawn from its own generator on its device
         (randomness inside the vectorised step would not be reproducible per model)."""
         return {}
+
+    def posterior(
+        self, static: dict[str, Any], hp: Tensors, mu: torch.Tensor, logvar: torch.Tensor, draws: Tensors
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``(μ, log σ²)`` a model samples its codes from and is regularised at, given its
+        encoder's for the minibatch: the encoder's own by default (a weakly supervised method
+        averages what a pair shares)."""
+        return mu, logvar
 
     def terms(self, static: dict[str, Any], hp: Tensors, inputs: Inputs, state: Tensors) -> tuple[Tensors, Tensors]:
         """Return ``(terms, new_state)`` for one model's minibatch: ``terms["regularizer"]`` is

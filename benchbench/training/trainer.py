@@ -39,6 +39,7 @@ from benchbench.plugin.data import GroundTruthDataset
 from benchbench.plugin.method import Inputs
 from benchbench.storage.checkpoint import PackCheckpoint
 from benchbench.storage.store import CellStore, PackStore
+from benchbench.training.pairs import check_pairs, one_hot, pair_rows
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -98,6 +99,9 @@ class PackTrainer:
         self.dataset = dataset
         self.method = methods.get(first.method)()
         self.static = self.method.static_part(first.hyperparameters)
+        self.pairs = self.method.observes == "pairs"
+        if self.pairs:
+            check_pairs(dataset, self.static.get("k"), first.method)
         self.steps, self.batch_size, self.lr = first.steps, first.batch_size, first.lr
         self.template = build_net(first.arch, dataset.image_shape, first.latent_dim).to(self.device)
         self.aux_specs = self.method.auxiliaries(self.static, first.latent_dim)
@@ -177,7 +181,12 @@ class PackTrainer:
     def _one_model_loss(self, params, aux, hp, state, x, eps, draws, step):
         if self.network_dtype != torch.float32:  # the layers in bf16 from fp32 master weights
             params = {k: p.to(self.network_dtype) for k, p in params.items()}
-        mu, logvar, z, logits = functional_call(self.template, params, (x.to(self.network_dtype), eps))
+        posterior = None
+        if self.pairs:  # the method's (μ, log σ²) of each pair, before sampling
+            posterior = functools.partial(self.method.posterior, self.static, hp, draws=draws)
+        mu, logvar, z, logits = functional_call(
+            self.template, params, (x.to(self.network_dtype), eps), {"posterior": posterior}
+        )
         logits = logits.float()  # the loss, the method's terms and Adam: fp32
         recon = reconstruction_nll(self.likelihood, logits, x).mean()
         kl = kl_to_standard_normal(mu, logvar)
@@ -191,24 +200,34 @@ class PackTrainer:
         return loss, {"loss": loss, "reconstruction": recon, "kl": kl, **terms}, new_state
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Each model's minibatch, reparametrisation noise and the method's draws, from its own
-        generator."""
+        """Each model's minibatch (of pairs: first images, then their partners), reparametrisation
+        noise and the method's draws, from its own generator."""
         n, b, d = self.train_idx.numel(), self.batch_size, self.cells[0].latent_dim
-        draws = [
-            (
-                torch.randint(n, (b,), generator=g, device=self.device),
-                torch.randn(b, d, generator=g, device=self.device),
-            )
-            for g in self.gens
-        ]
-        rows = self.train_idx[torch.stack([i for i, _ in draws]).flatten()]
+        changed = []
+        if self.pairs:
+            draws = []
+            for g in self.gens:
+                first, second, last = pair_rows(self.dataset, self.train_idx, self.static["k"], b, g)
+                draws.append((torch.cat([first, second]), torch.randn(2 * b, d, generator=g, device=self.device)))
+                changed.append({"changed": one_hot(last, d)})
+            rows, per = torch.stack([i for i, _ in draws]).flatten(), 2 * b
+        else:
+            draws = [
+                (
+                    torch.randint(n, (b,), generator=g, device=self.device),
+                    torch.randn(b, d, generator=g, device=self.device),
+                )
+                for g in self.gens
+            ]
+            rows, per = self.train_idx[torch.stack([i for i, _ in draws]).flatten()], b
         if self.dataset.stochastic:  # each model's nuisance (image, colour, noise) from its own stream
-            data, parts = self.dataset, zip(rows.split(b), self.gens)
+            data, parts = self.dataset, zip(rows.split(per), self.gens)
             x = torch.cat([data.observe(self.images.batch(data.rows(part, g)), g) for part, g in parts])
         else:
             x = self.images.batch(rows)
         extra = [self.method.draws(self.static, b, d, g) for g in self.gens]  # after the batch: old streams unchanged
-        return x.view(len(self.gens), b, *x.shape[1:]), torch.stack([e for _, e in draws]), self._stack(extra)
+        extra = [{**e, **c} for e, c in zip(extra, changed)] if changed else extra
+        return x.view(len(self.gens), per, *x.shape[1:]), torch.stack([e for _, e in draws]), self._stack(extra)
 
     @torch.no_grad()
     def _adam(self) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from faults import SPEC, assert_same, command, finish, launch, snapshot
-from run_helpers import grid_toml
+from run_helpers import assert_one_line_error, grid_toml
 from scipy.stats import chisquare
 from torch.func import functional_call
 
@@ -83,9 +83,19 @@ def test_pairs_follow_the_reference_dynamics(k):
     assert all(torch.equal(x, y) for x, y in zip(again, (first, second, last)))  # from the generator alone
 
 
-def test_pairs_refuse_what_a_dataset_cannot_give():
+def test_pairs_refuse_what_a_dataset_cannot_give(tmp_path, cli_runner):
+    """A k beyond the dataset's factors, or a dataset without factors, is one line (exit 2)
+    before anything is written."""
     with pytest.raises(BenchbenchError, match=r"k = 4: factors has 3 factors \(k must be 1 … 3\)"):
         check_pairs(Factors(), 4, "group_vae_argmax")
+    with pytest.raises(BenchbenchError, match="celeba has no ground-truth factors"):
+        check_pairs(type("CelebA", (), {"name": "celeba"})(), 1, "mlvae_argmax")
+    grid = tmp_path / "weak.toml"
+    sweep = [{"datasets": ["shapes2d"], "method": "group_vae_argmax", "hyperparameters": {"k": 7}}]
+    grid.write_text(grid_toml({"name": "weak", "seeds": 1, "train": {"steps": 2}, "sweep": sweep}))
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path / "out"), "--no-progress"])
+    assert_one_line_error(out, "k = 7: shapes2d has 5 factors (k must be 1 … 5)")
+    assert not (tmp_path / "out").exists()
     assert one_hot(torch.tensor([0, 2, 7]), 3).tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 0]]
 
 

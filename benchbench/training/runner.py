@@ -33,7 +33,7 @@ from benchbench.core.files import claimed, diagnose
 from benchbench.core.progress import log
 from benchbench.core.provenance import device_name, git_commit, now, versions
 from benchbench.core.records import LAYOUT, Manifest
-from benchbench.core.registry import BenchbenchError, datasets, load_plugins, one_line
+from benchbench.core.registry import BenchbenchError, datasets, load_plugins, methods, one_line
 from benchbench.core.runtime import cpu_threads
 from benchbench.evaluation.evaluate import check_specs_fit, evaluate_cell, evaluate_configurations, missing
 from benchbench.planning.cells import Cell, make_packs
@@ -42,6 +42,7 @@ from benchbench.plugin.data import data_dir
 from benchbench.plugin.metric import EvalSpec
 from benchbench.storage.migrate import upgrade
 from benchbench.storage.store import CellStore, PackStore, RunStore, pack_id
+from benchbench.training.pairs import check_pairs
 from benchbench.training.trainer import PackTrainer, TrainSettings
 
 
@@ -141,7 +142,9 @@ def check_sizes(cells: list[Cell], opened: dict[str, Any], device_type: str) -> 
         if device_type == "cuda"
         else os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     )
-    for arch, dataset, latent_dim, batch in sorted({(c.arch, c.dataset, c.latent_dim, c.batch_size) for c in cells}):
+    images = {c.method: 2 if methods.get(c.method).observes == "pairs" else 1 for c in cells}  # a pair: two images
+    shapes = {(c.arch, c.dataset, c.latent_dim, c.batch_size * images[c.method]) for c in cells}
+    for arch, dataset, latent_dim, batch in sorted(shapes):
         needed = step_bytes(arch, opened[dataset].image_shape, latent_dim, batch)
         if needed > memory:
             raise BenchbenchError(
@@ -149,6 +152,15 @@ def check_sizes(cells: list[Cell], opened: dict[str, Any], device_type: str) -> 
                 f"needs about {needed / 2**30:.1f} GiB (weights, Adam state, activations), more than this "
                 f"{device_type}'s {memory / 2**30:.1f} GiB"
             )
+
+
+def check_pairs_fit(cells: list[Cell], opened: dict[str, Any]) -> None:
+    """Fail before any training where a method that trains on pairs meets a dataset that cannot
+    give them (no ground-truth factors, or fewer than its ``k``)."""
+    for cell in cells:
+        method = methods.get(cell.method)()
+        if method.observes == "pairs":
+            check_pairs(opened[cell.dataset], method.static_part(cell.hyperparameters).get("k"), cell.method)
 
 
 def _open(job: PackJob):
@@ -429,6 +441,7 @@ def run_grid(
     specs = grid.evaluations()
     opened = check_datasets(cells, download)
     check_sizes(cells, opened, executor.device_type)
+    check_pairs_fit(cells, opened)
     for name, dataset in opened.items():
         check_specs_fit(specs, name, dataset)
     run = RunStore(run_dir)

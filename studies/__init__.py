@@ -1,3 +1,3 @@
 """Built-in study plugins; importing this package registers them."""
 
-from benchbench.studies import kumar2018, locatello2019  # noqa: F401
+from benchbench.studies import kumar2018, locatello2019, locatello2020  # noqa: F401

@@ -35,7 +35,7 @@ def _selected(cells, names: str):
     return [c for c in cells if "all" in wanted or c.method in wanted or c.dataset in wanted]
 
 
-@pytest.mark.parametrize("grid", ["locatello2019", "paper"])
+@pytest.mark.parametrize("grid", ["locatello2019", "locatello2020", "paper"])
 def test_every_setting_the_page_states_is_what_the_grid_trains(grid):
     cells, spec, checked = get_grid(grid).cells(), get_grid(grid).spec, 0
     for row in _rows(grid):
@@ -59,7 +59,7 @@ def test_every_setting_the_page_states_is_what_the_grid_trains(grid):
 
 
 def test_the_page_names_a_source_for_every_point():
-    for grid in ("locatello2019", "paper"):
+    for grid in ("locatello2019", "locatello2020", "paper"):
         for row in _rows(grid):
             assert row["source"] and row["source's value"], row["point"]
             assert row["remaining difference"], row["point"]  # "none" is an answer; blank is not

@@ -47,6 +47,7 @@ def test_the_built_in_studies_own_the_built_in_grids():
         "quick": "kumar2018",
         "smoke": "kumar2018",
         "locatello2019": "locatello2019",
+        "locatello2020": "locatello2020",
     }
     assert get_grid("quick").study == "kumar2018" and study_of("locatello2019") == "locatello2019"
     assert study_of("no_such_grid") is None and study_of(None) is None
@@ -184,3 +185,37 @@ def test_a_locatello_report_draws_each_analysis_and_its_numbers_are_the_runs(tmp
     assert agreement.loc[pair[0], pair[1]] == pytest.approx(rho)
     page = (folder / "index.html").read_text()
     assert "Which method? — 2D Shapes" in page and "figures/distributions_shapes2d.png" in page
+
+
+def test_a_tiny_run_of_the_weak_study_reports_its_comparison_and_claims(tmp_path, cli_runner):
+    """A grid file of the weak study (Ada-GVAE beside a β-VAE, two seeds, a few steps, MIG only):
+    trained on pairs, its report compares the two sides (the numbers those of cells.csv) and
+    judges both claims — the downstream one not testable without the downstream task."""
+    grid = write_grid(
+        tmp_path / "weak.toml",
+        {
+            "name": "tiny_weak",
+            "study": "locatello2020",
+            "seeds": 2,
+            "train": {"latent_dim": 3, "steps": 6, "batch_size": 8},
+            "metrics": {"mig": {"num_train": 200}},
+            "sweep": [
+                {"datasets": ["shapes2d"], "method": "group_vae_argmax", "hyperparameters": {"k": "random"}},
+                {"datasets": ["shapes2d"], "method": "beta_vae", "hyperparameters": {"beta": 1}},
+            ],
+        },
+    )
+    out = cli_runner.invoke(cli, ["run", "--grid", str(grid), "--results", str(tmp_path), "--no-progress"])
+    assert out.exit_code == 0, out.output
+    out = cli_runner.invoke(cli, ["report", str(tmp_path / "tiny_weak")])
+    assert out.exit_code == 0, out.output
+    folder = tmp_path / "tiny_weak" / "report"
+    cells = pd.read_csv(folder / "cells.csv")
+    compared = pd.read_csv(folder / "weak_disentanglement_shapes2d.csv").set_index("output")
+    weak = cells[cells["method"] == "group_vae_argmax"]["mig.mig"]
+    assert (
+        compared.loc["mig.mig", "weak_mean"] == pytest.approx(weak.mean())
+        and compared.loc["mig.mig", "weak_models"] == 2
+    )
+    verdicts = pd.read_csv(folder / "claims.csv")["verdict"].tolist()
+    assert verdicts == ["not testable with this run"] * 2  # 2 vs 2 models: no p below 1/3

@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 from benchbench.report.analysis import paired_rank_correlation, selection_transfer, two_sided_trend, variance_split
 from benchbench.studies.locatello2019 import SUPERVISED, claims
+from benchbench.studies.locatello2020 import FEW_LABELS
 
 METHOD_EFFECTS = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])  # 6 methods
 SETTING_EFFECTS = 0.5 * METHOD_EFFECTS  # 6 settings each, summing to 0 within a method
@@ -212,3 +213,37 @@ def test_a_run_too_small_for_a_claim_says_it_is_not_testable_and_what_it_needs()
     )
     assert found[("every dataset", CHOSEN_ON)] == ("not testable with this run", "needs two or more datasets and seeds")
     assert found[("every dataset", CHOSEN_BY)] == ("not testable with this run", "needs two or more metrics and seeds")
+
+
+def weak_run(weak_better: bool, unsupervised: bool = True) -> pd.DataFrame:
+    """4 Ada-GVAE and 4 β-VAE models of one dataset: every supervised score and the accuracy with
+    100 labels higher for the weak ones (or lower)."""
+    rows = []
+    for method, base in (("group_vae_argmax", 1.0 if weak_better else 0.0), ("beta_vae", 0.0 if weak_better else 1.0)):
+        if method == "beta_vae" and not unsupervised:
+            continue
+        for seed in range(4):
+            value = base + 0.1 * seed
+            row = {"dataset": "a", "method": method, "label": method, "seed": seed, "status": "trained"}
+            rows.append({**row, **dict.fromkeys([*SUPERVISED, *FEW_LABELS], value)})
+    return pd.DataFrame(rows)
+
+
+def test_the_weak_study_s_claims_as_built():
+    """Weak models built better on every output: both claims supported (exact p = 2/70 with 4 and
+    4 models, P(weak better) = 1); built worse: not supported; without unsupervised models in
+    the run: not testable, saying what it needs."""
+    from benchbench.studies.locatello2020 import claims as weak_claims
+
+    def verdicts(table):
+        cache = {}
+        once = lambda key, compute: cache[key] if key in cache else cache.setdefault(key, compute())  # noqa: E731
+        report = SimpleNamespace(table=table, datasets=["a"], once=once)
+        return [(c.verdict, c.evidence) for c in weak_claims(report)]
+
+    better = verdicts(weak_run(True))
+    assert [v for v, _ in better] == ["supported", "supported"]
+    assert "P(weak better) = 1.00, p = 0.029 (4 vs 4)" in better[0][1]
+    assert [v for v, _ in verdicts(weak_run(False))] == ["not supported", "not supported"]
+    alone = verdicts(weak_run(True, unsupervised=False))
+    assert alone[0][0] == "not testable with this run" and "needs weakly supervised and unsupervised" in alone[0][1]

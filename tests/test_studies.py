@@ -147,6 +147,7 @@ def test_a_study_of_ones_own_in_one_file_shows_its_table_and_claim_and_nothing_o
         studies.unregister("beta_mig")
 
 
+@pytest.mark.slow
 def test_a_locatello_report_draws_each_analysis_and_its_numbers_are_the_runs(tmp_path, cli_runner):
     """``report --study locatello2019`` of a run of two methods × 4 settings × 2 seeds: each analysis
     is a table and a figure (total correlation against regularization, the metrics' agreement, the
@@ -187,6 +188,7 @@ def test_a_locatello_report_draws_each_analysis_and_its_numbers_are_the_runs(tmp
     assert "Which method? — 2D Shapes" in page and "figures/distributions_shapes2d.png" in page
 
 
+@pytest.mark.slow
 def test_a_tiny_run_of_the_weak_study_reports_its_comparison_and_claims(tmp_path, cli_runner):
     """A grid file of the weak study (Ada-GVAE beside a β-VAE, two seeds, a few steps, MIG only):
     trained on pairs, its report compares the two sides (the numbers those of cells.csv) and

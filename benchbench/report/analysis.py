@@ -301,26 +301,36 @@ def selection_transfer(
                 grids[(output, dataset)] = grid
     keys = list(grids)
     pools = {k: grids[k][~np.isnan(grids[k])] for k in keys}
+    # what each draw reads, worked out once: the seeds a choice can be made by, the configuration
+    # each of them chooses, the seeds each configuration has a value for
+    usable = {k: np.flatnonzero((~np.isnan(g)).sum(axis=0) > 1) for k, g in grids.items()}
+    best = {
+        k: {int(s): int(np.nanargmax(g[:, s]) if outputs[k[0]] else np.nanargmin(g[:, s])) for s in usable[k]}
+        for k, g in grids.items()
+    }
+    valid = {k: [np.flatnonzero(~np.isnan(row)) for row in g] for k, g in grids.items()}
     rng = np.random.default_rng(seed)
     rows = []
     for name, other_output, other_dataset in TRANSFERS:
+        targets = {
+            key: [k for k in keys if (k[0] != key[0]) == other_output and (k[1] != key[1]) == other_dataset]
+            for key in keys
+        }
         wins, made = 0.0, 0
         for _ in range(draws if keys else 0):
-            output, dataset = keys[rng.integers(len(keys))]
-            chooser = grids[(output, dataset)]
-            usable = np.flatnonzero((~np.isnan(chooser)).sum(axis=0) > 1)
-            targets = [k for k in keys if (k[0] != output) == other_output and (k[1] != dataset) == other_dataset]
-            if usable.size == 0 or not targets:
+            key = keys[rng.integers(len(keys))]
+            if usable[key].size == 0 or not targets[key]:
                 continue
-            s = usable[rng.integers(usable.size)]
-            chosen = np.nanargmax(chooser[:, s]) if outputs[output] else np.nanargmin(chooser[:, s])
-            judged = targets[rng.integers(len(targets))]
-            target, higher = grids[judged], outputs[judged[0]]
-            others = np.flatnonzero(~np.isnan(target[chosen]) & (np.arange(len(seeds)) != s))
+            s = usable[key][rng.integers(usable[key].size)]
+            chosen = best[key][int(s)]
+            judged = targets[key][rng.integers(len(targets[key]))]
+            others = valid[judged][chosen]
+            others = others[others != s]
             if others.size == 0:
                 continue
-            mine = target[chosen, others[rng.integers(others.size)]]
+            mine = grids[judged][chosen, others[rng.integers(others.size)]]
             rival = pools[judged][rng.integers(pools[judged].size)]
+            higher = outputs[judged[0]]
             wins += 0.5 if mine == rival else float(mine > rival if higher else mine < rival)
             made += 1
         rows.append({"transfer": name, "probability": wins / made if made else math.nan, "draws": made})

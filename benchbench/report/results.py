@@ -27,7 +27,13 @@ from benchbench.report.analysis import bootstrap_interval
 from benchbench.storage.store import CellStore, RunStore
 
 #: How papers name these methods; other methods keep their registered name.
-PAPER_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "dip_vae": "DIP-VAE"}
+PAPER_NAMES = {
+    "vae": "VAE",
+    "beta_vae": "β-VAE",
+    "dip_vae": "DIP-VAE",
+    "group_vae_argmax": "Ada-GVAE",
+    "mlvae_argmax": "Ada-ML-VAE",
+}
 
 
 def problems(run: RunStore) -> tuple[list[str], list[str]]:

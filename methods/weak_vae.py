@@ -13,6 +13,8 @@ code is sampled from its posterior and decoded; the loss is the mean of the two 
 losses plus β times the mean of the two KLs to the prior — over the 2·batch images at once,
 which is the same mean."""
 
+from collections.abc import Callable
+
 import torch
 
 from benchbench.api import Method, methods
@@ -36,73 +38,80 @@ def upper_bin(kl: torch.Tensor) -> torch.Tensor:
     return bins == 1
 
 
+def group_average(mu_1, mu_2, logvar_1, logvar_2):
+    """GroupVAE's shared posterior: the arithmetic mean of the pair's."""
+    return 0.5 * mu_1 + 0.5 * mu_2, torch.log(0.5 * torch.exp(logvar_1) + 0.5 * torch.exp(logvar_2))
+
+
+def product_of_experts(mu_1, mu_2, logvar_1, logvar_2):
+    """ML-VAE's shared posterior: the product of the pair's two experts."""
+    var_1, var_2 = torch.exp(logvar_1), torch.exp(logvar_2)
+    var = 2 * var_1 * var_2 / (var_1 + var_2)
+    return (mu_1 / var_1 + mu_2 / var_2) * var * 0.5, torch.log(var)
+
+
+def apart_by_kl(mu_1, mu_2, logvar_1, logvar_2, draws):
+    """The adaptive k: the latents in the upper bin of the pair's KL."""
+    return upper_bin(pair_kl(mu_1, mu_2, logvar_1, logvar_2))
+
+
+def apart_by_label(mu_1, mu_2, logvar_1, logvar_2, draws):
+    """The latent at the pair's last changed factor (the reference's ``aggregate_labels``)."""
+    labels = draws["changed"]
+    return labels == labels.amax(dim=1, keepdim=True)
+
+
 class WeakVAE(Method):
-    """Shared machinery; subclasses say how the shared latents are averaged and which are kept."""
+    """Shared machinery; each method names how the shared latents are averaged (``average``) and
+    which latents are kept apart (``apart``)."""
 
     hyperparameters = {"beta": 1.0, "k": 1}
     choices = {"k": K_VALUES}
     bounds = {"beta": (0.0, float("inf"))}
     observes = "pairs"
-    aggregate = "argmax"
-
-    def average(self, mu_1, mu_2, logvar_1, logvar_2):
-        raise NotImplementedError
+    average: Callable
+    apart: Callable
 
     def posterior(self, static, hp, mu, logvar, draws):
         half = mu.shape[0] // 2
-        mu_1, mu_2, logvar_1, logvar_2 = mu[:half], mu[half:], logvar[:half], logvar[half:]
-        new_mean, new_logvar = self.average(mu_1, mu_2, logvar_1, logvar_2)
-        if self.aggregate == "argmax":
-            apart = upper_bin(pair_kl(mu_1, mu_2, logvar_1, logvar_2))
-        else:
-            labels = draws["changed"]
-            apart = labels == labels.amax(dim=1, keepdim=True)
-        mus = [torch.where(apart, m, new_mean) for m in (mu_1, mu_2)]
-        logvars = [torch.where(apart, lv, new_logvar) for lv in (logvar_1, logvar_2)]
+        pair = mu[:half], mu[half:], logvar[:half], logvar[half:]
+        new_mean, new_logvar = self.average(*pair)
+        apart = self.apart(*pair, draws)
+        mus = [torch.where(apart, m, new_mean) for m in pair[:2]]
+        logvars = [torch.where(apart, lv, new_logvar) for lv in pair[2:]]
         return torch.cat(mus), torch.cat(logvars)
 
     def terms(self, static, hp, inputs, state):
         return {"regularizer": hp["beta"] * inputs.kl}, state
 
 
-class GroupVAE(WeakVAE):
-    def average(self, mu_1, mu_2, logvar_1, logvar_2):
-        mean = 0.5 * mu_1 + 0.5 * mu_2
-        return mean, torch.log(0.5 * torch.exp(logvar_1) + 0.5 * torch.exp(logvar_2))
-
-
-class MLVAE(WeakVAE):
-    def average(self, mu_1, mu_2, logvar_1, logvar_2):
-        var_1, var_2 = torch.exp(logvar_1), torch.exp(logvar_2)
-        var = 2 * var_1 * var_2 / (var_1 + var_2)
-        return (mu_1 / var_1 + mu_2 / var_2) * var * 0.5, torch.log(var)
-
-
 @methods.register("group_vae_argmax")
-class AdaGVAE(GroupVAE):
+class AdaGVAE(WeakVAE):
     """Ada-GVAE: GroupVAE averaging, the latents apart chosen by the pair's KL."""
 
     description = "Ada-GVAE: pairs sharing factors, mean posterior on the low-KL latents (weak supervision)"
+    average, apart = staticmethod(group_average), staticmethod(apart_by_kl)
 
 
 @methods.register("group_vae_labels")
-class GroupVAELabels(GroupVAE):
+class GroupVAELabels(WeakVAE):
     """GroupVAE told which factor changed last: that latent apart, the others averaged."""
 
     description = "GroupVAE on pairs, the changed factor's latent apart (weak supervision with labels)"
-    aggregate = "labels"
+    average, apart = staticmethod(group_average), staticmethod(apart_by_label)
 
 
 @methods.register("mlvae_argmax")
-class AdaMLVAE(MLVAE):
+class AdaMLVAE(WeakVAE):
     """Ada-ML-VAE: ML-VAE's product of experts, the latents apart chosen by the pair's KL."""
 
     description = "Ada-ML-VAE: pairs sharing factors, product-of-experts posterior on the low-KL latents"
+    average, apart = staticmethod(product_of_experts), staticmethod(apart_by_kl)
 
 
 @methods.register("mlvae_labels")
-class MLVAELabels(MLVAE):
+class MLVAELabels(WeakVAE):
     """ML-VAE told which factor changed last."""
 
     description = "ML-VAE on pairs, the changed factor's latent apart (weak supervision with labels)"
-    aggregate = "labels"
+    average, apart = staticmethod(product_of_experts), staticmethod(apart_by_label)

@@ -439,7 +439,6 @@ def _variance_claim(report, dataset: str) -> Claim:
 def _transfer_claim(report, other_metric: bool) -> Claim:
     """A configuration chosen on one dataset (or by one metric) is no better than chance on
     another: supported where it beats a random model there in at most :data:`CHANCE_MARGIN`."""
-    across = "metric, same dataset" if other_metric else "same metric, other dataset"
     claim = (
         "A configuration chosen by one metric is no better than chance by another"
         if other_metric
@@ -447,7 +446,7 @@ def _transfer_claim(report, other_metric: bool) -> Claim:
     )
     moved = transfer(report)
     by = dict(zip(moved.transfer, moved.probability))
-    chance = by[f"other {across}" if other_metric else across]
+    chance = by["other metric, same dataset" if other_metric else "same metric, other dataset"]
     if math.isnan(chance):
         needs = "two or more metrics and seeds" if other_metric else "two or more datasets and seeds"
         return Claim("every dataset", claim, "§4.4", NOT_TESTABLE, f"needs {needs}")
@@ -465,7 +464,8 @@ def _without_labels_claim(report, dataset: str) -> Claim:
     floors = [f for found in tests.values() for _, _, f in found if not math.isnan(f)]
     if not floors or not min(floors) < SIGNIFICANCE:
         needs = (
-            "5 or more models with both (two-sided p < 0.05 needs 5)"
+            f"{models_for_trend(SIGNIFICANCE / 2)} or more models with both (two-sided p < {SIGNIFICANCE:g} "
+            f"needs {models_for_trend(SIGNIFICANCE / 2)})"
             if scores and supervised
             else ("the unsupervised metric and the supervised ones in the grid")
         )

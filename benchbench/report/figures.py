@@ -533,7 +533,6 @@ def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
 def lines(
     models: pd.DataFrame,
     x: str,
-    y: str,
     by: str,
     panels: dict[str, str],
     title: str,
@@ -543,7 +542,7 @@ def lines(
 ) -> str | None:
     """One panel per ``panels`` entry (column → panel title): per ``by`` group (a method, say), a
     line through the mean over seeds of that column against ``x`` and every model as a point;
-    ``y`` names the y axis.  ``None`` where no panel has two values of ``x`` with values."""
+    ``axes``: the x and y labels.  ``None`` where no panel has two values of ``x`` with values."""
     shown = [c for c in panels if c in models and models[[x, c]].dropna()[x].nunique() >= 2]
     if not shown:
         return None
@@ -560,7 +559,7 @@ def lines(
         ax.set_title(panels[column], fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(axes[0])
-        ax.set_ylabel(y)
+        ax.set_ylabel(axes[1])
     grid.flat[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

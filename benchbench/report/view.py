@@ -74,7 +74,7 @@ class ReportView:
         column (column → panel title) against ``x``; ``axes``: the x and y labels."""
         if not self.options.figures:
             return None
-        return figures.lines(models, x, axes[1], "method", panels, title, axes, self.out, name)
+        return figures.lines(models, x, "method", panels, title, axes, self.out, name)
 
     def distributions(self, name: str, dataset: str, outputs: list[str], title: str) -> str | None:
         """Per output, a violin of every trained model of ``dataset`` per method variant (every

@@ -140,6 +140,26 @@ def _set_threads(ctx: click.Context, param, threads: int | None) -> int | None:
     return threads
 
 
+def _executor_options(command):
+    """``--executor``, ``--scheduler`` and ``--cluster``: where a command's jobs run (:func:`_executor`)."""
+    options = [
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            help="local: this machine (default); dask: a Dask cluster (--scheduler or --cluster; docs/cluster.md).",
+        ),
+        click.option(
+            "--scheduler", help="A running Dask scheduler's address or scheduler file (implies --executor dask)."
+        ),
+        click.option(
+            "--cluster", "local_cluster", help="local:N starts a Dask LocalCluster of N worker processes for this run."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 _threads_option = click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -189,15 +209,7 @@ def cli() -> None:
     "with other ids (docs/performance.md).",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "dask"]),
-    help="local: this machine (default); dask: a Dask cluster (--scheduler or --cluster; docs/cluster.md).",
-)
-@click.option("--scheduler", help="A running Dask scheduler's address or scheduler file (implies --executor dask).")
-@click.option(
-    "--cluster", "local_cluster", help="local:N starts a Dask LocalCluster of N worker processes for this run."
-)
+@_executor_options
 @click.option(
     "--results",
     "results_dir",
@@ -481,21 +493,23 @@ def _check_trained(run: RunStore, cell_ids: set[str] | None) -> None:
 @click.option("--datasets", multiple=True, help="Only models of these datasets.")
 @click.option("--methods", multiple=True, help="Only models of these methods.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@_executor_options
 @click.option("--retry-failed", is_flag=True, help="Recompute evaluations that failed.")
 @_threads_option
 @_progress_option
 @_data_root_option
 @_plugin_option
 def evaluate(
-    run_ref, results_dir, metric_names, profile, option_items, datasets, methods, device, retry_failed, threads,
-    progress, data_root, plugins,
+    run_ref, results_dir, metric_names, profile, option_items, datasets, methods, device, executor, scheduler,
+    local_cluster, retry_failed, threads, progress, data_root, plugins,
 ) -> None:  # fmt: skip
-    """Evaluate every trained model of RUN (trains nothing); rerun to continue."""
+    """Evaluate every trained model of RUN (trains nothing); rerun to continue.  With --cluster
+    or --scheduler, each model's evaluations are a job of a Dask cluster."""
     import time
 
     from benchbench.evaluation.evaluate import evaluate_run, evaluation_specs
     from benchbench.storage.migrate import upgrade
-    from benchbench.training.runner import resolve_devices
+    from benchbench.training.runner import LocalExecutor, evaluate_on, here
 
     _use_data_root(data_root)
     load_plugins(plugins)
@@ -503,11 +517,15 @@ def evaluate(
     specs = evaluation_specs(run, _split(metric_names), profile, _parse_options(option_items))
     cell_ids = _cells_matching(run, _split(datasets), _split(methods))
     _check_trained(run, cell_ids)
-    target = resolve_devices(device)[0]
     t0 = time.perf_counter()
-    with run.writing(" ".join(sys.argv)):
-        upgrade(run)
-        written = evaluate_run(run, specs, target, cell_ids, retry_failed, progress)
+    with contextlib.closing(_executor(executor, scheduler, local_cluster, device)) as chosen:
+        target = here(chosen.device_for(0))
+        settings = TrainSettings(progress=progress, threads=threads)
+        cluster = not isinstance(chosen, LocalExecutor)
+        jobs = evaluate_on(chosen, run, specs, settings, list(plugins), retry_failed) if cluster else None
+        with run.writing(" ".join(sys.argv)):
+            upgrade(run)
+            written = evaluate_run(run, specs, target, cell_ids, retry_failed, progress, jobs)
     counts = ", ".join(f"{written[s]} {s.replace('_', ' ')}" for s in ("failed", "not_applicable") if written[s])
     lacking = written["without weights"]
     skipped = f"; {lacking} trained models without weights left out" if lacking else ""
@@ -789,18 +807,31 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
     "thread_counts",
     help="Comma-separated CPU thread counts to time each configuration with (default: torch's).",
 )
+@click.option(
+    "--metrics",
+    "metric_names",
+    help="Time these metrics (comma-separated, or 'all') instead of training: seconds in the network and "
+    "the rest, on synthetic codes of --dataset and, with --run, on a trained model's mean and sampled codes.",
+)
+@click.option("--run", "metric_run", type=click.Path(exists=True, file_okay=False), help="With --metrics: a run.")
+@click.option("--cell", "metric_cell", help="With --run: the cell (default: the first trained one).")
+@click.option("--profile", help="With --metrics: each metric's preset (e.g. fast) instead of its defaults.")
 @_progress_option
 @_plugin_option
 def bench_(
     pack_sizes, steps, warmup, device, dataset, method, arch, latent_dim, batch_size, compile_steps, precisions,
-    thread_counts, progress, plugins,
+    thread_counts, metric_names, metric_run, metric_cell, profile, progress, plugins,
 ) -> None:  # fmt: skip
-    """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time)."""
+    """Model-steps/s of the pack trainer for several pack sizes (1 = one model at a time); with
+    --metrics, seconds per metric evaluation instead."""
     import pandas as pd
 
     from benchbench.training.bench import bench
 
     load_plugins(plugins)
+    if metric_names or metric_run or metric_cell or profile:
+        _bench_metrics(metric_names, metric_run, metric_cell, profile, device, dataset)
+        return
     sizes = _counts("--pack-sizes", pack_sizes)
     threads = _counts("--threads", thread_counts) if thread_counts else [None]
     rows = bench(
@@ -818,6 +849,41 @@ def bench_(
         threads=threads,
     )
     click.echo(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def _bench_metrics(names: str | None, run: str | None, cell: str | None, profile: str | None, device, dataset) -> None:
+    """``bench --metrics``: one row per metric and representation, then each one's total."""
+    import pandas as pd
+
+    from benchbench.evaluation import bench
+    from benchbench.evaluation.evaluate import load_trained
+    from benchbench.plugin.data import GroundTruthDataset
+    from benchbench.plugin.metric import check_profile
+    from benchbench.training.runner import resolve_devices
+
+    if not names:
+        raise BenchbenchError("--run, --cell and --profile time metrics: name them with --metrics (or 'all')")
+    if cell and not run:
+        raise BenchbenchError("--cell names a model of a run: give --run too")
+    chosen = bench.per_model_metrics() if names == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    for name in chosen:
+        registry.metrics.get(name)  # an unknown name is a one-line error with close matches
+    check_profile(profile, chosen)
+    data = registry.datasets.get(dataset)()
+    subjects = [(data, bench.synthetic_codes(data), ("mean",))] if isinstance(data, GroundTruthDataset) else []
+    if run:
+        _, model_data, view = load_trained(run, cell, resolve_devices(device)[0])
+        subjects.append((model_data, view, ("mean", "sampled") if view.has_posterior else ("mean",)))
+    if not subjects:
+        raise BenchbenchError(f"{dataset} has no factors to make codes of; give a trained model with --run")
+    rows = []
+    for subject_data, model, representations in subjects:
+        found = bench.bench_metrics(chosen, subject_data, model, profile=profile, representations=representations)
+        rows += [{"scored": model.label, **row} for row in found]
+    frame = pd.DataFrame(rows)
+    click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    totals = frame.groupby("scored", sort=False)[["seconds", "network_s", "rest_s", "images_encoded"]].sum()
+    click.echo(totals.to_string(float_format=lambda v: f"{v:.2f}"))
 
 
 def _counts(option: str, text: str) -> list[int]:

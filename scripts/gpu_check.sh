@@ -5,7 +5,8 @@
 #   3. `bench`: the naive per-cell loop against packs of 1, 16, 32 and 64 models (model-steps/s and
 #      each row's ratio to the naive loop), eager and compiled (CUDA graphs), for dip_vae;
 #   4. bf16 layers against fp32 (`--precision both`), eager, for a pack of 64;
-#   5. the metric suite's seconds per model at default sizes, on the smoke run's models.
+#   5. every per-model metric but DCI-ES at default sizes, on synthetic codes and on a smoke model's mean and
+#      sampled codes: seconds in the network and the rest (`bench --metrics`).
 # Run from the repository root on a machine with an NVIDIA GPU; writes ${OUT:-.}/gpu_check.log.
 # Device tool: carry .whl (python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12
 # -d .whl platformdirs filelock).
@@ -28,5 +29,6 @@ for p in sorted(pathlib.Path('/tmp/gpu-results/smoke/cells').glob('*/status.json
     --steps 100 --warmup 20
   timeout 60 python3 -m benchbench bench --device cuda --method dip_vae --pack-sizes 64 --precision both \
     --steps 100 --warmup 20
-  timeout 90 python3 scripts/time_metrics.py /tmp/gpu-results/smoke --device cuda
+  timeout 240 python3 -m benchbench bench --device cuda --run /tmp/gpu-results/smoke --no-progress --metrics \
+    beta_vae_score,dci,downstream_task,factor_vae_score,fairness,infomec,irs,latent_correlation,mcc,mig,modularity_explicitness,reconstruction_error,sap,unsupervised
 } 2>&1 | tee "$out/gpu_check.log"

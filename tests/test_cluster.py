@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 from dask import config as dask_config
 from distributed import Client
-from faults import SPEC, assert_same, command, finish, launch, snapshot, uninterrupted
+from faults import KILLER, SPEC, assert_same, command, finish, launch, progress, snapshot, uninterrupted
 from filelock import FileLock
 from run_helpers import assert_one_line_error, write_grid
 
@@ -138,6 +139,37 @@ def test_the_client_killed_mid_run_the_same_command_finishes_it_with_the_same_bi
             assert saved.get(pack, 0) >= step - 7, (step, saved.get(pack))
     finish(args)
     assert_same(snapshot(run_dir), reference[0])
+
+
+def _evaluations(run_dir) -> dict:
+    """Every model's evaluation records: status and values, by cell, snapshot step and key."""
+    return {
+        (store.path.name, model.step, r.metric, r.key): (r.status, r.values)
+        for store in RunStore(run_dir).cell_stores()
+        for model in store.models()
+        for r in model.evaluations()
+    }
+
+
+def test_evaluate_on_the_cluster_killed_midway_then_rerun_gives_the_records_of_a_local_evaluation(
+    tmp_path, cluster, reference
+):
+    """``evaluate --scheduler``: a job per model on the workers; its client killed -9 after the
+    first new record, the same command computes what is missing, and every record equals an
+    evaluation in this process on one thread (as the workers run)."""
+    running, _ = cluster
+    metrics = ["--metrics", "sap", "--option", "sap.num_train=200", "--option", "sap.num_test=100", "--no-progress"]
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    for folder in (local, remote):
+        shutil.copytree(reference[1], folder)
+    before = progress(remote)
+    args = [sys.executable, str(KILLER), "evaluate", str(remote), *metrics, "--scheduler", running.scheduler_address]
+    assert launch(args, kill_at_progress=(remote, before + 1, 0.0)) == -signal.SIGKILL
+    assert before < progress(remote) < before + 12  # some of the twelve models' records, not all
+    finish(args)
+    finish([sys.executable, str(KILLER), "evaluate", str(local), *metrics], threads=1)
+    found, expected = _evaluations(remote), _evaluations(local)
+    assert len(expected) == 12 * 3 and found == expected
 
 
 WORKER_ONLY = """

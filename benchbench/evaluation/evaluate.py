@@ -242,11 +242,14 @@ def evaluate_run(
     cell_ids: set[str] | None = None,
     retry_failed: bool = False,
     progress: bool = True,
+    execute=None,
 ) -> Counter:
     """Evaluate every trained model of ``run`` (or those in ``cell_ids``) with ``specs``; trains
     nothing.  Returns how many records of each status (``done``, ``failed``,
     ``not_applicable``) were written, and how many trained cells were left out ``without
-    weights`` (their damage said in a warning; ``run`` restores them)."""
+    weights`` (their damage said in a warning; ``run`` restores them).  ``execute(stores)``, if
+    given, computes the per-model evaluations of those cells elsewhere (the runner's jobs on a
+    cluster) instead of here, one metric at a time; those across seeds are computed here."""
     trained = [
         s for s in run.cell_stores() if s.status().status == "trained" and (cell_ids is None or s.path.name in cell_ids)
     ]
@@ -257,11 +260,15 @@ def evaluate_run(
     loaded: dict[str, Dataset | str] = {}
     for store, todo in work:
         check_specs_fit(todo, store.cell().dataset, dataset_of(store, loaded))
-    total = sum(len(todo) for _, todo in work)
-    with tqdm(total=total, desc="evaluations", unit="eval", disable=not progress) as bar:
-        for store, todo in work:
-            if todo:
-                evaluate_cell(store, dataset_of(store, loaded), device, todo, bar)
+    if execute is not None:
+        pending = {store.cell().id for store, todo in work if todo}
+        execute([s for s in stores if s.path.name in pending])
+    else:
+        total = sum(len(todo) for _, todo in work)
+        with tqdm(total=total, desc="evaluations", unit="eval", disable=not progress) as bar:
+            for store, todo in work:
+                if todo:
+                    evaluate_cell(store, dataset_of(store, loaded), device, todo, bar)
     written = [(store, spec) for store, todo in work for spec in todo]
     written += evaluate_configurations(run, specs, device, retry_failed, progress, cell_ids)
     counts = Counter(store.evaluation(spec.metric, spec.key).status for store, spec in written)
@@ -273,7 +280,7 @@ def load_trained(run: str | Path, cell_id: str | None, device: torch.device) -> 
     the run: its store, its dataset, and a :class:`ModelView` on ``device``."""
     store = RunStore(run).trained_cell(cell_id)
     dataset = datasets.get(store.cell().dataset)()
-    return store, dataset, ModelView(store.load_net(dataset.image_shape), device)
+    return store, dataset, ModelView(store.load_net(dataset.image_shape), device, label=store.cell().label)
 
 
 def evaluation_specs(

@@ -14,6 +14,7 @@ costs at most one pass over the images it touches.
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 import numpy as np
@@ -123,7 +124,8 @@ class ModelView(Representation):
     ``net.latent_dim`` and ``net.has_posterior``, computed in batches on ``device``.
 
     :meth:`posterior_indices` caches ``μ`` and ``log σ²`` per dataset image, so however many
-    metrics ask for an image, it is encoded once (``images_encoded`` counts the encoder's work).
+    metrics ask for an image, it is encoded once (``images_encoded`` counts the encoder's work,
+    ``network_seconds`` the time spent in the network, encoding and decoding).
     """
 
     def __init__(self, net: torch.nn.Module, device: torch.device | str, batch_size: int = 1024, label: str = ""):
@@ -135,15 +137,18 @@ class ModelView(Representation):
         self.latent_dim, self.has_posterior = net.latent_dim, net.has_posterior
         self.batch_size = batch_size
         self.images_encoded = 0
+        self.network_seconds = 0.0
         self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @torch.no_grad()
     def _map(self, images, fn) -> np.ndarray:
         images = torch.as_tensor(images)
+        t0 = time.perf_counter()
         out = [
             fn(images[i : i + self.batch_size].to(self.device, torch.float32)).cpu()
             for i in range(0, images.shape[0], self.batch_size)
         ]
+        self.network_seconds += time.perf_counter() - t0
         return torch.cat(out).numpy() if out else np.empty((0,))
 
     def encode(self, images) -> np.ndarray:
@@ -167,12 +172,14 @@ class ModelView(Representation):
         store, mus, logvars, done = self._cache[key]
         indices = np.asarray(indices, dtype=np.int64)
         todo = np.unique(indices[~done[indices]])
+        t0 = time.perf_counter()
         for i in range(0, todo.size, self.batch_size):
             chunk = todo[i : i + self.batch_size]
             mu, logvar = self.net.encode(store.batch(torch.as_tensor(chunk, device=self.device)))
             mus[chunk], logvars[chunk] = mu.float().cpu().numpy(), logvar.float().cpu().numpy()
         done[todo] = True
         self.images_encoded += todo.size
+        self.network_seconds += time.perf_counter() - t0
         return mus[indices], logvars[indices]
 
     def reconstruct(self, images) -> np.ndarray:

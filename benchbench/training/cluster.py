@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from benchbench.core.registry import BenchbenchError, one_line
+from benchbench.planning.cells import Cell
 from benchbench.training.runner import PackJob, SetupError, run_pack
 
 INSTALL = 'pip install "benchbench[cluster]"'
@@ -90,6 +91,14 @@ def _on_worker(job: PackJob) -> None:
             run_pack(job)
     except SetupError as exc:
         raise SetupError(f"worker {where}: {exc}") from None
+
+
+def _named(job: PackJob) -> str:
+    """A job as its messages name it: the pack it trains, or the models it evaluates."""
+    if job.pack:
+        return f"pack {job.pack}"
+    ids = ", ".join(Cell.from_config(c).id for c in job.cells)
+    return f"the evaluation of cell{'s' if len(job.cells) > 1 else ''} {ids}"
 
 
 class DaskExecutor:
@@ -164,11 +173,10 @@ class DaskExecutor:
                 except SetupError as exc:
                     raise BenchbenchError(f"{exc}; the run stopped, no cell was marked failed") from None
                 except distributed.KilledWorker as exc:
-                    raise BenchbenchError(
-                        f"pack {job.pack}: {one_line(exc)}; run the same command to resume from its checkpoint"
-                    ) from None
+                    then = "resume from its checkpoint" if job.pack else "compute what is missing"
+                    raise BenchbenchError(f"{_named(job)}: {one_line(exc)}; run the same command to {then}") from None
                 except Exception as exc:
-                    raise BenchbenchError(f"pack {job.pack} failed on the cluster: {one_line(exc)}") from None
+                    raise BenchbenchError(f"{_named(job)} failed on the cluster: {one_line(exc)}") from None
                 bar.update(len(job.cells))
         finally:
             self.client.cancel(list(futures))

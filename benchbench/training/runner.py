@@ -300,7 +300,7 @@ class LocalExecutor:
         pass
 
 
-def _here(device: str) -> torch.device:
+def here(device: str) -> torch.device:
     """Where this process computes what compares a configuration's models: the run's device, or
     the CPU when that is a GPU this machine lacks (a cluster's client)."""
     device = torch.device(device)
@@ -419,6 +419,50 @@ def _start_manifest(
     return manifest
 
 
+def make_jobs(
+    run: RunStore,
+    groups: list[tuple[str | None, list[Cell]]],
+    executor,
+    specs: list[EvalSpec],
+    settings: TrainSettings,
+    plugins: list[str],
+    retry_failed: bool,
+) -> list[PackJob]:
+    """A job per ``(pack id, cells)`` of ``groups`` (no pack id: cells trained already, to
+    evaluate), each on ``executor``'s device for its place, computing ``specs``."""
+    evaluations, root = [s.to_json() for s in specs], str(data_dir().resolve())
+    where = [str(Path(p).resolve()) if Path(p).is_file() else p for p in plugins]  # workers' cwd may differ
+    return [
+        PackJob(
+            str(run.path.resolve()),
+            [c.config() for c in members],
+            executor.device_for(i),
+            where,
+            settings,
+            evaluations,
+            retry_failed,
+            pid,
+            root,
+        )
+        for i, (pid, members) in enumerate(groups)
+    ]
+
+
+def evaluate_on(
+    executor, run: RunStore, specs: list[EvalSpec], settings: TrainSettings, plugins: list[str], retry_failed: bool
+):
+    """:func:`~benchbench.evaluation.evaluate.evaluate_run`'s ``execute``: each model's missing
+    evaluations as one job of ``executor`` (Dask workers, a local cluster's processes), under
+    the claims and records training has; progress a model at a time."""
+
+    def execute(stores: list[CellStore]) -> None:
+        jobs = make_jobs(run, [(None, [s.cell()]) for s in stores], executor, specs, settings, plugins, retry_failed)
+        with tqdm(total=len(jobs), desc="models", unit="model", disable=not settings.progress) as bar:
+            executor.run(jobs, bar)
+
+    return execute
+
+
 def run_grid(
     grid: Grid,
     cells: list[Cell],
@@ -457,26 +501,11 @@ def run_grid(
             by_dataset.setdefault(cell.dataset, []).append(cell)
         groups = list(packs)
         groups += [(None, g[i : i + pack_size]) for g in by_dataset.values() for i in range(0, len(g), pack_size)]
-        evaluations, root = [s.to_json() for s in specs], str(data_dir().resolve())
-        where = [str(Path(p).resolve()) if Path(p).is_file() else p for p in plugins]  # workers' cwd may differ
-        jobs = [
-            PackJob(
-                str(run.path.resolve()),
-                [c.config() for c in members],
-                executor.device_for(i),
-                where,
-                settings,
-                evaluations,
-                retry_failed,
-                pid,
-                root,
-            )
-            for i, (pid, members) in enumerate(groups)
-        ]
+        jobs = make_jobs(run, groups, executor, specs, settings, plugins, retry_failed)
         total = sum(len(j.cells) for j in jobs)
         with tqdm(total=total, desc="cells", unit="cell", disable=not settings.progress) as bar:
             executor.run(jobs, bar)
-        evaluate_configurations(run, specs, _here(executor.device_for(0)), retry_failed, settings.progress)
+        evaluate_configurations(run, specs, here(executor.device_for(0)), retry_failed, settings.progress)
         manifest.ended = now()
         run.write_manifest(manifest)
     return run

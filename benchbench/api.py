@@ -18,7 +18,7 @@ from benchbench.core.registry import (
     metrics,
     studies,
 )
-from benchbench.plugin.boosting import fit_classifiers
+from benchbench.plugin.boosting import Ties, fit_classifiers, tie_seed
 from benchbench.plugin.data import (
     NPZ_ROWS,
     CachedImages,
@@ -141,6 +141,8 @@ __all__ = [
     "pearson_matrix",
     "standardise",
     "fit_classifiers",
+    "Ties",
+    "tie_seed",
     # a dataset
     "Dataset",
     "GroundTruthDataset",

@@ -9,7 +9,8 @@ importances form column j of the importance matrix R (latents × factors).  Dise
 disentanglement_lib).  Informativeness is the classifiers' mean accuracy on the training and on
 ``num_test`` fresh images (disentanglement_lib's ``informativeness_train`` / ``_test``; the DCI
 paper reports the error, one minus it).  The classifiers are :mod:`benchbench.plugin.boosting`'s, the same
-trees grown for every factor at once on the model's device.
+trees grown for every factor at once on the model's device; a split tied between latents is
+broken as scikit-learn's unseeded trees break it in disentanglement_lib, at random (``ties``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from benchbench.api import (
     COUNT,
     Shown,
+    Ties,
     better,
     bounds,
     defined_by,
@@ -28,6 +30,7 @@ from benchbench.api import (
     profiles,
     sample_codes,
     shown_as,
+    tie_seed,
 )
 
 
@@ -61,14 +64,27 @@ def completeness(importance: np.ndarray) -> float:
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 1000, "num_test": 500})
 @execution("device")
-def dci(dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, device: str | None = None):
+def dci(
+    dataset,
+    model,
+    rng,
+    *,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    ties: Ties = "random",
+    device: str | None = None,
+):
     """Disentanglement, completeness and informativeness from gradient-boosted-tree importances.
 
+    ``ties``: how the trees break a split tied between latents — ``random``, from the metric's
+    stream (after its draws); or ``lowest``, the lowest latent (what evaluations made before this
+    option computed, leaning toward the first latents).
     ``device``: where the trees grow; by default the model's (a run's GPU), else the CPU.
     """
     x_train, y_train = sample_codes(dataset, model, num_train, rng)
     x_test, y_test = sample_codes(dataset, model, num_test, rng)
-    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device)
+    seed = tie_seed(ties, rng)
+    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device, tie_seed=seed)
     importance = np.abs(np.stack([f.importance for f in fits], axis=1))
     return {
         "disentanglement": disentanglement(importance),

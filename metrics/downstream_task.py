@@ -32,6 +32,7 @@ from benchbench.api import (
     COUNT,
     Mode,
     Shown,
+    Ties,
     better,
     bounds,
     defined_by,
@@ -41,10 +42,10 @@ from benchbench.api import (
     profiles,
     sample_codes,
     shown_as,
+    tie_seed,
 )
 
 Predictor = Literal["logistic_regression", "boosted_trees"]
-Ties = Literal["random", "lowest"]
 PREDICTORS = ["logistic_regression", "boosted_trees"]  # the study's two (defaults are never mutated)
 STUDY_SIZES = [10, 100, 1000, 10_000]
 
@@ -148,14 +149,14 @@ def downstream_task(
     draws = []
     for n in num_train:  # disentanglement_lib's order: each size's training draw, then its test draw
         draws.append((*sample_codes(dataset, model, n, rng), *sample_codes(dataset, model, num_test, rng)))
-    tie_seeds = [int(rng.integers(2**63)) if ties == "random" else None for _ in draws]
+    tie_seeds = [tie_seed(ties, rng) for _ in draws]
     out, arrays = {}, {}
     for predictor in dict.fromkeys(predictors):
         scores = [
             regression_accuracies(*draw, mode)
             if predictor == "logistic_regression"
-            else tree_accuracies(*draw, device, tie_seed)
-            for draw, tie_seed in zip(draws, tie_seeds)
+            else tree_accuracies(*draw, device, seed)
+            for draw, seed in zip(draws, tie_seeds)
         ]
         train, test = (np.stack(s) for s in zip(*scores))
         out.update(summarise(predictor, list(num_train), train, test))

@@ -25,6 +25,7 @@ from benchbench.api import (
     COUNT,
     GroundTruthDataset,
     MetricNotApplicable,
+    Ties,
     better,
     bounds,
     defined_by,
@@ -35,6 +36,7 @@ from benchbench.api import (
     profiles,
     sample_codes,
     shown_as,
+    tie_seed,
 )
 
 
@@ -87,9 +89,20 @@ def summaries(matrix: np.ndarray, prefix: str) -> dict[str, float]:
 @profiles(fast={"num_train": 2000, "num_test_points_per_class": 50})
 @execution("device")
 def fairness(
-    dataset, model, rng, *, num_train: int = 10_000, num_test_points_per_class: int = 100, device: str | None = None
+    dataset,
+    model,
+    rng,
+    *,
+    num_train: int = 10_000,
+    num_test_points_per_class: int = 100,
+    ties: Ties = "random",
+    device: str | None = None,
 ):
-    """Unfairness of a factor's classifier when another factor is intervened on, as total variation."""
+    """Unfairness of a factor's classifier when another factor is intervened on, as total variation.
+
+    ``ties``: how the trees break a split tied between latents, as in ``dci`` (``random`` from
+    the metric's stream, after its draws; ``lowest``, what evaluations made before it computed).
+    """
     if not isinstance(dataset, GroundTruthDataset):
         raise MetricNotApplicable("fairness intervenes on ground-truth factors; this dataset has labels only")
     sizes = np.asarray(dataset.factor_sizes)
@@ -103,7 +116,8 @@ def fairness(
             intervened[:, j] = c
             sets.append((i, j, c, intervened))
     x_test = encode(dataset, model, dataset.factors_to_index(np.concatenate([s[3] for s in sets])), rng)
-    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device)
+    seed = tie_seed(ties, rng)
+    fits = fit_classifiers(x_train, y_train, x_test, device=device or model.device, tie_seed=seed)
     mean_matrix, max_matrix = np.zeros((k, k)), np.zeros((k, k))
     counts: dict[tuple[int, int], np.ndarray] = {}
     for n, (i, j, c, _) in enumerate(sets):

@@ -24,6 +24,7 @@ import logging
 import sys
 import time
 import types
+import warnings
 
 import numpy as np
 
@@ -139,10 +140,12 @@ def reference_seconds(dlib: str, metric: str, data: FactorSpace, codes: np.ndarr
     fn = getattr(importlib.import_module(f"disentanglement_lib.evaluation.metrics.{module}"), function)
     predictors = ["logistic_regression_cv", "gradient_boosting_classifier"] if predictor == "both" else [predictor]
     t0 = time.perf_counter()
-    for name in predictors:
-        if name:
-            BINDINGS["predictor"] = {"predictor_fn": getattr(utils, name)}
-        fn(data, lambda index: codes[index], np.random.RandomState(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # today's scikit-learn's notices about the reference's calls
+        for name in predictors:
+            if name:
+                BINDINGS["predictor"] = {"predictor_fn": getattr(utils, name)}
+            fn(data, lambda index: codes[index], np.random.RandomState(seed))
     return time.perf_counter() - t0
 
 

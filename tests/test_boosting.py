@@ -8,7 +8,7 @@ import torch
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.tree import DecisionTreeRegressor
 
-from benchbench.plugin.boosting import _Features, _grow, fit_classifiers
+from benchbench.plugin.boosting import _compiled_grower, _Features, _grow, _tensor_grower, fit_classifiers
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -110,3 +110,35 @@ def test_ties_between_features_are_broken_at_random_from_the_seed_as_scikit_lear
     assert 0.35 < ours.mean() < 0.65 and 0.35 < theirs.mean() < 0.65  # either copy, about evenly
     assert 0.5 < ours.std() / theirs.std() < 2  # and as unevenly from one seed to the next
     assert second_share(tie_seed=3) == second_share(tie_seed=3)  # a seed gives the same trees
+
+
+def test_the_compiled_kernel_grows_the_tensor_forms_trees():
+    """On gradients without exact ties, the CPU kernel and the tensor form grow the same trees:
+    the same partitions of training and test points, importances within rounding."""
+    rng = np.random.default_rng(1)
+    x = awkward_features(rng, 3000)
+    x_test = np.concatenate([x[:300], rng.normal(size=(300, x.shape[1])).astype(np.float32)])
+    y = torch.as_tensor(rng.normal(size=(3000, 6)) + 0.2 * x[:, [1]])
+    feats = _Features.build(x, x_test, torch.device("cpu"))
+    ours = _compiled_grower(feats, 3, tie_seed=0)(y)
+    tensor = _tensor_grower(feats, 3, None)(y)
+    for t in range(y.shape[1]):
+        assert same_partition(ours[0][t].numpy(), tensor[0][t].numpy())
+        assert same_partition(ours[1][t].numpy(), tensor[1][t].numpy())
+        np.testing.assert_allclose(ours[2][t], tensor[2][t], rtol=0, atol=1e-15)
+
+
+def test_the_compiled_kernel_spreads_tied_splits_as_scikit_learns_seeds_do():
+    """Multiclass stages start from two-valued gradients, so nodes hold splits that tie exactly
+    between latents, each sent to a random one by scikit-learn.  Over tie seeds the kernel's
+    importances average what scikit-learn's average over its seeds, and vary as much."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    factor = rng.integers(0, 12, n)
+    x = np.c_[rng.normal(size=(n, 9)), factor / 11 + 0.3 * rng.normal(size=n)].astype(np.float32)
+    ours = np.array([fit_classifiers(x, factor[:, None], x[:5], n_estimators=20, tie_seed=s)[0].importance
+                     for s in range(4)])  # fmt: skip
+    theirs = np.array([GradientBoostingClassifier(n_estimators=20, random_state=s).fit(x, factor).feature_importances_
+                       for s in range(4)])  # fmt: skip
+    np.testing.assert_allclose(ours.mean(axis=0), theirs.mean(axis=0), rtol=0, atol=0.004)
+    assert 0.5 < ours.std(axis=0).mean() / theirs.std(axis=0).mean() < 2

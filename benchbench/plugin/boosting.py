@@ -15,22 +15,31 @@ over trees and normalised — ``feature_importances_``.  The one freedom is ties
 breaks an exactly equal split gain between features in a random order per node (the first
 feature in that order to reach the best gain wins, at its lowest threshold).  Given a
 ``tie_seed`` this does the same from a generator seeded with it (scikit-learn's draws, not its
-bits); else it takes the lowest position, then the lowest feature, needing no seed.  With few
-training points many features split them perfectly alike, and the lowest feature would win
-every such tie: accuracy would then lean on the order of the codes.  Sums are float64 throughout.
+bits); else it takes the lowest position, then the lowest feature, needing no seed.  Exact ties
+are common: with few training points many features split them perfectly alike, and every
+multiclass stage starts from two-valued gradients.  The lowest feature would win every such tie,
+so importances and accuracy would lean on the order of the codes (``"lowest"`` is kept for the
+evaluations made with it).  Sums are float64 throughout.
 
-Layout: for every (feature, tree) the samples are kept sorted by (node, feature value); a split
-search is then one cumulative sum per row, and a split keeps the order by a stable partition of
-each node's segment, so nothing is sorted again after the first level.
+Two forms grow the same trees.  On a CPU, with a tie seed, the compiled kernel of
+:mod:`benchbench.plugin.tree_kernel` scans each feature's sorted order once per level.  Otherwise
+(a GPU, or the lowest-feature rule) every (feature, tree) keeps its samples sorted by (node,
+feature value): a split search is one cumulative sum per row, and a split keeps the order by a
+stable partition of each node's segment, so nothing is sorted again after the first level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
+#: How a metric's trees break a split tied between latents: ``random``, from the metric's stream,
+#: as scikit-learn's unseeded trees in disentanglement_lib do; or ``lowest``, the lowest latent
+#: (what evaluations made before the option computed).
+Ties = Literal["random", "lowest"]
 FEATURE_THRESHOLD = 1e-7  # values closer than this are never split apart (scikit-learn's)
 EPSILON = float(np.finfo(np.float64).eps)  # a node this pure is a leaf
 ELEMENTS_PER_CHUNK = 2**24  # features × trees × points grown in one go, to bound the working memory
@@ -300,6 +309,48 @@ def _newton_step(leaf, gradient, onehot, factor, leaves: int) -> torch.Tensor:
     return torch.where(denominator.abs() < 1e-150, 0.0, numerator / count * factor[:, None] / denominator)
 
 
+def tie_seed(ties: Ties, rng: np.random.Generator) -> int | None:
+    """The seed a metric's trees break ties from: drawn from its stream ``rng`` for ``random``
+    (after its samples, so they stay as they were), none for ``lowest``."""
+    return int(rng.integers(2**63)) if ties == "random" else None
+
+
+def _tensor_grower(feats: _Features, max_depth: int, tie_seed: int | None):
+    """Every stage's trees grown as tensors (:func:`_grow`), as many at a time as
+    :data:`ELEMENTS_PER_CHUNK` allows: the form for a GPU."""
+    ties = None if tie_seed is None else torch.Generator(feats.x.device).manual_seed(tie_seed)
+    chunk = max(1, ELEMENTS_PER_CHUNK // feats.x.numel())
+
+    def grow(gradient: torch.Tensor):
+        columns = range(0, gradient.shape[1], chunk)
+        parts = [_grow(feats, gradient[:, lo : lo + chunk], max_depth, ties) for lo in columns]
+        return tuple(torch.cat(part) for part in zip(*parts))
+
+    return grow
+
+
+def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
+    """Every stage's trees grown by the compiled CPU kernel (:mod:`benchbench.plugin.tree_kernel`),
+    scikit-learn's trees in one pass over each feature's order, about five times faster on a CPU;
+    its tie keys drawn from ``tie_seed``."""
+    import numba
+
+    from benchbench.plugin import tree_kernel  # deferred: compiling (or loading) the kernel takes a moment
+
+    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # as --threads says
+    order = feats.order.numpy()
+    values = np.take_along_axis(feats.x.numpy().T, order, axis=1)
+    x, x_test = feats.x.numpy(), feats.x_test.numpy()
+    ties = np.random.default_rng(tie_seed)
+
+    def grow(gradient: torch.Tensor):
+        g = np.ascontiguousarray(gradient.numpy().T)
+        keys = ties.random((max_depth, g.shape[0], 2 ** (max_depth - 1), x.shape[1]))
+        return tuple(torch.from_numpy(a) for a in tree_kernel.grow(order, values, x, x_test, g, max_depth, keys))
+
+    return grow
+
+
 def fit_classifiers(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -314,25 +365,22 @@ def fit_classifiers(
     """One boosted classifier per column of ``y_train (n, J)`` on the shared features ``x_train
     (n, F)``; features tied for a split chosen at random from ``tie_seed`` (else the lowest)."""
     device = torch.device(device)
-    ties = None if tie_seed is None else torch.Generator(device).manual_seed(tie_seed)
     feats = _Features.build(x_train, x_test, device)
     n, features = feats.x.shape
     targets = _Targets.build(np.asarray(y_train).reshape(n, -1), device)
     raw, raw_test = targets.initial_raw(n, feats.x_test.shape[0])
     factor = targets.newton_factor()
     trees = targets.onehot.shape[1]
-    chunk = max(1, ELEMENTS_PER_CHUNK // (n * features))
-    leaves = 2**max_depth
+    grower = _compiled_grower if device.type == "cpu" and tie_seed is not None else _tensor_grower
+    grow = grower(feats, max_depth, tie_seed)
     importance = torch.zeros(trees, features, dtype=torch.float64, device=device)
     for _ in range(n_estimators):
         gradient = targets.negative_gradient(raw)
-        for lo in range(0, trees, chunk):
-            cols = slice(lo, min(trees, lo + chunk))
-            leaf, leaf_test, gain = _grow(feats, gradient[:, cols], max_depth, ties)
-            importance[cols] += gain
-            value = _newton_step(leaf, gradient[:, cols].T, targets.onehot[:, cols].T, factor[cols], leaves)
-            raw[:, cols] += learning_rate * value.gather(1, leaf).T
-            raw_test[:, cols] += learning_rate * value.gather(1, leaf_test).T
+        leaf, leaf_test, gain = grow(gradient)
+        importance += gain
+        value = _newton_step(leaf, gradient.T, targets.onehot.T, factor, 2**max_depth)
+        raw += learning_rate * value.gather(1, leaf).T
+        raw_test += learning_rate * value.gather(1, leaf_test).T
     fits = []
     for j, cols in enumerate(targets.slices):
         total = importance[cols].sum(dim=0)

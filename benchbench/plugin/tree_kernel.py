@@ -21,6 +21,18 @@ FEATURE_THRESHOLD = 1e-7
 EPSILON = float(np.finfo(np.float64).eps)
 
 
+@numba.njit(cache=True)
+def _route(points, node, feature, threshold):  # pragma: no cover - compiled
+    """Send each of ``points`` from its node k to child 2k, or 2k + 1 where k splits and its
+    value of the split's feature exceeds the threshold (scikit-learn's ``x > threshold``)."""
+    for q in range(points.shape[0]):
+        k = node[q]
+        child = 2 * k
+        if feature[k] >= 0 and points[q, feature[k]] > threshold[k]:
+            child += 1
+        node[q] = child
+
+
 @numba.njit(parallel=True, cache=True)
 def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma: no cover - compiled
     """Grow one tree per row of ``gradient (trees, n)``.
@@ -93,21 +105,13 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma:
             c_count = np.zeros(children, np.float64)
             c_total = np.zeros(children, np.float64)
             c_squares = np.zeros(children, np.float64)
+            _route(x, node, best_feature, threshold)
+            _route(x_test, node_test, best_feature, threshold)
             for p in range(n):
-                k = node[p]
-                child = 2 * k
-                if best_feature[k] >= 0 and x[p, best_feature[k]] > threshold[k]:
-                    child += 1
-                node[p] = child
+                child = node[p]
                 c_count[child] += 1.0
                 c_total[child] += g[p]
                 c_squares[child] += g[p] * g[p]
-            for q in range(m):
-                k = node_test[q]
-                child = 2 * k
-                if best_feature[k] >= 0 and x_test[q, best_feature[k]] > threshold[k]:
-                    child += 1
-                node_test[q] = child
             for k in range(slots):
                 split = best_feature[k] >= 0
                 if split:

@@ -26,6 +26,7 @@ from benchbench.api import (
     defined_by,
     execution,
     fit_classifiers,
+    introduced,
     metrics,
     profiles,
     sample_codes,
@@ -64,6 +65,7 @@ def completeness(importance: np.ndarray) -> float:
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 1000, "num_test": 500})
 @execution("device")
+@introduced(ties="lowest")
 def dci(
     dataset,
     model,

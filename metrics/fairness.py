@@ -32,6 +32,7 @@ from benchbench.api import (
     encode,
     execution,
     fit_classifiers,
+    introduced,
     metrics,
     profiles,
     sample_codes,
@@ -88,6 +89,7 @@ def summaries(matrix: np.ndarray, prefix: str) -> dict[str, float]:
 @bounds(num_train=COUNT, num_test_points_per_class=COUNT)
 @profiles(fast={"num_train": 2000, "num_test_points_per_class": 50})
 @execution("device")
+@introduced(ties="lowest")
 def fairness(
     dataset,
     model,

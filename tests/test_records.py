@@ -65,3 +65,14 @@ def test_execution_options_stay_out_of_the_key_and_are_recorded():
     assert cpu.to_json()["execution"] == ["device"] and EvalSpec.from_json(cpu.to_json()).key == cpu.key
     assert declaration("dci").is_default({**declaration("dci").resolve({}), "device": "cuda"})
     assert "execution" not in EvalSpec.of("mig").to_json()  # a metric without any keeps its record as it was
+
+
+def test_an_option_introduced_later_keeps_the_records_made_before_it_under_their_key():
+    """dci's ``ties`` came after records of it existed: at ``lowest``, what they computed, it is
+    left out of the key (the committed quick run's records are found); at its default it is a
+    new evaluation."""
+    before = EvalSpec("dci", {"num_train": 1000, "num_test": 500, "device": None}, ("device",))  # as recorded then
+    lowest = EvalSpec.of("dci", {"num_train": 1000, "num_test": 500, "ties": "lowest"})
+    assert lowest.key == before.key == "231c02aa4e44"
+    assert EvalSpec.of("dci", {"num_train": 1000, "num_test": 500}).key != before.key  # ties = "random"
+    assert lowest.options["ties"] == "lowest"  # recorded, only not hashed

@@ -109,6 +109,13 @@ def execution(*options: str):
     return _sugar("execution", options)
 
 
+def introduced(**before: Any):
+    """Declare options added after evaluations were recorded, each with the value that computes
+    what the metric computed before it existed: at that value the option is left out of the key,
+    so those records stay the evaluation they were (``@introduced(ties="lowest")``)."""
+    return _sugar("introduced", dict(before))
+
+
 def better(**directions: Direction):
     """Declare which way each headline output is better: ``@better(mse="lower")``.
 
@@ -156,7 +163,8 @@ _REQUIRED = inspect.Parameter.empty
 class Option:
     """One option of a metric: its default (``inspect.Parameter.empty``: required), the type its
     annotation says, its range (:func:`bounds`), whether it names factors (:func:`names_factors`)
-    and whether it only says how the metric runs (:func:`execution`: not part of the key)."""
+    and whether it only says how the metric runs (:func:`execution`: not part of the key); an
+    option :func:`introduced` later names the value that computes what came before it (``before``)."""
 
     name: str
     default: Any
@@ -164,6 +172,7 @@ class Option:
     bounds: tuple[float, float] | None = None
     names_factors: bool = False
     execution: bool = False
+    before: Any = _REQUIRED  # the value that computes what the metric did before this option (:func:`introduced`)
 
     def check(self, value: Any, where: str) -> Any:
         """``value`` if it has this option's type and range, else one line naming ``where.name``."""
@@ -210,6 +219,7 @@ class Metric:
             "bounds": getattr(fn, "bounds", {}),
             "names_factors": getattr(fn, "names_factors", ()),
             "execution": getattr(fn, "execution", ()),
+            "introduced": getattr(fn, "introduced", {}),
         }
         keyword = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
         for what, names in declared.items():
@@ -226,6 +236,7 @@ class Metric:
                 declared["bounds"].get(p.name),
                 p.name in declared["names_factors"],
                 p.name in declared["execution"],
+                declared["introduced"].get(p.name, _REQUIRED),
             )
         better_of, shown = getattr(fn, "better", {}), getattr(fn, "shown_as", {})
         outputs = {o: Output(o, shown.get(o), better_of.get(o)) for o in {**better_of, **shown}}
@@ -366,7 +377,8 @@ def check_profile(profile: str | None, names) -> None:
 @dataclass(frozen=True)
 class EvalSpec:
     """One evaluation: a metric and its fully resolved options (see :meth:`Metric.resolve`); the
-    options in ``execution`` say how it runs and are left out of its key."""
+    options in ``execution`` say how it runs and are left out of its key, as is an option
+    :func:`introduced` after records existed when it has the value that computes what they did."""
 
     metric: str
     options: dict[str, Any]
@@ -383,7 +395,8 @@ class EvalSpec:
     @property
     def key(self) -> str:
         """Hash of the metric's name and the options that say what it computes: the evaluation's folder name."""
-        identity = {k: v for k, v in self.options.items() if k not in self.execution}
+        before = {k: o.before for k, o in declaration(self.metric).options.items()} if self.metric in metrics else {}
+        identity = {k: v for k, v in self.options.items() if k not in self.execution and before.get(k, _REQUIRED) != v}
         text = canonical_json({"metric": self.metric, "options": identity})
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

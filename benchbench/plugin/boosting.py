@@ -119,6 +119,7 @@ class _Features:
     x: torch.Tensor  # (n, F) float64 holding float32 values, as scikit-learn's trees see them
     x_test: torch.Tensor
     order: torch.Tensor  # (F, n) points sorted by each feature
+    values: torch.Tensor  # (F, n) each feature's values in that order
     index: torch.dtype  # int32 on the CPU (half the memory traffic), int64 elsewhere
     # Points whose next larger value of feature f lies within 1e-7, and their ranks in feature f,
     # padded to (F, S) with -1: the only places where a split between node neighbours may be
@@ -140,6 +141,7 @@ class _Features:
             x=x,
             x_test=torch.as_tensor(np.asarray(x_test, np.float32), device=device).double(),
             order=order,
+            values=values,
             index=torch.int32 if device.type == "cpu" else torch.int64,
             tied=torch.where(pad, -1, order.gather(1, rank.clamp(max=n - 1))),
             tied_rank=torch.where(pad, -1, rank),
@@ -338,15 +340,15 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
     from benchbench.plugin import tree_kernel  # deferred: compiling (or loading) the kernel takes a moment
 
     numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # as --threads says
-    order = feats.order.numpy()
-    values = np.take_along_axis(feats.x.numpy().T, order, axis=1)
+    order, values = feats.order.numpy(), feats.values.numpy()
     x, x_test = feats.x.numpy(), feats.x_test.numpy()
     ties = np.random.default_rng(tie_seed)
 
     def grow(gradient: torch.Tensor):
         g = np.ascontiguousarray(gradient.numpy().T)
         keys = ties.random((max_depth, g.shape[0], 2 ** (max_depth - 1), x.shape[1]))
-        return tuple(torch.from_numpy(a) for a in tree_kernel.grow(order, values, x, x_test, g, max_depth, keys))
+        grown = tree_kernel.grow(order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON)
+        return tuple(torch.from_numpy(a) for a in grown)
 
     return grow
 

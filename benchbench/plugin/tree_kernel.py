@@ -17,8 +17,28 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-FEATURE_THRESHOLD = 1e-7
-EPSILON = float(np.finfo(np.float64).eps)
+
+@numba.njit(cache=True)
+def _node_stats(node, g, slots):  # pragma: no cover - compiled
+    """Count, sum and sum of squares of ``g`` over each node's points, in the points' order."""
+    count = np.zeros(slots, np.float64)
+    total = np.zeros(slots, np.float64)
+    squares = np.zeros(slots, np.float64)
+    for p in range(node.shape[0]):
+        k = node[p]
+        count[k] += 1.0
+        total[k] += g[p]
+        squares[k] += g[p] * g[p]
+    return count, total, squares
+
+
+@numba.njit(cache=True)
+def _impurity(count, total, squares):  # pragma: no cover - compiled
+    """A node's squared-error impurity (0 for an empty one)."""
+    if count == 0:
+        return 0.0
+    mean = total / count
+    return squares / count - mean * mean
 
 
 @numba.njit(cache=True)
@@ -34,8 +54,9 @@ def _route(points, node, feature, threshold):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma: no cover - compiled
-    """Grow one tree per row of ``gradient (trees, n)``.
+def grow(order, sorted_values, x, x_test, gradient, max_depth, keys, feature_threshold, epsilon):  # pragma: no cover
+    """Grow one tree per row of ``gradient (trees, n)``; values closer than ``feature_threshold``
+    are never split apart, a node with impurity at most ``epsilon`` is a leaf (scikit-learn's).
 
     ``order (F, n)``: points sorted by each feature (stable), ``sorted_values (F, n)`` their
     values; ``x (n, F)`` and ``x_test (m, F)`` float64 holding float32 values; ``keys
@@ -49,28 +70,19 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma:
     leaf = np.zeros((trees, n), np.int64)
     leaf_test = np.zeros((trees, m), np.int64)
     importance = np.zeros((trees, features), np.float64)
-    slots_max = 2**max_depth
     for t in numba.prange(trees):
         g = gradient[t]
         node = leaf[t]
         node_test = leaf_test[t]
-        open_ = np.ones(slots_max, np.bool_)
-        count = np.zeros(slots_max, np.float64)
-        total = np.zeros(slots_max, np.float64)
-        squares = np.zeros(slots_max, np.float64)
-        for p in range(n):
-            count[0] += 1.0
-            total[0] += g[p]
-            squares[0] += g[p] * g[p]
+        open_ = np.ones(2**max_depth, np.bool_)
+        count, total, squares = _node_stats(node, g, 1)
         for depth in range(max_depth):
             slots = 2**depth
             impurity = np.zeros(slots, np.float64)
             splittable = np.zeros(slots, np.bool_)
             for k in range(slots):
-                if count[k] > 0:
-                    mean = total[k] / count[k]
-                    impurity[k] = squares[k] / count[k] - mean * mean
-                splittable[k] = open_[k] and count[k] >= 2 and impurity[k] > EPSILON
+                impurity[k] = _impurity(count[k], total[k], squares[k])
+                splittable[k] = open_[k] and count[k] >= 2 and impurity[k] > epsilon
             best_gain = np.full(slots, -np.inf)
             best_feature = np.full(slots, -1, np.int64)
             threshold = np.zeros(slots, np.float64)
@@ -87,7 +99,7 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma:
                         continue
                     value = sorted_values[f, r]
                     left = seen[k]
-                    if left > 0 and value > last[k] + FEATURE_THRESHOLD:
+                    if left > 0 and value > last[k] + feature_threshold:
                         right = count[k] - left
                         rest = total[k] - running[k]
                         gain = running[k] * running[k] / left + rest * rest / right
@@ -101,29 +113,17 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys):  # pragma:
                     seen[k] = left + 1
                     running[k] += g[p]
                     last[k] = value
-            children = 2 * slots
-            c_count = np.zeros(children, np.float64)
-            c_total = np.zeros(children, np.float64)
-            c_squares = np.zeros(children, np.float64)
             _route(x, node, best_feature, threshold)
             _route(x_test, node_test, best_feature, threshold)
-            for p in range(n):
-                child = node[p]
-                c_count[child] += 1.0
-                c_total[child] += g[p]
-                c_squares[child] += g[p] * g[p]
+            c_count, c_total, c_squares = _node_stats(node, g, 2 * slots)  # the next level's nodes
             for k in range(slots):
                 split = best_feature[k] >= 0
                 if split:
                     weighted = 0.0
                     for child in (2 * k, 2 * k + 1):
-                        if c_count[child] > 0:
-                            mean = c_total[child] / c_count[child]
-                            weighted += c_count[child] * (c_squares[child] / c_count[child] - mean * mean)
+                        weighted += c_count[child] * _impurity(c_count[child], c_total[child], c_squares[child])
                     importance[t, best_feature[k]] += (count[k] * impurity[k] - weighted) / n
                 open_[2 * k] = split
                 open_[2 * k + 1] = split
-            count[:children] = c_count
-            total[:children] = c_total
-            squares[:children] = c_squares
+            count, total, squares = c_count, c_total, c_squares
     return leaf, leaf_test, importance

@@ -865,7 +865,7 @@ def _bench_metrics(names: str | None, run: str | None, cell: str | None, profile
         raise BenchbenchError("--run, --cell and --profile time metrics: name them with --metrics (or 'all')")
     if cell and not run:
         raise BenchbenchError("--cell names a model of a run: give --run too")
-    chosen = bench.per_model_metrics() if names == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    chosen = registry.metrics.names() if names == "all" else [n.strip() for n in names.split(",") if n.strip()]
     for name in chosen:
         registry.metrics.get(name)  # an unknown name is a one-line error with close matches
     check_profile(profile, chosen)

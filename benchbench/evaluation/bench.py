@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from benchbench.core.progress import log
-from benchbench.core.registry import metrics
 from benchbench.evaluation.encoders import CodeTable
 from benchbench.evaluation.evaluate import call_metric, run_metric
 from benchbench.plugin.data import GroundTruthDataset
@@ -71,8 +70,9 @@ def bench_metrics(
     profile: str | None = None,
     representations: tuple[str, ...] = ("mean",),
 ) -> list[dict]:
-    """:func:`time_metric` of each per-model metric of ``names`` on each representation, in order,
-    so a later metric finds the images an earlier one encoded (as ``evaluate`` does)."""
+    """:func:`time_metric` of each per-model metric of ``names`` (those across seeds left out) on
+    each representation, in order, so a later metric finds the images an earlier one encoded (as
+    ``evaluate`` does)."""
     rows = []
     for representation in representations:
         for name in names:
@@ -80,8 +80,3 @@ def bench_metrics(
                 continue
             rows.append(time_metric(name, dataset, model, seed, profile, representation))
     return rows
-
-
-def per_model_metrics() -> list[str]:
-    """Every registered metric that scores one model at a time."""
-    return [name for name in metrics.names() if not is_across_seeds(name)]

@@ -98,3 +98,12 @@ def test_cells_an_interrupted_run_has_not_trained_are_left_out_with_a_note(copy,
     assert out.exit_code == 0, out.output
     assert "note: 1 shared cells not trained in both runs: not compared" in out.output
     assert "all 28 outputs within 0 on 2 shared models" in out.output
+
+
+def test_a_run_with_no_model_folder_yet_is_one_line(copy, cli_runner):
+    """Its manifest lists cells, none has a folder (an import or a run stopped before any)."""
+    shutil.rmtree(copy / "cells")
+    out = cli_runner.invoke(cli, ["compare", str(REFERENCE), str(copy)])
+    assert out.exit_code == 2 and out.output.strip().splitlines() == [
+        f"Error: {REFERENCE} and {copy} share no cell: no model was trained with the same config in both"
+    ], out.output

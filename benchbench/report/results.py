@@ -188,7 +188,7 @@ def results_table(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataF
         row.update(seed=cell.seed, status="interrupted" if status == "running" and not writing else status)
         store.damaged_files(weights=weights)  # said, once: a table of a run whose model was damaged since
         rows.append({**row, **_values(store, keys)})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=None if rows else ["cell", "dataset", "method", "seed", "status"])
     hp = sorted(c for c in table.columns if c.startswith("hp."))
     front = ["cell", "dataset", "method", *hp, "seed", "status"]
     return table[[c for c in front if c in table] + [c for c in table if c not in front]]

@@ -1,4 +1,5 @@
-"""The ``benchbench`` command line: run, evaluate, status, report, compare, migrate, list, bench."""
+"""The ``benchbench`` command line: run, evaluate, status, report, compare, migrate, export, import, zoo,
+pull, list, bench."""
 
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ RESUMED = {
     "bench": "nothing was kept: run it again to measure",
     "report": "run the same command to write it again",
     "compare": "nothing was written",
+    "export": "nothing was written: run it again",
     "check": "nothing was written",
     "status": "nothing was written",
     "list": "nothing was written",
@@ -774,6 +776,88 @@ def compare(run_a, run_b, results_dir, tolerance, out, show_all, plugins) -> Non
              f"({in_a} values missing in A, {in_b} in B): evaluate the run that lacks them")  # fmt: skip
     if beyond or lacking:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("run_ref", metavar="RUN")
+@click.argument("dest")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option("--cells", multiple=True, help="Only these models: cell ids or unique id prefixes, comma-separated.")
+@click.option("--no-weights", is_flag=True, help="Records, curves and evaluations only, without the models' weights.")
+def export(run_ref, dest, results_dir, cells, no_weights) -> None:
+    """Write RUN's trained models to DEST as a bundle anyone can verify (with or without benchbench):
+    a folder, or one file if DEST ends in .tar; a path or any fsspec URL (s3://, hf://, …)."""
+    from benchbench.sharing.bundle import export_run
+
+    run = open_run(run_ref, results_dir)
+    listing = export_run(run, dest, _split(cells), weights=not no_weights)
+    size = sum(f["size"] for f in listing.files.values())
+    weights = "with weights" if listing.has_weights else "without weights"
+    click.echo(
+        f"{dest}: {len(listing.cells)} models {weights}, {len(listing.files) + 2} files, {size / 1e6:.1f} MB; "
+        f"bundle hash {listing.hash}"
+    )
+
+
+@cli.command(name="import")
+@click.argument("src")
+@click.option("--name", "run_name", help="The run to import into (default: the bundle's); merged where it exists.")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.option("--cells", multiple=True, help="Only these models: cell ids or unique prefixes.")
+@click.pass_context
+def import_(ctx, src, run_name, results_dir, cells) -> None:
+    """Import the bundle at SRC (a folder or .tar: a path or any fsspec URL) into a run: every file
+    checked before anything is kept; a stopped download resumes when run again."""
+    from benchbench.sharing.importing import import_bundle
+
+    ctx.with_resource(lines_to_stderr())
+    click.echo(import_bundle(src, results_dir, run_name, _split(cells)).line())
+
+
+@cli.group()
+def zoo() -> None:
+    """A zoo of bundles: an index (zoo.json) that lists them, their models and headline metrics."""
+
+
+@zoo.command(name="index")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def zoo_index(folder) -> None:
+    """Check every bundle in FOLDER (folders and .tar files) and list them in FOLDER/zoo.json; publish
+    the folder (any static web server, a bucket, a Hub repository) for others to pull from."""
+    from benchbench.sharing.zoo import INDEX, write_index
+
+    index = write_index(Path(folder))
+    models = sum(len(b["cells"]) for b in index["bundles"])
+    click.echo(f"{Path(folder) / INDEX}: {len(index['bundles'])} bundles, {models} models")
+
+
+@zoo.command(name="list")
+@click.argument("url")
+def zoo_list(url) -> None:
+    """The models of the zoo at URL (its zoo.json, or the folder holding it): id, bundle, label,
+    training steps and headline metrics."""
+    import pandas as pd
+
+    from benchbench.sharing.zoo import read_index, rows
+
+    table = pd.DataFrame(rows(read_index(url)[0]))
+    click.echo(table.to_string(index=False, na_rep="–", float_format=lambda v: f"{v:.4g}"))
+
+
+@cli.command()
+@click.argument("url")
+@click.argument("cells", nargs=-1, required=True)
+@click.option("--name", "run_name", help="The run to import into (default: each bundle's run).")
+@click.option("--results", "results_dir", default="results", show_default=True)
+@click.pass_context
+def pull(ctx, url, cells, run_name, results_dir) -> None:
+    """Import the models CELLS (ids or unique prefixes) of the zoo at URL, fetching only their files,
+    each bundle checked against the hash the zoo lists for it."""
+    from benchbench.sharing.zoo import pull as pull_models
+
+    ctx.with_resource(lines_to_stderr())
+    for imported in pull_models(url, list(cells), results_dir, run_name):
+        click.echo(imported.line())
 
 
 @cli.command(name="bench")

@@ -72,7 +72,8 @@ class CellStatus(_Record):
     """A cell's ``status.json``: where it is in its lifecycle (``pending → running → trained |
     failed | diverged``) and what is known of how it got there.  ``files`` (a trained cell's model,
     curve and snapshots, each with size and SHA-256) lets a reader notice damage; ``damaged``
-    says the file could not be read and this status is what it was taken for (never written)."""
+    says the file could not be read and this status is what it was taken for (never written);
+    ``imported`` where a model trained elsewhere came from (:mod:`benchbench.sharing`)."""
 
     status: Status = "pending"
     pack: str | None = None
@@ -82,6 +83,7 @@ class CellStatus(_Record):
     error: str | None = None
     files: dict[str, dict[str, Any]] | None = None
     scored: str | None = None
+    imported: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     damaged: bool = field(default=False, compare=False)
 
@@ -104,7 +106,8 @@ class EvaluationRecord(_Record):
     defaults), its outcome (``status``, ``values`` or ``error`` with ``traceback``, ``seconds``),
     where and with what it ran (cell, device, CPU threads, versions, git commit, started), for a snapshot its
     ``step``, for an across-seeds metric the ``models`` compared, and its arrays (``artifacts``
-    with each file's size and SHA-256 in ``files``)."""
+    with each file's size and SHA-256 in ``files``); ``imported`` where it was computed elsewhere
+    and brought in with its model."""
 
     metric: str
     key: str
@@ -126,6 +129,7 @@ class EvaluationRecord(_Record):
     step: int | None = None
     models: list[str] | None = None
     migrated_from: str | None = None
+    imported: dict[str, Any] | None = None
     artifacts: list[str] | None = None
     files: dict[str, dict[str, Any]] | None = None
     version: int = RECORD_VERSION
@@ -156,9 +160,9 @@ class Manifest(_Record):
     grid's evaluations (as :meth:`EvalSpec.to_json <benchbench.plugin.metric.EvalSpec.to_json>`
     gives them), its cells, and how and where it ran
     (command, plugins, pack size, executor's devices and CPU threads, versions, git commit, start/resume/end
-    times), and ``weights = "not kept"`` where its models' weights were left out on purpose (a
-    reference run: its records only).  An empty manifest (``Manifest()``) is a run not started,
-    or one whose file was unreadable."""
+    times), ``weights = "not kept"`` where its models' weights were left out on purpose (a
+    reference run: its records only), and the bundles models were ``imported`` from.  An empty
+    manifest (``Manifest()``) is a run not started, or one whose file was unreadable."""
 
     layout: int | None = None
     run: str | None = None
@@ -179,6 +183,7 @@ class Manifest(_Record):
     resumed: str | None = None
     ended: str | None = None
     weights: str | None = None
+    imported: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -50,5 +50,17 @@ def test_a_heartbeat_says_step_rate_and_time_left_at_most_once_a_minute(caplog):
     assert len(lines) == 14  # every 60 s of 900, until the last step (said by the pack's own line)
 
 
+def test_a_download_heartbeat_says_megabytes(caplog):
+    now = [0.0]
+    beat = Heartbeat("fetching b", total=50_000_000, clock=lambda: now[0], unit="MB", scale=1e6)
+    with caplog.at_level(logging.INFO, logger="benchbench"):
+        for _ in range(12):  # 4 MB every 30 s
+            now[0] += 30
+            beat(4_000_000)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "fetching b: 8.0 of 50.0 MB, 0.133 MB/s, 5 min 15 s to go"  # 42 MB left at 8/60 MB/s
+    assert len(lines) == 6
+
+
 def test_durations_read_at_a_glance():
     assert [duration(s) for s in (0.04, 9.94, 42.4, 185, 7440)] == ["0.0 s", "9.9 s", "42 s", "3 min 5 s", "2 h 4 min"]

@@ -77,10 +77,20 @@ def duration(seconds: float) -> str:
 
 class Heartbeat:
     """Called with the steps done since the last call; says ``what``'s step, steps/s and ETA,
-    at most every :data:`HEARTBEAT_SECONDS` (read when it is made)."""
+    at most every :data:`HEARTBEAT_SECONDS` (read when it is made); with another ``unit`` (a
+    download's ``MB``, counted in bytes: ``scale`` 1e6), how much of it is done, and how fast."""
 
-    def __init__(self, what: str, total: int, done: int = 0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        what: str,
+        total: int,
+        done: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        unit: str = "step",
+        scale: float = 1.0,
+    ):
         self.what, self.total, self.done, self.clock = what, total, done, clock
+        self.unit, self.scale = unit, scale
         self.every = HEARTBEAT_SECONDS
         self.start = self.last = clock()
         self.first = done
@@ -93,4 +103,8 @@ class Heartbeat:
         self.last = now
         rate = (self.done - self.first) / max(now - self.start, 1e-9)
         eta = duration((self.total - self.done) / rate) if rate > 0 else "unknown"
-        log.info(f"{self.what}: step {self.done:,} of {self.total:,}, {rate:.3g} steps/s, {eta} to go")
+        if self.unit == "step":
+            log.info(f"{self.what}: step {self.done:,} of {self.total:,}, {rate:.3g} steps/s, {eta} to go")
+        else:
+            done, total, rate = self.done / self.scale, self.total / self.scale, rate / self.scale
+            log.info(f"{self.what}: {done:,.1f} of {total:,.1f} {self.unit}, {rate:.3g} {self.unit}/s, {eta} to go")

@@ -26,7 +26,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from benchbench.core.files import atomic_write_bytes, atomic_write_json, read_json
-from benchbench.core.progress import log
+from benchbench.core.progress import Heartbeat, log
 from benchbench.core.provenance import now
 from benchbench.core.records import LAYOUT, EvaluationRecord, Manifest, canonical_json
 from benchbench.core.registry import BenchbenchError
@@ -75,9 +75,10 @@ def _stage_tar(src: str, folder: Path) -> tuple[Listing, Path]:
         if not tar_path.is_file():
             raise BenchbenchError(f"no bundle at {src}")
     else:
-        tar_path = folder / "bundle.tar"
-        log.info(f"fetching {src}")
-        Remote(src).fetch("", tar_path)
+        tar_path, remote = folder / "bundle.tar", Remote(src)
+        size = remote.size()
+        log.info(f"fetching {src}" + (f" ({size / 1e6:.1f} MB)" if size else ""))
+        remote.fetch("", tar_path, beat=Heartbeat(f"fetching {src}", size or 0, unit="MB", scale=1e6))
     try:
         listing = verify_bundle(tar_path, src)
     except Refused:
@@ -100,10 +101,12 @@ def _stage_folder(src: str, folder: Path, wanted: Iterable[str] | None, expected
     _check_hash(listing, expected, src)
     names = listing.files_of(listing.chosen(wanted, src))
     size = sum(listing.files[n]["size"] for n in names)
-    log.info(f"bundle {listing.hash[:16]}: fetching and checking {len(names)} files ({size / 1e6:.1f} MB) from {src}")
+    what = f"bundle {listing.hash[:16]}: fetching and checking {len(names)} files"
+    log.info(f"{what} ({size / 1e6:.1f} MB) from {src}")
+    beat = Heartbeat(what, size, unit="MB", scale=1e6)
     for name in names:
         facts = listing.files[name]
-        remote.fetch(name, files / name, facts["size"], facts["sha256"])
+        remote.fetch(name, files / name, facts["size"], facts["sha256"], beat)
     return listing, files
 
 

@@ -74,17 +74,26 @@ class Remote:
         except Exception as exc:
             raise BenchbenchError(f"{self.where(name)} cannot be read: {one_line(exc)}") from None
 
-    def fetch(self, name: str, dest: Path, size: int | None = None, sha256: str | None = None) -> None:
+    def size(self, name: str = "") -> int | None:
+        try:
+            return self.fs.size(self.path(name))
+        except Exception:
+            return None
+
+    def fetch(
+        self, name: str, dest: Path, size: int | None = None, sha256: str | None = None, beat=lambda n: None
+    ) -> None:
         """``name`` into ``dest``, resuming a ``.part`` a stopped download left, then checked
         against ``size`` and ``sha256`` where given: a file that is not as listed is refused in
-        one line (a wrong checksum's part is removed, so the next try downloads it anew)."""
+        one line (a wrong checksum's part is removed, so the next try downloads it anew).  ``beat``
+        is told each block's bytes (a :class:`~benchbench.core.progress.Heartbeat`)."""
         if dest.is_file() and (size is None or dest.stat().st_size == size) and sha256 in (None, sha256_of(dest)):
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         if size is None or have < size:
-            self._download(name, part, have if size is None or have <= size else 0)
+            self._download(name, part, have if size is None or have <= size else 0, beat)
         got = part.stat().st_size
         if size is not None and got != size:
             if got > size:
@@ -95,7 +104,7 @@ class Remote:
             raise Refused(f"{self.where(name)} has other bytes than its bundle lists (SHA-256): nothing imported")
         part.replace(dest)
 
-    def _download(self, name: str, part: Path, start: int) -> None:
+    def _download(self, name: str, part: Path, start: int, beat) -> None:
         """Append the remote file from byte ``start`` to ``part`` (from 0 where the server cannot
         start elsewhere)."""
         try:
@@ -114,6 +123,7 @@ class Remote:
                     while block:
                         out.write(block)
                         out.flush()
+                        beat(len(block))
                         block = src.read(CHUNK)
         except FileNotFoundError:
             raise Refused(f"{self.where(name)} not found: nothing imported") from None

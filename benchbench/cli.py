@@ -431,7 +431,10 @@ def status(run_ref, results_dir, per_cell, verify) -> None:
             size = packs.get(pack, "?")
             packed = f"pack {pack} ({size} cell{'' if size == 1 else 's'})" if pack else "no pack yet"
             done = sum(r.done for r in records)
-            click.echo(f"  {store.path.name}  {store.cell().label:<{width}}  {shown:<11} {packed}, {done} evaluations")
+            came = f", imported from {status.imported['from']}" if status.imported else ""
+            click.echo(
+                f"  {store.path.name}  {store.cell().label:<{width}}  {shown:<11} {packed}, {done} evaluations{came}"
+            )
     if verify and diagnoses():
         sys.exit(1)
 

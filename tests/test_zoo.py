@@ -168,6 +168,8 @@ def test_round_trip_over_http_is_identical_bit_for_bit(bundled, finished, server
         assert status["imported"]["from"] == source and status["status"] == "trained"
         assert name == "tar" or status["imported"]["bundle"] == listing_hash
     assert not (tmp_path / ".imports").exists()  # nothing staged is left
+    out = invoke(cli_runner, "status", tmp_path / "folder", "--cells", "--verify")
+    assert out.output.count(f"imported from {url}/smoke") == 2 and "all match" in out.output
     # An imported run is a run: the grid trains nothing, a new evaluation computes the same as on the original.
     out = invoke(cli_runner, "run", "--grid", "smoke", "--methods", "beta_vae", "--device", "cpu", "--no-progress",
                  "--name", "folder", "--results", tmp_path)  # fmt: skip

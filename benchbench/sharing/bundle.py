@@ -90,6 +90,8 @@ class Listing:
         files, cells = raw.get("files"), raw.get("cells")
         if not isinstance(files, dict) or not isinstance(cells, dict):
             raise Refused(f"{where}: {LISTING} lists no files or no models")
+        if not all(isinstance(entry, dict) for entry in cells.values()):
+            raise Refused(f"{where}: {LISTING} lists a model that is not a JSON object")
         for name, facts in files.items():
             if not _safe(name) or not isinstance(facts, dict) or not {"size", "sha256"} <= set(facts):
                 raise Refused(f"{where}: {LISTING} lists {name!r}, which is not a file inside a bundle")
@@ -125,7 +127,8 @@ def choose(ids: list[str], wanted: Iterable[str] | None, where: str) -> list[str
         matches = [i for i in ids if i.startswith(name)]
         if len(matches) != 1:
             problem = f"matches {len(matches)} models" if matches else "is no model"
-            raise BenchbenchError(f"{name!r} {problem} of {where} (models: {', '.join(ids) or 'none'})")
+            some = ", ".join(ids[:5]) + (f", … ({len(ids)} in all)" if len(ids) > 5 else "")
+            raise BenchbenchError(f"{name!r} {problem} of {where} (models: {some or 'none'})")
         found += [m for m in matches if m not in found]
     return found
 

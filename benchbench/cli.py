@@ -800,6 +800,11 @@ def export(run_ref, dest, results_dir, cells, no_weights) -> None:
         f"{dest}: {len(listing.cells)} models {weights}, {len(listing.files) + 2} files, {size / 1e6:.1f} MB; "
         f"bundle hash {listing.hash}"
     )
+    scored = sum(s.scored() is not None for s in run.cell_stores())
+    if scored and not cells:
+        click.echo(
+            f"note: {scored} encoders scored here, not trained here, are not in it (their sources are elsewhere)"
+        )
 
 
 @cli.command(name="import")

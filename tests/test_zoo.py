@@ -153,6 +153,10 @@ def test_export_is_whole_or_nothing(finished, tmp_path, cli_runner, monkeypatch)
         bundle.export_run(RunStore(finished), str(tmp_path / "new.tar"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no bundle, no leftover
     assert_one_line_error(invoke(cli_runner, "export", finished, tmp_path / "c", "--cells", "zz", code=2), "zz")
+    baselines = ROOT / "results" / "reference" / "baselines"  # encoders scored there, none trained
+    out = invoke(cli_runner, "export", baselines, tmp_path / "c", code=2)
+    assert_one_line_error(out, "no trained model to export", "scored encoders were not trained here")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
 
 def test_round_trip_over_http_is_identical_bit_for_bit(bundled, finished, server, tmp_path, cli_runner):

@@ -235,7 +235,9 @@ def _cells_to_export(run: RunStore, wanted: Iterable[str] | None) -> list[CellSt
     if damaged:
         raise BenchbenchError(f"{run.path}: model {damaged[0]} is damaged (said above); nothing exported")
     if not chosen:
-        raise BenchbenchError(f"{run.path} has no trained model to export")
+        scored = sum(s.status().scored is not None for s in stores.values())
+        why = f" (its {scored} scored encoders were not trained here)" if scored else ""
+        raise BenchbenchError(f"{run.path} has no trained model to export{why}")
     return [stores[i] for i in chosen]
 
 

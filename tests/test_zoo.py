@@ -253,6 +253,21 @@ def test_cell_ids_must_be_their_configs_hashes(bundled, tmp_path, cli_runner):
     out = invoke(cli_runner, "import", folder, "--results", tmp_path / "r", code=2)
     assert_one_line_error(out, f"cell {config.parent.name}'s config hashes to", "do not match", "nothing imported")
     assert not (tmp_path / "r" / "smoke").exists()
+    # A record that is not one, and a listing that says a model failed: refused, and not believed.
+    folder = shutil.copytree(bundled / "smoke", tmp_path / "forged2")
+    record = next(folder.glob("cells/*/evaluations/mig/*/evaluation.json"))
+    record.write_text("[1, 2]")
+    relisted(folder)
+    out = invoke(cli_runner, "import", folder, "--results", tmp_path / "r", code=2)
+    assert_one_line_error(out, "evaluation.json is not a whole evaluation record", "nothing imported")
+    folder = shutil.copytree(bundled / "smoke", tmp_path / "forged3")
+    listing = json.loads((folder / "bundle.json").read_text())
+    for entry in listing["cells"].values():
+        entry["training"].update(status="failed", error="forged")
+    (folder / "bundle.json").write_text(json.dumps(listing))
+    invoke(cli_runner, "import", folder, "--results", tmp_path / "r")
+    statuses = [json.loads(p.read_text()) for p in (tmp_path / "r" / "smoke").glob("cells/*/status.json")]
+    assert [s["status"] for s in statuses] == ["trained"] * 2 and not any("error" in s for s in statuses)
 
 
 def test_merging_adds_what_a_run_lacks_and_duplicates_nothing(finished, tmp_path, cli_runner):

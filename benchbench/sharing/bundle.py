@@ -36,6 +36,7 @@ import torch
 
 from benchbench.core.files import atomic_write_bytes, file_facts
 from benchbench.core.provenance import now, versions
+from benchbench.core.records import EvaluationRecord
 from benchbench.core.registry import BenchbenchError, one_line
 from benchbench.planning.cells import Cell
 from benchbench.plugin.metric import shown_name
@@ -51,8 +52,8 @@ LISTING = "bundle.json"
 SUMS = "SHA256SUMS"
 CARD = "README.md"
 WEIGHTS = "model.safetensors"
-#: Facts of a cell's status that describe its training, not where it stands.
-_NOT_TRAINING = {"status", "files", "error", "imported", "scored"}
+#: Facts of a cell's status that say where it stands, not how it trained: never carried by a bundle.
+NOT_TRAINING = {"status", "files", "error", "imported", "scored"}
 
 
 def weights_bytes(state_dict: dict[str, torch.Tensor]) -> bytes:
@@ -142,7 +143,8 @@ def _config_id(config: Any) -> str | None:
 
 def check_cells(folder: Path, listing: Listing, cells: list[str], where: str) -> None:
     """Refuse a bundle whose cell ids are not the hashes of their configs — the one in each
-    cell's folder and the one its listing gives (its names would say one model and hold another)."""
+    cell's folder and the one its listing gives (its names would say one model and hold another)
+    — or whose evaluation records cannot be read with their arrays: before anything is merged."""
     for cell_id in cells:
         try:
             config = json.loads((folder / "cells" / cell_id / "config.json").read_bytes())
@@ -154,6 +156,13 @@ def check_cells(folder: Path, listing: Listing, cells: list[str], where: str) ->
                     f"{where}: cell {cell_id}'s config hashes to {actual}: the bundle's cell ids do not match "
                     "its configs, nothing imported"
                 )
+        for path in sorted((folder / "cells" / cell_id).rglob("evaluation.json")):
+            try:
+                record = EvaluationRecord.from_json(json.loads(path.read_bytes()))
+            except ValueError:
+                record = None
+            if record is None or not all((path.parent / name).is_file() for name in record.files or {}):
+                raise Refused(f"{where}: {path.relative_to(folder)} is not a whole evaluation record: nothing imported")
 
 
 def verify_bundle(path: Path, where: str) -> Listing:
@@ -274,7 +283,7 @@ def build(run: RunStore, out: Path, wanted: Iterable[str] | None = None, weights
     for store in stores:
         cell, status = store.cell(), store.status()
         _write_cell(store, out / "cells" / cell.id, weights)
-        training = {k: v for k, v in status.to_json().items() if k not in _NOT_TRAINING}
+        training = {k: v for k, v in status.to_json().items() if k not in NOT_TRAINING}
         pack = run.pack_store(status.pack) if status.pack else None
         if pack is not None and pack.info_path.is_file():
             (out / "packs" / pack.id).mkdir(parents=True, exist_ok=True)

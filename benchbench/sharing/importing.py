@@ -33,6 +33,7 @@ from benchbench.core.registry import BenchbenchError
 from benchbench.planning.grids import check_run_name
 from benchbench.sharing.bundle import (
     LISTING,
+    NOT_TRAINING,
     WEIGHTS,
     Listing,
     check_cells,
@@ -163,7 +164,8 @@ def _install(source: Path, built: Path, entry: dict[str, Any], provenance: dict[
         if (source / model / WEIGHTS).is_file():
             CellStore(built / model).save_model(weights_from((source / model / WEIGHTS).read_bytes()))
         _add_evaluations(source / model, built / model, provenance)
-    store.mark_trained(**entry.get("training", {}), imported=provenance)
+    training = entry.get("training") if isinstance(entry.get("training"), dict) else {}
+    store.mark_trained(**{k: v for k, v in training.items() if k not in NOT_TRAINING}, imported=provenance)
 
 
 def _merge_cell(

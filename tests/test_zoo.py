@@ -344,6 +344,8 @@ def test_a_zoo_lists_its_bundles_and_pull_fetches_only_the_models_asked(bundled,
     out = invoke(cli_runner, "zoo", "index", root)
     assert "2 bundles, 4 models" in out.output
     cells = sorted(p.name for p in (finished / "cells").iterdir())
+    page = (root / "README.md").read_text()
+    assert page.count(f"`{cells[0]}`") == 2 and "smoke/README.md" in page
     listed = invoke(cli_runner, "zoo", "list", url).output
     assert all(c in listed for c in cells) and "beta_vae_score.eval_accuracy" in listed
     out = invoke(cli_runner, "pull", url, cells[0][:6], "--results", tmp_path)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchbench.core.files import atomic_write_json
+from benchbench.core.files import atomic_write_bytes, atomic_write_json
 from benchbench.core.provenance import now
 from benchbench.core.registry import BenchbenchError
 from benchbench.sharing.bundle import choose, verify_bundle
@@ -18,13 +18,14 @@ from benchbench.sharing.importing import Imported, import_bundle
 from benchbench.sharing.transfer import Refused, Remote
 
 INDEX = "zoo.json"
+PAGE = "README.md"
 FORMAT = "benchbench-zoo"
 VERSION = 1
 
 
 def write_index(folder: Path) -> dict[str, Any]:
     """Index every bundle (a folder with a ``bundle.json``, or a ``.tar``) directly in ``folder``,
-    each checked whole first, into ``folder/zoo.json``."""
+    each checked whole first, into ``folder/zoo.json`` (and ``README.md``, the same for a person)."""
     bundles = []
     for path in sorted(folder.iterdir()):
         if not ((path / "bundle.json").is_file() or (path.is_file() and path.suffix == ".tar")):
@@ -48,7 +49,29 @@ def write_index(folder: Path) -> dict[str, Any]:
         raise BenchbenchError(f"{folder} holds no bundle (a folder with bundle.json, or a .tar) to index")
     index = {"format": FORMAT, "version": VERSION, "indexed": now(), "bundles": bundles}
     atomic_write_json(folder / INDEX, index)
+    atomic_write_bytes(folder / PAGE, _page(index).encode())
     return index
+
+
+def _page(index: dict[str, Any]) -> str:
+    """The zoo's ``README.md``, for a person browsing where it is published: each bundle, its
+    models, and how to pull one (the numbers are in each bundle's own card)."""
+    lines = ["# A benchbench zoo", "", f"Indexed {index['indexed']}; `zoo.json` lists the same for `benchbench`.", ""]
+    for bundle in index["bundles"]:
+        card = f"{bundle['path']}/README.md" if not bundle["path"].endswith(".tar") else "its README.md"
+        lines += [
+            f"## `{bundle['path']}`: run `{bundle['run']}`, grid `{bundle['grid']}`",
+            "",
+            f"{len(bundle['cells'])} models, weights {bundle['weights']}; bundle hash `{bundle['hash']}`; "
+            f"model card: {card}.",
+            "",
+            "| model | label | steps |",
+            "| --- | --- | --- |",
+            *(f"| `{c}` | {e['label']} | {e['config'].get('steps', '—')} |" for c, e in bundle["cells"].items()),
+            "",
+        ]
+    lines += ["One model: `benchbench pull <this folder's URL> <model id or a unique prefix>`.", ""]
+    return "\n".join(lines)
 
 
 def read_index(url: str) -> tuple[dict[str, Any], str]:

@@ -36,12 +36,15 @@ def git_commit() -> str | None:
 
 @functools.cache
 def versions() -> dict[str, str]:
+    """Each package's installed version; torch's as it names its own build (``2.14.1+cu130``,
+    ``2.13.0+cpu``), which a wheel's metadata may leave out and which decides float results."""
     found = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             pass
+    found["torch"] = torch.__version__
     return found
 
 

@@ -84,8 +84,17 @@ def file_facts(path: Path) -> dict[str, Any]:
     """Size and SHA-256 of a finished file, recorded where it is written so that damage done to it
     later is found: a changed size at a glance, other bytes of the same size by :func:`file_problem`
     with ``verify``."""
-    data = path.read_bytes()
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    with open(path, "rb") as fh:
+        return stream_facts(fh)
+
+
+def stream_facts(stream) -> dict[str, Any]:
+    """:func:`file_facts` of what a binary stream holds (a file, a tar member), read a block at a time."""
+    digest, size = hashlib.sha256(), 0
+    while block := stream.read(1 << 20):
+        digest.update(block)
+        size += len(block)
+    return {"size": size, "sha256": digest.hexdigest()}
 
 
 def file_problem(path: Path, recorded: dict[str, Any], verify: bool = False) -> str | None:

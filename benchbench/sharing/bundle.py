@@ -34,7 +34,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from benchbench.core.files import atomic_write_bytes, file_facts
+from benchbench.core.files import atomic_write_bytes, file_facts, stream_facts
 from benchbench.core.provenance import now, versions
 from benchbench.core.records import EvaluationRecord
 from benchbench.core.registry import BenchbenchError, one_line
@@ -43,7 +43,7 @@ from benchbench.plugin.metric import shown_name
 from benchbench.report.results import described, evaluation_keys
 from benchbench.report.settings import protocol_note, run_study, training_settings
 from benchbench.sharing.card import model_card
-from benchbench.sharing.transfer import CHUNK, Refused, filesystem, is_local
+from benchbench.sharing.transfer import Refused, filesystem, is_local
 from benchbench.storage.store import CellStore, RunStore
 
 FORMAT = "benchbench-bundle"
@@ -195,7 +195,8 @@ def verify_bundle(path: Path, where: str) -> Listing:
         for name, facts in listing.files.items():
             if name not in names:
                 raise Refused(f"{where} lacks {name}, which its listing names: nothing imported")
-            size, sha = _facts(opened(name))
+            found = stream_facts(opened(name))
+            size, sha = found["size"], found["sha256"]
             if size != facts["size"]:
                 raise Refused(
                     f"{where}: {name} has {size} bytes, not the {facts['size']} its bundle lists: nothing imported"
@@ -203,14 +204,6 @@ def verify_bundle(path: Path, where: str) -> Listing:
             if sha != facts["sha256"]:
                 raise Refused(f"{where}: {name} has other bytes than its bundle lists (SHA-256): nothing imported")
     return listing
-
-
-def _facts(stream) -> tuple[int, str]:
-    sha, size = hashlib.sha256(), 0
-    while block := stream.read(CHUNK):
-        sha.update(block)
-        size += len(block)
-    return size, sha.hexdigest()
 
 
 # ------------------------------------------------------------------------------------- export

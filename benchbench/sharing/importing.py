@@ -25,7 +25,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from benchbench.core.files import atomic_write_bytes, atomic_write_json, read_json
+from benchbench.core.files import atomic_write_bytes, atomic_write_json, file_facts, read_json
 from benchbench.core.progress import Heartbeat, log
 from benchbench.core.provenance import now
 from benchbench.core.records import LAYOUT, EvaluationRecord, Manifest, canonical_json
@@ -42,7 +42,7 @@ from benchbench.sharing.bundle import (
     weights_bytes,
     weights_from,
 )
-from benchbench.sharing.transfer import Refused, Remote, filesystem, is_local, sha256_of
+from benchbench.sharing.transfer import Refused, Remote, filesystem, is_local
 from benchbench.storage.migrate import upgrade
 from benchbench.storage.store import CellStore, RunStore
 
@@ -184,7 +184,7 @@ def _merge_cell(
     for model in _models(source):
         here, theirs = CellStore(store.path / model), source / model / WEIGHTS
         if here.model_path.is_file() and theirs.is_file():
-            same.append(digest(weights_bytes(here.load_model())) == sha256_of(theirs))
+            same.append(digest(weights_bytes(here.load_model())) == file_facts(theirs)["sha256"])
             added += _add_evaluations(source / model, here.path, provenance) if same[-1] else 0
     if added:
         return "evaluations added"

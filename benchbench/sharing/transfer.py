@@ -8,11 +8,11 @@ time, and a file that is not what was listed is never taken for it.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import fsspec
 
+from benchbench.core.files import file_facts
 from benchbench.core.registry import BenchbenchError, one_line
 
 #: Bytes read per request: each is a range request over HTTP.
@@ -32,14 +32,6 @@ def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
         raise BenchbenchError(f"{url}: reading {protocol}:// needs its fsspec package ({one_line(exc)})") from None
     except ValueError as exc:
         raise BenchbenchError(f"{url}: {one_line(exc)}") from None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_local(url: str) -> bool:
@@ -87,7 +79,11 @@ class Remote:
         against ``size`` and ``sha256`` where given: a file that is not as listed is refused in
         one line (a wrong checksum's part is removed, so the next try downloads it anew).  ``beat``
         is told each block's bytes (a :class:`~benchbench.core.progress.Heartbeat`)."""
-        if dest.is_file() and (size is None or dest.stat().st_size == size) and sha256 in (None, sha256_of(dest)):
+        if (
+            dest.is_file()
+            and (size is None or dest.stat().st_size == size)
+            and sha256 in (None, file_facts(dest)["sha256"])
+        ):
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
@@ -99,7 +95,7 @@ class Remote:
             if got > size:
                 part.unlink()
             raise Refused(f"{self.where(name)} has {got} bytes, not the {size} its bundle lists: nothing imported")
-        if sha256 is not None and sha256_of(part) != sha256:
+        if sha256 is not None and file_facts(part)["sha256"] != sha256:
             part.unlink()
             raise Refused(f"{self.where(name)} has other bytes than its bundle lists (SHA-256): nothing imported")
         part.replace(dest)

@@ -230,14 +230,15 @@ def _headline(store: CellStore, grid: list[dict[str, Any]]) -> dict[str, dict[st
 
 def _cells_to_export(run: RunStore, wanted: Iterable[str] | None) -> list[CellStore]:
     stores = {s.path.name: s for s in run.cell_stores()}
-    trained = [i for i, s in stores.items() if s.status().status == "trained" and s.status().scored is None]
+    statuses = {i: s.status() for i, s in stores.items()}
+    trained = [i for i, s in statuses.items() if s.status == "trained" and s.scored is None]
     chosen = choose(trained, wanted, f"{run.path}'s trained models")
     weights = not run.keeps_no_weights()
     damaged = [i for i in chosen if stores[i].damaged_files(verify=True, weights=weights)]
     if damaged:
         raise BenchbenchError(f"{run.path}: model {damaged[0]} is damaged (said above); nothing exported")
     if not chosen:
-        scored = sum(s.status().scored is not None for s in stores.values())
+        scored = sum(s.scored is not None for s in statuses.values())
         why = f" (its {scored} scored encoders were not trained here)" if scored else ""
         raise BenchbenchError(f"{run.path} has no trained model to export{why}")
     return [stores[i] for i in chosen]

@@ -4,7 +4,8 @@ A plugin written against these names keeps working when the engine's modules mov
 the public contract (docs/plugins.md), and the built-in plugins import nothing else.  Where each
 name is defined — :mod:`benchbench.plugin.method`, :mod:`~benchbench.plugin.metric`,
 :mod:`~benchbench.plugin.data`, :mod:`~benchbench.plugin.representation`,
-:mod:`~benchbench.plugin.stats`, :mod:`~benchbench.plugin.boosting` and the registries of
+:mod:`~benchbench.plugin.stats`, :mod:`~benchbench.plugin.boosting`,
+:mod:`~benchbench.plugin.logistic` and the registries of
 :mod:`benchbench.core.registry` — documents it.  Checking a plugin before a grid meets it is
 :mod:`benchbench.testing`'s.
 """
@@ -40,6 +41,7 @@ from benchbench.plugin.data import (
     npz_shape,
     require_files,
 )
+from benchbench.plugin.logistic import LogisticFit, OneVsRestFit, fit_logistic_cv, fit_one_vs_rest_cv
 from benchbench.plugin.method import Auxiliary, Inputs, Method
 from benchbench.plugin.metric import (
     COUNT,
@@ -143,6 +145,10 @@ __all__ = [
     "pearson_matrix",
     "standardise",
     "fit_classifiers",
+    "fit_logistic_cv",
+    "fit_one_vs_rest_cv",
+    "LogisticFit",
+    "OneVsRestFit",
     "Ties",
     "tie_seed",
     # a dataset

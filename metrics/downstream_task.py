@@ -38,6 +38,9 @@ from benchbench.api import (
     defined_by,
     execution,
     fit_classifiers,
+    fit_logistic_cv,
+    fit_one_vs_rest_cv,
+    introduced,
     metrics,
     profiles,
     sample_codes,
@@ -46,6 +49,7 @@ from benchbench.api import (
 )
 
 Predictor = Literal["logistic_regression", "boosted_trees"]
+Solver = Literal["batched", "scikit-learn"]
 PREDICTORS = ["logistic_regression", "boosted_trees"]  # the study's two (defaults are never mutated)
 STUDY_SIZES = [10, 100, 1000, 10_000]
 
@@ -62,23 +66,37 @@ def logistic_regression_cv(mode: Mode):
     return LogisticRegressionCV(**study, max_iter=1000)
 
 
-def regression_accuracies(x_train, y_train, x_test, y_test, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test accuracy per factor of a cross-validated logistic regression per factor."""
+def scikit_learn_fit(x_train, y_train, mode: Mode):
+    """The predictor fitted by scikit-learn itself (what every evaluation made before ``solver``
+    computed)."""
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
+    model = logistic_regression_cv(mode)
+    with warnings.catch_warnings(), threadpool_limits(1):  # small products: threads only contend (2× slower)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # compat keeps the study's 100 iterations
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's notice of its fitted attributes' rename
+        return model.fit(x_train, y_train)
+
+
+def regression_accuracies(
+    x_train, y_train, x_test, y_test, mode: Mode, solver: Solver = "batched", device=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test accuracy per factor of a cross-validated logistic regression per factor."""
+    learnt = [j for j in range(y_train.shape[1]) if np.unique(y_train[:, j]).size > 1]
+    if solver == "scikit-learn":
+        models = [scikit_learn_fit(x_train, y_train[:, j], mode) for j in learnt]
+    else:
+        fit = fit_one_vs_rest_cv if mode == "compat" else fit_logistic_cv
+        models = fit(x_train, y_train[:, learnt], max_iter=100 if mode == "compat" else 1000, device=device)
+    fitted = dict(zip(learnt, models))
     train, test = [], []
     for j in range(y_train.shape[1]):
-        if np.unique(y_train[:, j]).size == 1:  # nothing to learn: every training label is this one
+        if j not in fitted:  # nothing to learn: every training label is this one
             train.append(1.0), test.append(float(np.mean(y_test[:, j] == y_train[0, j])))
             continue
-        model = logistic_regression_cv(mode)
-        with warnings.catch_warnings(), threadpool_limits(1):  # small products: threads only contend (2× slower)
-            warnings.simplefilter("ignore", ConvergenceWarning)  # compat keeps the study's 100 iterations
-            warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's notice of its fitted attributes' rename
-            model.fit(x_train, y_train[:, j])
-        train.append(float(np.mean(model.predict(x_train) == y_train[:, j])))
-        test.append(float(np.mean(model.predict(x_test) == y_test[:, j])))
+        train.append(float(np.mean(fitted[j].predict(x_train) == y_train[:, j])))
+        test.append(float(np.mean(fitted[j].predict(x_test) == y_test[:, j])))
     return np.array(train), np.array(test)
 
 
@@ -126,6 +144,7 @@ def summarise(predictor: str, sizes: list[int], train: np.ndarray, test: np.ndar
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": [10, 100, 1000], "num_test": 1000})
 @execution("device")
+@introduced(solver="scikit-learn")
 def downstream_task(
     dataset,
     model,
@@ -136,6 +155,7 @@ def downstream_task(
     predictors: list[Predictor] = PREDICTORS,
     mode: Mode = "default",
     ties: Ties = "random",
+    solver: Solver = "batched",
     device: str | None = None,
 ):
     """Accuracy of logistic regression and boosted trees predicting each factor from 10 … 10,000 labelled codes.
@@ -143,7 +163,11 @@ def downstream_task(
     ``ties``: how the trees break a split tied between latents — ``random``, from the metric's
     stream (after its draws), as scikit-learn's unseeded trees do in disentanglement_lib; or
     ``lowest``, the lowest latent (what evaluations made before this option computed).
-    ``device``: where the trees grow; by default the model's, else the CPU.
+    ``solver``: who fits the logistic regressions — ``batched``, every factor's folds at once
+    by :mod:`benchbench.plugin.logistic` (the same problems, run to their stop by a
+    Hessian-preconditioned L-BFGS), or ``scikit-learn`` one after another (what evaluations
+    made before this option computed).
+    ``device``: where the trees grow and the batched regressions run; by default the model's, else the CPU.
     """
     device = device or model.device
     draws = []
@@ -153,7 +177,7 @@ def downstream_task(
     out, arrays = {}, {}
     for predictor in dict.fromkeys(predictors):
         scores = [
-            regression_accuracies(*draw, mode)
+            regression_accuracies(*draw, mode, solver, device)
             if predictor == "logistic_regression"
             else tree_accuracies(*draw, device, seed)
             for draw, seed in zip(draws, tie_seeds)

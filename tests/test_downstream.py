@@ -13,6 +13,9 @@ from benchbench.core.registry import metrics
 from benchbench.metrics.downstream_task import summarise
 from benchbench.plugin.representation import sample_codes
 
+STUDY_CV = {"Cs": 10, "cv": KFold(5)}  # disentanglement_lib's logistic_regression_cv
+TO_OPTIMUM = {"tol": 1e-10, "max_iter": 10**4}
+
 
 def _reference(dataset, model, seed, sizes, num_test, predictor):
     """disentanglement_lib's loop: per size, a training draw then a test draw; one classifier per
@@ -31,27 +34,29 @@ def _reference(dataset, model, seed, sizes, num_test, predictor):
 
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
-    "predictor, mode, reference, atol",
+    "predictor, mode, reference, atol, solver",
     [
         # scikit-learn breaks exactly tied splits between features at random, and so does the metric
         # (from its stream): training accuracies equal, test ones within 4 of 60 points — scikit-learn
         # against itself, random_state 0 to 5, differs by up to 4 here
-        ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 4 / 60 + 1e-12),
-        ("logistic_regression", "default", lambda: LogisticRegressionCV(Cs=10, cv=KFold(5), max_iter=1000), 0),
+        ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 4 / 60 + 1e-12, "batched"),
+        ("logistic_regression", "default", lambda: LogisticRegressionCV(**STUDY_CV, max_iter=1000), 0, "scikit-learn"),
+        # the batched solver, against scikit-learn run to the optimum both stop near: equal
+        ("logistic_regression", "default", lambda: LogisticRegressionCV(**STUDY_CV, **TO_OPTIMUM), 0, "batched"),
         pytest.param(  # one-vs-rest cross-validated fits: the slowest replay, in the full suite only
             "logistic_regression",
             "compat",
-            lambda: OneVsRestClassifier(LogisticRegressionCV(Cs=10, cv=KFold(5))),
+            lambda: OneVsRestClassifier(LogisticRegressionCV(**STUDY_CV)),
             0,
+            "scikit-learn",
             marks=pytest.mark.slow,
         ),
     ],
 )
-def test_accuracies_replay_disentanglement_lib_on_the_same_draws(predictor, mode, reference, atol):
+def test_accuracies_replay_disentanglement_lib_on_the_same_draws(predictor, mode, reference, atol, solver):
     data, model, sizes = ToyFactors(), factors_plus_noise(0.3), [20, 150]
-    out = metrics.get("downstream_task")(
-        data, model, np.random.default_rng(4), num_train=sizes, num_test=60, predictors=[predictor], mode=mode
-    )
+    options = {"num_train": sizes, "num_test": 60, "predictors": [predictor], "mode": mode, "solver": solver}
+    out = metrics.get("downstream_task")(data, model, np.random.default_rng(4), **options)
     model = factors_plus_noise(0.3)  # the same noise stream again
     train, test = _reference(data, model, 4, sizes, 60, reference)
     np.testing.assert_allclose(out[f"{predictor}_train_accuracy"], train)

@@ -1,0 +1,311 @@
+"""Cross-validated L2 logistic regression — scikit-learn's ``LogisticRegressionCV(Cs=10,
+cv=KFold(5))`` with lbfgs — fitted for many targets at once, on tensors, on any device.
+
+Why: the downstream task fits one such model per factor at each training size: 5 folds × 10
+values of C, then a refit, per factor.  scikit-learn runs these 51 L-BFGS problems one after
+another on one core, and on a trained model's codes the many-class factors at large C take its
+whole 1,000 iterations: over a minute a model at 10,000 labels.  Here every target's fold
+problems at one C are one batch of tensor operations, so the per-call overhead is paid once per
+batch and a GPU does them together.
+
+The problem is scikit-learn's: the mean log loss (multinomial for three classes or more,
+binomial — one coefficient vector — for two) plus ``‖W‖² / (2·C·n)`` with the intercept
+unpenalised, in float64; each fold's classes are all of the target's classes; the values of C
+are ``logspace(-4, 4, 10)``, fitted in increasing order, each from the previous one's
+coefficients; a fold's score is its held-out accuracy; the chosen C maximises the sum of the
+fold scores (the first on a tie), and the final model is refitted on every point from the mean
+of the folds' coefficients at that C.  Each fit stops as scikit-learn's does: when the largest
+gradient entry is at most ``tol``, when the objective's relative decrease falls to 64 machine
+epsilons, or after ``max_iter`` iterations.
+
+What differs is the path to a stopping point: a batched L-BFGS (10 corrections, as SciPy's) with
+a backtracking line search, where SciPy's L-BFGS-B uses the Moré–Thuente search.  Where a fit
+converges both stop within ``tol`` of the same optimum; where it runs out of iterations (nearly
+unregularised many-class problems) the two stop at different points of the same slow descent,
+so predictions near class boundaries can differ (the measured spread is in docs/metrics.md,
+``downstream_task``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MEMORY = 10  # L-BFGS corrections kept (SciPy's default ``maxcor``)
+EPSILON = float(np.finfo(np.float64).eps)
+FTOL = 64 * EPSILON  # scikit-learn's relative-decrease stop
+ARMIJO = 1e-4  # sufficient decrease of the backtracking line search
+HESSIAN_ROWS = 2048  # rows a preconditioning Hessian is estimated from
+REFRESH = 20  # iterations between exact Hessians
+MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
+
+
+@dataclass
+class LogisticFit:
+    """One target's refitted model."""
+
+    classes: np.ndarray  # the sorted class values seen in training
+    coef: np.ndarray  # (classes, features), or (1, features) for two classes, as scikit-learn's ``coef_``
+    intercept: np.ndarray  # (classes,) or (1,)
+    C: float  # the value of C the folds chose
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64) @ self.coef.T + self.intercept
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The class of the largest score (the first on a tie), or for two classes the second class
+        where the score is positive — scikit-learn's rule."""
+        scores = self.decision_function(x)
+        if len(self.classes) == 2:
+            return self.classes[(scores[:, 0] > 0).astype(int)]
+        return self.classes[scores.argmax(axis=1)]
+
+
+@dataclass
+class _Batch:
+    """Problems side by side, padded to the most rows and classes: problem ``b`` fits rows
+    ``weight[b] > 0`` of ``x[b]`` to ``label[b]``; ``open[b, k]`` is 0 for its real classes and
+    −∞ for padding; ``free`` marks the coefficients it fits (a two-class problem fixes class 0's
+    at zero: the binomial model), ``penalised`` those of them in the L2 term (not intercepts)."""
+
+    x: torch.Tensor  # (B, rows, features + 1), the last column ones
+    label: torch.Tensor  # (B, rows) class index
+    weight: torch.Tensor  # (B, rows): 1 / (the problem's rows), 0 for padding
+    open: torch.Tensor  # (B, classes)
+    free: torch.Tensor  # (B, classes, features + 1)
+    penalised: torch.Tensor  # (B, classes, features + 1)
+    l2: torch.Tensor  # (B,): 1 / (C · rows)
+
+    def _rest(self) -> tuple[torch.Tensor, ...]:
+        return self.open, self.free, self.penalised, self.l2
+
+    def take(self, keep: torch.Tensor) -> _Batch:
+        return _Batch(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
+
+    def loss_gradient(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The objective of each problem at coefficients ``w`` (B, classes, features + 1), and its gradient."""
+        loss, grad, _ = self._evaluate(w)
+        return loss, grad
+
+    def _evaluate(self, w: torch.Tensor):
+        z = torch.bmm(self.x, w.transpose(1, 2)) + self.open[:, None, :]
+        top = z.amax(dim=2, keepdim=True)
+        e = torch.exp(z - top)
+        total = e.sum(dim=2, keepdim=True)
+        norm = (top + torch.log(total))[..., 0]
+        picked = torch.gather(z, 2, self.label[..., None])[..., 0]
+        penalty = (self.penalised * w * w).sum(dim=(1, 2))
+        loss = (self.weight * (norm - picked)).sum(dim=1) + 0.5 * self.l2 * penalty
+        prob = e.div_(total)
+        residual = prob.clone().scatter_add_(2, self.label[..., None], torch.full_like(picked[..., None], -1.0))
+        grad = torch.bmm((residual * self.weight[..., None]).transpose(1, 2), self.x)
+        grad = (grad + self.l2[:, None, None] * self.penalised * w) * self.free
+        return loss, grad, prob
+
+    def hessian_factor(self, w: torch.Tensor) -> torch.Tensor:
+        """Cholesky factors of each problem's Hessian at ``w`` (B, P, P), P = classes × (features + 1),
+        the step's preconditioner: the mean of (diag p − p pᵀ) ⊗ x xᵀ over at most
+        :data:`HESSIAN_ROWS` evenly spaced rows, plus the L2 term; fixed coefficients get a unit
+        diagonal, and the one flat direction of a multinomial (every intercept moved alike) a unit
+        curvature, so the factor exists and a step never moves along it (its gradient is zero)."""
+        stride = -(-self.x.shape[1] // HESSIAN_ROWS)
+        some = _Batch(self.x[:, ::stride], self.label[:, ::stride], self.weight[:, ::stride] * stride, *self._rest())
+        _, _, prob = some._evaluate(w)
+        b, rows, k = prob.shape
+        f = self.x.shape[2]
+        hess = torch.empty(b, k * f, k * f, dtype=w.dtype, device=w.device)
+        for i in range(b):  # one problem at a time bounds the (rows × P) products
+            outer = prob[i][:, :, None] * some.x[i][:, None, :]
+            weighted = outer * some.weight[i][:, None, None]
+            block = torch.bmm(weighted.permute(1, 2, 0), some.x[i].expand(k, rows, f))
+            hess[i] = torch.block_diag(*block) - weighted.reshape(rows, k * f).T @ outer.reshape(rows, k * f)
+        free = self.free.flatten(1)
+        hess = hess * free[:, :, None] * free[:, None, :]
+        hess += torch.diag_embed(self.l2[:, None] * self.penalised.flatten(1) + (1 - free))
+        flat = torch.zeros_like(self.free)
+        flat[:, :, -1] = (self.open == 0).to(w.dtype) * (self.free[:, :, -1] > 0) * (self.free[:, 0, -1] > 0)[:, None]
+        flat = flat.flatten(1)
+        flat = flat / flat.norm(dim=1, keepdim=True).clamp(min=1)
+        hess += flat[:, :, None] * flat[:, None, :]
+        factor, info = torch.linalg.cholesky_ex(hess)
+        if bool((info > 0).any()):  # curvature lost below rounding: a touch of identity restores it
+            jitter = 1e-10 * hess.diagonal(dim1=1, dim2=2).mean(1)
+            eye = torch.eye(k * f, dtype=w.dtype, device=w.device)
+            factor = torch.linalg.cholesky(hess + jitter[:, None, None] * eye)
+        return factor
+
+
+def _direction(grad: torch.Tensor, s: list, y: list, factor: torch.Tensor) -> torch.Tensor:
+    """The L-BFGS step −H·g by the two-loop recursion over the kept corrections (oldest first),
+    flattened (B, P), from the inverse of the Hessian whose Cholesky ``factor`` is given;
+    problems with fewer corrections have zero rows there (ρ = 0 skips them)."""
+    q = -grad
+    rho = [torch.where((yi * si).sum(1) > 0, 1 / (yi * si).sum(1), torch.zeros_like(si[:, 0])) for si, yi in zip(s, y)]
+    alpha = []
+    for si, yi, ri in zip(reversed(s), reversed(y), reversed(rho)):
+        a = ri * (si * q).sum(1)
+        q = q - a[:, None] * yi
+        alpha.append(a)
+    q = torch.cholesky_solve(q[..., None], factor)[..., 0]
+    for si, yi, ri, a in zip(s, y, rho, reversed(alpha)):
+        b = ri * (yi * q).sum(1)
+        q = q + (a - b)[:, None] * si
+    return q
+
+
+def minimise(batch: _Batch, w: torch.Tensor, tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the preconditioned L-BFGS on every problem of ``batch`` from ``w`` until each stops
+    (see the module's docstring); returns the coefficients and each problem's iteration count.
+    A problem that stops leaves the batch, so the rest run on smaller tensors."""
+    out, iterations = w.clone(), torch.zeros(len(w), dtype=torch.long, device=w.device)
+    index = torch.arange(len(w), device=w.device)  # the running problems' places in ``out``
+    f, g = batch.loss_gradient(w)
+    running = g.abs().flatten(1).amax(1) > tol
+    factor, s_hist, y_hist = None, [], []
+    for it in range(max_iter):
+        if not bool(running.all()):
+            out[index[~running]] = w[~running]
+            index, w, f, g, batch = index[running], w[running], f[running], g[running], batch.take(running)
+            s_hist, y_hist = [h[running] for h in s_hist], [h[running] for h in y_hist]
+            factor = None if factor is None else factor[running]
+        if len(index) == 0:
+            break
+        if it % REFRESH == 0:  # a fresh Hessian: the corrections start again from it
+            factor, s_hist, y_hist = batch.hessian_factor(w), [], []
+        d = _direction(g.flatten(1), s_hist, y_hist, factor).reshape(w.shape)
+        new_w, new_f, new_g = _line_search(batch, w, f, (d * g).sum((1, 2)), d)
+        iterations[index] += 1
+        s, y = (new_w - w).flatten(1), (new_g - g).flatten(1)
+        stalled = (f - new_f) <= FTOL * torch.clamp(torch.maximum(f.abs(), new_f.abs()), min=1.0)
+        curved = ((s * y).sum(1) > EPSILON * (y * y).sum(1))[:, None]  # L-BFGS-B's test to keep a correction
+        s_hist = [*s_hist, torch.where(curved, s, 0.0)][-MEMORY:]
+        y_hist = [*y_hist, torch.where(curved, y, 0.0)][-MEMORY:]
+        w, f, g = new_w, new_f, new_g
+        running = (g.abs().flatten(1).amax(1) > tol) & ~stalled
+    out[index] = w
+    return out, iterations
+
+
+def _line_search(batch: _Batch, w, f, slope, d):
+    """From the full step along ``d``, backtrack each problem until its objective falls enough
+    (Armijo), each retry at the minimum of the quadratic through what is known, kept within
+    [0.1, 0.5] of the last step; a problem that finds no such step stays where it is."""
+    step = torch.ones_like(f)
+    new_w = w + d
+    new_f, new_g = batch.loss_gradient(new_w)
+    for _ in range(MAX_BACKTRACKS):
+        bad = ~(new_f <= f + ARMIJO * step * slope)
+        if not bool(bad.any()):
+            break
+        curve = new_f - f - slope * step
+        trial = torch.where(curve > 0, -slope * step * step / (2 * curve), 0.5 * step)
+        step = torch.where(bad, torch.clamp(trial, min=0.1 * step, max=0.5 * step), step)
+        trial_w = w[bad] + step[bad, None, None] * d[bad]
+        new_w[bad] = trial_w
+        new_f[bad], new_g[bad] = batch.take(bad).loss_gradient(trial_w)
+    failed = ~(new_f <= f + ARMIJO * step * slope)
+    if bool(failed.any()):
+        new_w[failed], new_f[failed] = w[failed], f[failed]
+        new_g[failed] = batch.take(failed).loss_gradient(w[failed])[1]
+    return new_w, new_f, new_g
+
+
+def kfold(n: int, folds: int) -> list[np.ndarray]:
+    """The held-out rows of each fold: scikit-learn's ``KFold(folds)`` (contiguous, unshuffled,
+    the first ``n % folds`` folds one row longer)."""
+    sizes = np.full(folds, n // folds) + (np.arange(folds) < n % folds)
+    ends = np.cumsum(sizes)
+    return [np.arange(end - size, end) for size, end in zip(sizes, ends)]
+
+
+def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], device) -> _Batch:
+    """Problems (rows, their class indices, the target's class count) over the codes ``x``."""
+    rows, classes = max(len(r) for r, _, _ in problems), max(max(k, 2) for _, _, k in problems)
+    b, features = len(problems), x.shape[1] + 1
+    xs, labels = np.zeros((b, rows, features)), np.zeros((b, rows), dtype=np.int64)
+    weight, open_ = np.zeros((b, rows)), np.full((b, classes), -np.inf)
+    free = np.zeros((b, classes, features))
+    for i, (r, y, k) in enumerate(problems):
+        xs[i, : len(r), :-1], xs[i, : len(r), -1] = x[r], 1.0
+        labels[i, : len(r)], weight[i, : len(r)] = y, 1.0 / len(r)
+        open_[i, :k] = 0.0
+        free[i, 1 if k == 2 else 0 : k] = 1.0  # two classes: the binomial model, class 0's scores fixed at 0
+    penalised = free.copy()
+    penalised[:, :, -1] = 0.0
+    counts = np.array([len(r) for r, _, _ in problems], dtype=np.float64)
+    as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    return _Batch(as_t(xs), as_t(labels), as_t(weight), as_t(open_), as_t(free), as_t(penalised), as_t(1.0 / counts))
+
+
+def _with_c(batch: _Batch, rows: np.ndarray, c: np.ndarray) -> _Batch:
+    batch.l2 = torch.as_tensor(1.0 / (c * rows), device=batch.x.device)
+    return batch
+
+
+def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:
+    """Class indices of ``x`` under one problem's coefficients (the first largest score)."""
+    z = torch.as_tensor(x, device=w.device) @ w[:classes, :-1].T + w[:classes, -1]
+    return z.argmax(dim=1).cpu().numpy()
+
+
+def fit_logistic_cv(
+    x: np.ndarray, ys: np.ndarray, *, cs: int = 10, folds: int = 5, tol: float = 1e-4, max_iter: int = 1000, device=None
+) -> list[LogisticFit]:
+    """One cross-validated logistic regression per column of ``ys`` (each with at least two
+    classes) on the codes ``x``, every column's folds fitted together (see the module's docstring)."""
+    x = np.asarray(x, dtype=np.float64)
+    device = torch.device(device or "cpu")
+    grid = np.logspace(-4, 4, cs)
+    encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
+    held_out = kfold(len(x), folds)
+    every = np.arange(len(x))
+    problems = [(np.setdiff1d(every, out), inv, len(cls)) for cls, inv in encoded for out in held_out]
+    fold_problems = [(r, inv[r], k) for r, inv, k in problems]
+    batch = _batch(x, fold_problems, device)
+    rows = np.array([len(r) for r, _, _ in fold_problems], dtype=np.float64)
+    w = torch.zeros_like(batch.free)
+    path, scores = [], np.zeros((len(encoded), folds, cs))
+    for i, c in enumerate(grid):
+        w, _ = minimise(_with_c(batch, rows, np.full(len(rows), c)), w, tol, max_iter)
+        path.append(w)
+        for p, (_, inv, k) in enumerate(problems):
+            t, f = divmod(p, folds)
+            scores[t, f, i] = np.mean(_predict(w[p], x[held_out[f]], k) == inv[held_out[f]])
+    best = scores.sum(axis=1).argmax(axis=1)  # the first C of the largest summed accuracy, per target
+    chosen = [torch.stack([path[best[t]][t * folds + f] for f in range(folds)]) for t in range(len(encoded))]
+    start = torch.stack([fold_coefficients.mean(0) for fold_coefficients in chosen])
+    refit = _batch(x, [(every, inv, len(cls)) for cls, inv in encoded], device)
+    w, _ = minimise(_with_c(refit, np.full(len(encoded), float(len(x))), grid[best]), start, tol, max_iter)
+    fits = []
+    for t, (cls, _) in enumerate(encoded):
+        k, wt = len(cls), w[t].cpu().numpy()
+        rows_ = wt[1:2] if k == 2 else wt[:k]
+        fits.append(LogisticFit(cls, rows_[:, :-1].copy(), rows_[:, -1].copy(), float(grid[best[t]])))
+    return fits
+
+
+@dataclass
+class OneVsRestFit:
+    """scikit-learn's ``OneVsRestClassifier`` over cross-validated binary fits: one per class (a
+    single one for two classes)."""
+
+    classes: np.ndarray
+    fits: list[LogisticFit]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if len(self.fits) == 1:
+            return self.classes[(self.fits[0].decision_function(x)[:, 0] > 0).astype(int)]
+        scores = np.stack([f.decision_function(x)[:, 0] for f in self.fits], axis=1)
+        last = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)  # scikit-learn keeps the last of equal maxima
+        return self.classes[last]
+
+
+def fit_one_vs_rest_cv(x: np.ndarray, ys: np.ndarray, **options) -> list[OneVsRestFit]:
+    """:func:`fit_logistic_cv` one class against the rest, for each column of ``ys``, every binary
+    problem of every column fitted together."""
+    classes = [np.unique(y) for y in np.asarray(ys).T]
+    columns = [[y == c for c in cls] if len(cls) > 2 else [y == cls[1]] for y, cls in zip(np.asarray(ys).T, classes)]
+    fits = iter(fit_logistic_cv(x, np.stack([c for cols in columns for c in cols], axis=1), **options))
+    return [OneVsRestFit(cls, [next(fits) for _ in cols]) for cls, cols in zip(classes, columns)]

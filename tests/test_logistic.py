@@ -1,0 +1,124 @@
+"""The batched cross-validated logistic regression against scikit-learn's own, each run to the
+optimum of the same problem, and its parts against independent computations."""
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+
+from benchbench.plugin import logistic
+from benchbench.plugin.logistic import fit_logistic_cv, fit_one_vs_rest_cv, kfold
+
+TIGHT = {"tol": 1e-10, "max_iter": 10_000}
+
+
+def _data(rows=83, seed=0):
+    """Codes with three targets: three classes, two classes, five classes (one of them rare)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 4))
+    ys = np.stack(
+        [
+            np.digitize(x[:, 0] + 0.8 * rng.normal(size=rows), [-0.5, 0.5]),
+            (x[:, 1] - x[:, 2] + rng.normal(size=rows) > 0).astype(int) * 7,  # two classes, labelled 0 and 7
+            np.digitize(x[:, 3] + 0.5 * rng.normal(size=rows), [-1.5, -0.5, 0.5, 2.2]),
+        ],
+        axis=1,
+    )
+    return x, ys
+
+
+@pytest.mark.parametrize("rows", [83, 40])
+def test_kfold_holds_out_what_scikit_learns_kfold_does(rows):
+    ours = kfold(rows, 5)
+    theirs = [test for _, test in KFold(5).split(np.zeros(rows))]
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_every_target_equals_scikit_learn_run_to_the_optimum():
+    x, ys = _data()
+    fits = fit_logistic_cv(x, ys, **TIGHT)
+    xt = np.random.default_rng(1).normal(size=(500, 4))
+    for fit, y in zip(fits, ys.T, strict=True):
+        ref = LogisticRegressionCV(Cs=10, cv=KFold(5), **TIGHT).fit(x, y)
+        assert fit.C == ref.C_[0]
+        np.testing.assert_array_equal(fit.classes, ref.classes_)
+        # both stop where the objective no longer falls by 64 machine epsilons: near, not at, the optimum
+        np.testing.assert_allclose(fit.coef, ref.coef_, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(fit.intercept, ref.intercept_, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(fit.predict(xt), ref.predict(xt))
+    assert {len(f.classes) for f in fits} == {2, 3, 5}
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_one_vs_rest_equals_scikit_learns_run_to_the_optimum():
+    x, ys = _data(rows=60, seed=3)
+    xt = np.random.default_rng(2).normal(size=(400, 4))
+    for fit, y in zip(fit_one_vs_rest_cv(x, ys, **TIGHT), ys.T, strict=True):
+        ref = OneVsRestClassifier(LogisticRegressionCV(Cs=10, cv=KFold(5), **TIGHT)).fit(x, y)
+        assert len(fit.fits) == len(ref.estimators_)  # one binary fit per class, one for two classes
+        for ours, theirs in zip(fit.fits, ref.estimators_):
+            assert ours.C == theirs.C_[0]
+            np.testing.assert_allclose(ours.coef, theirs.coef_, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(fit.predict(xt), ref.predict(xt))
+
+
+def _problem(c=3.0, rows=50, seed=0):
+    x, ys = _data(rows=rows, seed=seed)
+    problems = [(np.arange(rows), np.unique(y, return_inverse=True)[1], len(np.unique(y))) for y in ys.T]
+    batch = logistic._batch(x, problems, "cpu")
+    return x, ys, logistic._with_c(batch, np.full(len(problems), float(rows)), np.full(len(problems), c))
+
+
+def _objective(x, y, c, w):
+    """scikit-learn's objective, written out independently: mean log loss + ‖coef‖² / (2·C·n)."""
+    rows, classes = len(x), int(y.max()) + 1
+    xt = torch.as_tensor(x)
+    z = xt @ w[:classes, :-1].T + w[:classes, -1]
+    if classes == 2:  # binomial: one coefficient vector (class 1's)
+        z = torch.stack([torch.zeros(rows, dtype=w.dtype), z[:, 1]], dim=1)
+    loss = torch.nn.functional.cross_entropy(z, torch.as_tensor(y), reduction="mean")
+    coef = w[1:2, :-1] if classes == 2 else w[:classes, :-1]
+    return loss + (coef**2).sum() / (2 * c * rows)
+
+
+def test_loss_gradient_and_hessian_are_the_objectives():
+    x, ys, batch = _problem()
+    w = torch.as_tensor(np.random.default_rng(5).normal(size=tuple(batch.free.shape))) * batch.free
+    loss, grad = batch.loss_gradient(w)
+    factor = batch.hessian_factor(w)
+    for b, y in enumerate(np.unique(column, return_inverse=True)[1] for column in ys.T):
+        f = functools.partial(_objective, x, y, 3.0)
+        wb = w[b].clone().requires_grad_(True)
+        assert loss[b].item() == pytest.approx(f(wb).item(), rel=1e-12)
+        expected = torch.autograd.grad(f(wb), wb)[0]
+        np.testing.assert_allclose(grad[b].numpy(), expected.numpy(), atol=1e-12)
+        hess = torch.autograd.functional.hessian(f, w[b]).reshape(grad[b].numel(), -1)
+        free = batch.free[b].flatten().bool()
+        ours = (factor[b] @ factor[b].T)[free][:, free]
+        if len(np.unique(y)) > 2:  # the multinomial's flat direction got a unit curvature
+            u = torch.zeros_like(batch.free[b])
+            u[: len(np.unique(y)), -1] = 1.0
+            u = u.flatten()[free] / u.norm()
+            ours = ours - u[:, None] * u[None, :]
+        np.testing.assert_allclose(ours.numpy(), hess[free][:, free].numpy(), atol=1e-10)
+
+
+def test_minimise_stops_at_the_tolerance_near_scikit_learns_optimum():
+    x, ys, batch = _problem(c=1e4, rows=80, seed=2)
+    w, iterations = logistic.minimise(batch, torch.zeros_like(batch.free), tol=1e-4, max_iter=1000)
+    loss, grad = batch.loss_gradient(w)
+    assert grad.abs().amax().item() <= 1e-4 and (iterations > 0).all()
+    assert logistic.minimise(batch, torch.zeros_like(batch.free), tol=1e-4, max_iter=1)[1].tolist() == [1, 1, 1]
+    tight, _ = logistic.minimise(batch, torch.zeros_like(batch.free), **TIGHT)
+    for b, y in enumerate(ys.T):  # run to the optimum it is scikit-learn's; stopped at 1e-4, nearly as low
+        ref = LogisticRegression(C=1e4, **TIGHT).fit(x, y)
+        k = len(ref.classes_)
+        ours = tight[b, 1:2] if k == 2 else tight[b, :k]
+        np.testing.assert_allclose(ours[:, :-1].numpy(), ref.coef_, rtol=1e-3, atol=1e-4)
+        optimum = batch.take(torch.tensor([b])).loss_gradient(tight[b : b + 1])[0].item()
+        assert optimum - 1e-12 <= loss[b].item() <= optimum + 1e-4  # a flat valley: the gap is ‖g‖·‖w − w*‖

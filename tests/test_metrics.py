@@ -58,3 +58,16 @@ def test_evaluator_records_metrics_that_do_not_apply(cell, shapes, tmp_path):
     skipped, recon = (store.evaluation(s.metric, s.key) for s in specs)
     assert skipped.status == "not_applicable" and "binary" in skipped.error
     assert recon.status == "done" and recon.values["num_images"] == 32 and recon.seconds > 0
+
+
+def test_reconstruction_by_index_is_the_reconstruction_of_the_images(shapes):
+    """The cache's codes decoded are, bit for bit, the images encoded and decoded in one go: an
+    image's code does not depend on the batch it was encoded in (on the mean and sampled codes)."""
+    net = build_net("conv", (1, 64, 64), 5)
+    indices = np.asarray(shapes.test_indices)[:700]
+    view = ModelView(net, torch.device("cpu"), batch_size=256)
+    view.encode_indices(shapes, np.random.default_rng(0).choice(len(shapes), 900))  # cached in other batches
+    images = shapes.images_at(indices)
+    np.testing.assert_array_equal(view.reconstruct_indices(shapes, indices), view.reconstruct(images))
+    by_index = view.sampled(np.random.default_rng(3)).reconstruct_indices(shapes, indices)
+    np.testing.assert_array_equal(by_index, view.sampled(np.random.default_rng(3)).reconstruct(images))

@@ -76,6 +76,11 @@ class Representation:
         """Decoder mean at ``z = μ(x)``, the images' shape."""
         raise MetricNotApplicable(f"{self.label} is without a decoder (decode(z) -> images)")
 
+    def reconstruct_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        """:meth:`reconstruct` of the dataset images at ``indices``; a model that caches codes by
+        index decodes its cached ones."""
+        return self.reconstruct(dataset.images_at(np.asarray(indices, dtype=np.int64)))
+
     def sampled(self, rng: np.random.Generator) -> SampledView:
         """This model with codes sampled from ``q(z|x)``, drawn from ``rng`` (:class:`SampledView`)."""
         if not self.has_posterior:
@@ -117,6 +122,9 @@ class SampledView(Representation):
 
     def reconstruct(self, images) -> np.ndarray:
         return self.decode(self.encode(images))
+
+    def reconstruct_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        return self.decode(self.encode_indices(dataset, indices))
 
 
 class ModelView(Representation):
@@ -184,6 +192,9 @@ class ModelView(Representation):
 
     def reconstruct(self, images) -> np.ndarray:
         return self._map(images, lambda x: self.net.decode_mean(self.net.encode(x)[0]))
+
+    def reconstruct_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
+        return self.decode(self.encode_indices(dataset, indices))
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         return self._map(z, self.net.decode_mean)

@@ -16,7 +16,9 @@ sizes × factors).
 Predictors: ``logistic_regression`` is scikit-learn's ``LogisticRegressionCV(Cs=10,
 cv=KFold(5))``; ``compat`` fits it as scikit-learn ≤ 0.21 did (lbfgs, one binary problem per
 class, 100 iterations), ``default`` as today's scikit-learn does (multinomial), given 1,000
-iterations to converge.  ``boosted_trees`` is ``GradientBoostingClassifier()`` with its defaults,
+iterations to converge; every factor's problems are fitted together by
+:mod:`benchbench.plugin.logistic` (``solver = "batched"``) or by scikit-learn one after another.
+``boosted_trees`` is ``GradientBoostingClassifier()`` with its defaults,
 grown by :mod:`benchbench.plugin.boosting` as in DCI (a factor with one value in a tiny training set is
 predicted as that value, where scikit-learn would refuse to fit).
 """

@@ -76,3 +76,12 @@ def test_an_option_introduced_later_keeps_the_records_made_before_it_under_their
     assert lowest.key == before.key == "231c02aa4e44"
     assert EvalSpec.of("dci", {"num_train": 1000, "num_test": 500}).key != before.key  # ties = "random"
     assert lowest.options["ties"] == "lowest"  # recorded, only not hashed
+
+
+def test_the_downstream_tasks_solver_keeps_scikit_learns_records_under_their_key():
+    """``solver`` came after records of the downstream task existed: at ``scikit-learn``, what they
+    computed, it is left out of the key; the batched default is a new evaluation."""
+    old = EvalSpec.of("downstream_task", {"solver": "scikit-learn"})
+    before = EvalSpec("downstream_task", {k: v for k, v in old.options.items() if k != "solver"}, ("device",))
+    assert old.key == before.key and old.options["solver"] == "scikit-learn"
+    assert EvalSpec.of("downstream_task").key != before.key

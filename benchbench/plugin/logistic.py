@@ -3,10 +3,11 @@ cv=KFold(5))`` with lbfgs — fitted for many targets at once, on tensors, on an
 
 Why: the downstream task fits one such model per factor at each training size: 5 folds × 10
 values of C, then a refit, per factor.  scikit-learn runs these 51 L-BFGS problems one after
-another on one core, and on a trained model's codes the many-class factors at large C take its
-whole 1,000 iterations: over a minute a model at 10,000 labels.  Here every target's fold
-problems at one C are one batch of tensor operations, so the per-call overhead is paid once per
-batch and a GPU does them together.
+another on one core, and on a trained model's codes the many-class factors at large C, nearly
+unregularised and ill-conditioned, take its whole 1,000 iterations: over a minute a model at
+10,000 labels.  Here every target's fold problems at one C are one batch of tensor operations,
+and each L-BFGS step starts from the problem's own Hessian, so those problems converge in tens
+of iterations, and a GPU does the batch at once.
 
 The problem is scikit-learn's: the mean log loss (multinomial for three classes or more,
 binomial — one coefficient vector — for two) plus ``‖W‖² / (2·C·n)`` with the intercept
@@ -18,12 +19,15 @@ of the folds' coefficients at that C.  Each fit stops as scikit-learn's does: wh
 gradient entry is at most ``tol``, when the objective's relative decrease falls to 64 machine
 epsilons, or after ``max_iter`` iterations.
 
-What differs is the path to a stopping point: a batched L-BFGS (10 corrections, as SciPy's) with
-a backtracking line search, where SciPy's L-BFGS-B uses the Moré–Thuente search.  Where a fit
-converges both stop within ``tol`` of the same optimum; where it runs out of iterations (nearly
-unregularised many-class problems) the two stop at different points of the same slow descent,
-so predictions near class boundaries can differ (the measured spread is in docs/metrics.md,
-``downstream_task``).
+What differs is the path to the stop: L-BFGS (10 corrections, as SciPy's) whose inverse-Hessian
+estimate starts from the exact Hessian (estimated on at most :data:`HESSIAN_ROWS` rows, renewed
+every :data:`REFRESH` iterations) rather than a multiple of the identity, with a backtracking
+line search where SciPy's L-BFGS-B uses the Moré–Thuente search.  Run to a tight tolerance both
+reach the same optimum (tested).  At scikit-learn's 1e-4 a gradient that small still leaves a
+flat, nearly unregularised problem some way from its optimum, and where scikit-learn runs out of
+iterations it is further still, so the two stop at different points and predictions near class
+boundaries can differ: the measured spread, beside scikit-learn's own, is in docs/metrics.md
+(``downstream_task``).
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ class _Batch:
         return loss, grad
 
     def _evaluate(self, w: torch.Tensor):
+        """Objective, gradient and class probabilities (B, rows, classes), from one exponential."""
         z = torch.bmm(self.x, w.transpose(1, 2)) + self.open[:, None, :]
         top = z.amax(dim=2, keepdim=True)
         e = torch.exp(z - top)
@@ -124,17 +129,13 @@ class _Batch:
         free = self.free.flatten(1)
         hess = hess * free[:, :, None] * free[:, None, :]
         hess += torch.diag_embed(self.l2[:, None] * self.penalised.flatten(1) + (1 - free))
+        multinomial = self.free[:, 0, -1] > 0  # class 0 fitted too
         flat = torch.zeros_like(self.free)
-        flat[:, :, -1] = (self.open == 0).to(w.dtype) * (self.free[:, :, -1] > 0) * (self.free[:, 0, -1] > 0)[:, None]
-        flat = flat.flatten(1)
-        flat = flat / flat.norm(dim=1, keepdim=True).clamp(min=1)
+        flat[:, :, -1] = ((self.open == 0) & multinomial[:, None]).to(w.dtype)
+        flat = flat.flatten(1) / flat.flatten(1).norm(dim=1, keepdim=True).clamp(min=1)
         hess += flat[:, :, None] * flat[:, None, :]
-        factor, info = torch.linalg.cholesky_ex(hess)
-        if bool((info > 0).any()):  # curvature lost below rounding: a touch of identity restores it
-            jitter = 1e-10 * hess.diagonal(dim1=1, dim2=2).mean(1)
-            eye = torch.eye(k * f, dtype=w.dtype, device=w.device)
-            factor = torch.linalg.cholesky(hess + jitter[:, None, None] * eye)
-        return factor
+        jitter = 1e-10 * hess.diagonal(dim1=1, dim2=2).mean(1)  # curvature lost below rounding stays positive
+        return torch.linalg.cholesky(hess + jitter[:, None, None] * torch.eye(k * f, dtype=w.dtype, device=w.device))
 
 
 def _direction(grad: torch.Tensor, s: list, y: list, factor: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from benchbench.api import Method, methods
 class L1VAE(Method):
     """VAE + gamma · E|μ|₁: sparse posterior means."""
 
+    title = "L1-VAE"  # how tables and figures name it (else "l1_vae")
     description = "VAE + gamma * mean L1 norm of mu"
     hyperparameters = {"gamma": 1.0}
     bounds = {"gamma": (0.0, float("inf"))}

@@ -20,6 +20,7 @@ def capacity(c_max: torch.Tensor, step: torch.Tensor, iteration_threshold: torch
 class AnnealedVAE(Method):
     """AnnealedVAE: VAE whose KL is pulled towards a capacity C that grows during training."""
 
+    title = "AnnealedVAE"
     description = "AnnealedVAE: reconstruction + gamma * |KL - C|, C rising linearly to c_max (Burgess et al. 2018)"
     hyperparameters = {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100_000.0}
     bounds = {"gamma": (0.0, float("inf")), "c_max": (0.0, float("inf")), "iteration_threshold": (1.0, float("inf"))}

@@ -35,6 +35,7 @@ def total_correlation(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
 class BetaTCVAE(Method):
     """β-TCVAE: VAE + (β − 1)·TC with the minibatch-weighted TC estimate."""
 
+    title = "β-TCVAE"
     description = "beta-TCVAE: VAE + (beta - 1) * total correlation (Chen et al. 2018)"
     hyperparameters = {"beta": 6.0}
     bounds = {"beta": (0.0, float("inf"))}

@@ -7,6 +7,7 @@ from benchbench.api import Method, methods
 class BetaVAE(Method):
     """β-VAE: reconstruction + β·KL(q(z|x) ‖ N(0, I))."""
 
+    title = "β-VAE"
     description = "beta-VAE: reconstruction + beta * KL (seed Eq. 7)"
     hyperparameters = {"beta": 4.0}
     bounds = {"beta": (0.0, float("inf"))}

@@ -41,6 +41,7 @@ def dip_penalty(cov: torch.Tensor, lambda_od: torch.Tensor, lambda_d: torch.Tens
 class DIPVAE(Method):
     """DIP-VAE-I / DIP-VAE-II: VAE + covariance-matching regulariser on the inferred prior."""
 
+    title = "DIP-VAE"
     description = "DIP-VAE: VAE + lambda_od*offdiag(C)^2 + lambda_d*(diag(C)-1)^2 (seed Eq. 6)"
     hyperparameters = {
         "variant": "i",

@@ -57,6 +57,7 @@ def log_probabilities(logits: torch.Tensor, form: str) -> torch.Tensor:
 class FactorVAE(Method):
     """FactorVAE: VAE + γ·TC, the total correlation estimated by a discriminator."""
 
+    title = "FactorVAE"
     description = "FactorVAE: VAE + gamma * TC from a z-vs-permuted-z discriminator (Kim & Mnih 2018)"
     hyperparameters = {"gamma": 10.0, "discriminator_probs": "clipped"}
     choices = {"discriminator_probs": ("clipped", "exact")}

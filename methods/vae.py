@@ -7,4 +7,5 @@ from benchbench.api import Method, methods
 class VAE(Method):
     """Variational autoencoder; the ELBO of the seed's Eq. 1."""
 
+    title = "VAE"
     description = "VAE: reconstruction + KL to N(0, I) (seed Eq. 1)"

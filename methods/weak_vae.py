@@ -89,6 +89,7 @@ class WeakVAE(Method):
 class AdaGVAE(WeakVAE):
     """Ada-GVAE: GroupVAE averaging, the latents apart chosen by the pair's KL."""
 
+    title = "Ada-GVAE"
     description = "Ada-GVAE: pairs sharing factors, mean posterior on the low-KL latents (weak supervision)"
     average, apart = staticmethod(group_average), staticmethod(apart_by_kl)
 
@@ -105,6 +106,7 @@ class GroupVAELabels(WeakVAE):
 class AdaMLVAE(WeakVAE):
     """Ada-ML-VAE: ML-VAE's product of experts, the latents apart chosen by the pair's KL."""
 
+    title = "Ada-ML-VAE"
     description = "Ada-ML-VAE: pairs sharing factors, product-of-experts posterior on the low-KL latents"
     average, apart = staticmethod(product_of_experts), staticmethod(apart_by_kl)
 

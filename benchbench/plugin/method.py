@@ -74,6 +74,8 @@ class Method:
     """Base class for method plugins; register subclasses with ``@methods.register("name")``."""
 
     name: ClassVar[str] = ""
+    #: How papers name it in tables and figures ("β-VAE"); reports fall back to ``name``.
+    title: ClassVar[str] = ""
     description: ClassVar[str] = ""
     #: hyperparameter → default; ``None`` means "derived in :meth:`derive`".
     hyperparameters: ClassVar[dict[str, Any]] = {}

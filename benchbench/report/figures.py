@@ -24,8 +24,7 @@ from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocat
 
 from benchbench.core.arch import decoder_mean  # noqa: E402
 from benchbench.plugin.metric import shown_output  # noqa: E402
-from benchbench.report.parts import beta_sweep, dip_name, heading, slug, title_of  # noqa: E402
-from benchbench.report.results import PAPER_NAMES  # noqa: E402
+from benchbench.report.parts import beta_sweep, dip_name, heading, method_title, slug, title_of  # noqa: E402
 from benchbench.storage.store import CellStore  # noqa: E402
 
 #: No timestamps or versions in the files, so two reports of a run are byte-identical.
@@ -525,7 +524,7 @@ def variance(shares: pd.DataFrame, dataset: str, out: Path) -> str | None:
     matrix = shares.pivot(index="output", columns="method", values="between") if not shares.empty else shares
     if matrix.empty or matrix.notna().sum().sum() == 0:
         return None
-    matrix = matrix.rename(columns=lambda method: PAPER_NAMES.get(method, method))
+    matrix = matrix.rename(columns=method_title)
     title = f"{title_of(dataset)}: variance between hyperparameters (1) or between seeds (0)"
     return heatmap(matrix, title, "share between hyperparameter settings", "viridis", 0, out, f"variance_{dataset}")
 
@@ -553,7 +552,7 @@ def lines(
             if rows[x].nunique() < 2:
                 continue
             means = rows.groupby(x)[column].mean()
-            label = mathtext(PAPER_NAMES.get(group, str(group)))
+            label = mathtext(method_title(str(group)))
             ax.plot(means.index, means.to_numpy(), marker="o", color=f"C{i}", label=label)
             ax.scatter(rows[x], rows[column], s=8, color=f"C{i}", alpha=0.4)
         ax.set_title(panels[column], fontsize=9)

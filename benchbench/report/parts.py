@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from benchbench.core.registry import datasets
+from benchbench.core.registry import datasets, methods
 from benchbench.plugin.metric import shown_output
 from benchbench.report.numbers import Column
 
@@ -61,6 +61,11 @@ class Section:
 def title_of(dataset: str) -> str:
     """A dataset as papers name it ("2D Shapes"): its registered ``title``, else its name."""
     return (datasets.get(dataset).title or dataset) if dataset in datasets else dataset
+
+
+def method_title(method: str) -> str:
+    """A method as papers name it ("β-VAE"): its registered ``title``, else its name."""
+    return (methods.get(method).title or method) if method in methods else method
 
 
 def heading(output: str, higher: bool | None) -> str:

@@ -24,16 +24,8 @@ from benchbench.plugin.metric import (
     shown_output,
 )
 from benchbench.report.analysis import bootstrap_interval
+from benchbench.report.parts import method_title
 from benchbench.storage.store import CellStore, RunStore
-
-#: How papers name these methods; other methods keep their registered name.
-PAPER_NAMES = {
-    "vae": "VAE",
-    "beta_vae": "β-VAE",
-    "dip_vae": "DIP-VAE",
-    "group_vae_argmax": "Ada-GVAE",
-    "mlvae_argmax": "Ada-ML-VAE",
-}
 
 
 def problems(run: RunStore) -> tuple[list[str], list[str]]:
@@ -257,7 +249,7 @@ def tidy(run: RunStore, keys: dict[str, str] | None = None) -> pd.DataFrame:
 
     def label(row, columns) -> str:
         parts = [_hp_text(c, row[c]) for c in columns.get(row["method"], []) if pd.notna(row[c])]
-        name = PAPER_NAMES.get(row["method"], row["method"])
+        name = method_title(row["method"])
         return f"{name} ({', '.join(parts)})" if parts else name
 
     table.insert(3, "variant", [label(r, strings) for _, r in table.iterrows()])

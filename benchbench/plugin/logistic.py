@@ -241,6 +241,7 @@ def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], de
 
 
 def _with_c(batch: _Batch, rows: np.ndarray, c: np.ndarray) -> _Batch:
+    """``batch`` with the L2 strength of C = ``c`` over ``rows`` points each."""
     batch.l2 = torch.as_tensor(1.0 / (c * rows), device=batch.x.device)
     return batch
 
@@ -281,9 +282,9 @@ def fit_logistic_cv(
     w, _ = minimise(_with_c(refit, np.full(len(encoded), float(len(x))), grid[best]), start, tol, max_iter)
     fits = []
     for t, (cls, _) in enumerate(encoded):
-        k, wt = len(cls), w[t].cpu().numpy()
-        rows_ = wt[1:2] if k == 2 else wt[:k]
-        fits.append(LogisticFit(cls, rows_[:, :-1].copy(), rows_[:, -1].copy(), float(grid[best[t]])))
+        coefficients = w[t].cpu().numpy()
+        kept = coefficients[1:2] if len(cls) == 2 else coefficients[: len(cls)]  # scikit-learn's coef_ rows
+        fits.append(LogisticFit(cls, kept[:, :-1].copy(), kept[:, -1].copy(), float(grid[best[t]])))
     return fits
 
 

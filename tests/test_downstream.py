@@ -40,7 +40,14 @@ def _reference(dataset, model, seed, sizes, num_test, predictor):
         # (from its stream): training accuracies equal, test ones within 4 of 60 points — scikit-learn
         # against itself, random_state 0 to 5, differs by up to 4 here
         ("boosted_trees", "default", lambda: GradientBoostingClassifier(random_state=0), 4 / 60 + 1e-12, "batched"),
-        ("logistic_regression", "default", lambda: LogisticRegressionCV(**STUDY_CV, max_iter=1000), 0, "scikit-learn"),
+        pytest.param(  # the solver of the records made before the batched one: in the full suite only
+            "logistic_regression",
+            "default",
+            lambda: LogisticRegressionCV(**STUDY_CV, max_iter=1000),
+            0,
+            "scikit-learn",
+            marks=pytest.mark.slow,
+        ),
         # the batched solver, against scikit-learn run to the optimum both stop near: equal
         ("logistic_regression", "default", lambda: LogisticRegressionCV(**STUDY_CV, **TO_OPTIMUM), 0, "batched"),
         pytest.param(  # one-vs-rest cross-validated fits: the slowest replay, in the full suite only

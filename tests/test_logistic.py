@@ -70,8 +70,7 @@ def test_one_vs_rest_equals_scikit_learns_run_to_the_optimum():
 def _problem(c=3.0, rows=50, seed=0):
     x, ys = _data(rows=rows, seed=seed)
     problems = [(np.arange(rows), np.unique(y, return_inverse=True)[1], len(np.unique(y))) for y in ys.T]
-    batch = logistic._batch(x, problems, "cpu")
-    return x, ys, logistic._with_c(batch, np.full(len(problems), float(rows)), np.full(len(problems), c))
+    return x, ys, logistic._batch(x, problems, c, "cpu")
 
 
 def _objective(x, y, c, w):

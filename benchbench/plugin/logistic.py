@@ -32,7 +32,7 @@ boundaries can differ: the measured spread, beside scikit-learn's own, is in doc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -84,6 +84,11 @@ class _Batch:
 
     def _rest(self) -> tuple[torch.Tensor, ...]:
         return self.open, self.free, self.penalised, self.l2
+
+    def with_c(self, c) -> _Batch:
+        """These problems at C = ``c`` (one for all, or one per problem): L2 strength 1 / (C · rows)."""
+        rows = (self.weight > 0).sum(dim=1).to(self.weight.dtype)
+        return replace(self, l2=1.0 / (torch.as_tensor(c, dtype=rows.dtype, device=rows.device) * rows))
 
     def take(self, keep: torch.Tensor) -> _Batch:
         return _Batch(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
@@ -221,8 +226,8 @@ def kfold(n: int, folds: int) -> list[np.ndarray]:
     return [np.arange(end - size, end) for size, end in zip(sizes, ends)]
 
 
-def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], device) -> _Batch:
-    """Problems (rows, their class indices, the target's class count) over the codes ``x``."""
+def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], c, device) -> _Batch:
+    """Problems (rows, their class indices, the target's class count) over the codes ``x``, at C = ``c``."""
     rows, classes = max(len(r) for r, _, _ in problems), max(max(k, 2) for _, _, k in problems)
     b, features = len(problems), x.shape[1] + 1
     xs, labels = np.zeros((b, rows, features)), np.zeros((b, rows), dtype=np.int64)
@@ -235,15 +240,9 @@ def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], de
         free[i, 1 if k == 2 else 0 : k] = 1.0  # two classes: the binomial model, class 0's scores fixed at 0
     penalised = free.copy()
     penalised[:, :, -1] = 0.0
-    counts = np.array([len(r) for r, _, _ in problems], dtype=np.float64)
     as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
-    return _Batch(as_t(xs), as_t(labels), as_t(weight), as_t(open_), as_t(free), as_t(penalised), as_t(1.0 / counts))
-
-
-def _with_c(batch: _Batch, rows: np.ndarray, c: np.ndarray) -> _Batch:
-    """``batch`` with the L2 strength of C = ``c`` over ``rows`` points each."""
-    batch.l2 = torch.as_tensor(1.0 / (c * rows), device=batch.x.device)
-    return batch
+    unset = torch.empty(0)
+    return _Batch(as_t(xs), as_t(labels), as_t(weight), as_t(open_), as_t(free), as_t(penalised), unset).with_c(c)
 
 
 def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:
@@ -265,12 +264,11 @@ def fit_logistic_cv(
     every = np.arange(len(x))
     problems = [(np.setdiff1d(every, out), inv, len(cls)) for cls, inv in encoded for out in held_out]
     fold_problems = [(r, inv[r], k) for r, inv, k in problems]
-    batch = _batch(x, fold_problems, device)
-    rows = np.array([len(r) for r, _, _ in fold_problems], dtype=np.float64)
+    batch = _batch(x, fold_problems, grid[0], device)
     w = torch.zeros_like(batch.free)
     path, scores = [], np.zeros((len(encoded), folds, cs))
     for i, c in enumerate(grid):
-        w, _ = minimise(_with_c(batch, rows, np.full(len(rows), c)), w, tol, max_iter)
+        w, _ = minimise(batch.with_c(c), w, tol, max_iter)
         path.append(w)
         for p, (_, inv, k) in enumerate(problems):
             t, f = divmod(p, folds)
@@ -278,8 +276,8 @@ def fit_logistic_cv(
     best = scores.sum(axis=1).argmax(axis=1)  # the first C of the largest summed accuracy, per target
     chosen = [torch.stack([path[best[t]][t * folds + f] for f in range(folds)]) for t in range(len(encoded))]
     start = torch.stack([fold_coefficients.mean(0) for fold_coefficients in chosen])
-    refit = _batch(x, [(every, inv, len(cls)) for cls, inv in encoded], device)
-    w, _ = minimise(_with_c(refit, np.full(len(encoded), float(len(x))), grid[best]), start, tol, max_iter)
+    refit = _batch(x, [(every, inv, len(cls)) for cls, inv in encoded], grid[best], device)
+    w, _ = minimise(refit, start, tol, max_iter)
     fits = []
     for t, (cls, _) in enumerate(encoded):
         coefficients = w[t].cpu().numpy()
@@ -297,8 +295,8 @@ class OneVsRestFit:
     fits: list[LogisticFit]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        if len(self.fits) == 1:
-            return self.classes[(self.fits[0].decision_function(x)[:, 0] > 0).astype(int)]
+        if len(self.fits) == 1:  # two classes: the one fit's rule picks the second where it says True
+            return self.classes[self.fits[0].predict(x).astype(int)]
         scores = np.stack([f.decision_function(x)[:, 0] for f in self.fits], axis=1)
         last = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)  # scikit-learn keeps the last of equal maxima
         return self.classes[last]

@@ -58,14 +58,18 @@ class Section:
         return slug(self.title).lower()
 
 
+def _registered_title(registry, name: str) -> str:
+    return (registry.get(name).title or name) if name in registry else name
+
+
 def title_of(dataset: str) -> str:
     """A dataset as papers name it ("2D Shapes"): its registered ``title``, else its name."""
-    return (datasets.get(dataset).title or dataset) if dataset in datasets else dataset
+    return _registered_title(datasets, dataset)
 
 
 def method_title(method: str) -> str:
     """A method as papers name it ("β-VAE"): its registered ``title``, else its name."""
-    return (methods.get(method).title or method) if method in methods else method
+    return _registered_title(methods, method)
 
 
 def heading(output: str, higher: bool | None) -> str:

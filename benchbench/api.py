@@ -5,7 +5,7 @@ the public contract (docs/plugins.md), and the built-in plugins import nothing e
 name is defined — :mod:`benchbench.plugin.method`, :mod:`~benchbench.plugin.metric`,
 :mod:`~benchbench.plugin.data`, :mod:`~benchbench.plugin.representation`,
 :mod:`~benchbench.plugin.stats`, :mod:`~benchbench.plugin.boosting`,
-:mod:`~benchbench.plugin.logistic` and the registries of
+:mod:`~benchbench.plugin.logistic`, :mod:`~benchbench.plugin.linear_svm` and the registries of
 :mod:`benchbench.core.registry` — documents it.  Checking a plugin before a grid meets it is
 :mod:`benchbench.testing`'s.
 """
@@ -41,6 +41,7 @@ from benchbench.plugin.data import (
     npz_shape,
     require_files,
 )
+from benchbench.plugin.linear_svm import LinearSVCFit, fit_one_feature_svc
 from benchbench.plugin.logistic import LogisticFit, OneVsRestFit, fit_logistic_cv, fit_one_vs_rest_cv
 from benchbench.plugin.method import Auxiliary, Inputs, Method
 from benchbench.plugin.metric import (
@@ -62,6 +63,7 @@ from benchbench.plugin.representation import (
     ModelView,
     Representation,
     SampledView,
+    Solver,
     encode,
     label_names,
     labels_at,
@@ -132,6 +134,7 @@ __all__ = [
     "ModelView",
     "SampledView",
     "Mode",
+    "Solver",
     "encode",
     "label_names",
     "labels_at",
@@ -149,6 +152,8 @@ __all__ = [
     "fit_one_vs_rest_cv",
     "LogisticFit",
     "OneVsRestFit",
+    "fit_one_feature_svc",
+    "LinearSVCFit",
     "Ties",
     "tie_seed",
     # a dataset

@@ -34,6 +34,7 @@ from benchbench.api import (
     COUNT,
     Mode,
     Shown,
+    Solver,
     Ties,
     better,
     bounds,
@@ -51,7 +52,6 @@ from benchbench.api import (
 )
 
 Predictor = Literal["logistic_regression", "boosted_trees"]
-Solver = Literal["batched", "scikit-learn"]
 PREDICTORS = ["logistic_regression", "boosted_trees"]  # the study's two (defaults are never mutated)
 STUDY_SIZES = [10, 100, 1000, 10_000]
 MAX_ITER = {"compat": 100, "default": 1000}  # scikit-learn's default then; room to converge now

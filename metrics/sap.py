@@ -2,8 +2,10 @@
 seed), as disentanglement_lib computes it.
 
 A score matrix S (latents × factors): for discrete factors, the test accuracy of a linear SVM
-(C = 0.01, balanced class weights) predicting factor j from latent i alone, trained on
-``num_train`` random images and tested on ``num_test``; for ``continuous_factors=True``, the
+(scikit-learn's ``LinearSVC(C=0.01, class_weight="balanced")``) predicting factor j from latent i
+alone, trained on ``num_train`` random images and tested on ``num_test``, every latent's and
+factor's fitted at once to its exact minimum by :mod:`benchbench.plugin.linear_svm`
+(``solver = "batched"``) or by scikit-learn one after another; for ``continuous_factors=True``, the
 squared correlation ``Cov(μ_i, y_j)² / (Var μ_i · Var y_j)`` (0 for a latent with variance
 below 1e-12).  The score is the mean over factors of the gap between the two best latents.
 """
@@ -15,11 +17,24 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from benchbench.api import COUNT, better, bounds, defined_by, metrics, profiles, sample_codes, shown_as
+from benchbench.api import (
+    COUNT,
+    Solver,
+    better,
+    bounds,
+    defined_by,
+    execution,
+    fit_one_feature_svc,
+    introduced,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+)
 
 
 def _accuracy_row(mu_train, ys_train, mu_test, ys_test):
-    """Accuracies of one latent predicting each factor."""
+    """Accuracies of one latent predicting each factor, fitted by scikit-learn."""
     from sklearn.exceptions import (
         ConvergenceWarning,  # deferred: seconds to import, and every command loads the metrics
     )
@@ -50,6 +65,8 @@ def _squared_correlation(mus: np.ndarray, ys: np.ndarray) -> np.ndarray:
 @shown_as(sap="SAP score")
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
+@execution("device")
+@introduced(solver="scikit-learn")
 def sap(
     dataset,
     model,
@@ -59,16 +76,28 @@ def sap(
     num_test: int = 5_000,
     continuous_factors: bool = False,
     n_jobs: int = -1,
+    solver: Solver = "batched",
+    device: str | None = None,
 ):
-    """Mean over factors of the gap between the two latents that predict it best."""
+    """Mean over factors of the gap between the two latents that predict it best.
+
+    ``solver``: who fits the SVMs — ``batched``, all at once (the same problems, each to its
+    exact minimum), or ``scikit-learn`` one after another on ``n_jobs`` threads (what
+    evaluations made before this option computed).  ``device``: where the batched fit runs; by
+    default the model's, else the CPU.
+    """
     mus, ys = sample_codes(dataset, model, num_train, rng)
     if continuous_factors:
         matrix = _squared_correlation(mus.astype(np.float64), ys.astype(np.float64))
     else:
         mus_test, ys_test = sample_codes(dataset, model, num_test, rng)
-        rows = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_accuracy_row)(mus[:, i], ys, mus_test[:, i], ys_test) for i in range(mus.shape[1])
-        )
+        if solver == "scikit-learn":
+            rows = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(_accuracy_row)(mus[:, i], ys, mus_test[:, i], ys_test) for i in range(mus.shape[1])
+            )
+        else:
+            fits = fit_one_feature_svc(mus, ys, C=0.01, class_weight="balanced", device=device or model.device)
+            rows = [[np.mean(f.predict(mu) == y) for f, y in zip(row, ys_test.T)] for row, mu in zip(fits, mus_test.T)]
         matrix = np.array(rows)
     top_two = np.sort(matrix, axis=0)[::-1][:2]
     return {"sap": float(np.mean(top_two[0] - top_two[1])), "score_matrix": matrix}

@@ -85,3 +85,12 @@ def test_the_downstream_tasks_solver_keeps_scikit_learns_records_under_their_key
     before = EvalSpec("downstream_task", {k: v for k, v in old.options.items() if k != "solver"}, ("device",))
     assert old.key == before.key and old.options["solver"] == "scikit-learn"
     assert EvalSpec.of("downstream_task").key != before.key
+
+
+def test_saps_solver_and_device_keep_the_committed_records_under_their_key():
+    """SAP had neither ``solver`` nor ``device`` when the committed quick run was evaluated: at
+    ``scikit-learn`` it is that run's record (its key, as the manifest lists it); the batched
+    default is a new evaluation."""
+    fast = {"num_train": 3000, "num_test": 1500}
+    assert EvalSpec.of("sap", {**fast, "solver": "scikit-learn"}).key == "45c99c082689"
+    assert EvalSpec.of("sap", fast).key != "45c99c082689"

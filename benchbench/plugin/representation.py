@@ -204,6 +204,10 @@ class ModelView(Representation):
 #: computed with, quirks included; ``"default"`` fixes its failure cases (see docs/metrics.md).
 Mode = Literal["default", "compat"]
 
+#: Who fits a metric's predictor: ``"batched"``, benchbench's exact batched solver, every problem
+#: at once on the model's device; ``"scikit-learn"``, scikit-learn one problem after another.
+Solver = Literal["batched", "scikit-learn"]
+
 
 def logistic_regression(mode: Mode):
     """The logistic regression a metric fits.  ``compat``: the one disentanglement_lib ran on,

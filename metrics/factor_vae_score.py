@@ -39,7 +39,7 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
     k = rng.integers(0, len(label_names(dataset)), size=n)
     first = sample_indices(dataset, n, rng)
     batch = partners(dataset, np.repeat(first[:, None], batch_size, axis=1), k[:, None], rng)
-    local_var = np.var(encode(dataset, model, batch, rng).astype(np.float64), axis=1, ddof=1)
+    local_var = np.var(encode(dataset, model, batch, rng), axis=1, ddof=1, dtype=np.float64)  # as of a float64 copy
     pick = np.argmin(local_var[:, active] / global_var[active], axis=1)
     latent = pick if compat else np.flatnonzero(active)[pick]
     votes = np.zeros((len(label_names(dataset)), global_var.size), dtype=np.int64)

@@ -7,8 +7,8 @@ import sklearn.metrics
 import torch
 from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
-from benchbench.core.registry import metrics
-from benchbench.plugin.representation import ModelView
+from benchbench.core.registry import datasets, metrics
+from benchbench.plugin.representation import ModelView, partners
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
 
 SMALL = {
@@ -158,3 +158,18 @@ def test_sap_batched_svms_score_what_scikit_learns_do():
         theirs = score("sap", make(), seed=3, solver="scikit-learn")
         np.testing.assert_allclose(ours["score_matrix"], theirs["score_matrix"], atol=2e-3)
         assert abs(ours["sap"] - theirs["sap"]) <= 2e-3
+
+
+def test_partners_keep_factor_k_and_draw_the_others_as_sample_factors_does():
+    """disentanglement_lib's pair: the reference's value of factor k, every other factor drawn
+    uniformly — the same draws from the stream as ``sample_factors``, index for index."""
+    data = datasets.get("shapes2d")()
+    rng = np.random.default_rng(0)
+    reference = rng.integers(0, len(data), size=(300, 4))
+    k = rng.integers(0, len(data.factor_sizes), size=(300, 1))
+    drawn = data.sample_factors(reference.size, np.random.default_rng(9)).reshape(300, 4, -1)
+    expected = drawn.copy()
+    np.put_along_axis(expected, np.broadcast_to(k, reference.shape)[..., None], 0, axis=-1)
+    kept = np.take_along_axis(data.index_to_factors(reference), np.broadcast_to(k, reference.shape)[..., None], -1)
+    expected += np.where(np.arange(drawn.shape[-1]) == np.broadcast_to(k, reference.shape)[..., None], kept, 0)
+    assert np.array_equal(partners(data, reference, k, np.random.default_rng(9)), data.factors_to_index(expected))

@@ -167,18 +167,23 @@ class ModelView(Representation):
         return np.split(both, 2, axis=1)
 
     def encode_indices(self, dataset: Dataset, indices: np.ndarray) -> np.ndarray:
-        return self.posterior_indices(dataset, indices)[0]
+        indices = np.asarray(indices, dtype=np.int64)
+        return np.take(self._cached(dataset, indices)[0], indices, axis=0)
 
-    @torch.no_grad()
     def posterior_indices(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(μ, log σ²)`` of the dataset images at ``indices``, encoding only those not seen before."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return tuple(np.take(table, indices, axis=0) for table in self._cached(dataset, indices))
+
+    @torch.no_grad()
+    def _cached(self, dataset: Dataset, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The per-image tables of ``μ`` and ``log σ²``, with the images at ``indices`` encoded."""
         key = id(dataset)
         if key not in self._cache:
             n, d = len(dataset), self.latent_dim
             zeros = np.zeros((n, d), np.float32)
             self._cache[key] = (dataset.image_store(self.device), zeros, zeros.copy(), np.zeros(n, bool))
         store, mus, logvars, done = self._cache[key]
-        indices = np.asarray(indices, dtype=np.int64)
         todo = np.unique(indices[~done[indices]])
         t0 = time.perf_counter()
         for i in range(0, todo.size, self.batch_size):
@@ -188,7 +193,7 @@ class ModelView(Representation):
         done[todo] = True
         self.images_encoded += todo.size
         self.network_seconds += time.perf_counter() - t0
-        return mus[indices], logvars[indices]
+        return mus, logvars
 
     def reconstruct(self, images) -> np.ndarray:
         return self._map(images, lambda x: self.net.decode_mean(self.net.encode(x)[0]))
@@ -263,11 +268,11 @@ def partners(dataset: Dataset, reference: np.ndarray, k: np.ndarray, rng: np.ran
         )
     reference = np.asarray(reference, dtype=np.int64)
     k = np.broadcast_to(np.asarray(k, dtype=np.int64), reference.shape)
-    if isinstance(dataset, GroundTruthDataset):
-        fixed = dataset.index_to_factors(reference)
-        other = dataset.sample_factors(reference.size, rng).reshape(fixed.shape)
-        np.put_along_axis(other, k[..., None], np.take_along_axis(fixed, k[..., None], axis=-1), axis=-1)
-        return dataset.factors_to_index(other)
+    if isinstance(dataset, GroundTruthDataset):  # the drawn factors' index with factor k's term swapped
+        other = dataset.sample_factors(reference.size, rng).reshape(*reference.shape, -1)
+        base, size = dataset.factor_bases[k], np.asarray(dataset.factor_sizes, dtype=np.int64)[k]
+        drawn = np.take_along_axis(other, k[..., None], axis=-1)[..., 0]
+        return dataset.factors_to_index(other) + (reference // base % size - drawn) * base
     labels = np.asarray(dataset.labels)
     out = np.empty_like(reference)
     u = rng.random(reference.shape)

@@ -42,7 +42,14 @@ from benchbench.plugin.data import (
     require_files,
 )
 from benchbench.plugin.linear_svm import LinearSVCFit, fit_one_feature_svc
-from benchbench.plugin.logistic import LogisticFit, OneVsRestFit, fit_logistic_cv, fit_one_vs_rest_cv
+from benchbench.plugin.logistic import (
+    LogisticFit,
+    OneVsRestFit,
+    fit_logistic,
+    fit_logistic_cv,
+    fit_one_vs_rest,
+    fit_one_vs_rest_cv,
+)
 from benchbench.plugin.method import Auxiliary, Inputs, Method
 from benchbench.plugin.metric import (
     COUNT,
@@ -148,7 +155,9 @@ __all__ = [
     "pearson_matrix",
     "standardise",
     "fit_classifiers",
+    "fit_logistic",
     "fit_logistic_cv",
+    "fit_one_vs_rest",
     "fit_one_vs_rest_cv",
     "LogisticFit",
     "OneVsRestFit",

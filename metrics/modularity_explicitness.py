@@ -11,6 +11,13 @@ one disentanglement_lib ran on) predicts it from all latents; the score is the
 macro ROC-AUC of its class probabilities, one-vs-rest, on the training and on ``num_test``
 fresh images, averaged over factors.
 
+``solver = "batched"`` (the default) fits every factor's regression at once
+(:func:`benchbench.plugin.logistic.fit_logistic`; in compat mode liblinear's binary problems, the
+intercept penalised, one per class) and, in the default mode, computes each class's ROC-AUC from
+the ranks of its probabilities (the Mann–Whitney statistic, ties counted half: the area
+scikit-learn's trapezoids give); ``"scikit-learn"`` fits and scores with scikit-learn one factor
+after another, what every evaluation made before the option computed.
+
 The default mode fixes two disentanglement_lib failure cases: a latent with zero deviation is
 left unscaled instead of divided by zero (which gives NaN inputs), and classes are aligned with
 the classifier's (``label_binarize`` on its classes; AUC over classes with both outcomes in the
@@ -21,14 +28,20 @@ data) where disentanglement_lib's ``MultiLabelBinarizer`` raises when a sample l
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 
 from benchbench.api import (
     COUNT,
     Mode,
+    Solver,
     better,
     bounds,
     defined_by,
+    execution,
+    fit_logistic,
+    fit_one_vs_rest,
     histogram_discretize,
+    introduced,
     logistic_regression,
     metrics,
     mutual_info_matrix,
@@ -48,17 +61,35 @@ def modularity(mi: np.ndarray) -> float:
     return float(np.mean(score))
 
 
-def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) -> float:
+def rank_auc(onehot: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each column's ROC-AUC (columns: classes, 1 where a row is of the class): the probability
+    that a row of the class outscores one that is not, ties counted half — from the average ranks."""
+    ranks = scipy.stats.rankdata(scores, axis=0)
+    positives = onehot.sum(axis=0)
+    negatives = onehot.shape[0] - positives
+    return ((ranks * onehot).sum(axis=0) - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool, solver: Solver) -> float:
     from sklearn.metrics import roc_auc_score  # deferred: seconds to import, and every command loads the metrics
-    from sklearn.preprocessing import MultiLabelBinarizer, label_binarize
+    from sklearn.preprocessing import MultiLabelBinarizer
 
     if compat:
         return roc_auc_score(MultiLabelBinarizer().fit_transform(y[:, None]), proba)
-    onehot = label_binarize(y, classes=classes)
-    if classes.size == 2:
-        onehot = np.hstack([1 - onehot, onehot])
+    onehot = (y[:, None] == classes[None, :]).astype(int)  # label_binarize's columns, both of them for two classes
     both = (onehot.min(axis=0) == 0) & (onehot.max(axis=0) == 1)
+    if solver == "batched":
+        return float(np.mean(rank_auc(onehot[:, both], proba[:, both])))
     return roc_auc_score(onehot[:, both], proba[:, both], average="macro")
+
+
+def _fits(x: np.ndarray, ys: np.ndarray, mode: Mode, solver: Solver, device) -> list:
+    """One logistic regression per factor, as ``mode`` and ``solver`` say."""
+    if solver == "scikit-learn":
+        return [logistic_regression(mode).fit(x, y) for y in ys.T]
+    if mode == "compat":  # OneVsRestClassifier(LogisticRegression(solver="liblinear")): 100 iterations
+        return fit_one_vs_rest(x, ys, C=1.0, penalise_intercept=True, max_iter=100, device=device)
+    return fit_logistic(x, ys, C=1.0, max_iter=1000, device=device)
 
 
 @metrics.register("modularity_explicitness")
@@ -71,10 +102,26 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool) ->
 )
 @bounds(num_train=COUNT, num_test=COUNT, num_bins=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
+@execution("device")
+@introduced(solver="scikit-learn")
 def modularity_explicitness(
-    dataset, model, rng, *, num_train: int = 10_000, num_test: int = 5_000, num_bins: int = 20, mode: Mode = "default"
+    dataset,
+    model,
+    rng,
+    *,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    num_bins: int = 20,
+    mode: Mode = "default",
+    solver: Solver = "batched",
+    device: str | None = None,
 ):
-    """Modularity (mutual-information based) and explicitness (logistic-regression ROC-AUC)."""
+    """Modularity (mutual-information based) and explicitness (logistic-regression ROC-AUC).
+
+    ``solver``: who fits the regressions and scores them — ``batched``, every factor at once, or
+    ``scikit-learn`` one after another (what evaluations made before this option computed).
+    ``device``: where the batched fits run; by default the model's, else the CPU.
+    """
     compat = mode == "compat"
     mus, ys = sample_codes(dataset, model, num_train, rng)
     mus_test, ys_test = sample_codes(dataset, model, num_test, rng)
@@ -85,10 +132,10 @@ def modularity_explicitness(
     with np.errstate(invalid="ignore", divide="ignore"):  # compat: a constant latent gives NaN
         x_train, x_test = (mus - mean) / std, (mus_test - mean) / std
     train_auc, test_auc = [], []
-    for j in range(ys.shape[1]):
-        clf = logistic_regression(mode).fit(x_train, ys[:, j])
-        train_auc.append(_auc(ys[:, j], clf.predict_proba(x_train), clf.classes_, compat))
-        test_auc.append(_auc(ys_test[:, j], clf.predict_proba(x_test), clf.classes_, compat))
+    for j, clf in enumerate(_fits(x_train, ys, mode, solver, device or model.device)):
+        classes = np.unique(ys[:, j])  # the classifier's classes: the sorted ones of its training labels
+        train_auc.append(_auc(ys[:, j], clf.predict_proba(x_train), classes, compat, solver))
+        test_auc.append(_auc(ys_test[:, j], clf.predict_proba(x_test), classes, compat, solver))
     return {
         "modularity": modularity(mi),
         "explicitness_train": float(np.mean(train_auc)),

@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
 
 from benchbench.plugin import logistic
-from benchbench.plugin.logistic import fit_logistic_cv, fit_one_vs_rest_cv, kfold
+from benchbench.plugin.logistic import fit_logistic, fit_logistic_cv, fit_one_vs_rest, fit_one_vs_rest_cv, kfold
 
 TIGHT = {"tol": 1e-10, "max_iter": 10_000}
 
@@ -121,3 +121,21 @@ def test_minimise_stops_at_the_tolerance_near_scikit_learns_optimum():
         np.testing.assert_allclose(ours[:, :-1].numpy(), ref.coef_, rtol=1e-3, atol=1e-4)
         optimum = batch.take(torch.tensor([b])).loss_gradient(tight[b : b + 1])[0].item()
         assert optimum - 1e-12 <= loss[b].item() <= optimum + 1e-4  # a flat valley: the gap is ‖g‖·‖w − w*‖
+
+
+def test_plain_fits_and_their_probabilities_are_scikit_learns_at_the_optimum():
+    """``fit_logistic`` at one C is ``LogisticRegression(C)``, and with the intercept penalised one
+    class against the rest is ``OneVsRestClassifier(LogisticRegression(solver="liblinear"))``:
+    the same coefficients run to the optimum, so the same probabilities."""
+    x, ys = _data()
+    xt = np.random.default_rng(4).normal(size=(300, 4))
+    for fit, y in zip(fit_logistic(x, ys, C=0.7, **TIGHT), ys.T, strict=True):
+        ref = LogisticRegression(C=0.7, **TIGHT).fit(x, y)
+        np.testing.assert_allclose(fit.coef, ref.coef_, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(fit.predict_proba(xt), ref.predict_proba(xt), atol=1e-5)
+        np.testing.assert_allclose(fit.predict_proba(xt).sum(axis=1), 1.0, rtol=1e-12)
+    for fit, y in zip(fit_one_vs_rest(x, ys, C=1.0, penalise_intercept=True, **TIGHT), ys.T, strict=True):
+        ref = OneVsRestClassifier(LogisticRegression(solver="liblinear", tol=1e-10, max_iter=10_000)).fit(x, y)
+        for ours, theirs in zip(fit.fits, ref.estimators_, strict=True):
+            np.testing.assert_allclose(ours.intercept, theirs.intercept_, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(fit.predict_proba(xt), ref.predict_proba(xt), atol=1e-6)

@@ -1,5 +1,7 @@
 """Cross-validated L2 logistic regression — scikit-learn's ``LogisticRegressionCV(Cs=10,
-cv=KFold(5))`` with lbfgs — fitted for many targets at once, on tensors, on any device.
+cv=KFold(5))`` with lbfgs — fitted for many targets at once, on tensors, on any device; and the
+same problem at one C (``LogisticRegression``; with the intercept in the L2 term, the binary
+problem of its ``liblinear`` solver), as explicitness fits it (:func:`fit_logistic`).
 
 Why: the downstream task fits one such model per factor at each training size: 5 folds × 10
 values of C, then a refit, per factor.  scikit-learn runs these 51 L-BFGS problems one after
@@ -65,6 +67,16 @@ class LogisticFit:
         if len(self.classes) == 2:
             return self.classes[(scores[:, 0] > 0).astype(int)]
         return self.classes[scores.argmax(axis=1)]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (rows, classes): the softmax of the scores, or for two classes the
+        logistic of the one score for the second class — scikit-learn's."""
+        scores = self.decision_function(x)
+        if len(self.classes) == 2:
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -226,8 +238,11 @@ def kfold(n: int, folds: int) -> list[np.ndarray]:
     return [np.arange(end - size, end) for size, end in zip(sizes, ends)]
 
 
-def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], c, device) -> _Batch:
-    """Problems (rows, their class indices, the target's class count) over the codes ``x``, at C = ``c``."""
+def _batch(
+    x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], c, device, penalise_intercept: bool = False
+) -> _Batch:
+    """Problems (rows, their class indices, the target's class count) over the codes ``x``, at C =
+    ``c``; the intercepts are free of the L2 term unless ``penalise_intercept`` (liblinear's)."""
     rows, classes = max(len(r) for r, _, _ in problems), max(max(k, 2) for _, _, k in problems)
     b, features = len(problems), x.shape[1] + 1
     xs, labels = np.zeros((b, rows, features)), np.zeros((b, rows), dtype=np.int64)
@@ -239,7 +254,8 @@ def _batch(x: np.ndarray, problems: list[tuple[np.ndarray, np.ndarray, int]], c,
         open_[i, :k] = 0.0
         free[i, 1 if k == 2 else 0 : k] = 1.0  # two classes: the binomial model, class 0's scores fixed at 0
     penalised = free.copy()
-    penalised[:, :, -1] = 0.0
+    if not penalise_intercept:
+        penalised[:, :, -1] = 0.0
     as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
     unset = torch.empty(0)
     return _Batch(as_t(xs), as_t(labels), as_t(weight), as_t(open_), as_t(free), as_t(penalised), unset).with_c(c)
@@ -278,18 +294,47 @@ def fit_logistic_cv(
     start = torch.stack([fold_coefficients.mean(0) for fold_coefficients in chosen])
     refit = _batch(x, [(every, inv, len(cls)) for cls, inv in encoded], grid[best], device)
     w, _ = minimise(refit, start, tol, max_iter)
-    fits = []
-    for t, (cls, _) in enumerate(encoded):
-        coefficients = w[t].cpu().numpy()
-        kept = coefficients[1:2] if len(cls) == 2 else coefficients[: len(cls)]  # scikit-learn's coef_ rows
-        fits.append(LogisticFit(cls, kept[:, :-1].copy(), kept[:, -1].copy(), float(grid[best[t]])))
-    return fits
+    return [_fit(cls, w[t], grid[best[t]]) for t, (cls, _) in enumerate(encoded)]
+
+
+def fit_logistic(
+    x: np.ndarray,
+    ys: np.ndarray,
+    *,
+    C: float = 1.0,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    penalise_intercept: bool = False,
+    device=None,
+) -> list[LogisticFit]:
+    """One logistic regression at ``C`` per column of ``ys`` (each with at least two classes) on
+    the codes ``x``, all fitted together: scikit-learn's ``LogisticRegression(C=C)`` with lbfgs
+    (the problem and stops of the module's docstring), or with ``penalise_intercept`` the
+    binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets with the
+    same number of classes share a batch: padding a few classes to many costs more than it saves."""
+    x = np.asarray(x, dtype=np.float64)
+    encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
+    every, device = np.arange(len(x)), torch.device(device or "cpu")
+    fits: dict[int, LogisticFit] = {}
+    for k in sorted({len(cls) for cls, _ in encoded}):
+        targets = [t for t, (cls, _) in enumerate(encoded) if len(cls) == k]
+        batch = _batch(x, [(every, encoded[t][1], k) for t in targets], C, device, penalise_intercept)
+        w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter)
+        fits.update({t: _fit(encoded[t][0], w[i], C) for i, t in enumerate(targets)})
+    return [fits[t] for t in range(len(encoded))]
+
+
+def _fit(classes: np.ndarray, w: torch.Tensor, c: float) -> LogisticFit:
+    """A problem's coefficients as scikit-learn keeps them (one row for two classes)."""
+    coefficients = w.cpu().numpy()
+    kept = coefficients[1:2] if len(classes) == 2 else coefficients[: len(classes)]
+    return LogisticFit(classes, kept[:, :-1].copy(), kept[:, -1].copy(), float(c))
 
 
 @dataclass
 class OneVsRestFit:
-    """scikit-learn's ``OneVsRestClassifier`` over cross-validated binary fits: one per class (a
-    single one for two classes)."""
+    """scikit-learn's ``OneVsRestClassifier`` over binary fits: one per class (a single one for
+    two classes)."""
 
     classes: np.ndarray
     fits: list[LogisticFit]
@@ -301,11 +346,24 @@ class OneVsRestFit:
         last = scores.shape[1] - 1 - scores[:, ::-1].argmax(axis=1)  # scikit-learn keeps the last of equal maxima
         return self.classes[last]
 
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Each class's fit's probability of its class, normalised over the classes (for two
+        classes the one fit's) — scikit-learn's."""
+        if len(self.fits) == 1:
+            return self.fits[0].predict_proba(x)
+        p = np.stack([f.predict_proba(x)[:, 1] for f in self.fits], axis=1)
+        return p / p.sum(axis=1, keepdims=True)
 
-def fit_one_vs_rest_cv(x: np.ndarray, ys: np.ndarray, **options) -> list[OneVsRestFit]:
-    """:func:`fit_logistic_cv` one class against the rest, for each column of ``ys``, every binary
-    problem of every column fitted together."""
+
+def fit_one_vs_rest(x: np.ndarray, ys: np.ndarray, fit=fit_logistic, **options) -> list[OneVsRestFit]:
+    """``fit`` (:func:`fit_logistic`, or :func:`fit_logistic_cv`) of one class against the rest,
+    for each column of ``ys``, every binary problem of every column fitted together."""
     classes = [np.unique(y) for y in np.asarray(ys).T]
     columns = [[y == c for c in cls] if len(cls) > 2 else [y == cls[1]] for y, cls in zip(np.asarray(ys).T, classes)]
-    fits = iter(fit_logistic_cv(x, np.stack([c for cols in columns for c in cols], axis=1), **options))
+    fits = iter(fit(x, np.stack([c for cols in columns for c in cols], axis=1), **options))
     return [OneVsRestFit(cls, [next(fits) for _ in cols]) for cls, cols in zip(classes, columns)]
+
+
+def fit_one_vs_rest_cv(x: np.ndarray, ys: np.ndarray, **options) -> list[OneVsRestFit]:
+    """:func:`fit_logistic_cv` one class against the rest (:func:`fit_one_vs_rest`)."""
+    return fit_one_vs_rest(x, ys, fit_logistic_cv, **options)

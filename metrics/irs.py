@@ -35,17 +35,44 @@ from benchbench.api import (
 )
 
 
+def percentile_rows(a: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(a, q, axis=0)`` (linear interpolation) of a 2-D array, the same bits,
+    without its per-call overhead (a hundred groups a factor): numpy's virtual index, its
+    neighbours and its two-sided interpolation with the weight as a Python float."""
+    m = a.shape[0]
+    fraction = np.true_divide(q, 100)
+    virtual = float((m - 1) * fraction)
+    below = int(np.floor(virtual))
+    if virtual >= m - 1:
+        below = above = m - 1
+    elif virtual < 0:
+        below = above = 0
+    else:
+        above = below + 1
+    part = np.partition(a, sorted({below, above, m - 1}), axis=0)  # a NaN sorts last
+    low, high = part[below], part[above]
+    gamma = virtual - (below if virtual < m - 1 else -1)  # numpy's index for "the last" is −1
+    step = high - low
+    out = np.where(gamma >= 0.5, high - step * (1 - gamma), low + step * gamma)
+    return np.where(np.isnan(part[m - 1]), part[m - 1], out)  # numpy's: a column with a NaN gives NaN
+
+
 def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -> tuple[np.ndarray, np.ndarray]:
     """``(IRS (latents, factors), each latent's largest deviation from its mean)`` of points
-    ``factors (n, K)`` and ``latents (n, d)``."""
+    ``factors (n, K)`` and ``latents (n, d)``.  Each factor's groups are runs of the points
+    stably sorted by it: the same points in the same order as a mask would pick them."""
     max_deviations = np.max(np.abs(latents - latents.mean(axis=0)), axis=0)
     deviations = np.zeros((latents.shape[1], factors.shape[1]))
     for i in range(factors.shape[1]):
-        values = np.unique(factors[:, i])
-        for value in values:
-            group = latents[factors[:, i] == value]
-            deviations[:, i] += np.percentile(np.abs(group - group.mean(axis=0)), diff_quantile * 100, axis=0)
-        deviations[:, i] /= values.size
+        order = np.argsort(factors[:, i], kind="stable")
+        ranked = factors[order, i]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        counts = np.diff(np.r_[starts, ranked.size])
+        grouped = np.take(latents, order, axis=0)
+        for start, count in zip(starts, counts):
+            group = grouped[start : start + count]
+            deviations[:, i] += percentile_rows(np.abs(group - group.mean(axis=0)), diff_quantile * 100)
+        deviations[:, i] /= counts.size
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1.0 - deviations / max_deviations[:, None], max_deviations
 

@@ -74,3 +74,14 @@ def test_each_problem_ends_at_the_minimum_of_its_objective():
                     x[:, g], y, fit.classes, fit.coef[row, 0], fit.intercept[row], 0.05, True, k, multi
                 )
                 assert np.abs(grad).max() <= 1e-12 * scale
+
+
+def test_codes_with_a_nan_are_refused_as_scikit_learn_refuses_them():
+    from benchbench.plugin.logistic import fit_logistic
+
+    x, ys = _data(rows=50)
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fit_one_feature_svc(x, ys, C=0.01)
+    with pytest.raises(ValueError, match="NaN"):
+        fit_logistic(x, ys)

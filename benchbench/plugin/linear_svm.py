@@ -168,6 +168,8 @@ def fit_one_feature_svc(
 ) -> list[list[LinearSVCFit]]:
     """``LinearSVC(C=C, class_weight=class_weight)`` fitted on each column of ``x`` (N, G) alone
     for each column of ``ys`` (N, T): ``fits[g][t]`` (see the module's docstring)."""
+    if not np.isfinite(x).all():  # as scikit-learn refuses them: a NaN has no place in the sorted rows
+        raise ValueError("linear SVM: the codes contain NaN or infinity")
     device = torch.device(device or "cpu")
     columns, positives, cp, cn, first = [], [], [], [], 0
     for y in np.asarray(ys).T:

@@ -243,6 +243,8 @@ def _batch(
 ) -> _Batch:
     """Problems (rows, their class indices, the target's class count) over the codes ``x``, at C =
     ``c``; the intercepts are free of the L2 term unless ``penalise_intercept`` (liblinear's)."""
+    if not np.isfinite(x).all():  # as scikit-learn refuses them: a NaN would stop the fit at its start, silently
+        raise ValueError("logistic regression: the codes contain NaN or infinity")
     rows, classes = max(len(r) for r, _, _ in problems), max(max(k, 2) for _, _, k in problems)
     b, features = len(problems), x.shape[1] + 1
     xs, labels = np.zeros((b, rows, features)), np.zeros((b, rows), dtype=np.int64)

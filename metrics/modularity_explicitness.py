@@ -37,7 +37,6 @@ from benchbench.api import (
     better,
     bounds,
     defined_by,
-    execution,
     fit_logistic,
     fit_one_vs_rest,
     histogram_discretize,
@@ -102,7 +101,6 @@ def _fits(x: np.ndarray, ys: np.ndarray, mode: Mode, solver: Solver, device) -> 
 )
 @bounds(num_train=COUNT, num_test=COUNT, num_bins=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
-@execution("device")
 @introduced(solver="scikit-learn")
 def modularity_explicitness(
     dataset,
@@ -114,13 +112,12 @@ def modularity_explicitness(
     num_bins: int = 20,
     mode: Mode = "default",
     solver: Solver = "batched",
-    device: str | None = None,
 ):
     """Modularity (mutual-information based) and explicitness (logistic-regression ROC-AUC).
 
     ``solver``: who fits the regressions and scores them — ``batched``, every factor at once, or
     ``scikit-learn`` one after another (what evaluations made before this option computed).
-    ``device``: where the batched fits run; by default the model's, else the CPU.
+    The batched fits run on the model's device.
     """
     compat = mode == "compat"
     mus, ys = sample_codes(dataset, model, num_train, rng)
@@ -132,7 +129,7 @@ def modularity_explicitness(
     with np.errstate(invalid="ignore", divide="ignore"):  # compat: a constant latent gives NaN
         x_train, x_test = (mus - mean) / std, (mus_test - mean) / std
     train_auc, test_auc = [], []
-    for j, clf in enumerate(_fits(x_train, ys, mode, solver, device or model.device)):
+    for j, clf in enumerate(_fits(x_train, ys, mode, solver, model.device)):
         classes = np.unique(ys[:, j])  # the classifier's classes: the sorted ones of its training labels
         train_auc.append(_auc(ys[:, j], clf.predict_proba(x_train), classes, compat, solver))
         test_auc.append(_auc(ys_test[:, j], clf.predict_proba(x_test), classes, compat, solver))

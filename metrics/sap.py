@@ -23,7 +23,6 @@ from benchbench.api import (
     better,
     bounds,
     defined_by,
-    execution,
     fit_one_feature_svc,
     introduced,
     metrics,
@@ -65,7 +64,6 @@ def _squared_correlation(mus: np.ndarray, ys: np.ndarray) -> np.ndarray:
 @shown_as(sap="SAP score")
 @bounds(num_train=COUNT, num_test=COUNT)
 @profiles(fast={"num_train": 3000, "num_test": 1500})
-@execution("device")
 @introduced(solver="scikit-learn")
 def sap(
     dataset,
@@ -77,14 +75,12 @@ def sap(
     continuous_factors: bool = False,
     n_jobs: int = -1,
     solver: Solver = "batched",
-    device: str | None = None,
 ):
     """Mean over factors of the gap between the two latents that predict it best.
 
     ``solver``: who fits the SVMs — ``batched``, all at once (the same problems, each to its
     exact minimum), or ``scikit-learn`` one after another on ``n_jobs`` threads (what
-    evaluations made before this option computed).  ``device``: where the batched fit runs; by
-    default the model's, else the CPU.
+    evaluations made before this option computed).  The batched fit runs on the model's device.
     """
     mus, ys = sample_codes(dataset, model, num_train, rng)
     if continuous_factors:
@@ -96,7 +92,7 @@ def sap(
                 delayed(_accuracy_row)(mus[:, i], ys, mus_test[:, i], ys_test) for i in range(mus.shape[1])
             )
         else:
-            fits = fit_one_feature_svc(mus, ys, C=0.01, class_weight="balanced", device=device or model.device)
+            fits = fit_one_feature_svc(mus, ys, C=0.01, class_weight="balanced", device=model.device)
             rows = [[np.mean(f.predict(mu) == y) for f, y in zip(row, ys_test.T)] for row, mu in zip(fits, mus_test.T)]
         matrix = np.array(rows)
     top_two = np.sort(matrix, axis=0)[::-1][:2]

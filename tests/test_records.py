@@ -88,10 +88,10 @@ def test_the_downstream_tasks_solver_keeps_scikit_learns_records_under_their_key
 
 
 @pytest.mark.parametrize("metric, key", [("sap", "45c99c082689"), ("modularity_explicitness", "2eed9acddb0f")])
-def test_a_solver_and_device_added_later_keep_the_committed_records_under_their_key(metric, key):
-    """SAP and modularity/explicitness had neither ``solver`` nor ``device`` when the committed
-    quick run was evaluated: at ``scikit-learn`` each is that run's record (its key, as the
-    manifest lists it); the batched default is a new evaluation."""
+def test_a_solver_added_later_keeps_the_committed_records_under_their_key(metric, key):
+    """SAP and modularity/explicitness had no ``solver`` when the committed quick run was
+    evaluated: at ``scikit-learn`` each is that run's record (its key, as the manifest lists it);
+    the batched default is a new evaluation."""
     fast = {"num_train": 3000, "num_test": 1500}
     assert EvalSpec.of(metric, {**fast, "solver": "scikit-learn"}).key == key
     assert EvalSpec.of(metric, fast).key != key

@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
 
-from benchbench.core.registry import datasets, metrics
-from benchbench.evaluation.bench import synthetic_codes
-from benchbench.evaluation.evaluate import load_trained
+from benchbench.core.registry import metrics
+from benchbench.evaluation.bench import trained_or_synthetic
 
 
 def main() -> None:
@@ -30,11 +28,7 @@ def main() -> None:
     parser.add_argument("--cell")
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    if args.run:
-        _, data, model = load_trained(args.run, args.cell, torch.device("cpu"))
-    else:
-        data = datasets.get("shapes2d")()
-        model = synthetic_codes(data)
+    data, model = trained_or_synthetic(args.run, args.cell)
     metric = metrics.get(args.metric)
     runs = [
         [metric(data, model, np.random.default_rng(seed), solver=s) for s in ("batched", "scikit-learn")]

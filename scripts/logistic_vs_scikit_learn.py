@@ -20,9 +20,7 @@ import time
 import numpy as np
 import torch
 
-from benchbench.core.registry import datasets
-from benchbench.evaluation.bench import synthetic_codes
-from benchbench.evaluation.evaluate import load_trained
+from benchbench.evaluation.bench import trained_or_synthetic
 from benchbench.metrics.downstream_task import regression_accuracies
 from benchbench.plugin.representation import sample_codes
 
@@ -41,11 +39,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--num-test", type=int, default=5000)
     args = parser.parse_args()
-    if args.run:
-        _, data, model = load_trained(args.run, args.cell, torch.device("cpu"))
-    else:
-        data = datasets.get("shapes2d")()
-        model = synthetic_codes(data)
+    data, model = trained_or_synthetic(args.run, args.cell)
     threads = torch.get_num_threads()
     print(f"codes: {model.label}; {args.draws} draws; {args.num_test} test codes; torch threads {threads}")
     print("labels  seconds batched / scikit-learn   |Δ accuracy| per factor, mean / max:"

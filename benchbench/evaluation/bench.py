@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from benchbench.core.progress import log
+from benchbench.core.registry import datasets
 from benchbench.evaluation.encoders import CodeTable
-from benchbench.evaluation.evaluate import call_metric, run_metric
+from benchbench.evaluation.evaluate import call_metric, load_trained, run_metric
 from benchbench.plugin.data import GroundTruthDataset
 from benchbench.plugin.metric import declaration, is_across_seeds
 from benchbench.plugin.representation import Representation
@@ -33,6 +34,16 @@ def synthetic_codes(dataset: GroundTruthDataset, seed: int = 0, latent_dim: int 
     noise = rng.standard_normal((len(dataset), latent_dim - scaled.shape[1]))
     codes = np.concatenate([scaled + 0.1 * rng.standard_normal(scaled.shape), noise], axis=1)
     return CodeTable(codes.astype(np.float32), f"synthetic codes (seed {seed})")
+
+
+def trained_or_synthetic(run: str | None, cell: str | None = None) -> tuple[GroundTruthDataset, Representation]:
+    """A run's trained model (its ``cell``, else its first trained one) on the CPU, or without a
+    run :func:`synthetic_codes` of shapes2d: what the scripts that compare two fits score."""
+    if run:
+        _, data, model = load_trained(run, cell, torch.device("cpu"))
+        return data, model
+    data = datasets.get("shapes2d")()
+    return data, synthetic_codes(data)
 
 
 def _sync(model: Representation) -> None:

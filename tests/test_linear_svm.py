@@ -85,3 +85,14 @@ def test_codes_with_a_nan_are_refused_as_scikit_learn_refuses_them():
         fit_one_feature_svc(x, ys, C=0.01)
     with pytest.raises(ValueError, match="NaN"):
         fit_logistic(x, ys)
+
+
+def test_a_target_of_one_class_is_refused_as_scikit_learn_refuses_it():
+    from benchbench.plugin.logistic import fit_logistic
+
+    x, ys = _data(rows=50)
+    ys[:, 1] = 2
+    with pytest.raises(ValueError, match="two classes"):
+        fit_one_feature_svc(x, ys, C=0.01)
+    with pytest.raises(ValueError, match="two classes"):
+        fit_logistic(x, ys)

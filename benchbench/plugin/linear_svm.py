@@ -174,6 +174,8 @@ def fit_one_feature_svc(
     columns, positives, cp, cn, first = [], [], [], [], 0
     for y in np.asarray(ys).T:
         classes, index, counts = np.unique(y, return_inverse=True, return_counts=True)
+        if len(classes) < 2:  # scikit-learn's refusal: nothing to tell apart
+            raise ValueError("a linear SVM needs at least two classes in each target; one has a single class")
         weight = C * (len(y) / (len(classes) * counts) if class_weight == "balanced" else np.ones(len(classes)))
         if len(classes) == 2:  # one problem: the second class positive, each side its own class's cost
             positives.append([first + 1]), cp.append(weight[1:]), cn.append(weight[:1])

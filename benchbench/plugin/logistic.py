@@ -316,6 +316,8 @@ def fit_logistic(
     same number of classes share a batch: padding a few classes to many costs more than it saves."""
     x = np.asarray(x, dtype=np.float64)
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
+    if any(len(cls) < 2 for cls, _ in encoded):  # scikit-learn's refusal: nothing to tell apart
+        raise ValueError("a logistic regression needs at least two classes in each target; one has a single class")
     every, device = np.arange(len(x)), torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
     for k in sorted({len(cls) for cls, _ in encoded}):

@@ -41,7 +41,7 @@ from benchbench.plugin.data import (
     npz_shape,
     require_files,
 )
-from benchbench.plugin.linear_svm import LinearSVCFit, fit_one_feature_svc
+from benchbench.plugin.linear_svm import LinearFit, fit_one_feature_svc
 from benchbench.plugin.logistic import (
     LogisticFit,
     OneVsRestFit,
@@ -162,7 +162,7 @@ __all__ = [
     "LogisticFit",
     "OneVsRestFit",
     "fit_one_feature_svc",
-    "LinearSVCFit",
+    "LinearFit",
     "Ties",
     "tie_seed",
     # a dataset

@@ -93,7 +93,8 @@ def sap(
             )
         else:
             fits = fit_one_feature_svc(mus, ys, C=0.01, class_weight="balanced", device=model.device)
-            rows = [[np.mean(f.predict(mu) == y) for f, y in zip(row, ys_test.T)] for row, mu in zip(fits, mus_test.T)]
+            alone = mus_test.T[:, :, None]  # each latent as a one-feature design
+            rows = [[np.mean(f.predict(x) == y) for f, y in zip(row, ys_test.T)] for row, x in zip(fits, alone)]
         matrix = np.array(rows)
     top_two = np.sort(matrix, axis=0)[::-1][:2]
     return {"sap": float(np.mean(top_two[0] - top_two[1])), "score_matrix": matrix}

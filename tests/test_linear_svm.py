@@ -58,7 +58,7 @@ def test_it_fits_what_linear_svc_fits_at_the_optimum(balanced):
             assert np.array_equal(ours.classes, theirs.classes_)
             np.testing.assert_allclose(ours.coef, theirs.coef_, rtol=1e-6, atol=1e-8)
             np.testing.assert_allclose(ours.intercept, theirs.intercept_, rtol=1e-6, atol=1e-8)
-            assert np.array_equal(ours.predict(x[:, g]), theirs.predict(x[:, g : g + 1]))
+            assert np.array_equal(ours.predict(x[:, g : g + 1]), theirs.predict(x[:, g : g + 1]))
 
 
 def test_each_problem_ends_at_the_minimum_of_its_objective():

@@ -41,17 +41,20 @@ WOLFE = 0.1  # a line search stops where the slope is this small a part of its s
 
 
 @dataclass
-class LinearSVCFit:
-    """One feature's classifier for one target, as scikit-learn's ``LinearSVC`` holds it."""
+class LinearFit:
+    """A fitted linear classifier for one target as scikit-learn holds one (``LinearSVC``, and
+    :class:`~benchbench.plugin.logistic.LogisticFit` for a logistic regression)."""
 
     classes: np.ndarray  # the sorted class values seen in training
-    coef: np.ndarray  # (classes, 1), or (1, 1) for two classes
+    coef: np.ndarray  # (classes, features), or (1, features) for two classes, as scikit-learn's ``coef_``
     intercept: np.ndarray  # (classes,) or (1,)
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64).reshape(-1, 1) @ self.coef.T + self.intercept
+        return np.asarray(x, dtype=np.float64) @ self.coef.T + self.intercept
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """The class of the largest score (the first on a tie), or for two classes the second class
+        where the score is positive — scikit-learn's rule."""
         scores = self.decision_function(x)
         if len(self.classes) == 2:
             return self.classes[(scores[:, 0] > 0).astype(int)]
@@ -165,9 +168,10 @@ def minimise(problems: _Problems, shape: tuple[int, int], dtype, device) -> torc
 
 def fit_one_feature_svc(
     x: np.ndarray, ys: np.ndarray, *, C: float = 1.0, class_weight: str | None = None, device=None
-) -> list[list[LinearSVCFit]]:
+) -> list[list[LinearFit]]:
     """``LinearSVC(C=C, class_weight=class_weight)`` fitted on each column of ``x`` (N, G) alone
-    for each column of ``ys`` (N, T): ``fits[g][t]`` (see the module's docstring)."""
+    for each column of ``ys`` (N, T): ``fits[g][t]``, a one-feature classifier (it scores ``x[:, g:g+1]``;
+    see the module's docstring)."""
     if not np.isfinite(x).all():  # as scikit-learn refuses them: a NaN has no place in the sorted rows
         raise ValueError("linear SVM: the codes contain NaN or infinity")
     device = torch.device(device or "cpu")
@@ -192,6 +196,6 @@ def fit_one_feature_svc(
     w = minimise(problems, (np.shape(x)[1], sum(map(len, positives))), torch.float64, device).cpu().numpy()
     ends = np.cumsum([len(p) for p in positives])[:-1]
     return [
-        [LinearSVCFit(cls, c[:, :1].copy(), c[:, 1].copy()) for c, (cls, _) in zip(np.split(feature, ends), columns)]
+        [LinearFit(cls, c[:, :1].copy(), c[:, 1].copy()) for c, (cls, _) in zip(np.split(feature, ends), columns)]
         for feature in w
     ]

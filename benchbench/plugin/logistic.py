@@ -39,6 +39,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from benchbench.plugin.linear_svm import LinearFit
+
 MEMORY = 10  # L-BFGS corrections kept (SciPy's default ``maxcor``)
 EPSILON = float(np.finfo(np.float64).eps)
 FTOL = 64 * EPSILON  # scikit-learn's relative-decrease stop
@@ -49,24 +51,10 @@ MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
 
 
 @dataclass
-class LogisticFit:
-    """One target's refitted model."""
+class LogisticFit(LinearFit):
+    """One target's fitted logistic regression."""
 
-    classes: np.ndarray  # the sorted class values seen in training
-    coef: np.ndarray  # (classes, features), or (1, features) for two classes, as scikit-learn's ``coef_``
-    intercept: np.ndarray  # (classes,) or (1,)
-    C: float  # the value of C the folds chose
-
-    def decision_function(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64) @ self.coef.T + self.intercept
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The class of the largest score (the first on a tie), or for two classes the second class
-        where the score is positive — scikit-learn's rule."""
-        scores = self.decision_function(x)
-        if len(self.classes) == 2:
-            return self.classes[(scores[:, 0] > 0).astype(int)]
-        return self.classes[scores.argmax(axis=1)]
+    C: float  # its value of C (the folds' choice, for a cross-validated one)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows, classes): the softmax of the scores, or for two classes the

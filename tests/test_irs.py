@@ -60,19 +60,58 @@ def test_compat_bins_a_many_valued_factor_the_default_keeps_its_values():
 
 
 def test_the_groupwise_percentile_is_numpys_bit_for_bit():
-    """IRS's percentile of each group (numpy's linear interpolation, without its per-call cost)
-    gives np.percentile's very bits, ties, NaN and both ends included, in float32 and float64."""
-    from benchbench.metrics.irs import percentile_rows
+    """IRS's percentile of every group at once (numpy's linear interpolation on groups padded and
+    sorted together) gives np.percentile's very bits per group: ties, NaN, both ends, groups of
+    very unequal sizes (several size classes), float32 and float64."""
+    from benchbench.metrics.irs import group_percentiles
 
     rng = np.random.default_rng(0)
-    for trial in range(600):
-        rows, cols = int(rng.integers(1, 300)), int(rng.integers(1, 11))
-        a = np.abs(rng.standard_normal((rows, cols))).astype(np.float32 if trial % 2 else np.float64)
+    for trial in range(300):
+        counts = rng.integers(1, 60, size=int(rng.integers(1, 12)))
+        if trial % 3 == 0:
+            counts[0] = 400  # a group over twice the others: a class of its own
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        a = np.abs(rng.standard_normal((counts.sum(), int(rng.integers(1, 11)))))
+        a = a.astype(np.float32 if trial % 2 else np.float64)
         if trial % 7 == 0:
             a = np.round(a, 1)  # ties
-        if trial % 11 == 0:
-            a[rng.integers(rows), rng.integers(cols)] = np.nan
+        if trial % 5 == 0:
+            a[rng.integers(a.shape[0]), rng.integers(a.shape[1])] = np.nan
         q = (99.0, 50.0, 0.0, 100.0, 99.9, 12.5)[trial % 6]
-        expected = np.percentile(a, q, axis=0)
-        got = percentile_rows(a.copy(), q)
-        assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True), (rows, cols, q)
+        expected = np.stack([np.percentile(a[s : s + c], q, axis=0) for s, c in zip(starts, counts)])
+        got = group_percentiles(a, starts, counts, q)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True), (counts, q)
+
+
+def _scalable_disentanglement_score(factors, latents, quantile):
+    """disentanglement_lib's ``irs.scalable_disentanglement_score`` matrix, as its code computes it:
+    for each factor and each of its values, a mask, ``np.mean``, ``np.percentile``, summed in order."""
+    deviations = np.zeros((latents.shape[1], factors.shape[1]))
+    for i in range(factors.shape[1]):
+        values = np.unique(factors[:, i])
+        for v in values:
+            group = latents[factors[:, i] == v, :]
+            deviations[:, i] += np.percentile(np.abs(group - np.mean(group, axis=0)), quantile * 100, axis=0)
+        deviations[:, i] /= values.size
+    max_deviations = np.max(np.abs(latents - latents.mean(axis=0)), axis=0)
+    return 1.0 - deviations / max_deviations[:, None]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_irs_matrix_is_disentanglement_libs_bit_for_bit(dtype):
+    """The grouped computation keeps the reference's bits: its means summed as ``np.mean`` sums a
+    group (row by row, or pairwise for a single latent), unequal groups, one latent, ties."""
+    from benchbench.metrics.irs import irs_matrix
+
+    rng = np.random.default_rng(1)
+    for trial in range(60):
+        n = int(rng.integers(20, 800))
+        factors = rng.integers(0, (3, 12, 40)[trial % 3], size=(n, 2))
+        factors[: n // 3, 0] = 0  # one value holds a third of the points
+        latents = rng.standard_normal((n, (1, 4, 10)[trial % 3])).astype(dtype)
+        if trial % 4 == 0:
+            latents = np.round(latents, 1)
+        quantile = (0.99, 0.5, 1.0, 0.0)[trial % 4]
+        assert np.array_equal(
+            irs_matrix(factors, latents, quantile)[0], _scalable_disentanglement_score(factors, latents, quantile)
+        )

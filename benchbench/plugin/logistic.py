@@ -46,7 +46,8 @@ EPSILON = float(np.finfo(np.float64).eps)
 FTOL = 64 * EPSILON  # scikit-learn's relative-decrease stop
 ARMIJO = 1e-4  # sufficient decrease of the backtracking line search
 HESSIAN_ROWS = 2048  # rows a preconditioning Hessian is estimated from
-REFRESH = 20  # iterations between exact Hessians
+REFRESH = 20  # iterations between exact Hessians, for a fit that starts near its optimum (a path of C)
+REFRESH_FROM_ZERO = 4  # for a fit from zero, whose first Hessian is far from the optimum's
 MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
 
 
@@ -161,10 +162,13 @@ def _direction(grad: torch.Tensor, s: list, y: list, factor: torch.Tensor) -> to
     return q
 
 
-def minimise(batch: _Batch, w: torch.Tensor, tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+def minimise(
+    batch: _Batch, w: torch.Tensor, tol: float, max_iter: int, refresh: int = REFRESH
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the preconditioned L-BFGS on every problem of ``batch`` from ``w`` until each stops
-    (see the module's docstring); returns the coefficients and each problem's iteration count.
-    A problem that stops leaves the batch, so the rest run on smaller tensors."""
+    (see the module's docstring), with an exact Hessian every ``refresh`` iterations; returns
+    the coefficients and each problem's iteration count.  A problem that stops leaves the batch,
+    so the rest run on smaller tensors."""
     out, iterations = w.clone(), torch.zeros(len(w), dtype=torch.long, device=w.device)
     index = torch.arange(len(w), device=w.device)  # the running problems' places in ``out``
     f, g = batch.loss_gradient(w)
@@ -178,7 +182,7 @@ def minimise(batch: _Batch, w: torch.Tensor, tol: float, max_iter: int) -> tuple
             factor = None if factor is None else factor[running]
         if len(index) == 0:
             break
-        if it % REFRESH == 0:  # a fresh Hessian: the corrections start again from it
+        if it % refresh == 0:  # a fresh Hessian: the corrections start again from it
             factor, s_hist, y_hist = batch.hessian_factor(w), [], []
         d = _direction(g.flatten(1), s_hist, y_hist, factor).reshape(w.shape)
         new_w, new_f, new_g = _line_search(batch, w, f, (d * g).sum((1, 2)), d)
@@ -311,7 +315,7 @@ def fit_logistic(
     for k in sorted({len(cls) for cls, _ in encoded}):
         targets = [t for t, (cls, _) in enumerate(encoded) if len(cls) == k]
         batch = _batch(x, [(every, encoded[t][1], k) for t in targets], C, device, penalise_intercept)
-        w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter)
+        w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter, REFRESH_FROM_ZERO)
         fits.update({t: _fit(encoded[t][0], w[i], C) for i, t in enumerate(targets)})
     return [fits[t] for t in range(len(encoded))]
 

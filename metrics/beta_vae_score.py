@@ -56,7 +56,8 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
     k = rng.choice(use, size=n)
     first = sample_indices(dataset, (n, pairs), rng)
     second = partners(dataset, first, k[:, None], rng)
-    return np.abs(encode(dataset, model, first, rng) - encode(dataset, model, second, rng)).mean(axis=1), k
+    gaps = encode(dataset, model, first, rng) - encode(dataset, model, second, rng)
+    return np.abs(gaps, out=gaps).mean(axis=1), k  # in place: (n, pairs, d), tens of megabytes
 
 
 @metrics.register("beta_vae_score")

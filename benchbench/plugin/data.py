@@ -245,8 +245,8 @@ class GroundTruthDataset(Dataset):
 
     def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` factor combinations drawn uniformly, shape ``(n, num_factors)``."""
-        sizes = np.asarray(self.factor_sizes)
-        return (rng.random((n, sizes.size)) * sizes).astype(np.int64)
+        draws = rng.random((n, len(self.factor_sizes)))
+        return np.multiply(draws, self.factor_sizes, out=draws).astype(np.int64)  # in place: millions a metric
 
     def factors_to_index(self, factors: np.ndarray) -> np.ndarray:
         return np.asarray(factors, dtype=np.int64) @ self.factor_bases

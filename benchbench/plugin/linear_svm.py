@@ -61,6 +61,15 @@ class LinearFit:
         return self.classes[scores.argmax(axis=1)]
 
 
+def finite_codes(x: np.ndarray, solver: str) -> np.ndarray:
+    """``x`` as float64, refused as scikit-learn refuses it where it holds NaN or infinity: a NaN
+    has no place in sorted rows, and stops a logistic fit at its start, silently."""
+    x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{solver}: the codes contain NaN or infinity")
+    return x
+
+
 def _running(values: torch.Tensor) -> torch.Tensor:
     """Running sums (G, L + 1, 3) of (1, x, x²) along each row of ``values`` (G, L)."""
     powers = torch.stack([torch.ones_like(values), values, values * values], dim=-1)
@@ -172,8 +181,7 @@ def fit_one_feature_svc(
     """``LinearSVC(C=C, class_weight=class_weight)`` fitted on each column of ``x`` (N, G) alone
     for each column of ``ys`` (N, T): ``fits[g][t]``, a one-feature classifier (it scores ``x[:, g:g+1]``;
     see the module's docstring)."""
-    if not np.isfinite(x).all():  # as scikit-learn refuses them: a NaN has no place in the sorted rows
-        raise ValueError("linear SVM: the codes contain NaN or infinity")
+    x = finite_codes(x, "linear SVM")
     device = torch.device(device or "cpu")
     columns, positives, cp, cn, first = [], [], [], [], 0
     for y in np.asarray(ys).T:
@@ -189,11 +197,11 @@ def fit_one_feature_svc(
         first += len(classes)
     as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), device=device)  # noqa: E731
     problems = _Problems(
-        as_t(np.asarray(x, dtype=np.float64).T),
+        as_t(x.T),
         as_t(np.stack([index for _, index in columns], axis=1)),
         *(as_t(np.concatenate(p)) for p in (positives, cp, cn)),
     )
-    w = minimise(problems, (np.shape(x)[1], sum(map(len, positives))), torch.float64, device).cpu().numpy()
+    w = minimise(problems, (x.shape[1], sum(map(len, positives))), torch.float64, device).cpu().numpy()
     ends = np.cumsum([len(p) for p in positives])[:-1]
     return [
         [LinearFit(cls, c[:, :1].copy(), c[:, 1].copy()) for c, (cls, _) in zip(np.split(feature, ends), columns)]

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from benchbench.plugin.linear_svm import LinearFit
+from benchbench.plugin.linear_svm import LinearFit, finite_codes
 
 MEMORY = 10  # L-BFGS corrections kept (SciPy's default ``maxcor``)
 EPSILON = float(np.finfo(np.float64).eps)
@@ -235,8 +235,6 @@ def _batch(
 ) -> _Batch:
     """Problems (rows, their class indices, the target's class count) over the codes ``x``, at C =
     ``c``; the intercepts are free of the L2 term unless ``penalise_intercept`` (liblinear's)."""
-    if not np.isfinite(x).all():  # as scikit-learn refuses them: a NaN would stop the fit at its start, silently
-        raise ValueError("logistic regression: the codes contain NaN or infinity")
     rows, classes = max(len(r) for r, _, _ in problems), max(max(k, 2) for _, _, k in problems)
     b, features = len(problems), x.shape[1] + 1
     xs, labels = np.zeros((b, rows, features)), np.zeros((b, rows), dtype=np.int64)
@@ -266,7 +264,7 @@ def fit_logistic_cv(
 ) -> list[LogisticFit]:
     """One cross-validated logistic regression per column of ``ys`` (each with at least two
     classes) on the codes ``x``, every column's folds fitted together (see the module's docstring)."""
-    x = np.asarray(x, dtype=np.float64)
+    x = finite_codes(x, "logistic regression")
     device = torch.device(device or "cpu")
     grid = np.logspace(-4, 4, cs)
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
@@ -306,7 +304,7 @@ def fit_logistic(
     (the problem and stops of the module's docstring), or with ``penalise_intercept`` the
     binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets with the
     same number of classes share a batch: padding a few classes to many costs more than it saves."""
-    x = np.asarray(x, dtype=np.float64)
+    x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     if any(len(cls) < 2 for cls, _ in encoded):  # scikit-learn's refusal: nothing to tell apart
         raise ValueError("a logistic regression needs at least two classes in each target; one has a single class")

@@ -20,6 +20,7 @@ of its mask).  The default groups by the factors' exact values and counts the ac
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from benchbench.api import (
     COUNT,
@@ -55,38 +56,45 @@ def _size_classes(counts: np.ndarray) -> list[np.ndarray]:
     return classes
 
 
+def _padded_rows(starts: np.ndarray, counts: np.ndarray, members: np.ndarray, pad: int) -> np.ndarray:
+    """The row indices of the groups ``members`` (group ``g``: ``counts[g]`` rows from
+    ``starts[g]``) side by side, ``(members, width)``, each padded to the widest with ``pad``."""
+    width = int(counts[members].max())
+    rows = starts[members, None] + np.arange(width)
+    rows[np.arange(width) >= counts[members, None]] = pad
+    return rows
+
+
 def group_percentiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
     """``np.percentile(values[s : s + c], q, axis=0)`` for each group of rows, as a
-    ``(groups, columns)`` array with the same bits, without a call per group: each class of
-    groups is padded with +inf (a NaN sorts after it, so the last place says whether a column
-    has one) and sorted at once; then numpy's linear interpolation: its virtual index
-    ``(m − 1)·q/100``, its neighbours, its two-sided lerp with the weight rounded to the values'
-    dtype as a Python float is, and NaN for a column holding one."""
+    ``(groups, columns)`` array with the same bits, without a call per group or a full sort:
+    numpy's linear interpolation needs two places of each sorted group, near its top for a high
+    ``q``, so each class of groups, padded with −∞, gives only as many of its largest values as
+    the deepest of those places needs (``torch.topk``: a NaN is the largest, so the first says
+    whether a column holds one).  Then numpy's arithmetic: its virtual index ``(m − 1)·q/100``,
+    its neighbours, its two-sided lerp with the weight rounded to the values' dtype as a Python
+    float is, and NaN for a column holding one."""
     fraction = np.true_divide(q, 100)
     virtual = (counts - 1) * fraction
     at_end = virtual >= counts - 1
     below = np.where(at_end, counts - 1, np.floor(virtual).astype(np.intp))
     above = np.where(at_end, counts - 1, below + 1)
     gamma = virtual - np.where(at_end, -1, below)  # numpy's index for "the last" is −1
-    columns = np.ascontiguousarray(values.T)
-    low, high, last = (np.empty((values.shape[1], counts.size), values.dtype) for _ in range(3))
+    columns = np.concatenate([values.T, np.full((values.shape[1], 1), -np.inf, values.dtype)], axis=1)
+    low, high, first = (np.empty((values.shape[1], counts.size), values.dtype) for _ in range(3))
     for members in _size_classes(counts):
-        width = int(counts[members].max())
-        filled = np.arange(width) < counts[members, None]
-        padded = np.full((values.shape[1], members.size * width), np.inf, values.dtype)
-        rows = (starts[members, None] + np.arange(width))[filled]
-        padded[:, np.flatnonzero(filled)] = np.take(columns, rows, axis=1)
-        padded = padded.reshape(values.shape[1], members.size, width)
-        padded.sort(axis=-1)  # (column, group, place)
-        picks = np.arange(members.size)
-        low[:, members], high[:, members] = padded[:, picks, below[members]], padded[:, picks, above[members]]
-        last[:, members] = padded[:, :, -1]
-    low, high, last = low.T, high.T, last.T
+        padded = np.take(columns, _padded_rows(starts, counts, members, -1), axis=1)  # (column, group, place)
+        depth = int((counts[members] - below[members]).max())  # places from the top that are needed
+        top = torch.topk(torch.from_numpy(padded), depth, dim=-1).values.numpy()  # largest first
+        picks, last = np.arange(members.size), counts[members] - 1  # sorted place j: place last − j from the top
+        low[:, members], high[:, members] = top[:, picks, last - below[members]], top[:, picks, last - above[members]]
+        first[:, members] = top[:, :, 0]
+    low, high, first = low.T, high.T, first.T
     weight, rest = (w.astype(values.dtype)[:, None] for w in (gamma, 1 - gamma))
     with np.errstate(invalid="ignore"):  # a NaN's column, answered NaN below
         step = high - low
         out = np.where(gamma[:, None] >= 0.5, high - step * rest, low + step * weight)
-    return np.where(np.isnan(last), last, out)
+    return np.where(np.isnan(first), first, out)
 
 
 def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +104,8 @@ def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -
     mask would pick them.  A group's mean is its own ``np.add.reduce``, as ``np.mean``'s (whose
     order of summation depends on the layout), divided in float64 and rounded, as ``np.mean``'s
     is (a division rounded twice is rounded once); the groups' percentiles add up in order."""
-    max_deviations = np.max(np.abs(latents - latents.mean(axis=0)), axis=0)
+    columns = np.ascontiguousarray(latents.T)  # a column's largest deviation at once, not row after row
+    max_deviations = np.max(np.abs(columns - latents.mean(axis=0)[:, None]), axis=1)
     deviations = np.zeros((latents.shape[1], factors.shape[1]))
     for i in range(factors.shape[1]):
         order = _stable_order(factors[:, i])

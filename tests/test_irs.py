@@ -60,9 +60,10 @@ def test_compat_bins_a_many_valued_factor_the_default_keeps_its_values():
 
 
 def test_the_groupwise_percentile_is_numpys_bit_for_bit():
-    """IRS's percentile of every group at once (numpy's linear interpolation on groups padded and
-    sorted together) gives np.percentile's very bits per group: ties, NaN, both ends, groups of
-    very unequal sizes (several size classes), float32 and float64."""
+    """IRS's percentile of every group at once (numpy's linear interpolation on the largest values
+    of groups padded together) gives np.percentile's very bits per group: ties, NaN, both ends
+    (q = 0 needs every value), groups of very unequal sizes (several size classes), float32 and
+    float64."""
     from benchbench.metrics.irs import group_percentiles
 
     rng = np.random.default_rng(0)

@@ -29,13 +29,14 @@ from benchbench.api import (
     better,
     bounds,
     defined_by,
-    encode,
+    encode_pairs,
     label_names,
     logistic_regression,
     metrics,
     names_factors,
     partners,
     profiles,
+    reduce_pairs,
     sample_indices,
     shown_as,
 )
@@ -56,8 +57,8 @@ def _points(dataset, model, n: int, pairs: int, use: np.ndarray, rng: np.random.
     k = rng.choice(use, size=n)
     first = sample_indices(dataset, (n, pairs), rng)
     second = partners(dataset, first, k[:, None], rng)
-    gaps = encode(dataset, model, first, rng) - encode(dataset, model, second, rng)
-    return np.abs(gaps, out=gaps).mean(axis=1), k  # in place: (n, pairs, d), tens of megabytes
+    gaps = encode_pairs(dataset, model, first, rng) - encode_pairs(dataset, model, second, rng)
+    return reduce_pairs(np.mean, np.abs(gaps, out=gaps)), k  # in place: (pairs, n, d), tens of megabytes
 
 
 @metrics.register("beta_vae_score")

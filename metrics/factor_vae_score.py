@@ -14,6 +14,7 @@ position among the *active* latents rather than by latent.  Neither changes the 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -26,10 +27,12 @@ from benchbench.api import (
     bounds,
     defined_by,
     encode,
+    encode_pairs,
     label_names,
     metrics,
     partners,
     profiles,
+    reduce_pairs,
     sample_indices,
     shown_as,
 )
@@ -41,9 +44,10 @@ def _votes(dataset, model, n, batch_size, global_var, active, compat, rng):
     k = rng.integers(0, len(label_names(dataset)), size=n)
     first = sample_indices(dataset, n, rng)
     batch = partners(dataset, np.repeat(first[:, None], batch_size, axis=1), k[:, None], rng)
-    codes = encode(dataset, model, batch, rng)
-    local_var = np.concatenate(  # as of a float64 copy; by blocks of points, whose temporaries stay in cache
-        [np.var(codes[s : s + BLOCK], axis=1, ddof=1, dtype=np.float64) for s in range(0, n, BLOCK)]
+    codes = encode_pairs(dataset, model, batch, rng)
+    variance = functools.partial(np.var, ddof=1, dtype=np.float64)  # as of a float64 copy
+    local_var = np.concatenate(  # by blocks of points, whose temporaries stay in cache
+        [reduce_pairs(variance, codes[:, s : s + BLOCK]) for s in range(0, n, BLOCK)]
     )
     pick = np.argmin(local_var[:, active] / global_var[active], axis=1)
     latent = pick if compat else np.flatnonzero(active)[pick]

@@ -1,5 +1,7 @@
 """The standard metrics on representations with known answers."""
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -8,7 +10,7 @@ import torch
 from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
 from benchbench.core.registry import datasets, metrics
-from benchbench.plugin.representation import ModelView, partners
+from benchbench.plugin.representation import ModelView, encode, encode_pairs, partners, reduce_pairs
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
 
 SMALL = {
@@ -175,6 +177,38 @@ def test_partners_keep_factor_k_and_draw_the_others_as_sample_factors_does():
     kept = np.take_along_axis(data.index_to_factors(reference), np.broadcast_to(k, reference.shape)[..., None], -1)
     expected += np.where(np.arange(drawn.shape[-1]) == np.broadcast_to(k, reference.shape)[..., None], kept, 0)
     assert np.array_equal(partners(data, reference, k, np.random.default_rng(9)), data.factors_to_index(expected))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pair_first_reductions_have_the_point_first_bits(dtype):
+    """A reduction over the pairs of the pair-first layout gives the very bits of numpy's over the
+    point-first batches disentanglement_lib reduces: the Higgins mean of gaps and FactorVAE's
+    float64 variance, for one latent (which numpy sums pairwise) and several, and on a block of
+    points (a view)."""
+    rng = np.random.default_rng(0)
+    variance = functools.partial(np.var, ddof=1, dtype=np.float64)
+    for trial in range(200):
+        n, pairs, d = int(rng.integers(1, 200)), int(rng.integers(2, 100)), (1, 2, 10, 13)[trial % 4]
+        scale = 10 ** rng.uniform(-4, 4, size=(n, 1, d))
+        point_first = (rng.standard_normal((n, pairs, d)) * scale + rng.uniform(-1e3, 1e3, size=d)).astype(dtype)
+        pair_first = np.ascontiguousarray(np.moveaxis(point_first, 1, 0))
+        for reduce in (np.mean, variance):
+            assert np.array_equal(reduce_pairs(reduce, pair_first), reduce(point_first, axis=1)), (n, pairs, d)
+        block = slice(n // 3, n // 3 + 17)
+        assert np.array_equal(reduce_pairs(variance, pair_first[:, block]), variance(point_first[block], axis=1))
+
+
+@pytest.mark.parametrize("name", ["shapes2d", "noisy_dsprites"])
+def test_pair_first_codes_are_the_point_first_codes_turned(name):
+    """``encode_pairs`` gives ``encode``'s codes of the same points, pair-first; a stochastic
+    dataset's nuisance is drawn for the same points in the same order."""
+    data = datasets.get(name)()
+    model = Adapter(lambda x: x @ np.random.default_rng(1).standard_normal((x.shape[1], 3)))  # a fixed projection
+    indices = np.random.default_rng(2).integers(0, len(data), size=(40, 5))
+    pair_first = encode_pairs(data, model, indices, np.random.default_rng(3))
+    point_first = encode(data, model, indices, np.random.default_rng(3))
+    assert pair_first.shape == (5, 40, 3) and pair_first.flags.c_contiguous
+    assert np.array_equal(pair_first, np.moveaxis(point_first, 1, 0))
 
 
 def test_rank_auc_is_scikit_learns_roc_auc_ties_and_all():

@@ -309,6 +309,28 @@ def encode(
     return codes.reshape(indices.shape + codes.shape[-1:])
 
 
+def encode_pairs(
+    dataset: Dataset, model: Representation, indices: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """:func:`encode` of ``indices (n, pairs)``, laid out pair-first, ``(pairs, n, d)``: the layout
+    :func:`reduce_pairs` reduces over.  A :attr:`~benchbench.plugin.data.Dataset.stochastic`
+    dataset's nuisance is drawn in the points' order, as :func:`encode` of ``indices`` draws it."""
+    if dataset.stochastic:
+        return np.ascontiguousarray(np.moveaxis(encode(dataset, model, indices, rng), 1, 0))
+    return encode(dataset, model, np.asarray(indices).T, rng)
+
+
+def reduce_pairs(reduce, codes: np.ndarray) -> np.ndarray:
+    """``reduce(c, axis=1)`` of the point-first ``c (n, pairs, d)`` whose pair-first layout
+    ``codes (pairs, n, d)`` is given (:func:`encode_pairs`), with the same bits, 4–7× faster:
+    numpy reduces the pairs of the point-first layout one after another, as it reduces the
+    leading axis of the pair-first one, but there its inner loops are ``d`` values long, here
+    ``n·d``.  A single latent's pairs it sums pairwise, so for one latent the layout is turned back."""
+    if codes.shape[-1] == 1:
+        return reduce(np.ascontiguousarray(np.moveaxis(codes, 0, 1)), axis=1)
+    return reduce(codes, axis=0)
+
+
 def sample_codes(
     dataset: Dataset, model: Representation, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -85,9 +85,16 @@ def _objective(x, y, c, w):
     return loss + (coef**2).sum() / (2 * c * rows)
 
 
-def test_loss_gradient_and_hessian_are_the_objectives():
+@pytest.mark.parametrize("at", ["random coefficients", "zero"])
+def test_loss_gradient_and_hessian_are_the_objectives(at):
+    """At zero the Hessian is the Kronecker product of the one class covariance and the codes'
+    second moments (every row has the same probabilities), elsewhere it is summed row by row:
+    both are autograd's Hessian of scikit-learn's objective."""
     x, ys, batch = _problem()
     w = torch.as_tensor(np.random.default_rng(5).normal(size=tuple(batch.free.shape))) * batch.free
+    if at == "zero":
+        w = torch.zeros_like(w)
+        np.testing.assert_allclose(batch._hessian_at_zero().numpy(), batch._hessian_on_rows(w).numpy(), atol=1e-14)
     loss, grad = batch.loss_gradient(w)
     factor = batch.hessian_factor(w)
     for b, y in enumerate(np.unique(column, return_inverse=True)[1] for column in ys.T):

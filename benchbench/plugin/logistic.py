@@ -22,8 +22,9 @@ gradient entry is at most ``tol``, when the objective's relative decrease falls 
 epsilons, or after ``max_iter`` iterations.
 
 What differs is the path to the stop: L-BFGS (10 corrections, as SciPy's) whose inverse-Hessian
-estimate starts from the exact Hessian (estimated on at most :data:`HESSIAN_ROWS` rows, renewed
-every :data:`REFRESH` iterations) rather than a multiple of the identity, with a backtracking
+estimate starts from the exact Hessian (estimated on at most :data:`HESSIAN_ROWS` rows, or over
+every row at zero coefficients, where it is a Kronecker product; renewed every :data:`REFRESH`
+iterations) rather than a multiple of the identity, with a backtracking
 line search where SciPy's L-BFGS-B uses the Moré–Thuente search.  Run to a tight tolerance both
 reach the same optimum (tested).  At scikit-learn's 1e-4 a gradient that small still leaves a
 flat, nearly unregularised problem some way from its optimum, and where scikit-learn runs out of
@@ -115,12 +116,9 @@ class _Batch:
         grad = (grad + self.l2[:, None, None] * self.penalised * w) * self.free
         return loss, grad, prob
 
-    def hessian_factor(self, w: torch.Tensor) -> torch.Tensor:
-        """Cholesky factors of each problem's Hessian at ``w`` (B, P, P), P = classes × (features + 1),
-        the step's preconditioner: the mean of (diag p − p pᵀ) ⊗ x xᵀ over at most
-        :data:`HESSIAN_ROWS` evenly spaced rows, plus the L2 term; fixed coefficients get a unit
-        diagonal, and the one flat direction of a multinomial (every intercept moved alike) a unit
-        curvature, so the factor exists and a step never moves along it (its gradient is zero)."""
+    def _hessian_on_rows(self, w: torch.Tensor) -> torch.Tensor:
+        """Each problem's (B, P, P) mean of (diag p − p pᵀ) ⊗ x xᵀ at ``w``, over at most
+        :data:`HESSIAN_ROWS` evenly spaced rows."""
         stride = -(-self.x.shape[1] // HESSIAN_ROWS)
         some = _Batch(self.x[:, ::stride], self.label[:, ::stride], self.weight[:, ::stride] * stride, *self._rest())
         _, _, prob = some._evaluate(w)
@@ -132,6 +130,27 @@ class _Batch:
             weighted = outer * some.weight[i][:, None, None]
             block = torch.bmm(weighted.permute(1, 2, 0), some.x[i].expand(k, rows, f))
             hess[i] = torch.block_diag(*block) - weighted.reshape(rows, k * f).T @ outer.reshape(rows, k * f)
+        return hess
+
+    def _hessian_at_zero(self) -> torch.Tensor:
+        """The same at zero coefficients, where every row has the same probabilities p (uniform
+        over a problem's classes): (diag p − p pᵀ) ⊗ (the weighted mean of x xᵀ), over every row
+        at the cost of one (features × features) product — the first Hessian of every fit from zero."""
+        p = torch.softmax(self.open, dim=1)
+        spread = torch.bmm((self.x * self.weight[..., None]).transpose(1, 2), self.x)
+        d = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+        b, k, f = *p.shape, spread.shape[1]
+        return (d[:, :, None, :, None] * spread[:, None, :, None, :]).reshape(b, k * f, k * f)
+
+    def hessian_factor(self, w: torch.Tensor) -> torch.Tensor:
+        """Cholesky factors of each problem's Hessian at ``w`` (B, P, P), P = classes × (features + 1),
+        the step's preconditioner: the mean of (diag p − p pᵀ) ⊗ x xᵀ (:meth:`_hessian_at_zero`
+        where ``w`` is zero, else over at most :data:`HESSIAN_ROWS` evenly spaced rows), plus the
+        L2 term; fixed coefficients get a unit diagonal, and the one flat direction of a
+        multinomial (every intercept moved alike) a unit curvature, so the factor exists and a
+        step never moves along it (its gradient is zero)."""
+        hess = self._hessian_at_zero() if not bool(w.any()) else self._hessian_on_rows(w)
+        k, f = self.free.shape[1:]
         free = self.free.flatten(1)
         hess = hess * free[:, :, None] * free[:, None, :]
         hess += torch.diag_embed(self.l2[:, None] * self.penalised.flatten(1) + (1 - free))

@@ -10,6 +10,7 @@ import torch
 from toy import Adapter, TorchEncoder, ToyFactors, ToyLabels, factors_plus_noise, pure_noise, rotated
 
 from benchbench.core.registry import datasets, metrics
+from benchbench.evaluation.encoders import CodeTable
 from benchbench.plugin.representation import ModelView, encode, encode_pairs, partners, reduce_pairs
 from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix
 
@@ -181,33 +182,49 @@ def test_partners_keep_factor_k_and_draw_the_others_as_sample_factors_does():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pair_first_reductions_have_the_point_first_bits(dtype):
-    """A reduction over the pairs of the pair-first layout gives the very bits of numpy's over the
-    point-first batches disentanglement_lib reduces: the Higgins mean of gaps and FactorVAE's
-    float64 variance, for one latent (which numpy sums pairwise) and several, and on a block of
-    points (a view)."""
+    """A reduction over the pairs gives the very bits of numpy's over the point-first batches
+    disentanglement_lib reduces, whether the codes lie pair-first or point-first (a pair-first
+    view): the Higgins mean of gaps and FactorVAE's float64 variance, for one latent (which numpy
+    sums pairwise) and several, and on a block of points."""
     rng = np.random.default_rng(0)
     variance = functools.partial(np.var, ddof=1, dtype=np.float64)
     for trial in range(200):
         n, pairs, d = int(rng.integers(1, 200)), int(rng.integers(2, 100)), (1, 2, 10, 13)[trial % 4]
         scale = 10 ** rng.uniform(-4, 4, size=(n, 1, d))
         point_first = (rng.standard_normal((n, pairs, d)) * scale + rng.uniform(-1e3, 1e3, size=d)).astype(dtype)
-        pair_first = np.ascontiguousarray(np.moveaxis(point_first, 1, 0))
-        for reduce in (np.mean, variance):
-            assert np.array_equal(reduce_pairs(reduce, pair_first), reduce(point_first, axis=1)), (n, pairs, d)
         block = slice(n // 3, n // 3 + 17)
-        assert np.array_equal(reduce_pairs(variance, pair_first[:, block]), variance(point_first[block], axis=1))
+        for codes in (np.ascontiguousarray(np.moveaxis(point_first, 1, 0)), np.moveaxis(point_first, 1, 0)):
+            for reduce in (np.mean, variance):
+                assert np.array_equal(reduce_pairs(reduce, codes), reduce(point_first, axis=1)), (n, pairs, d)
+            assert np.array_equal(reduce_pairs(variance, codes[:, block]), variance(point_first[block], axis=1))
 
 
-@pytest.mark.parametrize("name", ["shapes2d", "noisy_dsprites"])
-def test_pair_first_codes_are_the_point_first_codes_turned(name):
-    """``encode_pairs`` gives ``encode``'s codes of the same points, pair-first; a stochastic
-    dataset's nuisance is drawn for the same points in the same order."""
+def _model(kind: str, data):
+    """A fresh model: a code table (a code per index), or an encoder of images, a fixed projection,
+    whose ``noisy`` form adds a draw per call from its own seeded stream."""
+    if kind == "code table":
+        return CodeTable(np.random.default_rng(1).standard_normal((len(data), 3)).astype(np.float32), "codes")
+    noise = np.random.default_rng(4)
+    projection = np.random.default_rng(1).standard_normal((int(np.prod(data.image_shape)), 3))
+    return Adapter(lambda x: x @ projection + (noise.standard_normal((len(x), 3)) if kind == "noisy encoder" else 0))
+
+
+@pytest.mark.parametrize(
+    "name, kind, pair_first_memory",
+    [
+        ("shapes2d", "code table", True),  # a code per index: gathered pair-first
+        ("shapes2d", "noisy encoder", False),  # a draw per call: encoded in the points' order
+        ("noisy_dsprites", "encoder", False),  # a nuisance per observation: drawn in the points' order
+    ],
+)
+def test_pair_first_codes_are_the_point_first_codes_turned(name, kind, pair_first_memory):
+    """``encode_pairs`` gives ``encode``'s codes of the same points, shaped pair-first, each
+    drawn as ``encode`` draws it; its memory is pair-first only where a code is the model's by index."""
     data = datasets.get(name)()
-    model = Adapter(lambda x: x @ np.random.default_rng(1).standard_normal((x.shape[1], 3)))  # a fixed projection
     indices = np.random.default_rng(2).integers(0, len(data), size=(40, 5))
-    pair_first = encode_pairs(data, model, indices, np.random.default_rng(3))
-    point_first = encode(data, model, indices, np.random.default_rng(3))
-    assert pair_first.shape == (5, 40, 3) and pair_first.flags.c_contiguous
+    pair_first = encode_pairs(data, _model(kind, data), indices, np.random.default_rng(3))
+    point_first = encode(data, _model(kind, data), indices, np.random.default_rng(3))
+    assert pair_first.shape == (5, 40, 3) and pair_first.flags.c_contiguous == pair_first_memory
     assert np.array_equal(pair_first, np.moveaxis(point_first, 1, 0))
 
 

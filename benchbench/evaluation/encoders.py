@@ -192,6 +192,8 @@ class CodeTable(Representation):
     """Codes computed without an encoder at hand (a code matrix, or the ``factors`` baseline):
     the code of each dataset image, by index, and nothing else."""
 
+    codes_by_index = True
+
     def __init__(self, codes: np.ndarray, label: str):
         self.codes = codes
         self.label = label

@@ -51,6 +51,10 @@ class Representation:
     latent_dim: int
     device: torch.device | str = "cpu"
     has_posterior = False
+    #: whether a dataset image's code depends on its index alone, not on the order or company in
+    #: which a call asks for it (a per-image table does; a draw per call does not), so that a
+    #: metric may gather codes in whatever order it reduces them fastest (:func:`encode_pairs`)
+    codes_by_index = False
 
     def encode(self, images) -> np.ndarray:
         """Codes ``(n, d)`` of ``images``: the posterior mean ``μ(x)`` (sampled codes: a draw)."""
@@ -135,6 +139,8 @@ class ModelView(Representation):
     metrics ask for an image, it is encoded once (``images_encoded`` counts the encoder's work,
     ``network_seconds`` the time spent in the network, encoding and decoding).
     """
+
+    codes_by_index = True  # the per-image cache
 
     def __init__(self, net: torch.nn.Module, device: torch.device | str, batch_size: int = 1024, label: str = ""):
         self.net = net.to(device).eval()
@@ -312,20 +318,23 @@ def encode(
 def encode_pairs(
     dataset: Dataset, model: Representation, indices: np.ndarray, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """:func:`encode` of ``indices (n, pairs)``, laid out pair-first, ``(pairs, n, d)``: the layout
-    :func:`reduce_pairs` reduces over.  A :attr:`~benchbench.plugin.data.Dataset.stochastic`
-    dataset's nuisance is drawn in the points' order, as :func:`encode` of ``indices`` draws it."""
-    if dataset.stochastic:
-        return np.ascontiguousarray(np.moveaxis(encode(dataset, model, indices, rng), 1, 0))
+    """:func:`encode` of ``indices (n, pairs)``, shaped pair-first, ``(pairs, n, d)``, for
+    :func:`reduce_pairs`.  Gathered pair-first where the codes are the model's by index
+    (:attr:`Representation.codes_by_index`, and a dataset without a per-observation nuisance);
+    otherwise encoded in the points' order, as :func:`encode` of ``indices`` draws them (sampled
+    codes' noise, a nuisance), and returned as a pair-first view of that memory."""
+    if dataset.stochastic or not model.codes_by_index:
+        return np.moveaxis(encode(dataset, model, indices, rng), 1, 0)
     return encode(dataset, model, np.asarray(indices).T, rng)
 
 
 def reduce_pairs(reduce, codes: np.ndarray) -> np.ndarray:
-    """``reduce(c, axis=1)`` of the point-first ``c (n, pairs, d)`` whose pair-first layout
-    ``codes (pairs, n, d)`` is given (:func:`encode_pairs`), with the same bits, 4–7× faster:
-    numpy reduces the pairs of the point-first layout one after another, as it reduces the
-    leading axis of the pair-first one, but there its inner loops are ``d`` values long, here
-    ``n·d``.  A single latent's pairs it sums pairwise, so for one latent the layout is turned back."""
+    """``reduce(c, axis=1)`` of the point-first codes ``c (n, pairs, d)`` given pair-first,
+    ``codes (pairs, n, d)`` (:func:`encode_pairs`), with the point-first reduction's bits: numpy
+    reduces the pairs of the point-first layout one after another, as it reduces the leading axis
+    of the pair-first one, whose inner loops are ``n·d`` values long instead of ``d`` where the
+    memory is pair-first (4–7× faster; a point-first view goes as fast as before).  A single
+    latent's pairs numpy sums pairwise, so for one latent the point-first layout is reduced."""
     if codes.shape[-1] == 1:
         return reduce(np.ascontiguousarray(np.moveaxis(codes, 0, 1)), axis=1)
     return reduce(codes, axis=0)

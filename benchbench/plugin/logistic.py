@@ -278,15 +278,32 @@ def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:
     return z.argmax(dim=1).cpu().numpy()
 
 
+def _same_class_count(encoded: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
+    """The targets (their classes and indices, ``np.unique``'s) grouped by their number of classes,
+    each group a batch: padding a few classes to many costs more than it saves (a problem's
+    Hessian grows with the square of its classes)."""
+    counts = [len(cls) for cls, _ in encoded]
+    return [[t for t, c in enumerate(counts) if c == k] for k in sorted(set(counts))]
+
+
 def fit_logistic_cv(
     x: np.ndarray, ys: np.ndarray, *, cs: int = 10, folds: int = 5, tol: float = 1e-4, max_iter: int = 1000, device=None
 ) -> list[LogisticFit]:
     """One cross-validated logistic regression per column of ``ys`` (each with at least two
-    classes) on the codes ``x``, every column's folds fitted together (see the module's docstring)."""
+    classes) on the codes ``x``, the folds of the columns with as many classes fitted together
+    (see the module's docstring)."""
     x = finite_codes(x, "logistic regression")
-    device = torch.device(device or "cpu")
-    grid = np.logspace(-4, 4, cs)
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
+    fits: dict[int, LogisticFit] = {}
+    for targets in _same_class_count(encoded):
+        fitted = _fit_cv(x, [encoded[t] for t in targets], cs, folds, tol, max_iter, torch.device(device or "cpu"))
+        fits.update(zip(targets, fitted))
+    return [fits[t] for t in range(len(encoded))]
+
+
+def _fit_cv(x: np.ndarray, encoded: list, cs: int, folds: int, tol: float, max_iter: int, device) -> list[LogisticFit]:
+    """:func:`fit_logistic_cv` of the targets ``encoded`` (``np.unique``'s classes and indices), all at once."""
+    grid = np.logspace(-4, 4, cs)
     held_out = kfold(len(x), folds)
     every = np.arange(len(x))
     problems = [(np.setdiff1d(every, out), inv, len(cls)) for cls, inv in encoded for out in held_out]
@@ -322,15 +339,15 @@ def fit_logistic(
     the codes ``x``, all fitted together: scikit-learn's ``LogisticRegression(C=C)`` with lbfgs
     (the problem and stops of the module's docstring), or with ``penalise_intercept`` the
     binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets with the
-    same number of classes share a batch: padding a few classes to many costs more than it saves."""
+    same number of classes share a batch (:func:`_same_class_count`)."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     if any(len(cls) < 2 for cls, _ in encoded):  # scikit-learn's refusal: nothing to tell apart
         raise ValueError("a logistic regression needs at least two classes in each target; one has a single class")
     every, device = np.arange(len(x)), torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
-    for k in sorted({len(cls) for cls, _ in encoded}):
-        targets = [t for t, (cls, _) in enumerate(encoded) if len(cls) == k]
+    for targets in _same_class_count(encoded):
+        k = len(encoded[targets[0]][0])
         batch = _batch(x, [(every, encoded[t][1], k) for t in targets], C, device, penalise_intercept)
         w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter, REFRESH_FROM_ZERO)
         fits.update({t: _fit(encoded[t][0], w[i], C) for i, t in enumerate(targets)})

@@ -294,10 +294,10 @@ def fit_logistic_cv(
     (see the module's docstring)."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
+    device = torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
     for targets in _same_class_count(encoded):
-        fitted = _fit_cv(x, [encoded[t] for t in targets], cs, folds, tol, max_iter, torch.device(device or "cpu"))
-        fits.update(zip(targets, fitted))
+        fits.update(zip(targets, _fit_cv(x, [encoded[t] for t in targets], cs, folds, tol, max_iter, device)))
     return [fits[t] for t in range(len(encoded))]
 
 

@@ -85,11 +85,14 @@ def _objective(x, y, c, w):
     return loss + (coef**2).sum() / (2 * c * rows)
 
 
-@pytest.mark.parametrize("at", ["random coefficients", "zero"])
-def test_loss_gradient_and_hessian_are_the_objectives(at):
+@pytest.mark.parametrize("at", ["random coefficients", "random coefficients, rows in chunks", "zero"])
+def test_loss_gradient_and_hessian_are_the_objectives(at, monkeypatch):
     """At zero the Hessian is the Kronecker product of the one class covariance and the codes'
-    second moments (every row has the same probabilities), elsewhere it is summed row by row:
-    both are autograd's Hessian of scikit-learn's objective."""
+    second moments (every row has the same probabilities), elsewhere it is summed over rows by
+    unordered class and feature pairs (in chunks where they are many): both are
+    autograd's Hessian of scikit-learn's objective."""
+    if "chunks" in at:
+        monkeypatch.setattr(logistic, "HESSIAN_PAIRS", 200)  # 50 rows: 4 of the 15 class pairs a chunk
     x, ys, batch = _problem()
     w = torch.as_tensor(np.random.default_rng(5).normal(size=tuple(batch.free.shape))) * batch.free
     if at == "zero":

@@ -46,10 +46,11 @@ MEMORY = 10  # L-BFGS corrections kept (SciPy's default ``maxcor``)
 EPSILON = float(np.finfo(np.float64).eps)
 FTOL = 64 * EPSILON  # scikit-learn's relative-decrease stop
 ARMIJO = 1e-4  # sufficient decrease of the backtracking line search
-HESSIAN_ROWS = 2048  # rows a preconditioning Hessian is estimated from
+HESSIAN_ROWS = 1024  # rows a preconditioning Hessian is estimated from
 REFRESH = 20  # iterations between exact Hessians, for a fit that starts near its optimum (a path of C)
 REFRESH_FROM_ZERO = 4  # for a fit from zero, whose first Hessian is far from the optimum's
 MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
+HESSIAN_PAIRS = 1 << 22  # entries (class pairs × rows) of a Hessian's products built at once: 32 MiB
 
 
 @dataclass
@@ -72,20 +73,20 @@ class LogisticFit(LinearFit):
 @dataclass
 class _Batch:
     """Problems side by side, padded to the most rows and classes: problem ``b`` fits rows
-    ``weight[b] > 0`` of ``x[b]`` to ``label[b]``; ``open[b, k]`` is 0 for its real classes and
+    ``weight[b] > 0`` of ``x[b]`` to their labels; ``open[b, k]`` is 0 for its real classes and
     −∞ for padding; ``free`` marks the coefficients it fits (a two-class problem fixes class 0's
-    at zero: the binomial model), ``penalised`` those of them in the L2 term (not intercepts)."""
+    at zero: the binomial model), ``penalised`` those of them in the L2 term (not intercepts).
+    The labels enter only through ``moment`` (:func:`_batch`): their part of the objective and
+    of its gradient is linear in the coefficients, so it is summed once, not at every step."""
 
     x: torch.Tensor  # (B, rows, features + 1), the last column ones
-    label: torch.Tensor  # (B, rows) class index
     weight: torch.Tensor  # (B, rows): 1 / (the problem's rows), 0 for padding
     open: torch.Tensor  # (B, classes)
     free: torch.Tensor  # (B, classes, features + 1)
     penalised: torch.Tensor  # (B, classes, features + 1)
     l2: torch.Tensor  # (B,): 1 / (C · rows)
-
-    def _rest(self) -> tuple[torch.Tensor, ...]:
-        return self.open, self.free, self.penalised, self.l2
+    xw: torch.Tensor  # (B, rows, features + 1): x · weight
+    moment: torch.Tensor  # (B, classes, features + 1): each class's sum of x · weight over its rows
 
     def with_c(self, c) -> _Batch:
         """These problems at C = ``c`` (one for all, or one per problem): L2 strength 1 / (C · rows)."""
@@ -96,48 +97,39 @@ class _Batch:
         return _Batch(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
     def loss_gradient(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The objective of each problem at coefficients ``w`` (B, classes, features + 1), and its gradient."""
-        loss, grad, _ = self._evaluate(w)
-        return loss, grad
-
-    def _evaluate(self, w: torch.Tensor):
-        """Objective, gradient and class probabilities (B, rows, classes), from one exponential."""
-        z = torch.bmm(self.x, w.transpose(1, 2)) + self.open[:, None, :]
-        top = z.amax(dim=2, keepdim=True)
-        e = torch.exp(z - top)
-        total = e.sum(dim=2, keepdim=True)
-        norm = (top + torch.log(total))[..., 0]
-        picked = torch.gather(z, 2, self.label[..., None])[..., 0]
+        """The objective of each problem at coefficients ``w`` (B, classes, features + 1), and its
+        gradient: the mean over rows of log Σ_k exp z_k − z_label, from one exponential, plus the
+        L2 term."""
+        z = self.scores(w, self.x)
+        top = z.amax(dim=1, keepdim=True)
+        e = z.sub_(top).exp_()
+        total = e.sum(dim=1, keepdim=True)
+        norm = (top + torch.log(total))[:, 0]
         penalty = (self.penalised * w * w).sum(dim=(1, 2))
-        loss = (self.weight * (norm - picked)).sum(dim=1) + 0.5 * self.l2 * penalty
-        prob = e.div_(total)
-        residual = prob.clone().scatter_add_(2, self.label[..., None], torch.full_like(picked[..., None], -1.0))
-        grad = torch.bmm((residual * self.weight[..., None]).transpose(1, 2), self.x)
-        grad = (grad + self.l2[:, None, None] * self.penalised * w) * self.free
-        return loss, grad, prob
+        loss = (self.weight * norm).sum(dim=1) - (self.moment * w).sum(dim=(1, 2)) + 0.5 * self.l2 * penalty
+        grad = torch.bmm(e.div_(total), self.xw) - self.moment
+        return loss, (grad + self.l2[:, None, None] * self.penalised * w) * self.free
+
+    def scores(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The class scores of the rows ``x`` under ``w``, class-first (B, classes, rows): the
+        reductions over classes then run along whole rows of memory.  −∞ for padded classes."""
+        return torch.baddbmm(self.open[:, :, None], w, x.transpose(1, 2))
 
     def _hessian_on_rows(self, w: torch.Tensor) -> torch.Tensor:
         """Each problem's (B, P, P) mean of (diag p − p pᵀ) ⊗ x xᵀ at ``w``, over at most
-        :data:`HESSIAN_ROWS` evenly spaced rows."""
+        :data:`HESSIAN_ROWS` evenly spaced rows (:func:`_symmetric_hessian`)."""
         stride = -(-self.x.shape[1] // HESSIAN_ROWS)
-        some = _Batch(self.x[:, ::stride], self.label[:, ::stride], self.weight[:, ::stride] * stride, *self._rest())
-        _, _, prob = some._evaluate(w)
-        b, rows, k = prob.shape
-        f = self.x.shape[2]
-        hess = torch.empty(b, k * f, k * f, dtype=w.dtype, device=w.device)
-        for i in range(b):  # one problem at a time bounds the (rows × P) products
-            outer = prob[i][:, :, None] * some.x[i][:, None, :]
-            weighted = outer * some.weight[i][:, None, None]
-            block = torch.bmm(weighted.permute(1, 2, 0), some.x[i].expand(k, rows, f))
-            hess[i] = torch.block_diag(*block) - weighted.reshape(rows, k * f).T @ outer.reshape(rows, k * f)
-        return hess
+        x = self.x[:, ::stride]
+        prob = torch.softmax(self.scores(w, x), dim=1)
+        weight = self.weight[:, ::stride] * stride
+        return torch.stack([_symmetric_hessian(x[i], prob[i], weight[i]) for i in range(len(w))])
 
     def _hessian_at_zero(self) -> torch.Tensor:
         """The same at zero coefficients, where every row has the same probabilities p (uniform
         over a problem's classes): (diag p − p pᵀ) ⊗ (the weighted mean of x xᵀ), over every row
         at the cost of one (features × features) product — the first Hessian of every fit from zero."""
         p = torch.softmax(self.open, dim=1)
-        spread = torch.bmm((self.x * self.weight[..., None]).transpose(1, 2), self.x)
+        spread = torch.bmm(self.xw.transpose(1, 2), self.x)
         d = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
         b, k, f = *p.shape, spread.shape[1]
         return (d[:, :, None, :, None] * spread[:, None, :, None, :]).reshape(b, k * f, k * f)
@@ -161,6 +153,33 @@ class _Batch:
         hess += flat[:, :, None] * flat[:, None, :]
         jitter = 1e-10 * hess.diagonal(dim1=1, dim2=2).mean(1)  # curvature lost below rounding stays positive
         return torch.linalg.cholesky(hess + jitter[:, None, None] * torch.eye(k * f, dtype=w.dtype, device=w.device))
+
+
+def _pairs(n: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The n(n+1)/2 unordered pairs i ≤ j of n indices (i, j), and each ordered pair's place among them (n, n)."""
+    i, j = torch.triu_indices(n, n, device=device)
+    place = torch.empty(n, n, dtype=torch.long, device=device)
+    place[i, j] = place[j, i] = torch.arange(len(i), device=device)
+    return i, j, place
+
+
+def _symmetric_hessian(x: torch.Tensor, prob: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Σ_r weight_r (diag p_r − p_r p_rᵀ) ⊗ x_r x_rᵀ of one problem (P × P, P = classes ×
+    features), from its rows ``x`` and their probabilities ``prob`` (classes, rows).  Both factors
+    are symmetric, so each entry is a sum over rows of one class pair's term times one feature
+    pair's: a (class pairs × rows)·(rows × feature pairs) product over the unordered pairs only —
+    about a quarter of the multiplications of the Kronecker rows' — then spread over the ordered
+    ones.  The class pairs go in chunks of at most :data:`HESSIAN_PAIRS` entries."""
+    k, f = prob.shape[0], x.shape[1]
+    ki, kj, kplace = _pairs(k, x.device)
+    fi, fj, fplace = _pairs(f, x.device)
+    features = x[:, fi] * x[:, fj]  # (rows, feature pairs)
+    wp = prob * weight
+    chunk = max(1, HESSIAN_PAIRS // x.shape[0])
+    cross = torch.cat([(wp[ki[s : s + chunk]] * prob[kj[s : s + chunk]]) @ features for s in range(0, len(ki), chunk)])
+    hess = -cross[kplace][:, :, fplace]  # (K, K, F, F)
+    hess.diagonal(dim1=0, dim2=1).add_((wp @ features)[:, fplace].permute(1, 2, 0))  # the diag p term
+    return hess.transpose(1, 2).reshape(k * f, k * f)
 
 
 def _direction(grad: torch.Tensor, s: list, y: list, factor: torch.Tensor) -> torch.Tensor:
@@ -268,8 +287,11 @@ def _batch(
     if not penalise_intercept:
         penalised[:, :, -1] = 0.0
     as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    xs, labels, weight = as_t(xs), as_t(labels), as_t(weight)
+    xw = xs * weight[..., None]
+    moment = torch.zeros_like(as_t(free)).scatter_add_(1, labels[..., None].expand(-1, -1, features), xw)
     unset = torch.empty(0)
-    return _Batch(as_t(xs), as_t(labels), as_t(weight), as_t(open_), as_t(free), as_t(penalised), unset).with_c(c)
+    return _Batch(xs, weight, as_t(open_), as_t(free), as_t(penalised), unset, xw, moment).with_c(c)
 
 
 def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:

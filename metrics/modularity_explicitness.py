@@ -60,20 +60,26 @@ def modularity(mi: np.ndarray) -> float:
 
 
 def rank_auc(onehot: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Each column's ROC-AUC (columns: classes, 1 where a row is of the class): the probability
-    that a row of the class outscores one that is not, ties counted half — the Mann–Whitney
-    statistic from the positives' average ranks.  A rank is found by binary search in the sorted
-    column, (values below + values at most + 1) / 2, so a class costs one sort of its column and
-    a search per positive; the sums are of halves of integers, exact."""
-    ordered = scores.T.copy(order="C")  # a copy: sorted in place
-    ordered.sort(axis=1)
-    positives = onehot.sum(axis=0)
-    negatives = onehot.shape[0] - positives
-    rank_sums = np.empty(scores.shape[1])
-    for j, column in enumerate(ordered):
-        mine = scores[onehot[:, j] == 1, j]
-        rank_sums[j] = (np.searchsorted(column, mine, "left") + np.searchsorted(column, mine, "right") + 1).sum() / 2
-    return (rank_sums - positives * (positives + 1) / 2) / (positives * negatives)
+    """Each column's ROC-AUC (columns: classes, each with rows of it and rows not): the
+    probability that a row of the class outscores one that is not, ties counted half — the
+    Mann–Whitney statistic.  A negative below every positive of its column counts once for each,
+    one above them all for none; the rest are sorted apart from the positives, and each
+    positive's count of them below it (ties half) found by searching the sorted negatives in the
+    positives' order.  The sums are of halves of integers, exact.  (``np.compress`` selects
+    several times faster than a boolean index.)"""
+    mine, by_class = onehot.T == 1, np.ascontiguousarray(scores.T)  # class-first: a class's values contiguous
+    positives = np.count_nonzero(mine, axis=1)
+    starts = np.concatenate([[0], np.cumsum(positives)[:-1]])
+    pos = np.compress(mine.ravel(), by_class)  # row-major: grouped by class
+    low, high = np.minimum.reduceat(pos, starts)[:, None], np.maximum.reduceat(pos, starts)[:, None]
+    between = (by_class >= low) & (by_class <= high) & ~mine
+    counts = np.count_nonzero(between, axis=1)
+    neg = np.split(np.compress(between.ravel(), by_class), np.cumsum(counts)[:-1])
+    below = np.count_nonzero(by_class < low, axis=1) * positives + 0.0
+    for j, (p, n) in enumerate(zip(np.split(pos, starts[1:]), neg)):
+        p, n = np.sort(p), np.sort(n)
+        below[j] += (np.searchsorted(n, p, "left") + np.searchsorted(n, p, "right")).sum() / 2
+    return below / (positives * (onehot.shape[0] - positives))
 
 
 def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool, solver: Solver) -> float:

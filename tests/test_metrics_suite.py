@@ -96,11 +96,18 @@ def test_stats_match_reference_implementations():
     for i in range(3):
         for j in range(2):
             assert mi[i, j] == pytest.approx(sklearn.metrics.mutual_info_score(b[:, j], a[:, i]), abs=1e-12)
+    # small non-negative integers are coded by counting, others by sorting: the same codes, the same bits
+    sparse, negative = 5 * a + 3, b.astype(np.int64) - 10**12
+    assert np.array_equal(mutual_info_matrix(sparse, negative), mi)
+    assert np.array_equal(mutual_info_matrix(a.astype(float), b), mi)
     ent = entropy(b)
+    assert np.array_equal(entropy(negative), ent)
     for j in range(2):
         assert ent[j] == pytest.approx(scipy.stats.entropy(np.bincount(b[:, j])), rel=1e-12)
     x = rng.normal(size=(300, 2))
     d = histogram_discretize(x, 20)
+    for j in range(2):  # disentanglement_lib's own lines
+        assert np.array_equal(d[:, j], np.digitize(x[:, j], np.histogram(x[:, j], 20)[1][:-1]))
     assert d.min() == 1 and d.max() == 20
     assert (np.diff(d[np.argsort(x[:, 0]), 0]) >= 0).all()  # monotone in the value
     y = np.c_[x[:, 0] * 2 + rng.normal(size=300), rng.normal(size=300), np.zeros(300)]

@@ -12,12 +12,18 @@ def histogram_discretize(x: np.ndarray, num_bins: int = 20) -> np.ndarray:
     bins are numbered 1…num_bins."""
     out = np.empty(x.shape, dtype=np.int64)
     for j in range(x.shape[1]):
-        edges = np.histogram(x[:, j], num_bins)[1][:-1]
+        edges = np.histogram_bin_edges(x[:, j], num_bins)[:-1]  # np.histogram's edges, without its counts
         out[:, j] = np.digitize(x[:, j], edges)
     return out
 
 
 def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each value's place among the column's sorted distinct values, and their count
+    (``np.unique``'s inverse); for small non-negative integers — bins, factor values — by
+    counting rather than sorting."""
+    if column.dtype.kind in "iu" and len(column) and 0 <= column.min() and column.max() < 4 * len(column):
+        seen = np.bincount(column) > 0
+        return (np.cumsum(seen) - 1)[column], int(seen.sum())
     values, inverse = np.unique(column, return_inverse=True)
     return inverse.reshape(-1), values.size
 

@@ -58,65 +58,95 @@ def _size_classes(counts: np.ndarray) -> list[np.ndarray]:
 
 def _padded_rows(starts: np.ndarray, counts: np.ndarray, members: np.ndarray, pad: int) -> np.ndarray:
     """The row indices of the groups ``members`` (group ``g``: ``counts[g]`` rows from
-    ``starts[g]``) side by side, ``(members, width)``, each padded to the widest with ``pad``."""
-    width = int(counts[members].max())
-    rows = starts[members, None] + np.arange(width)
-    rows[np.arange(width) >= counts[members, None]] = pad
+    ``starts[g]``) side by side, ``(place, group)``, each padded to the longest with ``pad``."""
+    places = np.arange(int(counts[members].max()))[:, None]
+    rows = starts[members] + places
+    rows[places >= counts[members]] = pad
     return rows
 
 
-def group_percentiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(values[s : s + c], q, axis=0)`` for each group of rows, as a
-    ``(groups, columns)`` array with the same bits, without a call per group or a full sort:
-    numpy's linear interpolation needs two places of each sorted group, near its top for a high
-    ``q``, so each class of groups, padded with −∞, gives only as many of its largest values as
-    the deepest of those places needs (``torch.topk``: a NaN is the largest, so the first says
-    whether a column holds one).  Then numpy's arithmetic: its virtual index ``(m − 1)·q/100``,
-    its neighbours, its two-sided lerp with the weight rounded to the values' dtype as a Python
-    float is, and NaN for a column holding one."""
+def _percentiles(counts: np.ndarray, q: float, block_of, dtype) -> np.ndarray:
+    """``np.percentile(group, q, axis=0)`` of every group, ``(groups, columns)``, with its bits;
+    ``block_of(members)`` gives a class of like-sized groups (:func:`_size_classes`) as
+    ``(place, group, column)``, each group's values first and −∞ after them.  numpy's linear
+    interpolation needs two places of each sorted group, near its top for a high ``q``, so only
+    as many of each group's largest values are taken as the deepest of those places needs
+    (``torch.topk``: a NaN is the largest, so the first says whether a column holds one).  Then
+    numpy's arithmetic: its virtual index ``(m − 1)·q/100``, its neighbours, its two-sided lerp
+    with the weight rounded to the values' dtype as a Python float is, and NaN for a column
+    holding one."""
     fraction = np.true_divide(q, 100)
     virtual = (counts - 1) * fraction
     at_end = virtual >= counts - 1
     below = np.where(at_end, counts - 1, np.floor(virtual).astype(np.intp))
     above = np.where(at_end, counts - 1, below + 1)
     gamma = virtual - np.where(at_end, -1, below)  # numpy's index for "the last" is −1
-    columns = np.concatenate([values.T, np.full((values.shape[1], 1), -np.inf, values.dtype)], axis=1)
-    low, high, first = (np.empty((values.shape[1], counts.size), values.dtype) for _ in range(3))
+    low = high = first = None
     for members in _size_classes(counts):
-        padded = np.take(columns, _padded_rows(starts, counts, members, -1), axis=1)  # (column, group, place)
+        padded = block_of(members)
+        if low is None:
+            low, high, first = (np.empty((counts.size, padded.shape[2]), dtype) for _ in range(3))
         depth = int((counts[members] - below[members]).max())  # places from the top that are needed
-        top = torch.topk(torch.from_numpy(padded), depth, dim=-1).values.numpy()  # largest first
+        top = torch.topk(torch.from_numpy(padded), depth, dim=0).values.numpy()  # largest first
         picks, last = np.arange(members.size), counts[members] - 1  # sorted place j: place last − j from the top
-        low[:, members], high[:, members] = top[:, picks, last - below[members]], top[:, picks, last - above[members]]
-        first[:, members] = top[:, :, 0]
-    low, high, first = low.T, high.T, first.T
-    weight, rest = (w.astype(values.dtype)[:, None] for w in (gamma, 1 - gamma))
+        low[members], high[members] = top[last - below[members], picks], top[last - above[members], picks]
+        first[members] = top[0]
+    weight, rest = (w.astype(dtype)[:, None] for w in (gamma, 1 - gamma))
     with np.errstate(invalid="ignore"):  # a NaN's column, answered NaN below
         step = high - low
         out = np.where(gamma[:, None] >= 0.5, high - step * rest, low + step * weight)
     return np.where(np.isnan(first), first, out)
 
 
+def group_percentiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(values[s : s + c], q, axis=0)`` for each group of rows, as a
+    ``(groups, columns)`` array with the same bits, without a call per group or a full sort
+    (:func:`_percentiles`)."""
+    padded = np.concatenate([values, np.full((1, values.shape[1]), -np.inf, values.dtype)])
+    block_of = lambda members: np.take(padded, _padded_rows(starts, counts, members, -1), axis=0)  # noqa: E731
+    return _percentiles(counts, q, block_of, values.dtype)
+
+
+def _group_spreads(latents: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``|z − mean of its group|`` of groups side by side, ``(place, group, column)``, −∞ after a
+    group's values; ``latents`` end with a row of zeros, the padding's in ``rows`` (place,
+    group).  A group's mean has ``np.mean``'s bits: its sum is numpy's — row after row, as one
+    reduction over the places gives every group at once (the zeros after it add nothing), or
+    pairwise for a single latent, a call per group — divided in float64 and rounded, as
+    ``np.mean``'s is (a division rounded twice is rounded once)."""
+    block = np.take(latents, rows, axis=0)
+    if latents.shape[1] > 1:
+        sums = np.add.reduce(block, axis=0)
+    else:
+        sums = np.array([[np.add.reduce(block[:c, g, 0])] for g, c in enumerate(counts)], block.dtype)
+    means = (sums / counts[:, None]).astype(block.dtype, copy=False)
+    spread = np.abs(block - means)
+    spread[np.arange(block.shape[0])[:, None] >= counts] = -np.inf
+    return spread
+
+
 def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -> tuple[np.ndarray, np.ndarray]:
     """``(IRS (latents, factors), each latent's largest deviation from its mean)`` of points
     ``factors (n, K)`` and ``latents (n, d)``, with disentanglement_lib's bits.  Each factor's
     groups are runs of the points stably sorted by it: the same points in the same order as a
-    mask would pick them.  A group's mean is its own ``np.add.reduce``, as ``np.mean``'s (whose
-    order of summation depends on the layout), divided in float64 and rounded, as ``np.mean``'s
-    is (a division rounded twice is rounded once); the groups' percentiles add up in order."""
+    mask would pick them; their spreads (:func:`_group_spreads`) go to :func:`_percentiles` a
+    class of like-sized groups at a time, and the groups' percentiles add up in order."""
+    n = latents.shape[0]
     columns = np.ascontiguousarray(latents.T)  # a column's largest deviation at once, not row after row
     max_deviations = np.max(np.abs(columns - latents.mean(axis=0)[:, None]), axis=1)
+    padded = np.concatenate([latents, np.zeros((1, latents.shape[1]), latents.dtype)])  # row n: the padding
     deviations = np.zeros((latents.shape[1], factors.shape[1]))
     for i in range(factors.shape[1]):
         order = _stable_order(factors[:, i])
         ranked = factors[order, i]
         starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
         counts = np.diff(starts, append=ranked.size)
-        grouped = np.take(latents, order, axis=0)
-        sums = np.stack([np.add.reduce(grouped[s : s + c], axis=0) for s, c in zip(starts, counts)])
-        means = (sums / counts[:, None]).astype(latents.dtype, copy=False)
-        spread = np.abs(grouped - np.repeat(means, counts, axis=0))
-        percentiles = group_percentiles(spread, starts, counts, diff_quantile * 100)
+        order = np.append(order, n)  # the padding's place: the row of zeros
+
+        def spreads(members, order=order, starts=starts, counts=counts):
+            return _group_spreads(padded, order[_padded_rows(starts, counts, members, -1)], counts[members])
+
+        percentiles = _percentiles(counts, diff_quantile * 100, spreads, latents.dtype)
         deviations[:, i] = np.cumsum(percentiles, axis=0, dtype=np.float64)[-1] / counts.size
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1.0 - deviations / max_deviations[:, None], max_deviations

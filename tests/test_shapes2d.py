@@ -19,6 +19,8 @@ def test_factor_layout_matches_dsprites(shapes):
     idx = np.array([0, 1, 31, 32, 737_279, 123_456])
     assert np.array_equal(shapes.factors_to_index(shapes.index_to_factors(idx)), idx)
     assert shapes.index_to_factors(np.array([737_279])).tolist() == [[2, 5, 39, 31, 31]]
+    grid = shapes.index_to_factors(idx.reshape(2, 3))  # any shape of indices: the factors last
+    assert grid.shape == (2, 3, 5) and np.array_equal(grid.reshape(6, 5), shapes.index_to_factors(idx))
 
 
 def test_images_are_deterministic_bytes(shapes):

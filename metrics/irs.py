@@ -65,7 +65,7 @@ def _padded_rows(starts: np.ndarray, counts: np.ndarray, members: np.ndarray, pa
     return rows
 
 
-def _percentiles(counts: np.ndarray, q: float, block_of, dtype) -> np.ndarray:
+def _percentiles(counts: np.ndarray, q: float, block_of, columns: int, dtype) -> np.ndarray:
     """``np.percentile(group, q, axis=0)`` of every group, ``(groups, columns)``, with its bits;
     ``block_of(members)`` gives a class of like-sized groups (:func:`_size_classes`) as
     ``(place, group, column)``, each group's values first and −∞ after them.  numpy's linear
@@ -81,11 +81,9 @@ def _percentiles(counts: np.ndarray, q: float, block_of, dtype) -> np.ndarray:
     below = np.where(at_end, counts - 1, np.floor(virtual).astype(np.intp))
     above = np.where(at_end, counts - 1, below + 1)
     gamma = virtual - np.where(at_end, -1, below)  # numpy's index for "the last" is −1
-    low = high = first = None
+    low, high, first = (np.empty((counts.size, columns), dtype) for _ in range(3))
     for members in _size_classes(counts):
         padded = block_of(members)
-        if low is None:
-            low, high, first = (np.empty((counts.size, padded.shape[2]), dtype) for _ in range(3))
         depth = int((counts[members] - below[members]).max())  # places from the top that are needed
         top = torch.topk(torch.from_numpy(padded), depth, dim=0).values.numpy()  # largest first
         picks, last = np.arange(members.size), counts[members] - 1  # sorted place j: place last − j from the top
@@ -104,7 +102,7 @@ def group_percentiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray
     (:func:`_percentiles`)."""
     padded = np.concatenate([values, np.full((1, values.shape[1]), -np.inf, values.dtype)])
     block_of = lambda members: np.take(padded, _padded_rows(starts, counts, members, -1), axis=0)  # noqa: E731
-    return _percentiles(counts, q, block_of, values.dtype)
+    return _percentiles(counts, q, block_of, values.shape[1], values.dtype)
 
 
 def _group_spreads(latents: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -146,7 +144,7 @@ def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -
         def spreads(members, order=order, starts=starts, counts=counts):
             return _group_spreads(padded, order[_padded_rows(starts, counts, members, -1)], counts[members])
 
-        percentiles = _percentiles(counts, diff_quantile * 100, spreads, latents.dtype)
+        percentiles = _percentiles(counts, diff_quantile * 100, spreads, latents.shape[1], latents.dtype)
         deviations[:, i] = np.cumsum(percentiles, axis=0, dtype=np.float64)[-1] / counts.size
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1.0 - deviations / max_deviations[:, None], max_deviations

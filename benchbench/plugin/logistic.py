@@ -85,7 +85,7 @@ class _Batch:
     free: torch.Tensor  # (B, classes, features + 1)
     penalised: torch.Tensor  # (B, classes, features + 1)
     l2: torch.Tensor  # (B,): 1 / (C · rows)
-    xw: torch.Tensor  # (B, rows, features + 1): x · weight
+    xw: torch.Tensor  # (B, features + 1, rows): x · weight, features-first: the gradient's product is twice as fast
     moment: torch.Tensor  # (B, classes, features + 1): each class's sum of x · weight over its rows
 
     def with_c(self, c) -> _Batch:
@@ -107,7 +107,7 @@ class _Batch:
         norm = (top + torch.log(total))[:, 0]
         penalty = (self.penalised * w * w).sum(dim=(1, 2))
         loss = (self.weight * norm).sum(dim=1) - (self.moment * w).sum(dim=(1, 2)) + 0.5 * self.l2 * penalty
-        grad = torch.bmm(e.div_(total), self.xw) - self.moment
+        grad = torch.bmm(self.xw, e.div_(total).transpose(1, 2)).transpose(1, 2) - self.moment
         return loss, (grad + self.l2[:, None, None] * self.penalised * w) * self.free
 
     def scores(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +129,7 @@ class _Batch:
         over a problem's classes): (diag p − p pᵀ) ⊗ (the weighted mean of x xᵀ), over every row
         at the cost of one (features × features) product — the first Hessian of every fit from zero."""
         p = torch.softmax(self.open, dim=1)
-        spread = torch.bmm(self.xw.transpose(1, 2), self.x)
+        spread = torch.bmm(self.xw, self.x)
         d = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
         b, k, f = *p.shape, spread.shape[1]
         return (d[:, :, None, :, None] * spread[:, None, :, None, :]).reshape(b, k * f, k * f)
@@ -182,19 +182,26 @@ def _symmetric_hessian(x: torch.Tensor, prob: torch.Tensor, weight: torch.Tensor
     return hess.transpose(1, 2).reshape(k * f, k * f)
 
 
-def _direction(grad: torch.Tensor, s: list, y: list, factor: torch.Tensor) -> torch.Tensor:
-    """The L-BFGS step −H·g by the two-loop recursion over the kept corrections (oldest first),
-    flattened (B, P), from the inverse of the Hessian whose Cholesky ``factor`` is given;
-    problems with fewer corrections have zero rows there (ρ = 0 skips them)."""
+def _correction(s: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A kept L-BFGS correction (B, P) with its ρ = 1 / (y·s), 0 where y·s ≤ 0 (a problem with
+    no correction there, whose zero rows the recursion then skips): ρ is computed once, when
+    the correction is made, not at every step that uses it."""
+    ys = (y * s).sum(1)
+    return s, y, torch.where(ys > 0, 1 / ys, torch.zeros_like(ys))
+
+
+def _direction(grad: torch.Tensor, corrections: list, factor: torch.Tensor) -> torch.Tensor:
+    """The L-BFGS step −H·g by the two-loop recursion over the kept corrections (oldest first,
+    :func:`_correction`), flattened (B, P), from the inverse of the Hessian whose Cholesky
+    ``factor`` is given."""
     q = -grad
-    rho = [torch.where((yi * si).sum(1) > 0, 1 / (yi * si).sum(1), torch.zeros_like(si[:, 0])) for si, yi in zip(s, y)]
     alpha = []
-    for si, yi, ri in zip(reversed(s), reversed(y), reversed(rho)):
+    for si, yi, ri in reversed(corrections):
         a = ri * (si * q).sum(1)
         q = q - a[:, None] * yi
         alpha.append(a)
     q = torch.cholesky_solve(q[..., None], factor)[..., 0]
-    for si, yi, ri, a in zip(s, y, rho, reversed(alpha)):
+    for (si, yi, ri), a in zip(corrections, reversed(alpha)):
         b = ri * (yi * q).sum(1)
         q = q + (a - b)[:, None] * si
     return q
@@ -211,25 +218,24 @@ def minimise(
     index = torch.arange(len(w), device=w.device)  # the running problems' places in ``out``
     f, g = batch.loss_gradient(w)
     running = g.abs().flatten(1).amax(1) > tol
-    factor, s_hist, y_hist = None, [], []
+    factor, corrections = None, []
     for it in range(max_iter):
         if not bool(running.all()):
             out[index[~running]] = w[~running]
             index, w, f, g, batch = index[running], w[running], f[running], g[running], batch.take(running)
-            s_hist, y_hist = [h[running] for h in s_hist], [h[running] for h in y_hist]
+            corrections = [tuple(h[running] for h in kept) for kept in corrections]
             factor = None if factor is None else factor[running]
         if len(index) == 0:
             break
         if it % refresh == 0:  # a fresh Hessian: the corrections start again from it
-            factor, s_hist, y_hist = batch.hessian_factor(w), [], []
-        d = _direction(g.flatten(1), s_hist, y_hist, factor).reshape(w.shape)
+            factor, corrections = batch.hessian_factor(w), []
+        d = _direction(g.flatten(1), corrections, factor).reshape(w.shape)
         new_w, new_f, new_g = _line_search(batch, w, f, (d * g).sum((1, 2)), d)
         iterations[index] += 1
         s, y = (new_w - w).flatten(1), (new_g - g).flatten(1)
         stalled = (f - new_f) <= FTOL * torch.clamp(torch.maximum(f.abs(), new_f.abs()), min=1.0)
         curved = ((s * y).sum(1) > EPSILON * (y * y).sum(1))[:, None]  # L-BFGS-B's test to keep a correction
-        s_hist = [*s_hist, torch.where(curved, s, 0.0)][-MEMORY:]
-        y_hist = [*y_hist, torch.where(curved, y, 0.0)][-MEMORY:]
+        corrections = [*corrections, _correction(torch.where(curved, s, 0.0), torch.where(curved, y, 0.0))][-MEMORY:]
         w, f, g = new_w, new_f, new_g
         running = (g.abs().flatten(1).amax(1) > tol) & ~stalled
     out[index] = w
@@ -291,7 +297,8 @@ def _batch(
     xw = xs * weight[..., None]
     moment = torch.zeros_like(as_t(free)).scatter_add_(1, labels[..., None].expand(-1, -1, features), xw)
     unset = torch.empty(0)
-    return _Batch(xs, weight, as_t(open_), as_t(free), as_t(penalised), unset, xw, moment).with_c(c)
+    xw_first = xw.transpose(1, 2).contiguous()
+    return _Batch(xs, weight, as_t(open_), as_t(free), as_t(penalised), unset, xw_first, moment).with_c(c)
 
 
 def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:

@@ -149,3 +149,21 @@ def test_plain_fits_and_their_probabilities_are_scikit_learns_at_the_optimum():
         for ours, theirs in zip(fit.fits, ref.estimators_, strict=True):
             np.testing.assert_allclose(ours.intercept, theirs.intercept_, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(fit.predict_proba(xt), ref.predict_proba(xt), atol=1e-6)
+
+
+def test_a_target_fits_the_same_beside_others_of_fewer_or_more_classes():
+    """Targets of a few classes share a padded batch (two, three and five classes here, beside a
+    twelve-class one in its own): each fits what it fits alone, padding and all."""
+    x, ys = _data(rows=120, seed=5)
+    many = np.digitize(x[:, 0] - x[:, 1], np.linspace(-2, 2, 11))  # twelve classes: its own batch
+    ys = np.concatenate([ys, many[:, None]], axis=1)
+    assert [len(group) for group in logistic._same_class_count([np.unique(y, return_inverse=True) for y in ys.T])] == [
+        3,
+        1,
+    ]
+    together = fit_logistic(x, ys, C=0.7, **TIGHT)
+    for j, fit in enumerate(together):
+        (alone,) = fit_logistic(x, ys[:, j : j + 1], C=0.7, **TIGHT)
+        np.testing.assert_array_equal(fit.classes, alone.classes)
+        np.testing.assert_allclose(fit.coef, alone.coef, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(fit.intercept, alone.intercept, rtol=1e-6, atol=1e-6)

@@ -50,6 +50,7 @@ HESSIAN_ROWS = 1024  # rows a preconditioning Hessian is estimated from
 REFRESH = 20  # iterations between exact Hessians, for a fit that starts near its optimum (a path of C)
 REFRESH_FROM_ZERO = 4  # for a fit from zero, whose first Hessian is far from the optimum's
 MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
+FEW_CLASSES = 8  # targets of at most this many classes share a batch (:func:`_same_class_count`)
 HESSIAN_PAIRS = 1 << 22  # entries (class pairs × rows) of a Hessian's products built at once: 32 MiB
 
 
@@ -309,10 +310,12 @@ def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:
 
 def _same_class_count(encoded: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
     """The targets (their classes and indices, ``np.unique``'s) grouped by their number of classes,
-    each group a batch: padding a few classes to many costs more than it saves (a problem's
-    Hessian grows with the square of its classes)."""
-    counts = [len(cls) for cls, _ in encoded]
-    return [[t for t, c in enumerate(counts) if c == k] for k in sorted(set(counts))]
+    each group a batch, but for those of at most :data:`FEW_CLASSES`, which share one: padding a
+    few classes to many costs more than it saves (a problem's Hessian grows with the square of
+    its classes), while a step of a batch costs a fixed ~1 ms of calls, more than the arithmetic
+    of a problem with a few classes."""
+    keys = [max(len(cls), FEW_CLASSES) for cls, _ in encoded]
+    return [[t for t, key in enumerate(keys) if key == k] for k in sorted(set(keys))]
 
 
 def fit_logistic_cv(
@@ -367,8 +370,8 @@ def fit_logistic(
     """One logistic regression at ``C`` per column of ``ys`` (each with at least two classes) on
     the codes ``x``, all fitted together: scikit-learn's ``LogisticRegression(C=C)`` with lbfgs
     (the problem and stops of the module's docstring), or with ``penalise_intercept`` the
-    binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets with the
-    same number of classes share a batch (:func:`_same_class_count`)."""
+    binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets share
+    batches as :func:`_same_class_count` groups them."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     if any(len(cls) < 2 for cls, _ in encoded):  # scikit-learn's refusal: nothing to tell apart
@@ -376,8 +379,7 @@ def fit_logistic(
     every, device = np.arange(len(x)), torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
     for targets in _same_class_count(encoded):
-        k = len(encoded[targets[0]][0])
-        batch = _batch(x, [(every, encoded[t][1], k) for t in targets], C, device, penalise_intercept)
+        batch = _batch(x, [(every, encoded[t][1], len(encoded[t][0])) for t in targets], C, device, penalise_intercept)
         w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter, REFRESH_FROM_ZERO)
         fits.update({t: _fit(encoded[t][0], w[i], C) for i, t in enumerate(targets)})
     return [fits[t] for t in range(len(encoded))]

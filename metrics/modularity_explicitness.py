@@ -59,27 +59,29 @@ def modularity(mi: np.ndarray) -> float:
     return float(np.mean(score))
 
 
-def rank_auc(onehot: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Each column's ROC-AUC (columns: classes, each with rows of it and rows not): the
-    probability that a row of the class outscores one that is not, ties counted half — the
-    Mann–Whitney statistic.  A negative below every positive of its column counts once for each,
-    one above them all for none; the rest are sorted apart from the positives, and each
-    positive's count of them below it (ties half) found by searching the sorted negatives in the
-    positives' order.  The sums are of halves of integers, exact.  (``np.compress`` selects
-    several times faster than a boolean index.)"""
-    mine, by_class = onehot.T == 1, np.ascontiguousarray(scores.T)  # class-first: a class's values contiguous
-    positives = np.count_nonzero(mine, axis=1)
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Each class's ROC-AUC from its scores of every row (``scores``: classes × rows) and each
+    row's class (``labels``; −1: a row of none), every class having rows of it and
+    rows not: the probability that a row of the class outscores one that is not, ties counted
+    half — the Mann–Whitney statistic.  A positive's rank among all of its column (ties half)
+    is the count below the class's lowest positive plus its place among the values from its
+    lowest positive to its highest, sorted alone; the positives' ranks summed, less their own
+    P²/2 among themselves, count the negatives below them.  The sums are of halves of integers,
+    exact.  (``np.compress`` selects several times faster than a boolean index.)"""
+    k = scores.shape[0]
+    scores = np.ascontiguousarray(scores)  # class-first: a class's values contiguous
+    positives = np.bincount(labels + 1, minlength=k + 1)[1:]
     starts = np.concatenate([[0], np.cumsum(positives)[:-1]])
-    pos = np.compress(mine.ravel(), by_class)  # row-major: grouped by class
+    rows = np.argsort(labels, kind="stable")[len(labels) - positives.sum() :]  # each class's rows, class by class
+    pos = scores[labels[rows], rows]
     low, high = np.minimum.reduceat(pos, starts)[:, None], np.maximum.reduceat(pos, starts)[:, None]
-    between = (by_class >= low) & (by_class <= high) & ~mine
-    counts = np.count_nonzero(between, axis=1)
-    neg = np.split(np.compress(between.ravel(), by_class), np.cumsum(counts)[:-1])
-    below = np.count_nonzero(by_class < low, axis=1) * positives + 0.0
-    for j, (p, n) in enumerate(zip(np.split(pos, starts[1:]), neg)):
-        p, n = np.sort(p), np.sort(n)
-        below[j] += (np.searchsorted(n, p, "left") + np.searchsorted(n, p, "right")).sum() / 2
-    return below / (positives * (onehot.shape[0] - positives))
+    between = (scores >= low) & (scores <= high)
+    inside = np.split(np.compress(between.ravel(), scores), np.cumsum(np.count_nonzero(between, axis=1))[:-1])
+    ranks = np.count_nonzero(scores < low, axis=1) * positives - positives * positives / 2
+    for j, (p, values) in enumerate(zip(np.split(pos, starts[1:]), inside)):
+        values = np.sort(values)
+        ranks[j] += (np.searchsorted(values, p, "left") + np.searchsorted(values, p, "right")).sum() / 2
+    return ranks / (positives * (scores.shape[1] - positives))
 
 
 def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool, solver: Solver) -> float:
@@ -88,10 +90,16 @@ def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, compat: bool, so
 
     if compat:
         return roc_auc_score(MultiLabelBinarizer().fit_transform(y[:, None]), proba)
-    onehot = (y[:, None] == classes[None, :]).astype(int)  # label_binarize's columns, both of them for two classes
+    if solver == "batched":  # label_binarize's columns by index, both of them for two classes; −1: none
+        place = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        labels = np.where(classes[place] == y, place, -1)
+        counts = np.bincount(labels + 1, minlength=len(classes) + 1)[1:]
+        both = (counts > 0) & (counts < len(y))
+        kept = np.where(both, np.cumsum(both) - 1, -1)
+        scores = proba.T if both.all() else proba.T[both]  # class-first (the batched fit's own layout)
+        return float(np.mean(rank_auc(np.where(labels >= 0, kept[labels], -1), scores)))
+    onehot = (y[:, None] == classes[None, :]).astype(int)
     both = (onehot.min(axis=0) == 0) & (onehot.max(axis=0) == 1)
-    if solver == "batched":
-        return float(np.mean(rank_auc(onehot[:, both], proba[:, both])))
     return roc_auc_score(onehot[:, both], proba[:, both], average="macro")
 
 

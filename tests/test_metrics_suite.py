@@ -239,11 +239,15 @@ def test_rank_auc_is_scikit_learns_roc_auc_ties_and_all():
     from benchbench.metrics.modularity_explicitness import rank_auc
 
     rng = np.random.default_rng(2)
-    onehot = (rng.integers(0, 4, 500)[:, None] == np.arange(4)).astype(int)
+    labels = rng.integers(-1, 4, 500)  # −1: a row of no class
+    onehot = (labels[:, None] == np.arange(4)).astype(int)
     scores = np.round(rng.random((500, 4)) + 0.3 * onehot, 1)  # rounded: many ties
     expected = [sklearn.metrics.roc_auc_score(onehot[:, c], scores[:, c]) for c in range(4)]
-    np.testing.assert_allclose(rank_auc(onehot, scores), expected, rtol=1e-12)
-    assert rank_auc(np.array([[1], [0], [1], [0]]), np.array([[0.9], [0.1], [0.5], [0.5]]))[0] == 0.875  # by hand
+    np.testing.assert_allclose(rank_auc(labels, scores.T), expected, rtol=1e-12)
+    assert rank_auc(np.array([0, -1, 0, -1]), np.array([[0.9, 0.1, 0.5, 0.5]]))[0] == 0.875  # by hand
+    assert (
+        rank_auc(np.array([1, 0, 1, 0]), np.array([[0.2, 0.8, 0.5, 0.5], [0.9, 0.1, 0.5, 0.5]])).tolist() == [0.875] * 2
+    )
 
 
 def test_explicitness_batched_scores_what_scikit_learn_does():

@@ -25,7 +25,7 @@ from benchbench.core.progress import duration, log
 from benchbench.core.provenance import device_name, git_commit, now, versions
 from benchbench.core.records import EvaluationRecord, canonical_json
 from benchbench.core.registry import BenchbenchError, datasets, metrics, one_line
-from benchbench.core.runtime import cpu_threads, derived_seed
+from benchbench.core.runtime import cpu_threads, derived_seed, tune_cpu_allocator
 from benchbench.evaluation import encoders
 from benchbench.plugin.data import Dataset
 from benchbench.plugin.metric import EvalSpec, MetricNotApplicable, check_profile, declaration, is_across_seeds
@@ -96,7 +96,9 @@ def metric_streams(seed: int, spec: EvalSpec) -> tuple[np.random.Generator, np.r
 
 
 def call_metric(spec: EvalSpec, dataset: Dataset, model: Representation, seed: int):
-    """The metric of ``spec`` on ``model`` (or on its sampled codes), with its options and streams."""
+    """The metric of ``spec`` on ``model`` (or on its sampled codes), with its options and streams,
+    on the allocator the evaluator keeps (:func:`~benchbench.core.runtime.tune_cpu_allocator`)."""
+    tune_cpu_allocator()
     own, codes = metric_streams(seed, spec)
     return metrics.get(spec.metric)(dataset, model, own, codes_rng=codes, **spec.options)
 

@@ -127,25 +127,33 @@ def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -
     """``(IRS (latents, factors), each latent's largest deviation from its mean)`` of points
     ``factors (n, K)`` and ``latents (n, d)``, with disentanglement_lib's bits.  Each factor's
     groups are runs of the points stably sorted by it: the same points in the same order as a
-    mask would pick them; their spreads (:func:`_group_spreads`) go to :func:`_percentiles` a
-    class of like-sized groups at a time, and the groups' percentiles add up in order."""
+    mask would pick them.  Every factor's groups go side by side, their spreads
+    (:func:`_group_spreads`) to one :func:`_percentiles` a class of like-sized groups at a time,
+    whatever the factor; each factor's groups' percentiles then add up in order."""
     n = latents.shape[0]
     columns = np.ascontiguousarray(latents.T)  # a column's largest deviation at once, not row after row
     max_deviations = np.max(np.abs(columns - latents.mean(axis=0)[:, None]), axis=1)
     padded = np.concatenate([latents, np.zeros((1, latents.shape[1]), latents.dtype)])  # row n: the padding
-    deviations = np.zeros((latents.shape[1], factors.shape[1]))
+    orders, starts, counts = [], [], []
     for i in range(factors.shape[1]):
         order = _stable_order(factors[:, i])
         ranked = factors[order, i]
-        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
-        counts = np.diff(starts, append=ranked.size)
-        order = np.append(order, n)  # the padding's place: the row of zeros
+        first = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        orders.append(order)
+        starts.append(first + i * n)  # places in the factors' orders laid end to end
+        counts.append(np.diff(first, append=n))
+    order = np.append(np.concatenate(orders), n)  # the padding's place: the row of zeros
+    every_start, every_count = np.concatenate(starts), np.concatenate(counts)
 
-        def spreads(members, order=order, starts=starts, counts=counts):
-            return _group_spreads(padded, order[_padded_rows(starts, counts, members, -1)], counts[members])
+    def spreads(members):
+        rows = order[_padded_rows(every_start, every_count, members, -1)]
+        return _group_spreads(padded, rows, every_count[members])
 
-        percentiles = _percentiles(counts, diff_quantile * 100, spreads, latents.shape[1], latents.dtype)
-        deviations[:, i] = np.cumsum(percentiles, axis=0, dtype=np.float64)[-1] / counts.size
+    percentiles = _percentiles(every_count, diff_quantile * 100, spreads, latents.shape[1], latents.dtype)
+    ends = np.cumsum([c.size for c in counts])[:-1]
+    deviations = np.stack(
+        [np.cumsum(part, axis=0, dtype=np.float64)[-1] / part.shape[0] for part in np.split(percentiles, ends)], axis=1
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         return 1.0 - deviations / max_deviations[:, None], max_deviations
 

@@ -250,6 +250,24 @@ def test_rank_auc_is_scikit_learns_roc_auc_ties_and_all():
     )
 
 
+def test_batched_auc_aligns_classes_as_the_scikit_learn_path_does():
+    """The batched path's class alignment is the one scikit-learn's path makes with one-hot
+    columns: a training class absent from the test rows, a test label the fit never saw, both,
+    and two classes (both columns scored)."""
+    from benchbench.metrics.modularity_explicitness import _auc
+
+    rng = np.random.default_rng(3)
+    for classes, y in [
+        (np.array([0, 2, 5, 7]), rng.choice([0, 2, 7], 300)),  # 5 absent
+        (np.array([0, 2, 5]), rng.choice([0, 2, 5, 9], 300)),  # 9 unseen
+        (np.array([1, 3, 4, 8]), rng.choice([1, 4, 6, 8], 300)),  # 3 absent, 6 unseen
+        (np.array([1, 4]), rng.choice([1, 4], 300)),  # two classes
+    ]:
+        proba = rng.dirichlet(np.ones(len(classes)), 300).round(2)  # rounded: ties
+        ours = _auc(y, np.ascontiguousarray(proba.T).T, classes, False, "batched")  # the batched fit's layout
+        assert ours == pytest.approx(_auc(y, proba, classes, False, "scikit-learn"), abs=1e-12), classes
+
+
 def test_explicitness_batched_scores_what_scikit_learn_does():
     """The same regressions (the batched one at scikit-learn's stop, by another path) and the same
     areas: explicitness agrees to well within its spread over seeds; modularity is untouched."""

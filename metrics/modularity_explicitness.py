@@ -79,7 +79,7 @@ def rank_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     inside = np.split(np.compress(between.ravel(), scores), np.cumsum(np.count_nonzero(between, axis=1))[:-1])
     ranks = np.count_nonzero(scores < low, axis=1) * positives - positives * positives / 2
     for j, (p, values) in enumerate(zip(np.split(pos, starts[1:]), inside)):
-        values = np.sort(values)
+        values, p = np.sort(values), np.sort(p)  # sorted needles: numpy's search starts from the last one's place
         ranks[j] += (np.searchsorted(values, p, "left") + np.searchsorted(values, p, "right")).sum() / 2
     return ranks / (positives * (scores.shape[1] - positives))
 

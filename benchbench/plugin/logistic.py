@@ -329,8 +329,8 @@ def fit_logistic_cv(
     x: np.ndarray, ys: np.ndarray, *, cs: int = 10, folds: int = 5, tol: float = 1e-4, max_iter: int = 1000, device=None
 ) -> list[LogisticFit]:
     """One cross-validated logistic regression per column of ``ys`` (each with at least two
-    classes) on the codes ``x``, the folds of the columns with as many classes fitted together
-    (see the module's docstring)."""
+    classes) on the codes ``x``, the folds of the columns that :func:`_same_class_count` groups
+    fitted together (see the module's docstring)."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     device = torch.device(device or "cpu")

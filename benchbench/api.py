@@ -81,7 +81,14 @@ from benchbench.plugin.representation import (
     sample_codes,
     sample_indices,
 )
-from benchbench.plugin.stats import entropy, histogram_discretize, mutual_info_matrix, pearson_matrix, standardise
+from benchbench.plugin.stats import (
+    discrete_codes,
+    entropy,
+    histogram_discretize,
+    mutual_info_matrix,
+    pearson_matrix,
+    standardise,
+)
 from benchbench.plugin.study import Published, Study
 from benchbench.report.analysis import (
     metric_agreement,
@@ -153,6 +160,7 @@ __all__ = [
     "reduce_pairs",
     "sample_codes",
     "sample_indices",
+    "discrete_codes",
     "entropy",
     "histogram_discretize",
     "mutual_info_matrix",

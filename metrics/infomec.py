@@ -32,12 +32,18 @@ import warnings
 
 import numpy as np
 
-from benchbench.api import COUNT, better, bounds, defined_by, metrics, profiles, sample_codes, shown_as, standardise
-
-
-def _encoded(column: np.ndarray) -> np.ndarray:
-    """Values as 0…n−1 codes (scikit-learn's ``LabelEncoder``)."""
-    return np.unique(column, return_inverse=True)[1].reshape(-1)
+from benchbench.api import (
+    COUNT,
+    better,
+    bounds,
+    defined_by,
+    discrete_codes,
+    metrics,
+    profiles,
+    sample_codes,
+    shown_as,
+    standardise,
+)
 
 
 def nmi_matrix(factors: np.ndarray, latents: np.ndarray, discrete: bool, seed: int) -> np.ndarray:
@@ -45,8 +51,8 @@ def nmi_matrix(factors: np.ndarray, latents: np.ndarray, discrete: bool, seed: i
     from sklearn.feature_selection import mutual_info_classif
     from sklearn.metrics import mutual_info_score
 
-    sources = np.stack([_encoded(f) for f in factors.T], axis=1)
-    codes = np.stack([_encoded(z) for z in latents.T], axis=1) if discrete else standardise(latents)
+    sources = np.stack([discrete_codes(f)[0] for f in factors.T], axis=1)
+    codes = np.stack([discrete_codes(z)[0] for z in latents.T], axis=1) if discrete else standardise(latents)
     out = np.empty((sources.shape[1], codes.shape[1]))
     for i, source in enumerate(sources.T):
         for j, code in enumerate(codes.T):
@@ -96,8 +102,8 @@ def infoe(factors: np.ndarray, latents: np.ndarray, discrete: bool) -> float:
         x = standardise(latents)
     shares = []
     for factor in factors.T:
-        y = _encoded(factor)
-        if np.unique(y).size < 2:
+        y, values = discrete_codes(factor)
+        if values < 2:
             continue  # a factor constant over the sample has no entropy to explain
         marginal = log_loss_of_fit(np.zeros_like(latents), y)
         shares.append((marginal - log_loss_of_fit(x, y)) / marginal)

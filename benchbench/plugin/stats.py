@@ -17,10 +17,10 @@ def histogram_discretize(x: np.ndarray, num_bins: int = 20) -> np.ndarray:
     return out
 
 
-def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+def discrete_codes(column: np.ndarray) -> tuple[np.ndarray, int]:
     """Each value's place among the column's sorted distinct values, and their count
-    (``np.unique``'s inverse); for small non-negative integers — bins, factor values — by
-    counting rather than sorting."""
+    (``np.unique``'s inverse, scikit-learn's ``LabelEncoder``); for small non-negative integers
+    — bins, factor values — by counting rather than sorting."""
     if column.dtype.kind in "iu" and len(column) and 0 <= column.min() and column.max() < 4 * len(column):
         seen = np.bincount(column) > 0
         return (np.cumsum(seen) - 1)[column], int(seen.sum())
@@ -32,8 +32,8 @@ def mutual_info_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Discrete mutual information (nats) between every column of ``a`` ``(n, p)`` and every
     column of ``b`` ``(n, q)``: ``(p, q)``, equal to ``sklearn.metrics.mutual_info_score``."""
     n = a.shape[0]
-    coded_a = [_codes(a[:, i]) for i in range(a.shape[1])]
-    coded_b = [_codes(b[:, j]) for j in range(b.shape[1])]
+    coded_a = [discrete_codes(a[:, i]) for i in range(a.shape[1])]
+    coded_b = [discrete_codes(b[:, j]) for j in range(b.shape[1])]
     out = np.zeros((a.shape[1], b.shape[1]))
     for i, (ca, na) in enumerate(coded_a):
         pa = np.bincount(ca, minlength=na) / n
@@ -49,7 +49,7 @@ def entropy(labels: np.ndarray) -> np.ndarray:
     """Entropy (nats) of each column of a discrete ``(n, q)`` array."""
     out = np.zeros(labels.shape[1])
     for j in range(labels.shape[1]):
-        codes, k = _codes(labels[:, j])
+        codes, k = discrete_codes(labels[:, j])
         p = np.bincount(codes, minlength=k) / labels.shape[0]
         out[j] = -np.sum(p[p > 0] * np.log(p[p > 0]))
     return out

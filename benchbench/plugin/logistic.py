@@ -65,8 +65,8 @@ class LogisticFit(LinearFit):
         logistic of the one score for the second class — scikit-learn's.  Computed class-first
         and returned as a view of that layout: the reductions over classes then run along whole
         rows of memory, ten times faster than over each row's few classes.  The product is
-        torch's, on the threads of the fits: numpy's BLAS threads spin on after a product and
-        slow the next fit by a third."""
+        torch's, on the threads of the fits: numpy's BLAS threads spin on after a product, and
+        slowed the next fits by half (docs/performance.md)."""
         x = torch.as_tensor(np.asarray(x, dtype=np.float64))
         scores = torch.addmm(torch.as_tensor(self.intercept)[:, None], torch.as_tensor(self.coef), x.T).numpy()
         if len(self.classes) == 2:

@@ -254,11 +254,18 @@ def labels_at(dataset: Dataset, indices: np.ndarray) -> np.ndarray:
 
 def sample_indices(dataset: Dataset, shape: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """Indices drawn uniformly over the dataset (uniform factors for a ground-truth dataset)."""
+    return _drawn(dataset, shape, rng)[0]
+
+
+def _drawn(dataset: Dataset, shape: int | tuple[int, ...], rng: np.random.Generator):
+    """:func:`sample_indices`, with the factors drawn for them ``(..., K)`` for a ground-truth
+    dataset (``None`` for a labelled one): they are the images' labels, without decoding them
+    from the indices again."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if isinstance(dataset, GroundTruthDataset):
-        n = int(np.prod(shape))
-        return dataset.factors_to_index(dataset.sample_factors(n, rng)).reshape(shape)
-    return rng.integers(0, len(dataset), size=shape)
+        factors = dataset.sample_factors(int(np.prod(shape)), rng)
+        return dataset.factors_to_index(factors).reshape(shape), factors.reshape(*shape, -1)
+    return rng.integers(0, len(dataset), size=shape), None
 
 
 def partners(dataset: Dataset, reference: np.ndarray, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -345,5 +352,5 @@ def sample_codes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(μ (n, d), labels (n, K))`` for ``n`` uniformly drawn images (disentanglement_lib's
     ``generate_batch_factor_code``, transposed to rows = points)."""
-    indices = sample_indices(dataset, n, rng)
-    return encode(dataset, model, indices, rng), labels_at(dataset, indices)
+    indices, factors = _drawn(dataset, n, rng)
+    return encode(dataset, model, indices, rng), labels_at(dataset, indices) if factors is None else factors

@@ -118,7 +118,7 @@ def _group_spreads(latents: np.ndarray, rows: np.ndarray, counts: np.ndarray) ->
     else:
         sums = np.array([[np.add.reduce(block[:c, g, 0])] for g, c in enumerate(counts)], block.dtype)
     means = (sums / counts[:, None]).astype(block.dtype, copy=False)
-    spread = np.abs(block - means)
+    spread = np.abs(np.subtract(block, means, out=block), out=block)  # in place: the gather's own copy
     spread[np.arange(block.shape[0])[:, None] >= counts] = -np.inf
     return spread
 

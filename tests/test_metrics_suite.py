@@ -235,6 +235,18 @@ def test_pair_first_codes_are_the_point_first_codes_turned(name, kind, pair_firs
     assert np.array_equal(pair_first, np.moveaxis(point_first, 1, 0))
 
 
+def test_sampled_codes_come_with_their_images_factors():
+    """``sample_codes`` gives each drawn image's own factors (taken from the draw, not decoded
+    again): a code table whose code is the image's index says which image each row is."""
+    from benchbench.plugin.representation import sample_codes
+
+    data = datasets.get("shapes2d")()
+    table = CodeTable(np.arange(len(data), dtype=np.float32)[:, None], "indices")
+    codes, labels = sample_codes(data, table, 500, np.random.default_rng(6))
+    assert np.array_equal(labels, data.index_to_factors(codes[:, 0].astype(np.int64)))
+    assert len(np.unique(codes)) > 400  # drawn over the dataset, not one image
+
+
 def test_rank_auc_is_scikit_learns_roc_auc_ties_and_all():
     from benchbench.metrics.modularity_explicitness import rank_auc
 

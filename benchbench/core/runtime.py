@@ -25,7 +25,7 @@ def tune_cpu_allocator() -> None:
     its metrics' tens of megabytes of draws and codes afresh; raising the mmap and trim
     thresholds made CPU training 37% faster here (20.5 → 28.2 steps/s, conv net, batch 64), and
     on codes the FactorVAE score 16%, SAP 25% and the Higgins score 13% faster.  Set by the
-    trainer, the evaluator (for every metric) and a network's view.  No-op off glibc.
+    trainer and by the evaluator for every metric, whatever the model.  No-op off glibc.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from benchbench.core.registry import BenchbenchError, MetricNotApplicable
-from benchbench.core.runtime import tune_cpu_allocator
 from benchbench.plugin.data import Dataset, GroundTruthDataset, LabelledDataset
 
 CHUNK = 4096  # images per encode call of a representation without an index cache
@@ -145,8 +144,6 @@ class ModelView(Representation):
     def __init__(self, net: torch.nn.Module, device: torch.device | str, batch_size: int = 1024, label: str = ""):
         self.net = net.to(device).eval()
         self.device = torch.device(device)
-        if self.device.type == "cpu":
-            tune_cpu_allocator()
         self.label = label or type(self).label
         self.latent_dim, self.has_posterior = net.latent_dim, net.has_posterior
         self.batch_size = batch_size

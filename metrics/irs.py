@@ -56,13 +56,15 @@ def _size_classes(counts: np.ndarray) -> list[np.ndarray]:
     return classes
 
 
-def _padded_rows(starts: np.ndarray, counts: np.ndarray, members: np.ndarray, pad: int) -> np.ndarray:
+def _padded_rows(starts: np.ndarray, counts: np.ndarray, members: np.ndarray, pad: int):
     """The row indices of the groups ``members`` (group ``g``: ``counts[g]`` rows from
-    ``starts[g]``) side by side, ``(place, group)``, each padded to the longest with ``pad``."""
+    ``starts[g]``) side by side, ``(place, group)``, each padded to the longest with ``pad``;
+    and the padding's places, flat (to fill them by index: faster than a mask over all)."""
     places = np.arange(int(counts[members].max()))[:, None]
     rows = starts[members] + places
-    rows[places >= counts[members]] = pad
-    return rows
+    padding = np.flatnonzero(places >= counts[members])
+    rows.ravel()[padding] = pad
+    return rows, padding
 
 
 def _percentiles(counts: np.ndarray, q: float, block_of, columns: int, dtype) -> np.ndarray:
@@ -101,17 +103,17 @@ def group_percentiles(values: np.ndarray, starts: np.ndarray, counts: np.ndarray
     ``(groups, columns)`` array with the same bits, without a call per group or a full sort
     (:func:`_percentiles`)."""
     padded = np.concatenate([values, np.full((1, values.shape[1]), -np.inf, values.dtype)])
-    block_of = lambda members: np.take(padded, _padded_rows(starts, counts, members, -1), axis=0)  # noqa: E731
+    block_of = lambda members: np.take(padded, _padded_rows(starts, counts, members, -1)[0], axis=0)  # noqa: E731
     return _percentiles(counts, q, block_of, values.shape[1], values.dtype)
 
 
-def _group_spreads(latents: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _group_spreads(latents: np.ndarray, rows: np.ndarray, padding: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``|z − mean of its group|`` of groups side by side, ``(place, group, column)``, −∞ after a
     group's values; ``latents`` end with a row of zeros, the padding's in ``rows`` (place,
-    group).  A group's mean has ``np.mean``'s bits: its sum is numpy's — row after row, as one
-    reduction over the places gives every group at once (the zeros after it add nothing), or
-    pairwise for a single latent, a call per group — divided in float64 and rounded, as
-    ``np.mean``'s is (a division rounded twice is rounded once)."""
+    group) at the flat places ``padding``.  A group's mean has ``np.mean``'s bits: its sum is
+    numpy's — row after row, as one reduction over the places gives every group at once (the
+    zeros after it add nothing), or pairwise for a single latent, a call per group — divided in
+    float64 and rounded, as ``np.mean``'s is (a division rounded twice is rounded once)."""
     block = np.take(latents, rows, axis=0)
     if latents.shape[1] > 1:
         sums = np.add.reduce(block, axis=0)
@@ -119,7 +121,7 @@ def _group_spreads(latents: np.ndarray, rows: np.ndarray, counts: np.ndarray) ->
         sums = np.array([[np.add.reduce(block[:c, g, 0])] for g, c in enumerate(counts)], block.dtype)
     means = (sums / counts[:, None]).astype(block.dtype, copy=False)
     spread = np.abs(np.subtract(block, means, out=block), out=block)  # in place: the gather's own copy
-    spread[np.arange(block.shape[0])[:, None] >= counts] = -np.inf
+    spread.reshape(-1, spread.shape[-1])[padding] = -np.inf
     return spread
 
 
@@ -146,8 +148,8 @@ def irs_matrix(factors: np.ndarray, latents: np.ndarray, diff_quantile: float) -
     every_start, every_count = np.concatenate(starts), np.concatenate(counts)
 
     def spreads(members):
-        rows = order[_padded_rows(every_start, every_count, members, -1)]
-        return _group_spreads(padded, rows, every_count[members])
+        rows, padding = _padded_rows(every_start, every_count, members, -1)
+        return _group_spreads(padded, order[rows], padding, every_count[members])
 
     percentiles = _percentiles(every_count, diff_quantile * 100, spreads, latents.shape[1], latents.dtype)
     ends = np.cumsum([c.size for c in counts])[:-1]

@@ -44,6 +44,21 @@ def _stable_order(values: np.ndarray) -> np.ndarray:
     return np.argsort(values, kind="stable")
 
 
+def _varying(codes: np.ndarray) -> np.ndarray:
+    """``codes[:, codes.var(axis=0) > 0]``: disentanglement_lib's drop of constant latents, with its
+    bits and layout (latent after latent), and numpy's variance only where a range leaves it in
+    doubt.  A finite range of at least 2⁻⁵⁰ puts some code at least 2⁻⁵¹ from any mean, so a
+    float32 or float64 variance is then positive however it rounds; a constant latent's can come
+    out positive (its mean rounded) and a tiny range's 0, so those go to numpy."""
+    if codes.dtype in (np.float32, np.float64):
+        columns = np.asfortranarray(codes)  # as the selection lays them out; each latent's range at once
+        with np.errstate(invalid="ignore", over="ignore"):  # inf or NaN ranges go to numpy below
+            ranges = columns.max(axis=0) - columns.min(axis=0)
+        if np.all(np.isfinite(ranges) & (ranges >= 2.0**-50)):
+            return columns
+    return codes[:, codes.var(axis=0) > 0]
+
+
 def _size_classes(counts: np.ndarray) -> list[np.ndarray]:
     """The groups in classes of similar size (none over twice the class's smallest), so that
     padding each class to its largest at most doubles its memory however unequal the groups."""
@@ -180,7 +195,7 @@ def irs(
     mus, ys = sample_codes(dataset, model, num_train, rng)
     compat = mode == "compat"
     factors = histogram_discretize(ys, num_bins) if compat else ys
-    active = mus[:, mus.var(axis=0) > 0]
+    active = _varying(mus)
     num_active = float(active.sum() if compat else active.shape[1])
     if active.shape[1] == 0:
         return {"irs": 0.0, "num_active_dims": num_active}

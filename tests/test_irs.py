@@ -117,3 +117,31 @@ def test_the_irs_matrix_is_disentanglement_libs_bit_for_bit(dtype):
         assert np.array_equal(
             irs_matrix(factors, latents, quantile)[0], _scalable_disentanglement_score(factors, latents, quantile)
         )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_constant_latents_are_dropped_by_numpys_variance_with_its_layout(dtype):
+    """The drop of constant latents answers as ``codes[:, codes.var(axis=0) > 0]`` and lays the
+    kept latents out as it does, also where a range cannot say: a constant latent whose mean rounds
+    off it (variance > 0), one whose values are tiny (variance 0), NaN, ±inf, overflowing ranges."""
+    from benchbench.metrics.irs import _varying
+
+    rng = np.random.default_rng(2)
+    odd = {
+        "constant, mean rounds": np.full(5000, 0.1),
+        "constant zero": np.zeros(5000),
+        "tiny range": np.where(rng.random(5000) < 0.5, 1e-30, 2e-30),
+        "nan": np.where(np.arange(5000) == 7, np.nan, 1.0),
+        "inf": np.where(np.arange(5000) == 7, np.inf, 1.0),
+        "huge range": np.where(rng.random(5000) < 0.5, -3e38, 3e38),
+    }
+    assert (np.full(5000, 0.1, np.float32).var() > 0) is np.True_  # the rounding these cases guard against
+    for name, column in [("none", None), *odd.items()]:
+        codes = rng.standard_normal((5000, 6)).astype(dtype)
+        if column is not None:
+            codes[:, 2] = column.astype(dtype)
+        with np.errstate(all="ignore"):  # numpy warns of its own NaN and overflow
+            expected = codes[:, codes.var(axis=0) > 0]
+            got = _varying(codes)
+        assert np.array_equal(got, expected, equal_nan=True), name
+        assert got.strides == expected.strides, name

@@ -52,6 +52,10 @@ def test_sample_factors_and_split(shapes):
     f = shapes.sample_factors(10_000, np.random.default_rng(0))
     assert f.shape == (10_000, 5) and f.min() == 0
     assert (f.max(axis=0) == np.array(shapes.factor_sizes) - 1).all()
+    for n in (1, 63, 64, 130, 10_000):  # multiplied 64 combinations a row, then the rest one by one
+        u = np.random.default_rng(n).random((n, 5))  # floor(u · size), one value at a time
+        expected = np.array([[int(u[i, k] * shapes.factor_sizes[k]) for k in range(5)] for i in range(n)])
+        assert np.array_equal(shapes.sample_factors(n, np.random.default_rng(n)), expected)
     train, test = shapes.train_indices, shapes.test_indices
     assert train.size == 663_552 and test.size == 73_728
     assert np.intersect1d(train, test).size == 0

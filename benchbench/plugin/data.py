@@ -244,9 +244,17 @@ class GroundTruthDataset(Dataset):
         return int(np.prod(self.factor_sizes))
 
     def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` factor combinations drawn uniformly, shape ``(n, num_factors)``."""
-        draws = rng.random((n, len(self.factor_sizes)))
-        return np.multiply(draws, self.factor_sizes, out=draws).astype(np.int64)  # in place: millions a metric
+        """``n`` factor combinations drawn uniformly, shape ``(n, num_factors)``: each uniform draw
+        times its factor's size, rounded down.  The products are made in place (metrics draw
+        millions) and for many combinations a row: numpy's loop over a row of only K values
+        costs twice the multiplication."""
+        k, rows = len(self.factor_sizes), 64
+        draws = rng.random((n, k))
+        bulk = n - n % rows
+        wide = draws[:bulk].reshape(-1, rows * k)  # the same products, 64 combinations a row
+        np.multiply(wide, np.tile(np.asarray(self.factor_sizes, dtype=np.float64), rows), out=wide)
+        np.multiply(draws[bulk:], self.factor_sizes, out=draws[bulk:])
+        return draws.astype(np.int64)
 
     def factors_to_index(self, factors: np.ndarray) -> np.ndarray:
         return np.asarray(factors, dtype=np.int64) @ self.factor_bases

@@ -157,10 +157,8 @@ def test_a_target_fits_the_same_beside_others_of_fewer_or_more_classes():
     x, ys = _data(rows=120, seed=5)
     many = np.digitize(x[:, 0] - x[:, 1], np.linspace(-2, 2, 11))  # twelve classes: its own batch
     ys = np.concatenate([ys, many[:, None]], axis=1)
-    assert [len(group) for group in logistic._same_class_count([np.unique(y, return_inverse=True) for y in ys.T])] == [
-        3,
-        1,
-    ]
+    batches = logistic._class_count_batches([np.unique(y, return_inverse=True) for y in ys.T])
+    assert [len(targets) for targets in batches] == [3, 1]
     together = fit_logistic(x, ys, C=0.7, **TIGHT)
     for j, fit in enumerate(together):
         (alone,) = fit_logistic(x, ys[:, j : j + 1], C=0.7, **TIGHT)

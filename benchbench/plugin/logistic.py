@@ -50,7 +50,7 @@ HESSIAN_ROWS = 1024  # rows a preconditioning Hessian is estimated from
 REFRESH = 20  # iterations between exact Hessians, for a fit that starts near its optimum (a path of C)
 REFRESH_FROM_ZERO = 4  # for a fit from zero, whose first Hessian is far from the optimum's
 MAX_BACKTRACKS = 50  # SciPy's ``maxls`` as scikit-learn sets it
-FEW_CLASSES = 8  # targets of at most this many classes share a batch (:func:`_same_class_count`)
+FEW_CLASSES = 8  # targets of at most this many classes share a batch (:func:`_class_count_batches`)
 HESSIAN_PAIRS = 1 << 22  # entries (class pairs × rows) of a Hessian's products built at once: 32 MiB
 
 
@@ -315,7 +315,7 @@ def _predict(w: torch.Tensor, x: np.ndarray, classes: int) -> np.ndarray:
     return z.argmax(dim=1).cpu().numpy()
 
 
-def _same_class_count(encoded: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
+def _class_count_batches(encoded: list[tuple[np.ndarray, np.ndarray]]) -> list[list[int]]:
     """The targets (their classes and indices, ``np.unique``'s) grouped by their number of classes,
     each group a batch, but for those of at most :data:`FEW_CLASSES`, which share one: padding a
     few classes to many costs more than it saves (a problem's Hessian grows with the square of
@@ -329,13 +329,13 @@ def fit_logistic_cv(
     x: np.ndarray, ys: np.ndarray, *, cs: int = 10, folds: int = 5, tol: float = 1e-4, max_iter: int = 1000, device=None
 ) -> list[LogisticFit]:
     """One cross-validated logistic regression per column of ``ys`` (each with at least two
-    classes) on the codes ``x``, the folds of the columns that :func:`_same_class_count` groups
+    classes) on the codes ``x``, the folds of the columns that :func:`_class_count_batches` groups
     fitted together (see the module's docstring)."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     device = torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
-    for targets in _same_class_count(encoded):
+    for targets in _class_count_batches(encoded):
         fits.update(zip(targets, _fit_cv(x, [encoded[t] for t in targets], cs, folds, tol, max_iter, device)))
     return [fits[t] for t in range(len(encoded))]
 
@@ -378,14 +378,14 @@ def fit_logistic(
     the codes ``x``, all fitted together: scikit-learn's ``LogisticRegression(C=C)`` with lbfgs
     (the problem and stops of the module's docstring), or with ``penalise_intercept`` the
     binary problem of its ``liblinear`` solver (the intercept in the L2 term).  Targets share
-    batches as :func:`_same_class_count` groups them."""
+    batches as :func:`_class_count_batches` groups them."""
     x = finite_codes(x, "logistic regression")
     encoded = [np.unique(y, return_inverse=True) for y in np.asarray(ys).T]
     if any(len(cls) < 2 for cls, _ in encoded):  # scikit-learn's refusal: nothing to tell apart
         raise ValueError("a logistic regression needs at least two classes in each target; one has a single class")
     every, device = np.arange(len(x)), torch.device(device or "cpu")
     fits: dict[int, LogisticFit] = {}
-    for targets in _same_class_count(encoded):
+    for targets in _class_count_batches(encoded):
         batch = _batch(x, [(every, encoded[t][1], len(encoded[t][0])) for t in targets], C, device, penalise_intercept)
         w, _ = minimise(batch, torch.zeros_like(batch.free), tol, max_iter, REFRESH_FROM_ZERO)
         fits.update({t: _fit(encoded[t][0], w[i], C) for i, t in enumerate(targets)})

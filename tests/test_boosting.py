@@ -142,3 +142,52 @@ def test_the_compiled_kernel_spreads_tied_splits_as_scikit_learns_seeds_do():
                        for s in range(4)])  # fmt: skip
     np.testing.assert_allclose(ours.mean(axis=0), theirs.mean(axis=0), rtol=0, atol=0.004)
     assert 0.5 < ours.std(axis=0).mean() / theirs.std(axis=0).mean() < 2
+
+
+def root_split_one_tree(order, values, g, keys, splittable):
+    """One tree's root split by the rule written out (the kernel's per-node scan), in Python
+    floats: each feature's points in order, a candidate wherever a value lies more than 1e-7
+    above the previous one, gain S_l²/n_l + S_r²/n_r from running sums in that order; a larger
+    gain wins, an equal one only for another feature with a higher key."""
+    if not splittable:
+        return -1, 0.0
+    n, total = len(g), 0.0
+    for p in range(n):
+        total += g[p]
+    best, feature, threshold = -np.inf, -1, 0.0
+    for f in range(order.shape[0]):
+        running = 0.0
+        for r in range(n):
+            if r > 0 and values[f, r] > values[f, r - 1] + 1e-7:
+                rest = total - running
+                gain = running * running / r + rest * rest / (n - r)
+                if gain > best or (gain == best and feature != f and keys[f] > keys[feature]):
+                    best, feature, threshold = gain, f, values[f, r - 1] / 2 + values[f, r] / 2
+            running += g[order[f, r]]
+    return feature, threshold
+
+
+def test_the_root_scan_across_trees_splits_each_tree_by_the_per_tree_rule():
+    """The root's scan keeps the trees in SIMD lanes: every tree's split is the one the rule
+    finds for it alone, exact ties between features included (a duplicated latent, integer
+    codes, two-valued gradients), and a root that may not split stays whole."""
+    from benchbench.plugin import tree_kernel
+
+    rng = np.random.default_rng(3)
+    n, features, trees = 300, 4, 11
+    x = np.c_[rng.integers(0, 6, n), rng.normal(size=n), rng.integers(0, 6, n), rng.integers(0, 6, n)]
+    x[:, 3] = x[:, 0]  # every split of latent 0 ties exactly with latent 3's
+    order = np.argsort(x, axis=0, kind="stable").T.copy()
+    values = np.take_along_axis(x, order.T, axis=0).T.copy()
+    g = np.where(rng.random((trees, n)) < 0.3, 0.7, -0.3)
+    g[4] = rng.normal(size=n)
+    keys = rng.random((3, trees, 4, features))
+    splittable = np.ones(trees, dtype=bool)
+    splittable[7] = False
+    total = np.cumsum(g, axis=1)[:, -1]  # left to right, as the kernel sums
+    for blocks in (1, 2, 3):
+        feature, threshold = tree_kernel._root_splits(order, values, g, keys, 1e-7, splittable, total, blocks)
+        expected = [root_split_one_tree(order, values, g[t], keys[0, t, 0], splittable[t]) for t in range(trees)]
+        assert feature.tolist() == [f for f, _ in expected]
+        assert threshold.tolist() == [t for _, t in expected]
+    assert feature[7] == -1 and {0, 3} & set(feature.tolist())  # the tie was there to break

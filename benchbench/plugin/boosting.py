@@ -347,7 +347,9 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
     def grow(gradient: torch.Tensor):
         g = np.ascontiguousarray(gradient.numpy().T)
         keys = ties.random((max_depth, g.shape[0], 2 ** (max_depth - 1), x.shape[1]))
-        grown = tree_kernel.grow(order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON)
+        grown = tree_kernel.grow(
+            order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON, numba.get_num_threads()
+        )
         return tuple(torch.from_numpy(a) for a in grown)
 
     return grow

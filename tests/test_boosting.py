@@ -1,6 +1,8 @@
 """The batched boosted trees against scikit-learn's own trees and classifiers."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -191,3 +193,18 @@ def test_the_root_scan_across_trees_splits_each_tree_by_the_per_tree_rule():
         assert feature.tolist() == [f for f, _ in expected]
         assert threshold.tolist() == [t for _, t in expected]
     assert feature[7] == -1 and {0, 3} & set(feature.tolist())  # the tie was there to break
+
+
+def test_the_compiled_kernel_leaves_torchs_thread_count_as_it_found_it():
+    """numba's OpenMP pool, started by the kernel's first call in a process, sets the process's
+    OpenMP threads to every core, torch's included: a ``--threads 1`` evaluation (or one of
+    several processes) would run its next metrics on all of them.  A fresh process, one thread."""
+    script = (
+        "import numpy as np, torch; torch.set_num_threads(1)\n"
+        "from benchbench.plugin.boosting import fit_classifiers\n"
+        "x = np.random.default_rng(0).random((200, 3)).astype(np.float32)\n"
+        "fit_classifiers(x, (x[:, :1] * 3).astype(int), x[:10], n_estimators=2, tie_seed=0)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1"]

@@ -339,7 +339,8 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
 
     from benchbench.plugin import tree_kernel  # deferred: compiling (or loading) the kernel takes a moment
 
-    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # as --threads says
+    threads = torch.get_num_threads()  # as --threads says
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     order, values = feats.order.numpy(), feats.values.numpy()
     x, x_test = feats.x.numpy(), feats.x_test.numpy()
     ties = np.random.default_rng(tie_seed)
@@ -350,6 +351,8 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
         grown = tree_kernel.grow(
             order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON, numba.get_num_threads()
         )
+        if torch.get_num_threads() != threads:  # numba's OpenMP pool, at its start, gave the process every core
+            torch.set_num_threads(threads)
         return tuple(torch.from_numpy(a) for a in grown)
 
     return grow

@@ -47,6 +47,13 @@ def _impurity(count, total, squares):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _may_split(count, impurity, epsilon):  # pragma: no cover - compiled
+    """Whether an open node may split: scikit-learn's rule, at least two points and an impurity
+    above ``epsilon``; the root's scan and the per-tree scan both ask it."""
+    return count >= 2 and impurity > epsilon
+
+
+@numba.njit(cache=True)
 def _route(points, node, feature, threshold):  # pragma: no cover - compiled
     """Send each of ``points`` from its node k to child 2k, or 2k + 1 where k splits and its
     value of the split's feature exceeds the threshold (scikit-learn's ``x > threshold``)."""
@@ -135,7 +142,7 @@ def grow(  # pragma: no cover - compiled
     for t in numba.prange(trees):
         count, total, squares = _node_stats(leaf[t], gradient[t], 1)
         root_total[t] = total[0]
-        root_splittable[t] = count[0] >= 2 and _impurity(count[0], total[0], squares[0]) > epsilon
+        root_splittable[t] = _may_split(count[0], _impurity(count[0], total[0], squares[0]), epsilon)
     root_feature, root_threshold = _root_splits(
         order, sorted_values, gradient, keys, feature_threshold, root_splittable, root_total, threads
     )
@@ -151,7 +158,7 @@ def grow(  # pragma: no cover - compiled
             splittable = np.zeros(slots, np.bool_)
             for k in range(slots):
                 impurity[k] = _impurity(count[k], total[k], squares[k])
-                splittable[k] = open_[k] and count[k] >= 2 and impurity[k] > epsilon
+                splittable[k] = open_[k] and _may_split(count[k], impurity[k], epsilon)
             best_gain = np.full(slots, -np.inf)
             best_feature = np.full(slots, -1, np.int64)
             threshold = np.zeros(slots, np.float64)

@@ -340,7 +340,8 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
     from benchbench.plugin import tree_kernel  # deferred: compiling (or loading) the kernel takes a moment
 
     threads = torch.get_num_threads()  # as --threads says
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    kernel_threads = min(threads, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(kernel_threads)
     order, values = feats.order.numpy(), feats.values.numpy()
     x, x_test = feats.x.numpy(), feats.x_test.numpy()
     ties = np.random.default_rng(tie_seed)
@@ -349,7 +350,7 @@ def _compiled_grower(feats: _Features, max_depth: int, tie_seed: int):
         g = np.ascontiguousarray(gradient.numpy().T)
         keys = ties.random((max_depth, g.shape[0], 2 ** (max_depth - 1), x.shape[1]))
         grown = tree_kernel.grow(
-            order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON, numba.get_num_threads()
+            order, values, x, x_test, g, max_depth, keys, FEATURE_THRESHOLD, EPSILON, kernel_threads
         )
         if torch.get_num_threads() != threads:  # numba's OpenMP pool, at its start, gave the process every core
             torch.set_num_threads(threads)

@@ -137,21 +137,21 @@ def grow(  # pragma: no cover - compiled
     leaf = np.zeros((trees, n), np.int64)
     leaf_test = np.zeros((trees, m), np.int64)
     importance = np.zeros((trees, features), np.float64)
-    root_total = np.zeros(trees, np.float64)
+    root = np.zeros((trees, 3), np.float64)  # each root's count, sum and sum of squares, for both scans
     root_splittable = np.zeros(trees, np.bool_)
     for t in numba.prange(trees):
         count, total, squares = _node_stats(leaf[t], gradient[t], 1)
-        root_total[t] = total[0]
+        root[t, 0], root[t, 1], root[t, 2] = count[0], total[0], squares[0]
         root_splittable[t] = _may_split(count[0], _impurity(count[0], total[0], squares[0]), epsilon)
     root_feature, root_threshold = _root_splits(
-        order, sorted_values, gradient, keys, feature_threshold, root_splittable, root_total, threads
+        order, sorted_values, gradient, keys, feature_threshold, root_splittable, root[:, 1].copy(), threads
     )
     for t in numba.prange(trees):
         g = gradient[t]
         node = leaf[t]
         node_test = leaf_test[t]
         open_ = np.ones(2**max_depth, np.bool_)
-        count, total, squares = _node_stats(node, g, 1)
+        count, total, squares = root[t, 0:1].copy(), root[t, 1:2].copy(), root[t, 2:3].copy()
         for depth in range(max_depth):
             slots = 2**depth
             impurity = np.zeros(slots, np.float64)
